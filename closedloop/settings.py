@@ -1,0 +1,239 @@
+"""Settings declared once, as data: loaded from closedloop.toml, validated, documented by a test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_NAME = "closedloop.toml"
+ENV_CONFIG = "CLOSEDLOOP_CONFIG"
+
+
+class ConfigError(Exception):
+    """A configuration problem, always naming the key and the file."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its dotted name within its section, type, default and the line that documents it."""
+
+    name: str
+    type: type
+    default: Any = None
+    doc: str = ""
+    required: bool = False
+    secret: bool = False
+    choices: tuple = ()
+
+
+# Top-level sections. Source sections ([sources.<key>]) add their module's SETTINGS to SOURCE_COMMON.
+SECTIONS: dict[str, list[Setting]] = {
+    "closedloop": [
+        Setting("data_dir", str, "data", "Directory for warehouse runs, the ops store and demo exports."),
+        Setting("reporting_currency", str, "USD", "Currency every $ impact and KPI is reported in."),
+        Setting("as_of", dt.date, None, "Business date the checks evaluate; empty means today (UTC)."),
+        Setting(
+            "tier_floor", float, 10000.0, "Materiality floor in reporting currency for severity escalation."
+        ),
+    ],
+    "warehouse": [
+        Setting("retention_runs", int, 10, "How many run files to keep besides the published one."),
+        Setting(
+            "publish_partial",
+            bool,
+            False,
+            "Publish a run even when a source failed (default: keep the last good).",
+        ),
+        Setting("threads", int, 2, "DuckDB worker threads for a run."),
+        Setting("memory_limit", str, "8GB", "DuckDB memory limit for a run."),
+    ],
+    "ops": [
+        Setting(
+            "url", str, "", "SQLAlchemy URL of the ops store; empty means SQLite at <data_dir>/ops.sqlite."
+        ),
+    ],
+    "checks": [
+        Setting(
+            "params", dict, {}, "Per-firm overrides of check parameters, e.g. {sla_sow_to_project_bd = 7}."
+        ),
+        Setting("disabled", list, [], "Check ids not to run, e.g. ['Q2C-063']."),
+    ],
+}
+
+# Source kinds the example config documents (a test checks every setting of each appears there).
+DOCUMENTED_KINDS = ("salesforce", "ironclad", "netsuite", "middleware", "reference", "files", "sql")
+
+SOURCE_COMMON: list[Setting] = [
+    Setting(
+        "kind",
+        str,
+        None,
+        "Collector module; defaults to the source key (salesforce, netsuite, files, sql ...).",
+    ),
+    Setting("enabled", bool, True, "Collect this source in `closedloop run`."),
+    Setting(
+        "transport",
+        str,
+        "files",
+        "How to collect: 'files' (exports) or 'api' (the vendor API).",
+        choices=("files", "api"),
+    ),
+    Setting("path", str, None, "Directory holding this source's export files (transport = 'files')."),
+]
+
+
+@dataclass
+class Config:
+    """The validated configuration; `path` is where it came from, for messages."""
+
+    path: Path | None
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def get(self, section: str, name: str) -> Any:
+        return self.values[section][name]
+
+    @property
+    def data_dir(self) -> Path:
+        base = self.path.parent if self.path else Path.cwd()
+        return (base / self.values["closedloop"]["data_dir"]).resolve()
+
+    @property
+    def as_of(self) -> dt.date:
+        return self.values["closedloop"]["as_of"] or dt.datetime.now(dt.UTC).date()
+
+    @property
+    def ops_url(self) -> str:
+        return self.values["ops"]["url"] or f"sqlite:///{self.data_dir / 'ops.sqlite'}"
+
+
+def _coerce(value: Any, setting: Setting, where: str) -> Any:
+    t = setting.type
+    ok = (
+        (t is bool and isinstance(value, bool))
+        or (t is int and isinstance(value, int) and not isinstance(value, bool))
+        or (t is float and isinstance(value, (int, float)) and not isinstance(value, bool))
+        or (t in (str, dict, list) and isinstance(value, t))
+        or (t is dt.date and isinstance(value, (dt.date, str)))
+    )
+    if not ok:
+        raise ConfigError(f"{where}: expected {t.__name__}, got {type(value).__name__} {value!r}")
+    if t is dt.date and isinstance(value, str):
+        if not value:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from exc
+    if t is float:
+        value = float(value)
+    if setting.choices and value not in setting.choices:
+        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, setting.choices))}")
+    return value
+
+
+def _validate_section(raw: dict, settings: list[Setting], prefix: str, file: str) -> dict[str, Any]:
+    known = {s.name: s for s in settings}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{file}: unknown key '{prefix}.{key}' (known: {', '.join(sorted(known))})")
+    out: dict[str, Any] = {}
+    for s in settings:
+        where = f"{file}: key '{prefix}.{s.name}'"
+        if s.secret and s.name in raw:
+            raise ConfigError(
+                f"{where} is a secret; set it in the environment or .streamlit/secrets.toml, not here"
+            )
+        if s.name in raw:
+            out[s.name] = _coerce(raw[s.name], s, where)
+        elif s.required:
+            raise ConfigError(f"{where} is required")
+        else:
+            out[s.name] = s.default.copy() if isinstance(s.default, (dict, list)) else s.default
+    return out
+
+
+def source_module(kind: str):
+    """The collector module for a source kind; one name for one thing: kind = module name."""
+    try:
+        return importlib.import_module(f"collectors.{kind}")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith(f"collectors.{kind}"):
+            raise ConfigError(f"unknown source kind {kind!r} (no module collectors.{kind})") from exc
+        raise
+
+
+def source_settings(kind: str) -> list[Setting]:
+    return SOURCE_COMMON + list(getattr(source_module(kind), "SETTINGS", []))
+
+
+def parse(doc: dict, path: Path | None) -> Config:
+    """Validate a parsed TOML document against the declared settings."""
+    file = str(path) if path else "<defaults>"
+    known = set(SECTIONS) | {"sources"}
+    for key in doc:
+        if key not in known:
+            raise ConfigError(f"{file}: unknown section '[{key}]' (known: {', '.join(sorted(known))})")
+    cfg = Config(path=path)
+    for section, settings in SECTIONS.items():
+        raw = doc.get(section, {})
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{file}: '{section}' must be a table")
+        cfg.values[section] = _validate_section(raw, settings, section, file)
+    for key, raw in (doc.get("sources") or {}).items():
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{file}: 'sources.{key}' must be a table")
+        kind = raw.get("kind") or key
+        try:
+            settings = source_settings(kind)
+        except ConfigError as exc:
+            raise ConfigError(f"{file}: key 'sources.{key}.kind': {exc}") from exc
+        values = _validate_section(raw, settings, f"sources.{key}", file)
+        values["kind"] = kind
+        if values["transport"] == "files" and not values["path"]:
+            raise ConfigError(f"{file}: key 'sources.{key}.path' is required when transport = 'files'")
+        if values["path"]:
+            base = path.parent if path else Path.cwd()
+            values["path"] = str((base / values["path"]).resolve())
+        cfg.sources[key] = values
+    return cfg
+
+
+def load(path: str | Path | None = None) -> Config:
+    """Find and load the config: --config, then $CLOSEDLOOP_CONFIG, then ./closedloop.toml, else defaults."""
+    candidate = Path(path) if path else (Path(os.environ[ENV_CONFIG]) if os.environ.get(ENV_CONFIG) else None)
+    if candidate is None and Path(CONFIG_NAME).exists():
+        candidate = Path(CONFIG_NAME)
+    if candidate is None:
+        return parse({}, None)
+    if not candidate.is_file():
+        raise ConfigError(f"{candidate}: config file not found")
+    try:
+        doc = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{candidate}: not valid TOML: {exc}") from exc
+    return parse(doc, candidate.resolve())
+
+
+def secret(source: str, name: str) -> str | None:
+    """A source's secret from CLOSEDLOOP_<SOURCE>_<NAME>, then .streamlit/secrets.toml [<source>] <name>."""
+    env = f"CLOSEDLOOP_{source}_{name}".upper()
+    if os.environ.get(env):
+        return os.environ[env]
+    secrets_file = Path(".streamlit/secrets.toml")
+    if secrets_file.is_file():
+        try:
+            doc = tomllib.loads(secrets_file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            # never echo the file's content: it holds secrets
+            raise ConfigError(
+                f"{secrets_file}: not valid TOML (line {getattr(exc, 'lineno', '?')})"
+            ) from None
+        value = (doc.get(source) or {}).get(name)
+        return str(value) if value is not None else None
+    return None

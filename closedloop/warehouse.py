@@ -1,0 +1,153 @@
+"""The DuckDB warehouse: one file per run, published atomically; the app reads the published one."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import secrets as _secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+SCHEMAS = ("raw", "canon", "results", "meta")
+POINTER = "current.json"
+
+# Tables whose rows accumulate across runs: copied from the published run into every new run.
+HISTORY_TABLES = ("meta.run_history", "meta.source_history", "results.check_run", "results.kpi")
+
+META_DDL = """
+CREATE TABLE IF NOT EXISTS meta.run(run_id VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
+    status VARCHAR, as_of DATE, trigger VARCHAR, reporting_currency VARCHAR, config_path VARCHAR, note VARCHAR);
+CREATE TABLE IF NOT EXISTS meta.run_history(run_id VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
+    status VARCHAR, as_of DATE, trigger VARCHAR, rows BIGINT, errors INTEGER, seconds DOUBLE);
+CREATE TABLE IF NOT EXISTS meta.source_run(run_id VARCHAR, source VARCHAR, system VARCHAR, transport VARCHAR,
+    stream VARCHAR, raw_table VARCHAR, status VARCHAR, rows BIGINT, files INTEGER, seconds DOUBLE,
+    extracted_at TIMESTAMPTZ, error VARCHAR, extra_fields VARCHAR, missing_fields VARCHAR);
+CREATE TABLE IF NOT EXISTS meta.source_history(run_id VARCHAR, source VARCHAR, stream VARCHAR, status VARCHAR,
+    rows BIGINT, seconds DOUBLE, extracted_at TIMESTAMPTZ, error VARCHAR);
+CREATE TABLE IF NOT EXISTS meta.step(run_id VARCHAR, step VARCHAR, started_at TIMESTAMPTZ, seconds DOUBLE,
+    status VARCHAR, detail VARCHAR);
+"""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """Sortable, unique run id: UTC time then a short random tail."""
+    now = now or utcnow()
+    return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z-" + _secrets.token_hex(3)
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """Where a config's runs live: <data_dir>/warehouse/runs/<run_id>.duckdb plus the published pointer."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, data_dir: Path) -> Warehouse:
+        return cls(Path(data_dir) / "warehouse")
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    def run_path(self, run_id: str) -> Path:
+        return self.runs_dir / f"{run_id}.duckdb"
+
+    def published(self) -> dict | None:
+        """The pointer to the published run, or None before the first good run."""
+        p = self.root / POINTER
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        path = self.runs_dir / doc.get("file", "")
+        return doc if path.is_file() else None
+
+    def published_path(self) -> Path | None:
+        doc = self.published()
+        return self.runs_dir / doc["file"] if doc else None
+
+    def create(
+        self, run_id: str, *, threads: int = 2, memory_limit: str = "8GB"
+    ) -> duckdb.DuckDBPyConnection:
+        """A fresh run file with the warehouse schemas; nothing the app reads is touched."""
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        path = self.run_path(run_id)
+        if path.exists():
+            raise FileExistsError(f"run file {path} already exists")
+        con = duckdb.connect(str(path), config={"threads": threads, "memory_limit": memory_limit})
+        con.execute("SET TimeZone = 'UTC'")
+        for schema in SCHEMAS:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        con.execute(META_DDL)
+        return con
+
+    def carry_forward(self, con: duckdb.DuckDBPyConnection) -> Path | None:
+        """Copy the history tables of the published run into this run, so trends survive every publish."""
+        prev = self.published_path()
+        if prev is None:
+            return None
+        con.execute(f"ATTACH '{prev}' AS prev (READ_ONLY)")
+        try:
+            have = {
+                f"{s}.{t}"
+                for s, t in con.execute(
+                    "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'prev'"
+                ).fetchall()
+            }
+            for table in HISTORY_TABLES:
+                if table in have:
+                    con.execute(f"DROP TABLE IF EXISTS {table}")
+                    con.execute(f"CREATE TABLE {table} AS SELECT * FROM prev.{table}")
+        finally:
+            con.execute("DETACH prev")
+        return prev
+
+    def publish(self, run_id: str) -> None:
+        """Make a closed, checkpointed run the current one with one atomic rename of the pointer."""
+        path = self.run_path(run_id)
+        _fsync(path)
+        doc = {"run_id": run_id, "file": path.name, "published_at": utcnow().isoformat()}
+        tmp = self.root / f".{POINTER}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(doc), encoding="utf-8")
+        _fsync(tmp)
+        os.replace(tmp, self.root / POINTER)
+        _fsync(self.root)
+
+    def connect_published(self) -> duckdb.DuckDBPyConnection | None:
+        """Read-only connection to the published run (the app's and the CLI's view)."""
+        path = self.published_path()
+        if path is None:
+            return None
+        con = duckdb.connect(str(path), read_only=True)
+        con.execute("SET TimeZone = 'UTC'")
+        return con
+
+    def prune(self, keep: int) -> list[Path]:
+        """Delete old run files beyond `keep`, never the published one; returns what was removed."""
+        current = self.published_path()
+        files = sorted(self.runs_dir.glob("*.duckdb"), reverse=True)
+        removed = []
+        for f in files[keep:]:
+            if current and f.resolve() == current.resolve():
+                continue
+            for extra in (f, f.with_suffix(".duckdb.wal")):
+                with contextlib.suppress(FileNotFoundError):
+                    extra.unlink()
+            removed.append(f)
+        return removed
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

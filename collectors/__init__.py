@@ -1,0 +1,1 @@
+"""Collectors: pull records from the firm's systems into raw tables of a run's warehouse."""

@@ -1,0 +1,276 @@
+"""One runner for every collector: batches into Arrow, casts to declared types, adds lineage, writes raw."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from collectors.base import LINEAGE_COLUMNS, Batch, Collector, CollectorError, Stream, StreamState
+
+log = logging.getLogger(__name__)
+
+_TRUE = "('T','TRUE','1','Y','YES')"
+_FALSE = "('F','FALSE','0','N','NO')"
+
+
+@dataclass
+class StreamResult:
+    """What one stream's collection produced, for run metadata and the data-health page."""
+
+    stream: str
+    table: str
+    rows: int = 0
+    files: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    extra_fields: list[str] = field(default_factory=list)
+    missing_fields: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SourceResult:
+    """A source's outcome: ok only when every stream was written whole."""
+
+    source: str
+    status: str = "ok"
+    streams: list[StreamResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for s in self.streams)
+
+    @property
+    def errors(self) -> list[str]:
+        return [s.error for s in self.streams if s.error]
+
+
+def raw_table(source: str, stream: str) -> str:
+    """The raw table name of a stream: one name for one thing, source key first."""
+    return f"raw.{source}__{stream}"
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _cast_expr(col: str, typ: str) -> str:
+    """SQL turning a vendor string into its declared type; NULL where it cannot (checked separately)."""
+    c = f"nullif(trim({quote(col)}), '')"
+    if typ == "VARCHAR":
+        return quote(col)
+    if typ == "BOOLEAN":
+        return f"CASE WHEN upper({c}) IN {_TRUE} THEN true WHEN upper({c}) IN {_FALSE} THEN false END"
+    if typ == "DATE":
+        # ISO first; NetSuite renders dates in the user's preference, commonly M/D/YYYY
+        return (
+            f"coalesce(TRY_CAST({c} AS DATE), TRY_CAST(try_strptime({c}, '%m/%d/%Y') AS DATE),"
+            f" TRY_CAST(TRY_CAST({c} AS TIMESTAMPTZ) AS DATE))"
+        )
+    if typ == "TIMESTAMPTZ":
+        # Salesforce: 2024-05-31T14:03:12.000+0000; NetSuite: 5/31/2024 2:03 pm
+        return (
+            f"coalesce(TRY_CAST({c} AS TIMESTAMPTZ), TRY_CAST(try_strptime({c}, '%m/%d/%Y %I:%M %p') AS TIMESTAMPTZ),"
+            f" TRY_CAST(try_strptime({c}, '%Y-%m-%dT%H:%M:%S.%g%z') AS TIMESTAMPTZ))"
+        )
+    if typ == "JSON":
+        return f"CASE WHEN json_valid({c}) THEN CAST({c} AS JSON) END"
+    return f"TRY_CAST(replace({c}, ',', '') AS {typ})"
+
+
+def _to_text(value: Any) -> str | None:
+    """Stringify a record value losslessly so every batch takes the same casting path."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, decimal.Decimal)):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+    return str(value)
+
+
+def _records_to_arrow(
+    records: list[Mapping[str, Any]], names: list[str], first_row: int
+) -> tuple[pa.Table, set]:
+    extra: set[str] = set()
+    cols: dict[str, list[str | None]] = {n: [] for n in names}
+    for i, rec in enumerate(records):
+        if not isinstance(rec, Mapping):
+            raise CollectorError(f"record is a {type(rec).__name__}, not an object", row=first_row + i)
+        for n in names:
+            cols[n].append(_to_text(rec.get(n)))
+        extra.update(k for k in rec if k not in cols)
+    arrays = {n: pa.array(v, type=pa.string()) for n, v in cols.items()}
+    arrays["_row"] = pa.array(range(first_row, first_row + len(records)), type=pa.int64())
+    return pa.table(arrays), extra
+
+
+def _arrow_to_text(table: pa.Table, names: list[str], first_row: int) -> tuple[pa.Table, set, set]:
+    present = set(table.column_names)
+    extra = present - set(names)
+    missing = {n for n in names if n not in present}
+    arrays = {}
+    for n in names:
+        if n in present:
+            col = table.column(n)
+            arrays[n] = col if pa.types.is_string(col.type) else col.cast(pa.string())
+        else:
+            arrays[n] = pa.nulls(table.num_rows, type=pa.string())
+    arrays["_row"] = pa.array(range(first_row, first_row + table.num_rows), type=pa.int64())
+    return pa.table(arrays), extra, missing
+
+
+def create_raw_table(con: duckdb.DuckDBPyConnection, source: str, stream: Stream) -> str:
+    """(Re)create the stream's raw table in this run's warehouse: a run always starts from nothing."""
+    table = raw_table(source, stream.name)
+    cols = [f"{quote(c.name)} {c.type}" for c in stream.columns]
+    cols += [f"{n} {t}" for n, t in LINEAGE_COLUMNS]
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute(f"CREATE OR REPLACE TABLE {table} ({', '.join(cols)})")
+    return table
+
+
+def write_batch(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    stream: Stream,
+    batch: Batch,
+    *,
+    run_id: str,
+    extracted_at: dt.datetime,
+) -> tuple[int, set, set]:
+    """Cast one batch and append it; a value that cannot be cast fails the batch, naming file and row."""
+    names = stream.column_names()
+    if isinstance(batch.records, pa.Table):
+        text, extra, missing = _arrow_to_text(batch.records, names, batch.first_row)
+    else:
+        text, extra = _records_to_arrow(batch.records, names, batch.first_row)
+        missing = {n for n in names if batch.records and all(n not in r for r in batch.records)}
+    required_missing = sorted(c.name for c in stream.columns if c.required and c.name in missing)
+    if required_missing:
+        raise CollectorError(
+            f"required column(s) {', '.join(required_missing)} absent", file=batch.source_file
+        )
+    if text.num_rows == 0:
+        return 0, extra, missing
+    con.register("_cl_batch", text)
+    try:
+        for c in stream.columns:
+            bad_null = f"nullif(trim({quote(c.name)}), '') IS NULL" if c.required else "false"
+            bad_cast = (
+                "false"
+                if c.type == "VARCHAR"
+                else f"(nullif(trim({quote(c.name)}), '') IS NOT NULL AND ({_cast_expr(c.name, c.type)}) IS NULL)"
+            )
+            row = con.execute(
+                f"SELECT _row, {quote(c.name)} FROM _cl_batch WHERE {bad_cast} OR {bad_null} ORDER BY _row LIMIT 1"
+            ).fetchone()
+            if row is not None:
+                shown = row[1] if row[1] is None else repr(row[1][:80])
+                what = (
+                    "is empty but required"
+                    if row[1] in (None, "")
+                    else f"value {shown} is not a valid {c.type}"
+                )
+                raise CollectorError(f"column {c.name!r}: {what}", file=batch.source_file, row=row[0])
+        select = [f"{_cast_expr(c.name, c.type)} AS {quote(c.name)}" for c in stream.columns]
+        select += [
+            "? AS _run_id",
+            "? AS _source",
+            "? AS _stream",
+            "CAST(? AS TIMESTAMPTZ) AS _extracted_at",
+            "? AS _source_file",
+            "_row AS _source_row",
+        ]
+        con.execute(
+            f"INSERT INTO {raw_table(source, stream.name)} SELECT {', '.join(select)} FROM _cl_batch",
+            [run_id, source, stream.name, extracted_at, batch.source_file],
+        )
+    finally:
+        con.unregister("_cl_batch")
+    return text.num_rows, extra, missing
+
+
+def collect_source(
+    con: duckdb.DuckDBPyConnection,
+    collector: Collector,
+    *,
+    run_id: str,
+    extracted_at: dt.datetime,
+    only_streams: set[str] | None = None,
+    states: dict[str, StreamState] | None = None,
+) -> SourceResult:
+    """Collect every stream of a source; a failing stream is rolled back and recorded, the rest go on."""
+    result = SourceResult(source=collector.source)
+    started = time.perf_counter()
+    try:
+        streams = collector.streams()
+    except Exception as exc:  # a source that cannot even list its streams fails alone
+        result.status = "failed"
+        result.streams.append(
+            StreamResult(stream="*", table="", error=_describe(exc, collector.source, None))
+        )
+        return result
+    for stream in streams:
+        if only_streams and stream.name not in only_streams:
+            continue
+        sr = StreamResult(stream=stream.name, table=raw_table(collector.source, stream.name))
+        t0 = time.perf_counter()
+        files: set[str] = set()
+        con.execute("BEGIN")
+        try:
+            create_raw_table(con, collector.source, stream)
+            state = (states or {}).get(stream.name, StreamState())
+            extra_all: set[str] = set()
+            for batch in collector.read(stream, state):
+                n, extra, missing = write_batch(
+                    con, collector.source, stream, batch, run_id=run_id, extracted_at=extracted_at
+                )
+                sr.rows += n
+                extra_all |= extra
+                sr.missing_fields = sorted(set(sr.missing_fields) | missing) if n else sr.missing_fields
+                if batch.source_file:
+                    files.add(batch.source_file)
+            sr.extra_fields = sorted(extra_all - {"attributes", "links", "_row"})
+            con.execute("COMMIT")
+        except Exception as exc:
+            con.execute("ROLLBACK")
+            sr.error = _describe(exc, collector.source, stream.name)
+            sr.rows = 0
+            result.status = "failed"
+            log.warning("collect failed: %s", sr.error)
+            # keep an empty table so mappings still bind; the run is marked partial and not published
+            create_raw_table(con, collector.source, stream)
+        sr.files = len(files)
+        sr.seconds = round(time.perf_counter() - t0, 3)
+        result.streams.append(sr)
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _describe(exc: Exception, source: str, stream: str | None) -> str:
+    """A one-line error naming source, stream, file and row; never the request URL or its secrets."""
+    if isinstance(exc, CollectorError):
+        exc.source = exc.source or source
+        exc.stream = exc.stream or stream
+        return str(
+            CollectorError(exc.detail, source=exc.source, stream=exc.stream, file=exc.file, row=exc.row)
+        )
+    return str(CollectorError(f"{type(exc).__name__}: {exc}", source=source, stream=stream))
