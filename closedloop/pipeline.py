@@ -17,7 +17,7 @@ from closedloop import settings as cfgmod
 from closedloop.ops import OpsStore
 from closedloop.runlock import RunLock
 from closedloop.warehouse import Warehouse, new_run_id, utcnow
-from collectors.base import Collector, CollectorError
+from collectors.base import Collector, CollectorError, StreamState
 from collectors.runner import SourceResult, StreamResult, collect_source, raw_table
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ class RunReport:
     seconds: float = 0.0
     canon_rows: dict[str, int] = field(default_factory=dict)
     checks: dict | None = None
+    trust: dict | None = None  # contracts and monitors (closedloop/contracts/step.py)
+    alerts: dict | None = None
 
     @property
     def rows(self) -> int:
@@ -72,6 +74,8 @@ class RunReport:
             },
             "canon_rows": self.canon_rows,
             "checks": self.checks,
+            "trust": self.trust,
+            "alerts": self.alerts,
         }
 
 
@@ -108,16 +112,37 @@ def mapping_sql(key: str, scfg: dict) -> tuple[Path, str] | None:
 
 
 def split_statements(sql: str) -> list[tuple[int, str]]:
-    """Statements of a SQL file with their starting line, so an error can name the line."""
-    out, start, buf, line = [], 1, [], 1
-    in_str = False
-    for ch in sql:
-        if ch == "'":
-            in_str = not in_str
-        buf.append(ch)
-        if ch == "\n":
-            line += 1
-        if ch == ";" and not in_str:
+    """Statements of a SQL file with their starting line, so an error can name the line.
+
+    Semicolons inside quoted strings, quoted identifiers, -- comments and /* */ comments do not split.
+    """
+    out: list[tuple[int, str]] = []
+    buf: list[str] = []
+    line, start, i, n = 1, 1, 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch in "'\"":
+            j = i + 1
+            while j < n and not (sql[j] == ch and (j + 1 >= n or sql[j + 1] != ch)):
+                j += 2 if sql[j] == ch else 1
+            chunk = sql[i : j + 1]
+        elif sql.startswith("--", i):
+            j = sql.find("\n", i)
+            chunk = sql[i : (j if j >= 0 else n)]
+        elif sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            chunk = sql[i : (j + 2 if j >= 0 else n)]
+        else:
+            chunk = ch
+        if not buf and not chunk.strip():
+            line += chunk.count("\n")
+            start = line
+            i += len(chunk)
+            continue
+        buf.append(chunk)
+        line += chunk.count("\n")
+        i += len(chunk)
+        if chunk == ";":
             stmt = "".join(buf).strip()
             if _has_code(stmt):
                 out.append((start, stmt))
@@ -129,7 +154,9 @@ def split_statements(sql: str) -> list[tuple[int, str]]:
 
 
 def _has_code(stmt: str) -> bool:
-    return any(ln.strip() and not ln.strip().startswith("--") for ln in stmt.splitlines()) and stmt != ";"
+    """False for a chunk that is only comments and semicolons."""
+    text = re.sub(r"/\*.*?\*/", "", stmt, flags=re.S)
+    return any(ln.split("--", 1)[0].strip(" ;\t") for ln in text.splitlines())
 
 
 def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path, text: str | None = None) -> None:
@@ -211,6 +238,44 @@ def _record_sources(
             )
 
 
+def _incremental_base(con, prev: Path | None, key: str, scfg: dict, collector: Collector):
+    """For an incremental source: the last snapshot of each cursor stream and the cursor it was read to."""
+    states: dict[str, StreamState] = {}
+    merge: set[str] = set()
+    if not scfg.get("incremental") or prev is None:
+        return states, merge
+    con.execute(f"ATTACH '{prev}' AS previnc (READ_ONLY)")
+    try:
+        saved = dict(
+            con.execute("SELECT stream, cursor FROM previnc.meta.stream_state WHERE source = ?", [key]).fetchall()
+        )
+        tables = {
+            t for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'previnc' AND schema_name = 'raw'"
+            ).fetchall()
+        }
+        for stream in collector.streams():
+            name = f"{key}__{stream.name}"
+            if stream.cursor_field and stream.primary_key and saved.get(stream.name) and name in tables:
+                con.execute(f"CREATE OR REPLACE TABLE raw.{name} AS SELECT * FROM previnc.raw.{name}")
+                states[stream.name] = StreamState(cursor=saved[stream.name])
+                merge.add(stream.name)
+    finally:
+        con.execute("DETACH previnc")
+    return states, merge
+
+
+def _save_states(con, run_id: str, key: str, states: dict[str, StreamState], res: SourceResult) -> None:
+    """Remember how far each stream was read, for the next incremental pull (only streams read whole)."""
+    ok = {s.stream for s in res.streams if not s.error}
+    for stream, state in states.items():
+        if stream in ok and state.cursor:
+            con.execute("DELETE FROM meta.stream_state WHERE source = ? AND stream = ?", [key, stream])
+            con.execute(
+                "INSERT INTO meta.stream_state VALUES (?, ?, ?, ?, ?)", [key, stream, state.cursor, run_id, utcnow()]
+            )
+
+
 def _carry_raw(
     con: duckdb.DuckDBPyConnection, prev: Path | None, cfg: cfgmod.Config, keys: list[str]
 ) -> list[SourceResult]:
@@ -288,8 +353,20 @@ def run(
                 },
                 errors=report.errors,
             )
+            _alert(cfg, report, say)
     say(f"run {run_id}: {report.status}{' (published)' if report.published else ' (not published)'}")
     return report
+
+
+def _alert(cfg: cfgmod.Config, report: RunReport, say: Progress) -> None:
+    """Post the digest of what is new or worse; a webhook problem never changes the run's outcome."""
+    try:
+        from closedloop.alerts import alert_after_run
+
+        report.alerts = alert_after_run(cfg, report, say=say)
+    except Exception as exc:
+        log.exception("alerts for run %s failed", report.run_id)
+        report.alerts = {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _run_steps(con, cfg, wh, report, enabled, only, say, *, with_checks: bool, trigger: str) -> None:
@@ -315,20 +392,31 @@ def _run_steps(con, cfg, wh, report, enabled, only, say, *, with_checks: bool, t
             res = SourceResult(source=key, status="failed")
             res.streams.append(StreamResult(stream="*", table="", error=f"source {key}: {exc}"))
         else:
-            res = collect_source(con, collector, run_id=report.run_id, extracted_at=extracted_at)
+            states, merge = _incremental_base(con, prev, key, cfg.sources[key], collector)
+            res = collect_source(
+                con, collector, run_id=report.run_id, extracted_at=extracted_at, states=states, merge_streams=merge
+            )
+            _save_states(con, report.run_id, key, states, res)
         report.sources.append(res)
         report.errors.extend(res.errors)
         say(f"  {key}: {res.status}, {res.rows:,} rows in {res.seconds:.1f}s")
     carried = _carry_raw(con, prev, cfg, [k for k in _ordered(enabled) if only and k not in only])
     _record_sources(con, report.run_id, cfg, report.sources, extracted_at)
     report.sources.extend(carried)
+    from closedloop.contracts.step import TrustStep
+
+    trust = TrustStep(con, cfg, report, prev)  # drift + raw contracts, then canon contracts + monitors
+    trust.before_canon(say)
     say("building the canonical model")
     report.canon_rows = build_canon(con, cfg, _ordered(enabled))
     _snapshot_meta(con, cfg, report)
+    trust.after_canon(say)  # critical results fail their source: suppressed checks, partial run
     failed = [s.source for s in report.sources if s.status == "failed"]
     report.status = "ok" if not failed else ("failed" if len(failed) == len(report.sources) else "partial")
     if with_checks:
         report.checks = _run_checks(con, cfg, report, prev, failed, say)
+    trust.after_checks()
+    report.trust = trust.summary()
 
 
 def _snapshot_meta(con: duckdb.DuckDBPyConnection, cfg: cfgmod.Config, report: RunReport) -> None:

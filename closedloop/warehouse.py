@@ -16,7 +16,7 @@ SCHEMAS = ("raw", "canon", "results", "meta")
 POINTER = "current.json"
 
 # Tables whose rows accumulate across runs: copied from the published run into every new run.
-HISTORY_TABLES = ("meta.run_history", "meta.source_history", "results.check_run", "results.kpi")
+HISTORY_TABLES = ("meta.run_history", "meta.source_history", "meta.stream_state", "results.check_run", "results.kpi")
 
 META_DDL = """
 CREATE TABLE IF NOT EXISTS meta.run(run_id VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS meta.source_run(run_id VARCHAR, source VARCHAR, syste
     extracted_at TIMESTAMPTZ, error VARCHAR, extra_fields VARCHAR, missing_fields VARCHAR);
 CREATE TABLE IF NOT EXISTS meta.source_history(run_id VARCHAR, source VARCHAR, stream VARCHAR, status VARCHAR,
     rows BIGINT, seconds DOUBLE, extracted_at TIMESTAMPTZ, error VARCHAR);
+CREATE TABLE IF NOT EXISTS meta.stream_state(source VARCHAR, stream VARCHAR, cursor VARCHAR, run_id VARCHAR,
+    updated_at TIMESTAMPTZ);
 CREATE TABLE IF NOT EXISTS meta.step(run_id VARCHAR, step VARCHAR, started_at TIMESTAMPTZ, seconds DOUBLE,
     status VARCHAR, detail VARCHAR);
 """

@@ -34,6 +34,7 @@ class StreamResult:
     error: str | None = None
     extra_fields: list[str] = field(default_factory=list)
     missing_fields: list[str] = field(default_factory=list)
+    duplicates: int = 0
 
 
 @dataclass
@@ -79,7 +80,8 @@ def _cast_expr(col: str, typ: str) -> str:
     if typ == "TIMESTAMPTZ":
         # Salesforce: 2024-05-31T14:03:12.000+0000; NetSuite: 5/31/2024 2:03 pm
         return (
-            f"coalesce(TRY_CAST({c} AS TIMESTAMPTZ), TRY_CAST(try_strptime({c}, '%m/%d/%Y %I:%M %p') AS TIMESTAMPTZ),"
+            f"coalesce(TRY_CAST({c} AS TIMESTAMPTZ), TRY_CAST(try_strptime({c}, '%m/%d/%Y %I:%M:%S %p') AS TIMESTAMPTZ),"
+            f" TRY_CAST(try_strptime({c}, '%m/%d/%Y %I:%M %p') AS TIMESTAMPTZ),"
             f" TRY_CAST(try_strptime({c}, '%Y-%m-%dT%H:%M:%S.%g%z') AS TIMESTAMPTZ))"
         )
     if typ == "JSON":
@@ -137,9 +139,9 @@ def _arrow_to_text(table: pa.Table, names: list[str], first_row: int) -> tuple[p
     return pa.table(arrays), extra, missing
 
 
-def create_raw_table(con: duckdb.DuckDBPyConnection, source: str, stream: Stream) -> str:
+def create_raw_table(con: duckdb.DuckDBPyConnection, source: str, stream: Stream, table: str | None = None) -> str:
     """(Re)create the stream's raw table in this run's warehouse: a run always starts from nothing."""
-    table = raw_table(source, stream.name)
+    table = table or raw_table(source, stream.name)
     cols = [f"{quote(c.name)} {c.type}" for c in stream.columns]
     cols += [f"{n} {t}" for n, t in LINEAGE_COLUMNS]
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
@@ -155,6 +157,7 @@ def write_batch(
     *,
     run_id: str,
     extracted_at: dt.datetime,
+    table: str | None = None,
 ) -> tuple[int, set, set]:
     """Cast one batch and append it; a value that cannot be cast fails the batch, naming file and row."""
     names = stream.column_names()
@@ -200,7 +203,7 @@ def write_batch(
             "_row AS _source_row",
         ]
         con.execute(
-            f"INSERT INTO {raw_table(source, stream.name)} SELECT {', '.join(select)} FROM _cl_batch",
+            f"INSERT INTO {table or raw_table(source, stream.name)} SELECT {', '.join(select)} FROM _cl_batch",
             [run_id, source, stream.name, extracted_at, batch.source_file],
         )
     finally:
@@ -216,8 +219,13 @@ def collect_source(
     extracted_at: dt.datetime,
     only_streams: set[str] | None = None,
     states: dict[str, StreamState] | None = None,
+    merge_streams: set[str] | None = None,
 ) -> SourceResult:
-    """Collect every stream of a source; a failing stream is rolled back and recorded, the rest go on."""
+    """Collect every stream of a source; a failing stream is rolled back and recorded, the rest go on.
+
+    Streams in `merge_streams` already hold the last snapshot (copied by the pipeline): what the source
+    returns since the cursor replaces the rows with the same primary key (an incremental pull).
+    """
     result = SourceResult(source=collector.source)
     started = time.perf_counter()
     try:
@@ -234,14 +242,17 @@ def collect_source(
         sr = StreamResult(stream=stream.name, table=raw_table(collector.source, stream.name))
         t0 = time.perf_counter()
         files: set[str] = set()
+        merge = bool(merge_streams and stream.name in merge_streams and stream.primary_key)
+        target = raw_table(collector.source, stream.name)
+        into = f"{target}__delta" if merge else target
         con.execute("BEGIN")
         try:
-            create_raw_table(con, collector.source, stream)
-            state = (states or {}).get(stream.name, StreamState())
+            create_raw_table(con, collector.source, stream, into)
+            state = states.setdefault(stream.name, StreamState()) if states is not None else StreamState()
             extra_all: set[str] = set()
             for batch in collector.read(stream, state):
                 n, extra, missing = write_batch(
-                    con, collector.source, stream, batch, run_id=run_id, extracted_at=extracted_at
+                    con, collector.source, stream, batch, run_id=run_id, extracted_at=extracted_at, table=into
                 )
                 sr.rows += n
                 extra_all |= extra
@@ -249,6 +260,11 @@ def collect_source(
                 if batch.source_file:
                     files.add(batch.source_file)
             sr.extra_fields = sorted(extra_all - {"attributes", "links", "_row"})
+            sr.duplicates = _drop_exact_duplicates(con, into, stream)
+            sr.rows -= sr.duplicates
+            if merge:
+                _merge_delta(con, target, into, stream.primary_key)
+                sr.rows = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             con.execute("COMMIT")
         except Exception as exc:
             con.execute("ROLLBACK")
@@ -256,13 +272,41 @@ def collect_source(
             sr.rows = 0
             result.status = "failed"
             log.warning("collect failed: %s", sr.error)
-            # keep an empty table so mappings still bind; the run is marked partial and not published
-            create_raw_table(con, collector.source, stream)
+            if not merge:  # keep an empty table so mappings still bind; the run is partial, not published
+                create_raw_table(con, collector.source, stream)
         sr.files = len(files)
         sr.seconds = round(time.perf_counter() - t0, 3)
         result.streams.append(sr)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _drop_exact_duplicates(con: duckdb.DuckDBPyConnection, table: str, stream: Stream) -> int:
+    """Drop records repeated verbatim (a paging artifact, e.g. offset pages that shift under a writer).
+
+    Same key with different content is a real conflict and stays, for the data contracts to catch.
+    """
+    if not stream.primary_key:
+        return 0
+    key = ", ".join(quote(k) for k in stream.primary_key)
+    dup = con.execute(f"SELECT count(*) - count(DISTINCT ({key})) FROM {table}").fetchone()[0]
+    if not dup:
+        return 0
+    cols = ", ".join(f"CAST({quote(c.name)} AS VARCHAR)" for c in stream.columns)
+    before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    con.execute(
+        f"DELETE FROM {table} WHERE rowid IN (SELECT rid FROM (SELECT rowid AS rid, row_number() OVER"
+        f" (PARTITION BY {cols} ORDER BY _source_file, _source_row) AS rn FROM {table}) WHERE rn > 1)"
+    )
+    return before - con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _merge_delta(con: duckdb.DuckDBPyConnection, target: str, delta: str, key: tuple[str, ...]) -> None:
+    """Upsert the incremental pull into the carried snapshot by primary key (latest record wins)."""
+    match = " AND ".join(f"t.{quote(k)} = d.{quote(k)}" for k in key)
+    con.execute(f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM {delta} d WHERE {match})")
+    con.execute(f"INSERT INTO {target} SELECT * FROM {delta}")
+    con.execute(f"DROP TABLE {delta}")
 
 
 def _describe(exc: Exception, source: str, stream: str | None) -> str:

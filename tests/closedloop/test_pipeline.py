@@ -162,3 +162,11 @@ def test_cli_run_and_runs(tmp_path):
     assert listed[0]["run_id"] == doc["run_id"] and listed[0]["current"]
     bad = CliRunner().invoke(app, ["run", "--config", "nope.toml"])
     assert bad.exit_code == 2 and "config file not found" in bad.output
+
+
+def test_sql_files_split_on_statements_not_on_semicolons_in_strings_or_comments():
+    sql = "-- a comment; with a semicolon and a 'quote\nSELECT 'a;b' AS x;\n/* block; comment */\nSELECT \"c;d\" FROM t; -- tail\n\n-- only a comment;\n"
+    stmts = pipeline.split_statements(sql)
+    assert [line for line, _ in stmts] == [1, 3]
+    assert stmts[0][1].endswith("SELECT 'a;b' AS x;")
+    assert 'SELECT "c;d" FROM t;' in stmts[1][1]

@@ -1,0 +1,46 @@
+"""Render a firm the way its vendors export it: out_dir/<source>/... files the collectors read back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from closedloop.demo.render import files, ironclad, netsuite, netsuite_txn, salesforce
+from closedloop.demo.render._fmt import FirmLike
+
+SOURCES = ("salesforce", "ironclad", "netsuite", "middleware", "reference")
+
+
+def render_exports(
+    firm: FirmLike, out_dir: Path, config: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict:
+    """Write every source's exports; config[source] renames custom fields as a firm's org would.
+
+    Returns {source: {stream: rows}, "seconds": {source: s}}.
+    """
+    out_dir, config = Path(out_dir), config or {}
+    result: dict[str, Any] = {"seconds": {}}
+    for source in SOURCES:
+        t0 = time.perf_counter()
+        target, cfg = out_dir / source, config.get(source) or {}
+        target.mkdir(parents=True, exist_ok=True)
+        if source == "salesforce":
+            counts = salesforce.render(firm, target, cfg)
+        elif source == "ironclad":
+            counts = ironclad.render(firm, target, cfg)
+        elif source == "netsuite":
+            ctx = netsuite.context(firm, target, cfg)
+            counts = (
+                netsuite.render_masters(ctx) | netsuite.render_projects(ctx) | netsuite_txn.render_bulk(ctx)
+            )
+            counts |= {"transaction": netsuite_txn.render_transactions(ctx)}
+            counts |= netsuite_txn.render_revenue(ctx) | netsuite_txn.render_custom_records(ctx)
+        elif source == "middleware":
+            counts = files.render_middleware(firm, target)
+        else:
+            counts = files.render_reference(firm, target)
+        result[source] = counts
+        result["seconds"][source] = round(time.perf_counter() - t0, 3)
+    return result

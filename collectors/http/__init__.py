@@ -1,0 +1,63 @@
+"""The HTTP core every vendor transport uses: one client, one retry policy, three paginators."""
+
+from collectors.http.client import (
+    DEFAULT_TIMEOUT,
+    Action,
+    Classifier,
+    HttpClient,
+    RetryPolicy,
+    Verdict,
+    decode_json,
+    default_classify,
+    error_message,
+    retry_after_seconds,
+    where,
+)
+from collectors.http.errors import (
+    AuthError,
+    HttpError,
+    MalformedResponse,
+    RequestLimitError,
+    RetriesExhausted,
+    TransientError,
+)
+from collectors.http.paging import (
+    Page,
+    PageParser,
+    next_link_pages,
+    offset_pages,
+    optional_int,
+    page_number_pages,
+    require_bool,
+    require_object,
+    require_records,
+)
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Action",
+    "AuthError",
+    "Classifier",
+    "HttpClient",
+    "HttpError",
+    "MalformedResponse",
+    "Page",
+    "PageParser",
+    "RequestLimitError",
+    "RetriesExhausted",
+    "RetryPolicy",
+    "TransientError",
+    "Verdict",
+    "decode_json",
+    "default_classify",
+    "error_message",
+    "next_link_pages",
+    "offset_pages",
+    "optional_int",
+    "page_number_pages",
+    "require_bool",
+    "require_object",
+    "require_records",
+    "retry_after_seconds",
+    "where",
+]

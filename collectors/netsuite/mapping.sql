@@ -1,0 +1,186 @@
+-- NetSuite -> canon. The ERP owns legal entities, financial masters, projects, invoices and revenue.
+-- Raw values were cast by the runner (SuiteQL strings, T/F, M/D/YYYY), currency and terms columns hold
+-- record ids, resolved here through the currency and term tables. Customers land in canon.client as
+-- ERP-side rows: resolve.sql merges them into the CRM account rows and maps customer ids to client ids.
+-- Custom field and record names are dollar-brace placeholders from [sources.<key>] (collectors/netsuite/streams.py).
+
+INSERT INTO canon.legal_entity (legal_entity_id, name, country, functional_ccy, tax_registration,
+                                source_system, source_id, snapshot_ts, correlation_id)
+SELECT s.id, s.name, s.country, cur.symbol, s.federalidnumber, '${source}', s.id, s._extracted_at,
+       s."${correlation_record_field}"
+FROM raw.${source}__subsidiary s
+LEFT JOIN raw.${source}__currency cur ON cur.id = s.currency;
+
+INSERT INTO canon.client (client_id, crm_account_id, erp_customer_id, name, country, region, tax_jurisdiction,
+                          tax_id, tax_exempt, bill_to_country, payment_terms_days, po_required,
+                          source_system, source_id, snapshot_ts, correlation_id)
+SELECT c.id, c.externalid, c.id, c.companyname, c."${custentity_country}", c."${custentity_region}",
+       c."${custentity_tax_jurisdiction}", c.vatregnumber, NOT c.taxable, c."${custentity_bill_country}",
+       CAST(t.daysuntilnetdue AS INTEGER), c."${custentity_po_required}", '${source}', c.id, c._extracted_at,
+       c."${correlation_entity_field}"
+FROM raw.${source}__customer c
+LEFT JOIN raw.${source}__term t ON t.id = c.terms;
+
+INSERT INTO canon.resource (resource_id, name, legal_entity_id, role, practice, region, cost_rate,
+                            source_system, source_id, snapshot_ts)
+SELECT e.id, e.entityid, e.subsidiary, e.title, e."${custentity_practice}", e."${custentity_region}", e.laborcost,
+       '${source}', e.id, e._extracted_at
+FROM raw.${source}__employee e;
+
+INSERT INTO canon.project (project_id, sow_id, client_id, legal_entity_id, name, billing_type, currency, start_date,
+                           end_date, budget_amount, budget_hours, budget_updated_at, budget_subcontract_cost, status,
+                           created_at, closed_date, pm_id, practice, region, project_role, po_number,
+                           payment_terms_days, source_system, source_id, snapshot_ts, correlation_id)
+SELECT j.id, j."${custentity_sow_id}", j.parent, j.subsidiary, j.companyname, j.jobbillingtype, cur.symbol,
+       j.startdate, j.projectedenddate, j."${custentity_budget_amount}", j."${custentity_budget_hours}",
+       j."${custentity_budget_updated}", j."${custentity_budget_subcontract}", j.entitystatus, j.datecreated,
+       j."${custentity_closed_date}", j.projectmanager, j."${custentity_practice}", j."${custentity_region}",
+       j."${custentity_project_role}", j."${custentity_po_number}", CAST(t.daysuntilnetdue AS INTEGER),
+       '${source}', j.id, j._extracted_at, j."${correlation_entity_field}"
+FROM raw.${source}__job j
+LEFT JOIN raw.${source}__currency cur ON cur.id = j.currency
+LEFT JOIN raw.${source}__term t ON t.id = j.terms;
+
+INSERT INTO canon.task (task_id, project_id, wbs_code, name, billable, milestone_id,
+                        source_system, source_id, snapshot_ts, correlation_id)
+SELECT id, project, "${custevent_wbs_code}", title, NOT nonbillabletask, "${custevent_milestone_id}",
+       '${source}', id, _extracted_at, "${correlation_event_field}"
+FROM raw.${source}__projecttask;
+
+INSERT INTO canon.assignment (project_id, resource_id, role, start_date, end_date,
+                              source_system, source_id, snapshot_ts, correlation_id)
+SELECT project, allocationresource, "${custevent_role}", startdate, enddate,
+       '${source}', id, _extracted_at, "${correlation_event_field}"
+FROM raw.${source}__resourceallocation;
+
+INSERT INTO canon.billing_rule (project_id, rule_type, cap, cap_hours, source_system, source_id, snapshot_ts,
+                                correlation_id)
+SELECT project, ruletype, "${custrecord_cap}", "${custrecord_cap_hours}", '${source}', id, _extracted_at,
+       "${correlation_record_field}"
+FROM raw.${source}__chargerule;
+
+INSERT INTO canon.billing_schedule (schedule_line_id, project_id, sow_id, bill_date, amount, currency, milestone_id,
+                                    line_type, updated_at, source_system, source_id, snapshot_ts, correlation_id)
+SELECT l.id, h.project, h."${custrecord_sow_id}", l.billdate, l.amount, cur.symbol, l."${custrecord_milestone_id}",
+       l."${custrecord_line_type}", l.lastmodifieddate, '${source}', l.id, l._extracted_at,
+       l."${correlation_record_field}"
+FROM raw.${source}__billingschedule_line l
+LEFT JOIN raw.${source}__billingschedule h ON h.id = l.billingschedule
+LEFT JOIN raw.${source}__currency cur ON cur.id = h.currency;
+
+INSERT INTO canon.time_entry (time_entry_id, project_id, task_id, resource_id, resource_legal_entity_id, role,
+                              work_date, hours, billable, approval_status, submitted_at, approved_at, cost_rate,
+                              invoice_line_id, source_system, source_id, snapshot_ts, correlation_id)
+SELECT id, customer, casetaskevent, employee, subsidiary, "${custcol_role}", trandate, CAST(hours AS DECIMAL(9,2)),
+       isbillable, approvalstatus, "${custcol_submitted_at}", "${custcol_approved_at}", "${custcol_cost_rate}",
+       "${custcol_invoice_line}", '${source}', id, _extracted_at, "${correlation_column_field}"
+FROM raw.${source}__timebill;
+
+INSERT INTO canon.expense (expense_id, project_id, resource_id, expense_date, category, amount, currency, billable,
+                           approval_status, approved_at, invoice_line_id, source_system, source_id, snapshot_ts,
+                           correlation_id)
+SELECT x.id, x.customer, x.employee, x.expensedate, x.category, x.foreignamount, cur.symbol, x.isbillable,
+       x.approvalstatus, x."${custcol_approved_at}", x."${custcol_invoice_line}", '${source}', x.id, x._extracted_at,
+       x."${correlation_column_field}"
+FROM raw.${source}__expense_line x
+LEFT JOIN raw.${source}__currency cur ON cur.id = x.currency;
+
+INSERT INTO canon.invoice (invoice_id, erp_invoice_no, client_id, legal_entity_id, sow_id, project_id, type, status,
+                           invoice_date, posted_at, due_date, currency, amount_net, tax_amount, amount_gross,
+                           amount_paid, payment_terms_days, po_number, source_ref, credit_reason_code,
+                           source_system, source_id, snapshot_ts, correlation_id)
+SELECT x.id, x.tranid, x.entity, x.subsidiary, x."${custbody_sow_id}", x.job,
+       CASE x.type WHEN 'CustCred' THEN 'credit_note' ELSE 'invoice' END, x.status, x.trandate,
+       x."${custbody_posted_at}", x.duedate, cur.symbol, x."${custbody_net_amount}", x.taxtotal, x.foreigntotal,
+       x.foreignamountpaid, CAST(t.daysuntilnetdue AS INTEGER), x.otherrefnum, x."${custbody_source_ref}",
+       x."${custbody_credit_reason}", '${source}', x.id, x._extracted_at, x."${correlation_body_field}"
+FROM raw.${source}__transaction x
+LEFT JOIN raw.${source}__currency cur ON cur.id = x.currency
+LEFT JOIN raw.${source}__term t ON t.id = x.terms
+WHERE x.type IN ('CustInvc', 'CustCred');
+
+INSERT INTO canon.invoice_line (invoice_line_id, invoice_id, line_no, line_type, source_id, role, quantity,
+                                unit_price, amount, tax_code, tax_rate, period_start, period_end, reason_code,
+                                approved_by, service_category, applied_to_retainer, source_system, snapshot_ts,
+                                correlation_id)
+SELECT uniquekey, "transaction", CAST(linesequencenumber AS INTEGER), "${custcol_line_type}", "${custcol_source_id}",
+       "${custcol_role}", CAST(quantity AS DECIMAL(12,2)), rate, foreignamount, taxcode, "${custcol_tax_rate}",
+       "${custcol_period_start}", "${custcol_period_end}", "${custcol_reason_code}", "${custcol_approved_by}",
+       "${custcol_service_category}", "${custcol_applied_to_retainer}", '${source}', _extracted_at,
+       "${correlation_column_field}"
+FROM raw.${source}__transactionline
+WHERE NOT coalesce(mainline, false) AND NOT coalesce(taxline, false);
+
+INSERT INTO canon.payment (payment_id, invoice_id, client_id, legal_entity_id, amount, currency, received_date,
+                           applied_date, source_system, source_id, snapshot_ts, correlation_id)
+SELECT x.id, x."${custbody_applied_invoice}", x.entity, x.subsidiary, x.foreigntotal, cur.symbol, x.trandate,
+       x."${custbody_applied_date}", '${source}', x.id, x._extracted_at, x."${correlation_body_field}"
+FROM raw.${source}__transaction x
+LEFT JOIN raw.${source}__currency cur ON cur.id = x.currency
+WHERE x.type = 'CustPymt';
+
+INSERT INTO canon.subcontract (subcontract_id, vendor_id, project_id, sow_id, cap_amount, currency, valid_from,
+                               valid_to, status, rebillable, markup_pct, source_system, source_id, snapshot_ts,
+                               correlation_id)
+SELECT x.id, x.entity, x.job, x."${custbody_sow_id}", x.foreigntotal, cur.symbol, x."${custbody_valid_from}",
+       x."${custbody_valid_to}", x.status, x."${custbody_rebillable}", x."${custbody_markup_pct}", '${source}', x.id,
+       x._extracted_at, x."${correlation_body_field}"
+FROM raw.${source}__transaction x
+LEFT JOIN raw.${source}__currency cur ON cur.id = x.currency
+WHERE x.type = 'PurchOrd';
+
+INSERT INTO canon.vendor_bill (vendor_bill_id, vendor_id, project_id, subcontract_id, bill_date, amount, currency,
+                               rebillable, invoice_line_id, source_system, source_id, snapshot_ts, correlation_id)
+SELECT x.id, x.entity, x.job, x."${custbody_subcontract}", x.trandate, x.foreigntotal, cur.symbol,
+       x."${custbody_rebillable}", x."${custbody_invoice_line}", '${source}', x.id, x._extracted_at,
+       x."${correlation_body_field}"
+FROM raw.${source}__transaction x
+LEFT JOIN raw.${source}__currency cur ON cur.id = x.currency
+WHERE x.type = 'VendBill';
+
+INSERT INTO canon.revenue_contract (sow_id, transaction_price, tp_updated_at, source_system, source_id, snapshot_ts,
+                                    correlation_id)
+SELECT "${custbody_sow_id}", foreigntotal, "${custbody_tp_updated}", '${source}', id, _extracted_at,
+       "${correlation_body_field}"
+FROM raw.${source}__transaction
+WHERE type = 'RevArrng';
+
+INSERT INTO canon.revenue_schedule (rev_line_id, sow_id, project_id, period, method, amount, posted_at,
+                                    period_locked, source_system, source_id, snapshot_ts, correlation_id)
+SELECT l.id, l."${custrecord_sow_id}", l.job, p.startdate, l.revenuerecognitionrule, l.amount,
+       l."${custrecord_posted_at}", l."${custrecord_period_locked}", '${source}', l.id, l._extracted_at,
+       l."${correlation_record_field}"
+FROM raw.${source}__revenueplan_line l
+LEFT JOIN raw.${source}__accountingperiod p ON p.id = l.plannedperiod;
+
+INSERT INTO canon.period_lock (period, lock_ts, source_system, source_id, snapshot_ts, correlation_id)
+SELECT startdate, closedondate, '${source}', id, _extracted_at, NULL
+FROM raw.${source}__accountingperiod
+WHERE alllocked;
+
+INSERT INTO canon.write_down (write_down_id, project_id, amount, currency, reason_code, requested_by_role,
+                              approved_by, created_at, source_system, source_id, snapshot_ts, correlation_id)
+SELECT w.id, w."${custrecord_project}", w."${custrecord_amount}", cur.symbol, w."${custrecord_reason_code}",
+       w."${custrecord_requested_by_role}", w."${custrecord_approved_by}", w.created, '${source}', w.id,
+       w._extracted_at, w."${correlation_record_field}"
+FROM raw.${source}__write_down w
+LEFT JOIN raw.${source}__currency cur ON cur.id = w."${custrecord_currency}";
+
+INSERT INTO canon.collection_action (invoice_id, action_type, action_date, source_system, source_id, snapshot_ts,
+                                     correlation_id)
+SELECT "${custrecord_invoice}", "${custrecord_action_type}", "${custrecord_action_date}", '${source}', id,
+       _extracted_at, "${correlation_record_field}"
+FROM raw.${source}__collection_action;
+
+INSERT INTO canon.dispute (invoice_id, opened, closed, reason_code, source_system, source_id, snapshot_ts,
+                           correlation_id)
+SELECT "${custrecord_invoice}", "${custrecord_opened}", "${custrecord_closed}", "${custrecord_reason_code}",
+       '${source}', id, _extracted_at, "${correlation_record_field}"
+FROM raw.${source}__dispute;
+
+INSERT INTO canon.milestone (milestone_id, sow_id, project_id, name, amount, due_date, status, completed_date,
+                             accepted_date, billing_trigger, source_system, source_id, snapshot_ts, correlation_id)
+SELECT id, "${custrecord_sow_id}", "${custrecord_project}", name, "${custrecord_amount}", "${custrecord_due_date}",
+       "${custrecord_status}", "${custrecord_completed_date}", "${custrecord_accepted_date}",
+       "${custrecord_billing_trigger}", '${source}', id, _extracted_at, "${correlation_record_field}"
+FROM raw.${source}__milestone;

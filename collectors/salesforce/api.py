@@ -1,0 +1,225 @@
+"""Salesforce REST transport: SOQL over /query, nextRecordsUrl to the end, incremental on SystemModstamp."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+import httpx
+
+from closedloop.settings import Setting
+from collectors.auth import (
+    SALESFORCE_TOKEN_URL,
+    SalesforceClientCredentials,
+    SalesforceJWTBearer,
+    SecretSource,
+    need,
+)
+from collectors.base import Batch, CollectorError, Stream, StreamState
+from collectors.http import (
+    DEFAULT_TIMEOUT,
+    Action,
+    HttpClient,
+    MalformedResponse,
+    Page,
+    RetryPolicy,
+    Verdict,
+    error_message,
+    next_link_pages,
+    optional_int,
+    require_bool,
+    require_object,
+    require_records,
+)
+from collectors.http.cursor import CursorTracker, iso_seconds
+from collectors.salesforce.streams import streams
+
+DEFAULT_API_VERSION = "v66.0"
+# [sources.salesforce] keys of transport = 'api' (the module's SETTINGS already has api_version)
+API_SETTINGS: list[Setting] = [
+    Setting("auth", str, "client_credentials", "OAuth flow.", choices=("client_credentials", "jwt_bearer")),
+    Setting(
+        "token_url",
+        str,
+        SALESFORCE_TOKEN_URL,
+        "OAuth token endpoint (My Domain host for client credentials).",
+    ),
+    Setting("instance_url", str, "", "REST host; empty takes the instance_url of the token response."),
+    Setting("client_id", str, "", "Connected app consumer key."),
+    Setting("username", str, "", "User the JWT bearer flow acts as (sub)."),
+    Setting(
+        "audience", str, "", "JWT aud; empty: login.salesforce.com, or test.salesforce.com for sandboxes."
+    ),
+    Setting("client_secret", str, None, "Connected app secret (client credentials).", secret=True),
+    Setting("private_key", str, None, "PEM private key of the JWT bearer certificate.", secret=True),
+    Setting("batch_size", int, 2000, "Sforce-Query-Options batchSize hint (200..2000)."),
+    Setting("include_deleted", bool, False, "Use queryAll: also recycle-bin (IsDeleted) records."),
+    Setting("objects", dict, {}, "SObject per stream where it is not the export file's name."),
+    Setting("relationship_fields", dict, {}, "Fields selected per relationship column (default ['Name'])."),
+]
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+
+
+def classify(response: httpx.Response) -> Verdict | None:
+    """403 REQUEST_LIMIT_EXCEEDED: TotalRequests (daily allowance) stops the source, ConcurrentRequests retries."""
+    if response.status_code not in (403, 429):
+        return None  # 429 is not documented for REST; the default retries it anyway
+    message, code = error_message(response)
+    if code != "REQUEST_LIMIT_EXCEEDED" and "REQUEST_LIMIT_EXCEEDED" not in message:
+        return None
+    if "TotalRequests" in message:
+        return Verdict(
+            Action.STOP, "the org's 24-hour API request allowance is used up; it frees up on a rolling window"
+        )
+    # ConcurrentRequests (long-running requests over the org's limit), or a limit we do not know: back off
+    return Verdict(Action.RETRY, "REQUEST_LIMIT_EXCEEDED (concurrent requests)")
+
+
+def parse_query_page(doc: Any) -> Page:
+    """A /query page: records, done, and nextRecordsUrl while not done."""
+    d = require_object(doc, "SOQL query response")
+    records = require_records(d.get("records"), "records")
+    done = require_bool(d, "done")
+    total = optional_int(d, "totalSize")
+    if done:
+        return Page(records, total=total)
+    nxt = d.get("nextRecordsUrl")
+    if not isinstance(nxt, str) or not nxt.strip():
+        raise MalformedResponse("page says done=false but has no nextRecordsUrl")
+    return Page(records, next_url=nxt, total=total)
+
+
+def sobject_of(stream: Stream, cfg: Mapping[str, Any]) -> str:
+    """The SObject a stream reads: [objects] override, else the export file's stem (Account.jsonl)."""
+    objects = cfg.get("objects") or {}
+    name = objects.get(stream.name) if isinstance(objects, Mapping) else None
+    if not name and stream.file_pattern:
+        name = PurePosixPath(stream.file_pattern).name.split(".")[0]
+    return _api_name(name or stream.name, f"object of stream {stream.name!r}")
+
+
+def soql(stream: Stream, sobject: str, cursor: str | None, cfg: Mapping[str, Any]) -> str:
+    """SELECT the declared columns (relationships as Rel.Name), newer than the cursor, in cursor order."""
+    rel_fields = cfg.get("relationship_fields") or {}
+    fields: list[str] = []
+    for c in stream.columns:
+        if c.type == "JSON":  # a relationship object: ask for its fields, the record nests them
+            subs = rel_fields.get(c.name, ["Name"]) if isinstance(rel_fields, Mapping) else ["Name"]
+            fields += [_api_name(f"{c.name}.{s}", "relationship field") for s in subs]
+        else:
+            fields.append(_api_name(c.name, "field"))
+    text = f"SELECT {', '.join(fields)} FROM {sobject}"
+    if stream.cursor_field:
+        field = _api_name(stream.cursor_field, "cursor field")
+        since = iso_seconds(cursor) if cursor else None
+        if since:
+            # SOQL datetime literals are unquoted; truncating to the second re-reads that second's tail
+            text += f" WHERE {field} > {since}"
+        text += f" ORDER BY {field}"
+    return text
+
+
+def _api_name(name: str, what: str) -> str:
+    if not _NAME.match(name):
+        raise CollectorError(f"{what} {name!r} is not a valid Salesforce API name")
+    return name
+
+
+def make_auth(cfg: Mapping[str, Any], secrets: SecretSource) -> SalesforceClientCredentials:
+    """The configured OAuth flow: client_credentials (default) or jwt_bearer."""
+    token_url = cfg.get("token_url") or SALESFORCE_TOKEN_URL
+    client_id = need("salesforce", cfg, secrets, "client_id", secret=False)
+    flow = cfg.get("auth") or "client_credentials"
+    if flow == "client_credentials":
+        return SalesforceClientCredentials(
+            token_url, client_id, need("salesforce", cfg, secrets, "client_secret", secret=True)
+        )
+    if flow == "jwt_bearer":
+        return SalesforceJWTBearer(
+            token_url,
+            client_id,
+            need("salesforce", cfg, secrets, "username", secret=False),
+            need("salesforce", cfg, secrets, "private_key", secret=True),
+            audience=cfg.get("audience") or None,
+        )
+    raise CollectorError(
+        f"[sources.salesforce] auth = {flow!r}: expected 'client_credentials' or 'jwt_bearer'"
+    )
+
+
+class SalesforceAPI:
+    """The Collector over Salesforce REST: one SOQL query per stream, records exactly as /query sends them."""
+
+    source = "salesforce"
+
+    def __init__(
+        self,
+        cfg: Mapping[str, Any],
+        secrets: SecretSource,
+        streams: list[Stream],
+        *,
+        transport: httpx.BaseTransport | None = None,
+        policy: RetryPolicy | None = None,
+        auth: SalesforceClientCredentials | None = None,
+    ) -> None:
+        self.cfg, self._streams = cfg, streams
+        version = str(cfg.get("api_version") or DEFAULT_API_VERSION)
+        self.api_version = version if version.startswith("v") else f"v{version}"
+        self.auth = auth or make_auth(cfg, secrets)
+        self.http = HttpClient(
+            auth=self.auth,
+            timeout=DEFAULT_TIMEOUT,
+            policy=policy,
+            classify=classify,
+            transport=transport,
+            vendor="salesforce",
+        )
+
+    def streams(self) -> list[Stream]:
+        return self._streams
+
+    def instance_url(self) -> str:
+        """Config's instance_url (a sandbox or test server), else the one the token response names."""
+        configured = self.cfg.get("instance_url")
+        if configured:
+            return str(configured).rstrip("/")
+        self.auth.ensure(self.http)
+        if not self.auth.instance_url:
+            raise CollectorError(
+                "the token response named no instance_url; set [sources.salesforce] instance_url"
+            )
+        return self.auth.instance_url
+
+    def read(self, stream: Stream, state: StreamState) -> Iterator[Batch]:
+        """Page through one SOQL query; the cursor advances only when the stream was read to the end."""
+        sobject = sobject_of(stream, self.cfg)
+        query = soql(stream, sobject, state.cursor, self.cfg)
+        resource = "queryAll" if self.cfg.get("include_deleted") else "query"
+        path = f"/services/data/{self.api_version}/{resource}"
+        headers = {}
+        if self.cfg.get("batch_size"):  # 200..2000, a hint the server may shrink
+            headers["Sforce-Query-Options"] = f"batchSize={max(200, min(2000, int(self.cfg['batch_size'])))}"
+        cursor = CursorTracker(stream.cursor_field)
+        row = 1
+        pages = next_link_pages(
+            self.http,
+            self.instance_url() + path,
+            params={"q": query},
+            headers=headers,
+            parse=parse_query_page,
+            sensitive=(query,),
+        )
+        for page in pages:
+            if page.records:
+                yield Batch(records=page.records, source_file=f"api {sobject}", first_row=row)
+                row += len(page.records)
+                cursor.see(page.records)
+        if cursor.value:
+            state.cursor = cursor.value
+
+
+def api_collector(cfg: Mapping[str, Any], secrets: SecretSource) -> SalesforceAPI:
+    """The HTTP transport over the declared streams (collectors/salesforce/streams.py)."""
+    return SalesforceAPI(cfg, secrets, streams(cfg))
