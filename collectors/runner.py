@@ -139,7 +139,9 @@ def _arrow_to_text(table: pa.Table, names: list[str], first_row: int) -> tuple[p
     return pa.table(arrays), extra, missing
 
 
-def create_raw_table(con: duckdb.DuckDBPyConnection, source: str, stream: Stream, table: str | None = None) -> str:
+def create_raw_table(
+    con: duckdb.DuckDBPyConnection, source: str, stream: Stream, table: str | None = None
+) -> str:
     """(Re)create the stream's raw table in this run's warehouse: a run always starts from nothing."""
     table = table or raw_table(source, stream.name)
     cols = [f"{quote(c.name)} {c.type}" for c in stream.columns]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import types
 
@@ -15,6 +16,14 @@ STREAM = Stream(
     primary_key=("Id",),
     cursor_field="SystemModstamp",
 )
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _ago(**delta) -> str:
+    """A modstamp relative to now, so the source is fresh for the freshness monitor."""
+    return (NOW - dt.timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 # the "org": records by id with their modstamp; tests edit it between runs
 ORG: dict[str, tuple[str, str]] = {}
 SEEN_CURSORS: list[str | None] = []
@@ -52,7 +61,7 @@ def test_incremental_merge_keeps_unchanged_rows_and_updates_changed(tmp_path, mo
     monkeypatch.setitem(sys.modules, "collectors.fakecrm", _module())
     ORG.clear()
     SEEN_CURSORS.clear()
-    ORG.update({"A1": ("Acme", "2026-10-01T00:00:00Z"), "A2": ("Globex", "2026-10-02T00:00:00Z")})
+    ORG.update({"A1": ("Acme", _ago(days=3)), "A2": ("Globex", _ago(days=2))})
     (tmp_path / "closedloop.toml").write_text(
         "[sources.crm]\nkind = 'fakecrm'\ntransport = 'api'\nincremental = true\n"
     )
@@ -60,14 +69,14 @@ def test_incremental_merge_keeps_unchanged_rows_and_updates_changed(tmp_path, mo
     first = pipeline.run(cfg, with_checks=False)
     assert first.status == "ok", first.errors
     assert first.sources[0].streams[0].duplicates == 1
-    ORG["A2"] = ("Globex Corp", "2026-10-05T00:00:00Z")
-    ORG["A3"] = ("Initech", "2026-10-06T00:00:00Z")
+    ORG["A2"] = ("Globex Corp", _ago(hours=2))
+    ORG["A3"] = ("Initech", _ago(hours=1))
     second = pipeline.run(cfg, with_checks=False)
     assert second.status == "ok", second.errors
-    assert SEEN_CURSORS[0] is None and SEEN_CURSORS[1].startswith("2026-10-02")
+    assert SEEN_CURSORS == [None, _ago(days=2)]
     con = Warehouse.at(cfg.data_dir).connect_published()
     rows = con.execute("SELECT Id, Name FROM raw.crm__account ORDER BY Id").fetchall()
     assert rows == [("A1", "Acme"), ("A2", "Globex Corp"), ("A3", "Initech")]
     cursor = con.execute("SELECT cursor FROM meta.stream_state WHERE source = 'crm'").fetchone()[0]
-    assert cursor.startswith("2026-10-06")
+    assert cursor == _ago(hours=1)
     con.close()

@@ -170,3 +170,25 @@ def test_sql_files_split_on_statements_not_on_semicolons_in_strings_or_comments(
     assert [line for line, _ in stmts] == [1, 3]
     assert stmts[0][1].endswith("SELECT 'a;b' AS x;")
     assert 'SELECT "c;d" FROM t;' in stmts[1][1]
+
+
+def test_two_partial_collects_in_a_row_keep_every_source(tmp_path):
+    cfg = make_firm(tmp_path)
+    pipeline.run(cfg, with_checks=False)
+    first = pipeline.run(cfg, only=["crm"], with_checks=False)
+    second = pipeline.run(cfg, only=["erp"], with_checks=False)
+    assert first.published and second.published
+    con = Warehouse.at(cfg.data_dir).connect_published()
+    status = dict(con.execute("SELECT source, status FROM meta.source_run").fetchall())
+    assert status == {"crm": "carried", "erp": "ok", "billing": "carried"}
+    assert con.execute("SELECT count(*) FROM raw.billing__payments").fetchone()[0] == 1
+    con.close()
+    assert published_clients(cfg) == ["Acme", "Globex"]
+
+
+def test_recheck_collects_nothing_and_keeps_all_data(tmp_path):
+    cfg = make_firm(tmp_path)
+    pipeline.run(cfg, with_checks=False)
+    again = pipeline.run(cfg, only=[], with_checks=False)
+    assert again.published and {s.status for s in again.sources} == {"carried"}
+    assert published_clients(cfg) == ["Acme", "Globex"]
