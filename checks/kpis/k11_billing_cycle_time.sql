@@ -1,0 +1,24 @@
+-- K11 billing cycle time in days: time lines invoice_date - last day of the work month; milestones
+-- invoice_date - accepted_date; fixed/retainer invoice_date - schedule bill_date; capture lag approved - worked.
+WITH c AS (
+  SELECT 'time' AS kind, date_diff('day', last_day(t.work_date), i.invoice_date) AS days
+  FROM canon.invoice_line il JOIN canon.invoice i ON i.invoice_id = il.invoice_id
+  JOIN canon.time_entry t ON il.line_type = 'time' AND t.time_entry_id = il.source_id
+  WHERE i.type = 'invoice' AND i.status NOT IN ('draft', 'cancelled')
+  UNION ALL
+  SELECT 'milestone', date_diff('day', m.accepted_date, i.invoice_date)
+  FROM canon.invoice_line il JOIN canon.invoice i ON i.invoice_id = il.invoice_id
+  JOIN canon.milestone m ON il.line_type = 'milestone' AND m.milestone_id = il.source_id
+  WHERE i.type = 'invoice' AND i.status NOT IN ('draft', 'cancelled') AND m.accepted_date IS NOT NULL
+  UNION ALL
+  SELECT 'fixed', date_diff('day', b.bill_date, i.invoice_date)
+  FROM canon.invoice_line il JOIN canon.invoice i ON i.invoice_id = il.invoice_id
+  JOIN canon.billing_schedule b ON il.line_type IN ('fixed', 'retainer') AND b.schedule_line_id = il.source_id
+  WHERE i.type = 'invoice' AND i.status NOT IN ('draft', 'cancelled')
+  UNION ALL
+  SELECT 'time_capture', date_diff('day', t.work_date, CAST(t.approved_at AS DATE))
+  FROM canon.time_entry t WHERE t.approved_at IS NOT NULL)
+SELECT 'K11' AS kpi_id, 'billing_cycle_median_' || kind AS name, CAST(quantile_cont(days, 0.5) AS DOUBLE) AS value,
+       'days' AS unit, 'total' AS slice_kind, 'all' AS slice_value FROM c GROUP BY kind
+UNION ALL SELECT 'K11', 'billing_cycle_p90_' || kind, CAST(quantile_cont(days, 0.9) AS DOUBLE), 'days', 'total', 'all'
+FROM c GROUP BY kind

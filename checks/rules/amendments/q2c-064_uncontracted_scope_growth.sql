@@ -1,0 +1,47 @@
+/* ---
+id: Q2C-064
+title: Un-contracted scope growth (hours overrun without a change order)
+severity: S3
+owner: PM
+domain: amendments
+systems: [PSA, CLM]
+description: >
+  FF / MILESTONE / TM_CAP project whose booked hours exceed budget_hours x (1 + overrun_pct) with no
+  change order in draft / in_review and none executed in the last recent_co_days days.
+remediation: Raise a change order or re-plan the work.
+impact_kind: leakage
+impact: >
+  round(overrun_hours * avg_rate * fx(project ccy, as_of), 2); overrun_hours = hours - budget_hours;
+  avg_rate = hours-weighted time_entry.cost_rate (FF, MILESTONE) or contract bill rate (TM_CAP)
+entity: project
+depends_on: [project, time_entry, amendment, sow, rate_card, fx_rate]
+params:
+  overrun_pct: 0.10
+  recent_co_days: 60
+--- */
+WITH h AS (
+  SELECT p.project_id, p.correlation_id, p.client_id, p.sow_id, p.legal_entity_id, p.billing_type, p.currency,
+         p.budget_hours, sum(t.hours) AS hours,
+         sum(t.hours * t.cost_rate) / nullif(sum(CASE WHEN t.cost_rate IS NOT NULL THEN t.hours END), 0) AS avg_cost,
+         sum(t.hours * tr.bill_rate) / nullif(sum(CASE WHEN tr.bill_rate IS NOT NULL THEN t.hours END), 0) AS avg_bill
+  FROM canon.project p
+  JOIN canon.time_entry t ON t.project_id = p.project_id
+  LEFT JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
+  WHERE p.billing_type IN ('FF', 'MILESTONE', 'TM_CAP') AND p.budget_hours > 0
+    AND NOT EXISTS (SELECT 1 FROM canon.amendment a
+                    WHERE a.sow_id = p.sow_id
+                      AND (a.status IN ('draft', 'in_review')
+                           OR (a.status = 'executed'
+                               AND date_diff('day', a.signed_date, getvariable('as_of')) <= getvariable('recent_co_days'))))
+  GROUP BY p.project_id, p.correlation_id, p.client_id, p.sow_id, p.legal_entity_id, p.billing_type, p.currency,
+           p.budget_hours
+  HAVING sum(t.hours) > p.budget_hours * (1 + getvariable('overrun_pct')))
+SELECT 'project' AS entity_type, h.project_id AS entity_id, h.correlation_id,
+       CAST(coalesce(round((h.hours - h.budget_hours)
+                           * CASE WHEN h.billing_type = 'TM_CAP' THEN h.avg_bill ELSE h.avg_cost END * fx.rate, 2), 0)
+            AS DECIMAL(18, 2)) AS impact_rc,
+       h.client_id, h.sow_id, h.project_id, h.legal_entity_id, h.billing_type, h.budget_hours, h.hours,
+       round(h.hours / h.budget_hours - 1, 4) AS overrun_ratio
+FROM h
+CROSS JOIN chk.ctx ctx
+LEFT JOIN chk.fx_daily fx ON fx.from_ccy = h.currency AND fx.d = ctx.as_of

@@ -1,0 +1,37 @@
+/* ---
+id: Q2C-073
+title: Unapplied cash or short payment
+severity: S3
+owner: AR
+domain: cash_crm
+systems: [ERP]
+description: >
+  unapplied: a payment with no invoice received more than unapplied_days ago. short_pay: a past-due
+  invoice with at least one payment whose open amount (gross - payments - credit notes) exceeds short_pay_tol.
+remediation: Apply the cash / chase or settle the short payment (often a disguised dispute).
+impact_kind: cash_delay
+impact: unapplied round(amount * fx(ccy, received_date), 2); short_pay round(open * fx(ccy, invoice_date), 2)
+entity: payment (unapplied) or invoice (short pay)
+depends_on: [payment, invoice, fx_rate]
+params:
+  unapplied_days: 5
+  short_pay_tol: 1
+--- */
+SELECT 'payment' AS entity_type, y.payment_id AS entity_id, y.correlation_id,
+       CAST(round(y.amount * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
+       y.client_id, NULL AS invoice_id, y.legal_entity_id, y.received_date AS event_date, 'unapplied' AS kind,
+       y.amount
+FROM canon.payment y
+CROSS JOIN chk.ctx ctx
+LEFT JOIN chk.fx_daily fx ON fx.from_ccy = y.currency AND fx.d = y.received_date
+WHERE y.invoice_id IS NULL AND y.received_date <= ctx.as_of
+  AND date_diff('day', y.received_date, ctx.as_of) > getvariable('unapplied_days')
+UNION ALL
+SELECT 'invoice' AS entity_type, o.invoice_id AS entity_id, i.correlation_id,
+       CAST(round(o.open_amount * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
+       o.client_id, o.invoice_id, o.legal_entity_id, o.due_date AS event_date, 'short_pay' AS kind, o.open_amount
+FROM chk.invoice_open o
+JOIN canon.invoice i ON i.invoice_id = o.invoice_id
+CROSS JOIN chk.ctx ctx
+LEFT JOIN chk.fx_daily fx ON fx.from_ccy = o.currency AND fx.d = o.invoice_date
+WHERE o.paid > 0 AND o.open_amount > getvariable('short_pay_tol') AND o.due_date < ctx.as_of

@@ -1,0 +1,34 @@
+/* ---
+id: Q2C-032b
+title: Submitted time awaiting approval beyond SLA
+severity: S3
+owner: PM
+domain: delivery_to_bill
+systems: [PSA]
+description: Time entries in status 'submitted' for more than sla_approval_days calendar days (from submitted_at, UTC date). One finding per project.
+remediation: Approve or reject the time so it can be billed.
+impact_kind: cash_delay
+impact: sum over entries of round(value_rc * (age_days - sla_approval_days) * coc / 365, 2); value_rc = round(hours * contract rate * fx(rate ccy, as_of), 2) (0 without rate)
+entity: project
+depends_on: [time_entry, project, sow, rate_card, fx_rate]
+params:
+  sla_approval_days: 5
+--- */
+WITH w AS (
+  SELECT p.project_id, p.correlation_id, p.client_id, p.sow_id, p.legal_entity_id, t.hours,
+         CAST(t.submitted_at AS DATE) AS submitted_date, ctx.coc,
+         date_diff('day', CAST(t.submitted_at AS DATE), ctx.as_of) AS age_days,
+         coalesce(CAST(round(t.hours * tr.bill_rate * fx.rate, 2) AS DECIMAL(18, 2)), 0) AS value_rc
+  FROM canon.time_entry t
+  JOIN canon.project p ON p.project_id = t.project_id
+  CROSS JOIN chk.ctx ctx
+  LEFT JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
+  LEFT JOIN chk.fx_daily fx ON fx.from_ccy = tr.currency AND fx.d = ctx.as_of
+  WHERE t.approval_status = 'submitted'
+    AND date_diff('day', CAST(t.submitted_at AS DATE), ctx.as_of) > getvariable('sla_approval_days'))
+SELECT 'project' AS entity_type, project_id AS entity_id, min(correlation_id) AS correlation_id,
+       CAST(sum(round(value_rc * (age_days - getvariable('sla_approval_days')) * coc / 365, 2)) AS DECIMAL(18, 2)) AS impact_rc,
+       min(client_id) AS client_id, min(sow_id) AS sow_id, project_id, min(legal_entity_id) AS legal_entity_id,
+       min(submitted_date) AS event_date, count(*) AS entries, sum(hours) AS hours, max(age_days) AS oldest_age_days
+FROM w
+GROUP BY project_id

@@ -1,0 +1,36 @@
+/* ---
+id: Q2C-033
+title: T&M time billed at a rate different from the contract rate
+severity: S2
+owner: Billing Ops
+domain: delivery_to_bill
+systems: [ERP, PSA, CLM]
+description: >
+  A time line on a posted invoice has unit_price off the contract rate in force on the work date by more
+  than rate_tol_pct (same currency only). S1 when over-billed. Lines whose rate comes from an
+  amendment's new rate card are Q2C-061 (amendment not in billing), not this check.
+remediation: Credit and re-bill the line at the contract rate; fix the PSA rate.
+impact_kind: leakage
+impact: round(abs(contract_rate - unit_price) * quantity * fx(invoice ccy, invoice_date), 2)
+entity: invoice_line
+depends_on: [invoice_line, invoice, time_entry, project, sow, rate_card, amendment, fx_rate]
+params:
+  rate_tol_pct: 0.005
+--- */
+SELECT 'invoice_line' AS entity_type, il.invoice_line_id AS entity_id, i.correlation_id,
+       CAST(round(abs(tr.bill_rate - il.unit_price) * il.quantity * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
+       i.client_id, p.sow_id, p.project_id, i.invoice_id, i.legal_entity_id, t.work_date AS event_date,
+       t.time_entry_id, t.role, il.quantity, il.unit_price AS billed_rate, tr.bill_rate AS contract_rate,
+       (tr.bill_rate - il.unit_price) * il.quantity AS under_billed_ccy,
+       CASE WHEN il.unit_price > tr.bill_rate THEN 'S1' END AS severity
+FROM canon.invoice_line il
+JOIN canon.invoice i ON i.invoice_id = il.invoice_id
+JOIN canon.time_entry t ON il.line_type = 'time' AND il.source_id = t.time_entry_id
+JOIN canon.project p ON p.project_id = t.project_id
+JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
+LEFT JOIN chk.fx_daily fx ON fx.from_ccy = i.currency AND fx.d = i.invoice_date
+WHERE i.type = 'invoice' AND i.status NOT IN ('draft', 'cancelled')
+  AND tr.currency = i.currency
+  AND abs(il.unit_price - tr.bill_rate) > getvariable('rate_tol_pct') * tr.bill_rate
+  AND NOT EXISTS (SELECT 1 FROM canon.amendment a
+                  WHERE a.status = 'executed' AND a.new_rate_card_id = tr.rate_card_id)

@@ -1,0 +1,38 @@
+/* ---
+id: Q2C-037
+title: Billable time outside the contract window or by an unassigned resource
+severity: S3
+owner: PM
+domain: delivery_to_bill
+systems: [PSA, CLM]
+description: >
+  Billable time dated before the SOW start or after its effective (amended) end date, or booked by a
+  resource with no assignment covering the work date (only on projects that use assignments).
+remediation: Move the time, extend the SOW by amendment, or add the assignment.
+impact_kind: exposure
+impact: round(hours * contract rate * fx(rate ccy, work_date), 2) (0 without rate)
+entity: time_entry
+depends_on: [time_entry, project, sow, amendment, contract, assignment, rate_card, fx_rate]
+--- */
+WITH t AS (
+  SELECT t.time_entry_id, t.correlation_id, p.project_id, p.client_id, p.sow_id, p.legal_entity_id, t.resource_id,
+         t.work_date, t.hours, tr.bill_rate, tr.currency,
+         CASE WHEN t.work_date > se.eff_end_date THEN 'after_end'
+              WHEN t.work_date < se.start_date THEN 'before_start'
+              WHEN EXISTS (SELECT 1 FROM canon.assignment a0 WHERE a0.project_id = t.project_id)
+               AND NOT EXISTS (SELECT 1 FROM canon.assignment a
+                               WHERE a.project_id = t.project_id AND a.resource_id = t.resource_id
+                                 AND t.work_date >= a.start_date AND t.work_date <= coalesce(a.end_date, DATE '9999-12-31'))
+              THEN 'unassigned' END AS issue
+  FROM canon.time_entry t
+  JOIN canon.project p ON p.project_id = t.project_id
+  JOIN chk.sow_effective se ON se.sow_id = p.sow_id
+  LEFT JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
+  WHERE t.billable)
+SELECT 'time_entry' AS entity_type, t.time_entry_id AS entity_id, t.correlation_id,
+       CAST(coalesce(round(t.hours * t.bill_rate * fx.rate, 2), 0) AS DECIMAL(18, 2)) AS impact_rc,
+       t.client_id, t.sow_id, t.project_id, t.legal_entity_id, t.work_date AS event_date, t.issue,
+       t.resource_id, t.hours
+FROM t
+LEFT JOIN chk.fx_daily fx ON fx.from_ccy = t.currency AND fx.d = t.work_date
+WHERE t.issue IS NOT NULL

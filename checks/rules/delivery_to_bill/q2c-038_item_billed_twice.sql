@@ -1,0 +1,36 @@
+/* ---
+id: Q2C-038
+title: Same time, expense, milestone or schedule item billed twice
+severity: S1
+owner: Billing Ops
+domain: delivery_to_bill
+systems: [ERP]
+description: >
+  One source item (line_type + source_id) appears on more than one posted invoice (type invoice) that has
+  not been credited (no non-cancelled credit note with source_ref = the invoice).
+remediation: Credit the duplicate billing.
+impact_kind: exposure
+impact: sum of round(line amount * fx(ccy, invoice_date), 2) minus the largest such line (one legitimate occurrence)
+entity: billed_item (line_type:source_id)
+depends_on: [invoice_line, invoice, fx_rate]
+--- */
+WITH l AS (
+  SELECT il.line_type, il.source_id, il.invoice_id, i.client_id, i.sow_id, i.project_id, i.legal_entity_id,
+         i.correlation_id, i.invoice_date,
+         CAST(round(il.amount * fx.rate, 2) AS DECIMAL(18, 2)) AS amount_rc
+  FROM canon.invoice_line il
+  JOIN canon.invoice i ON i.invoice_id = il.invoice_id
+  LEFT JOIN chk.fx_daily fx ON fx.from_ccy = i.currency AND fx.d = i.invoice_date
+  WHERE i.status NOT IN ('draft', 'cancelled') AND i.type = 'invoice'
+    AND il.line_type IN ('time', 'expense', 'milestone', 'fixed', 'retainer', 'subcontract')
+    AND il.source_id IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM canon.invoice cn
+                    WHERE cn.type = 'credit_note' AND cn.source_ref = i.invoice_id AND cn.status <> 'cancelled'))
+SELECT 'billed_item' AS entity_type, line_type || ':' || source_id AS entity_id, min(correlation_id) AS correlation_id,
+       CAST(sum(amount_rc) - max(amount_rc) AS DECIMAL(18, 2)) AS impact_rc,
+       min(client_id) AS client_id, min(sow_id) AS sow_id, min(project_id) AS project_id,
+       max(invoice_id) AS invoice_id, min(legal_entity_id) AS legal_entity_id, max(invoice_date) AS event_date,
+       line_type, source_id, count(DISTINCT invoice_id) AS n_invoices, min(invoice_id) AS first_invoice_id
+FROM l
+GROUP BY line_type, source_id
+HAVING count(DISTINCT invoice_id) > 1

@@ -1,0 +1,47 @@
+/* ---
+id: Q2C-042
+title: Tax code, rate or exemption inconsistent with the tax matrix
+severity: S2
+owner: Tax
+domain: master_data
+systems: [ERP, CLM]
+description: >
+  A non-tax line on a posted invoice whose tax_rate differs (by more than 0.0001) from the matrix rate for
+  seller country (invoicing entity), buyer bill-to country and service category on the invoice date
+  (0 for tax-exempt clients), or that is reverse-charge for a buyer without tax id, or that has no matrix
+  row at all (only when the firm loads a tax matrix).
+remediation: Correct the tax code / rate and re-issue.
+impact_kind: exposure
+impact: round(abs(line amount * (tax_rate - expected_rate)) * fx(ccy, invoice_date), 2); 0 for missing matrix row / reverse charge without tax id
+entity: invoice_line
+depends_on: [invoice_line, invoice, client, legal_entity, tax_matrix, fx_rate]
+--- */
+WITH l AS (
+  SELECT il.invoice_line_id, i.invoice_id, i.correlation_id, i.client_id, i.sow_id, i.project_id, i.legal_entity_id,
+         i.invoice_date, i.currency, il.amount, il.tax_code, il.tax_rate, il.service_category, c.tax_exempt,
+         c.tax_id, tm.expected_rate, tm.reverse_charge, tm.seller_country,
+         CASE WHEN coalesce(c.tax_exempt, false) THEN 0 ELSE tm.expected_rate END AS expected
+  FROM canon.invoice_line il
+  JOIN canon.invoice i ON i.invoice_id = il.invoice_id
+  JOIN canon.client c ON c.client_id = i.client_id
+  JOIN canon.legal_entity le ON le.legal_entity_id = i.legal_entity_id
+  LEFT JOIN canon.tax_matrix tm
+         ON tm.seller_country = le.country AND tm.buyer_country = coalesce(c.bill_to_country, c.country)
+        AND tm.service_category = il.service_category AND tm.buyer_is_business
+        AND i.invoice_date >= tm.valid_from AND i.invoice_date <= coalesce(tm.valid_to, DATE '9999-12-31')
+  WHERE i.status NOT IN ('draft', 'cancelled') AND coalesce(il.line_type, '') <> 'tax'
+    AND EXISTS (SELECT 1 FROM canon.tax_matrix)),
+b AS (
+  SELECT l.*,
+         CASE WHEN l.seller_country IS NULL THEN 'no_matrix_row'
+              WHEN abs(coalesce(l.tax_rate, 0) - l.expected) > 0.0001 THEN 'rate'
+              WHEN l.reverse_charge AND l.tax_id IS NULL THEN 'reverse_charge_without_tax_id' END AS issue
+  FROM l)
+SELECT 'invoice_line' AS entity_type, b.invoice_line_id AS entity_id, b.correlation_id,
+       CAST(CASE WHEN b.issue = 'rate' THEN round(abs(b.amount * (coalesce(b.tax_rate, 0) - b.expected)) * fx.rate, 2)
+                 ELSE 0 END AS DECIMAL(18, 2)) AS impact_rc,
+       b.client_id, b.sow_id, b.project_id, b.invoice_id, b.legal_entity_id, b.invoice_date AS event_date, b.issue,
+       b.tax_code, b.tax_rate, b.expected AS expected_rate, b.service_category
+FROM b
+LEFT JOIN chk.fx_daily fx ON fx.from_ccy = b.currency AND fx.d = b.invoice_date
+WHERE b.issue IS NOT NULL

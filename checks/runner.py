@@ -1,0 +1,277 @@
+"""Run every check the same way (counts, $ totals, status), store findings and their lifecycle."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from checks.loader import Check, context_values, create_views, load_checks, set_variables
+from checks.results import FINALIZE_SQL, carry_forward, ensure_results
+
+STANDARD_COLS = ("entity_type", "entity_id", "correlation_id", "impact_rc")
+OPTIONAL_COLS = ("client_id", "sow_id", "project_id", "invoice_id", "legal_entity_id", "event_date")
+CONTROL_COLS = ("severity", "age_days", "age_bd")
+CONTEXT_PARAMS = ("coc", "materiality_rc")
+
+
+@dataclass
+class CheckResult:
+    """Outcome of one check in one run."""
+
+    check_id: str
+    status: str  # passed | failed | suppressed | error
+    row_count: int = 0
+    impact_rc: Decimal = Decimal("0.00")
+    duration_ms: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class RunSummary:
+    """What run_checks did: one CheckResult per check plus totals."""
+
+    run_id: str
+    results: list[CheckResult] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    def by_status(self, status: str) -> list[str]:
+        """Check ids with the given status."""
+        return [r.check_id for r in self.results if r.status == status]
+
+    @property
+    def findings(self) -> int:
+        """Total failing rows stored."""
+        return sum(r.row_count for r in self.results)
+
+    @property
+    def impact_rc(self) -> Decimal:
+        """Total $ impact in the reporting currency."""
+        return sum((r.impact_rc for r in self.results), Decimal("0.00"))
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly summary for run reports."""
+        counts = {s: len(self.by_status(s)) for s in ("passed", "failed", "suppressed", "error")}
+        return {
+            "run_id": self.run_id,
+            **counts,
+            "findings": self.findings,
+            "impact_rc": str(self.impact_rc),
+            "duration_s": round(self.duration_s, 3),
+            "errors": {r.check_id: r.error for r in self.results if r.error},
+        }
+
+    def result(self, check_id: str) -> CheckResult:
+        """The result of one check."""
+        return next(r for r in self.results if r.check_id == check_id)
+
+
+def resolve_params(checks: Iterable[Check], params: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Per-check parameter values: defaults, overridden by 'name' or 'Q2C-NNN.name' keys."""
+    params = dict(params or {})
+    checks = list(checks)
+    known = set(CONTEXT_PARAMS)
+    out: dict[str, dict[str, Any]] = {}
+    for c in checks:
+        values = dict(c.params)
+        for name in c.params:
+            known.update({name, f"{c.id}.{name}"})
+            if f"{c.id}.{name}" in params:
+                values[name] = params[f"{c.id}.{name}"]
+            elif name in params:
+                values[name] = params[name]
+        out[c.id] = values
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(f"unknown check parameter(s): {unknown}")
+    return out
+
+
+def _insert_sql(check: Check, run_id: str, cols: list[str], grace: Any) -> str:
+    """Wrap a check's SELECT into an INSERT of uniform finding rows (evidence as JSON text)."""
+    colset = set(cols)
+    opt = [
+        f"CAST(q.{c} AS {'DATE' if c == 'event_date' else 'VARCHAR'})" if c in colset else "NULL"
+        for c in OPTIONAL_COLS
+    ]
+    evidence = [c for c in cols if c not in (*STANDARD_COLS, *OPTIONAL_COLS, "severity")]
+    details = (
+        "CAST(json_object(" + ", ".join(f"'{c}', q.\"{c}\"" for c in evidence) + ") AS VARCHAR)"
+        if evidence
+        else "'{}'"
+    )
+    sev = f"coalesce(q.severity, '{check.severity}')" if "severity" in colset else f"'{check.severity}'"
+    age_col = "age_bd" if (check.grace or "").endswith("_bd") else "age_days"
+    age = f"CAST(q.{age_col} AS DOUBLE)" if age_col in colset and grace is not None else "NULL"
+    grace_sql = "NULL" if grace is None or age == "NULL" else f"CAST({float(grace)} AS DOUBLE)"
+    return (
+        f"INSERT INTO results.finding_stage SELECT '{run_id}', '{check.id}', CAST(q.entity_type AS VARCHAR), "
+        f"CAST(q.entity_id AS VARCHAR), CAST(q.correlation_id AS VARCHAR), "
+        f"CAST(coalesce(q.impact_rc, 0) AS DECIMAL(18,2)), {', '.join(opt)}, {sev}, {age}, {grace_sql}, "
+        f"{details} FROM (\n{check.sql}\n) q"
+    )
+
+
+def _run_one(
+    con: duckdb.DuckDBPyConnection, check: Check, run_id: str, ctx: dict[str, Any], values: dict[str, Any]
+) -> CheckResult:
+    """Run one check on its own cursor (variables are per cursor)."""
+    start = time.perf_counter()
+    cur = con.cursor()
+    try:
+        cur.execute("SET TimeZone = 'UTC'")
+        set_variables(cur, ctx)
+        set_variables(cur, values)
+        cols = [d[0] for d in cur.execute(f"SELECT * FROM (\n{check.sql}\n) q LIMIT 0").description]
+        missing = [c for c in STANDARD_COLS if c not in cols]
+        if missing:
+            raise ValueError(f"missing output column(s) {missing}")
+        grace = values.get(check.grace) if check.grace else None
+        cur.execute(_insert_sql(check, run_id, cols, grace))
+        return CheckResult(check.id, "passed", duration_ms=(time.perf_counter() - start) * 1000)
+    except Exception as exc:  # one broken check must not stop the run
+        return CheckResult(
+            check.id,
+            "error",
+            duration_ms=(time.perf_counter() - start) * 1000,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+    finally:
+        cur.close()
+
+
+def _dependency_keys(con: duckdb.DuckDBPyConnection, check: Check, sources: dict[str, set[str]]) -> set[str]:
+    """Names under which a check's inputs can be suppressed: tables, systems, source systems."""
+    keys = {s.lower() for s in check.systems}
+    for t in check.tables:
+        keys.update({t, f"canon.{t}"})
+        for src in sources.get(t, ()):
+            keys.update({src.lower(), f"{src.lower()}.{t}"})
+    return keys
+
+
+def _table_sources(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, set[str]]:
+    """Source systems feeding each canonical table (snapshot_meta and the table's own lineage)."""
+    out: dict[str, set[str]] = {t: set() for t in tables}
+    for src, table in con.execute(
+        "SELECT DISTINCT source_system, table_name FROM canon.snapshot_meta"
+    ).fetchall():
+        if table in out and src:
+            out[table].add(src)
+    has_col = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_columns() WHERE schema_name = 'canon' AND column_name = 'source_system'"
+        ).fetchall()
+    }
+    for t in tables & has_col:
+        out[t].update(
+            r[0] for r in con.execute(f"SELECT DISTINCT source_system FROM canon.{t}").fetchall() if r[0]
+        )
+    return out
+
+
+def run_checks(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    as_of: Any,
+    reporting_ccy: str = "USD",
+    params: dict[str, Any] | None = None,
+    suppressed_sources: Iterable[str] = frozenset(),
+    previous: str | None = None,
+    checks: list[Check] | None = None,
+    max_workers: int | None = None,
+) -> RunSummary:
+    """Run all checks against canon.* in con and write results.* for this run."""
+    started = time.perf_counter()
+    checks = checks if checks is not None else load_checks()
+    params = {k: v for k, v in (params or {}).items() if k != "reporting_ccy"}
+    ctx = context_values(
+        as_of, reporting_ccy, run_id=run_id, **{k: params.pop(k) for k in CONTEXT_PARAMS if k in params}
+    )
+    values = resolve_params(checks, params)
+    con.execute("SET TimeZone = 'UTC'")
+    set_variables(con, ctx)
+    ensure_results(con)
+    if previous:
+        carry_forward(con, previous, run_id)
+    for table in ("check_run", "finding_stage"):
+        con.execute(f"DELETE FROM results.{table} WHERE run_id = ?", [run_id])
+    create_views(con)
+
+    workers = max_workers or min(8, os.cpu_count() or 2)
+    gating = [c for c in checks if c.gating]
+    others = [c for c in checks if not c.gating]
+    results: dict[str, CheckResult] = {}
+
+    def run_batch(batch: list[Check]) -> None:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for r in pool.map(lambda c: _run_one(con, c, run_id, ctx, values[c.id]), batch):
+                results[r.check_id] = r
+
+    suppressed = {s.lower() for s in suppressed_sources}
+    run_batch([c for c in gating if not (_dependency_keys(con, c, {}) & suppressed)])
+    for src, table in con.execute(
+        "SELECT DISTINCT json_extract_string(details, '$.source_system'), json_extract_string(details, '$.table_name') "
+        "FROM results.finding_stage WHERE run_id = ? AND check_id IN (SELECT unnest(?::VARCHAR[]))",
+        [run_id, [c.id for c in gating]],
+    ).fetchall():
+        if table:
+            suppressed.update({table.lower(), f"{(src or '').lower()}.{table.lower()}"})
+    sources = _table_sources(con, set().union(*(c.tables for c in others))) if suppressed and others else {}
+    runnable = []
+    for c in checks:
+        if c.id in results:
+            continue
+        if _dependency_keys(con, c, sources) & suppressed:
+            results[c.id] = CheckResult(c.id, "suppressed")
+        else:
+            runnable.append(c)
+    run_batch(runnable)
+
+    totals = {
+        cid: (n, amt)
+        for cid, n, amt in con.execute(
+            "SELECT check_id, count(DISTINCT entity_type || '|' || entity_id), "
+            "CAST(coalesce(sum(impact_rc), 0) AS DECIMAL(18,2)) FROM (SELECT *, row_number() OVER "
+            "(PARTITION BY check_id, entity_type, entity_id ORDER BY impact_rc DESC NULLS LAST, details) rn "
+            "FROM results.finding_stage WHERE run_id = ?) WHERE rn = 1 GROUP BY check_id",
+            [run_id],
+        ).fetchall()
+    }
+    ordered = []
+    for c in checks:
+        r = results[c.id]
+        if r.status == "passed" and c.id in totals:
+            r.row_count, r.impact_rc = totals[c.id]
+            r.status = "failed" if r.row_count else "passed"
+        ordered.append(r)
+        con.execute(
+            "INSERT INTO results.check_run VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                c.id,
+                c.title,
+                c.domain,
+                c.owner,
+                c.severity,
+                c.impact_kind,
+                r.status,
+                r.row_count,
+                r.impact_rc,
+                r.duration_ms,
+                r.error,
+                ctx["as_of"],
+                json.dumps(values[c.id], default=str),
+            ],
+        )
+    con.execute(FINALIZE_SQL)
+    return RunSummary(run_id, ordered, time.perf_counter() - started)
