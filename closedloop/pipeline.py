@@ -247,10 +247,13 @@ def _incremental_base(con, prev: Path | None, key: str, scfg: dict, collector: C
     con.execute(f"ATTACH '{prev}' AS previnc (READ_ONLY)")
     try:
         saved = dict(
-            con.execute("SELECT stream, cursor FROM previnc.meta.stream_state WHERE source = ?", [key]).fetchall()
+            con.execute(
+                "SELECT stream, cursor FROM previnc.meta.stream_state WHERE source = ?", [key]
+            ).fetchall()
         )
         tables = {
-            t for (t,) in con.execute(
+            t
+            for (t,) in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'previnc' AND schema_name = 'raw'"
             ).fetchall()
         }
@@ -272,29 +275,41 @@ def _save_states(con, run_id: str, key: str, states: dict[str, StreamState], res
         if stream in ok and state.cursor:
             con.execute("DELETE FROM meta.stream_state WHERE source = ? AND stream = ?", [key, stream])
             con.execute(
-                "INSERT INTO meta.stream_state VALUES (?, ?, ?, ?, ?)", [key, stream, state.cursor, run_id, utcnow()]
+                "INSERT INTO meta.stream_state VALUES (?, ?, ?, ?, ?)",
+                [key, stream, state.cursor, run_id, utcnow()],
             )
 
 
 def _carry_raw(
-    con: duckdb.DuckDBPyConnection, prev: Path | None, cfg: cfgmod.Config, keys: list[str]
+    con: duckdb.DuckDBPyConnection, run_id: str, prev: Path | None, keys: list[str]
 ) -> list[SourceResult]:
-    """Sources not collected this time keep their last good raw tables (collect SOURCE refreshes one)."""
+    """Sources not collected this time keep their last good raw tables (collect SOURCE refreshes one).
+
+    Their meta.source_run rows come along marked 'carried' with the original extraction time, so
+    freshness still sees how old the data is and the next partial collect carries them again.
+    """
     if prev is None or not keys:
         return []
     con.execute(f"ATTACH '{prev}' AS prevraw (READ_ONLY)")
     carried = []
     try:
         rows = con.execute(
-            "SELECT source, stream, raw_table, rows, extracted_at FROM prevraw.meta.source_run WHERE status = 'ok'"
+            "SELECT source, stream, raw_table, rows FROM prevraw.meta.source_run"
+            " WHERE status IN ('ok', 'carried') AND source IN (SELECT unnest(?))",
+            [keys],
         ).fetchall()
         for key in keys:
             res = SourceResult(source=key, status="carried")
-            for source, stream, table, n, _ in rows:
+            for source, stream, table, n in rows:
                 if source == key:
                     con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM prevraw.{table}")
                     res.streams.append(StreamResult(stream=stream, table=table, rows=n))
             carried.append(res)
+        con.execute(
+            "INSERT INTO meta.source_run BY NAME SELECT * REPLACE (? AS run_id, 'carried' AS status)"
+            " FROM prevraw.meta.source_run WHERE status IN ('ok', 'carried') AND source IN (SELECT unnest(?))",
+            [run_id, keys],
+        )
     finally:
         con.execute("DETACH prevraw")
     return carried
@@ -308,7 +323,11 @@ def run(
     progress: Progress | None = None,
     with_checks: bool = True,
 ) -> RunReport:
-    """One run end to end. The published warehouse changes only if this run is complete and consistent."""
+    """One run end to end. The published warehouse changes only if this run is complete and consistent.
+
+    `only` = None collects every enabled source; a list refreshes those sources and carries the others'
+    last good raw tables forward; an empty list collects nothing and re-runs canon and checks.
+    """
     say = progress or (lambda _msg: None)
     wh = Warehouse.at(cfg.data_dir)
     ops = OpsStore(cfg.ops_url)
@@ -383,7 +402,8 @@ def _run_steps(con, cfg, wh, report, enabled, only, say, *, with_checks: bool, t
         ],
     )
     extracted_at = utcnow()
-    to_collect = [k for k in _ordered(enabled) if not only or k in only]
+    # only=None collects everything; only=[...] refreshes those and carries the rest; only=[] re-checks
+    to_collect = [k for k in _ordered(enabled) if only is None or k in only]
     for key in to_collect:
         say(f"collecting {key}")
         try:
@@ -394,13 +414,20 @@ def _run_steps(con, cfg, wh, report, enabled, only, say, *, with_checks: bool, t
         else:
             states, merge = _incremental_base(con, prev, key, cfg.sources[key], collector)
             res = collect_source(
-                con, collector, run_id=report.run_id, extracted_at=extracted_at, states=states, merge_streams=merge
+                con,
+                collector,
+                run_id=report.run_id,
+                extracted_at=extracted_at,
+                states=states,
+                merge_streams=merge,
             )
             _save_states(con, report.run_id, key, states, res)
         report.sources.append(res)
         report.errors.extend(res.errors)
         say(f"  {key}: {res.status}, {res.rows:,} rows in {res.seconds:.1f}s")
-    carried = _carry_raw(con, prev, cfg, [k for k in _ordered(enabled) if only and k not in only])
+    carried = _carry_raw(
+        con, report.run_id, prev, [k for k in _ordered(enabled) if only is not None and k not in only]
+    )
     _record_sources(con, report.run_id, cfg, report.sources, extracted_at)
     report.sources.extend(carried)
     from closedloop.contracts.step import TrustStep
@@ -419,32 +446,79 @@ def _run_steps(con, cfg, wh, report, enabled, only, say, *, with_checks: bool, t
     report.trust = trust.summary()
 
 
+# Canonical tables whose source_system column describes the record, not the source it came from.
+_OWN_SOURCE_COLUMN = {"integration_event": "middleware"}
+
+
 def _snapshot_meta(con: duckdb.DuckDBPyConnection, cfg: cfgmod.Config, report: RunReport) -> None:
-    """Per stream: snapshot time, rows, status and the newest source-side modification (freshness input)."""
+    """Per source and canonical table: when it was extracted, rows, status, newest source-side change.
+
+    Keyed by canonical table because checks depend on canonical tables (gating by Q2C-105/106);
+    the per-stream view of the same run stays in meta.source_run.
+    """
+    newest = _newest_modification(con, cfg, report)
+    status = {s.source: ("ok" if s.status in ("ok", "carried") else "failed") for s in report.sources}
     con.execute(
-        "INSERT INTO canon.snapshot_meta SELECT source, stream, extracted_at, rows,"
-        " CASE WHEN status = 'ok' THEN 'complete' ELSE 'failed' END, NULL FROM meta.source_run WHERE run_id = ?",
+        "CREATE OR REPLACE TEMP TABLE _source_state(source VARCHAR, status VARCHAR, newest TIMESTAMPTZ)"
+    )
+    for src, st in status.items():
+        con.execute("INSERT INTO _source_state VALUES (?, ?, ?)", [src, st, newest.get(src)])
+    tables = con.execute(
+        "SELECT table_name FROM duckdb_columns() WHERE schema_name = 'canon' AND column_name = 'snapshot_ts'"
+        " AND table_name IN (SELECT table_name FROM duckdb_columns() WHERE schema_name = 'canon'"
+        " AND column_name = 'source_system') AND table_name <> 'snapshot_meta' ORDER BY 1"
+    ).fetchall()
+    for (table,) in tables:
+        if table in _OWN_SOURCE_COLUMN:  # its source_system is the event's origin, not our source key
+            continue
+        con.execute(
+            f"INSERT INTO canon.snapshot_meta SELECT t.source_system, '{table}', min(t.snapshot_ts), count(*),"
+            f" coalesce(any_value(s.status), 'ok'), any_value(s.newest)"
+            f" FROM canon.{table} t LEFT JOIN _source_state s ON s.source = t.source_system GROUP BY t.source_system"
+        )
+    for table, kind in _OWN_SOURCE_COLUMN.items():
+        for key, scfg in cfg.sources.items():
+            if scfg["kind"] == kind and key in status:
+                con.execute(
+                    f"INSERT INTO canon.snapshot_meta SELECT ?, '{table}', min(snapshot_ts), count(*), ?, ?"
+                    f" FROM canon.{table} HAVING count(*) > 0",
+                    [key, status[key], newest.get(key)],
+                )
+    # a failed source that left a table empty still has a row, so gating sees it as not ok
+    con.execute(
+        "INSERT INTO canon.snapshot_meta SELECT s.source, r.stream, NULL, 0, 'failed', NULL"
+        " FROM _source_state s JOIN meta.source_run r ON r.source = s.source AND r.run_id = ?"
+        " WHERE s.status = 'failed' AND r.status = 'failed'",
         [report.run_id],
     )
+
+
+def _newest_modification(con: duckdb.DuckDBPyConnection, cfg: cfgmod.Config, report: RunReport) -> dict:
+    """The newest cursor value (SystemModstamp, lastmodifieddate, ...) per source: its freshness signal."""
+    newest: dict = {}
     for res in report.sources:
-        module = cfgmod.source_module(cfg.sources[res.source]["kind"])
-        streams = {}
         try:
-            streams = {s.name: s for s in module.streams(cfg.sources[res.source])}
+            streams = {
+                s.name: s
+                for s in cfgmod.source_module(cfg.sources[res.source]["kind"]).streams(
+                    cfg.sources[res.source]
+                )
+            }
         except Exception:  # a source without declarations (generic files/sql) has no cursor
-            streams = {}
+            continue
         for st in res.streams:
             stream = streams.get(st.stream)
             if stream is None or not stream.cursor_field or st.error or not st.rows:
                 continue
             try:
-                con.execute(
-                    f'UPDATE canon.snapshot_meta SET max_modified_at = (SELECT max(CAST("{stream.cursor_field}" AS TIMESTAMPTZ))'
-                    f" FROM {raw_table(res.source, st.stream)}) WHERE source_system = ? AND table_name = ?",
-                    [res.source, st.stream],
-                )
+                value = con.execute(
+                    f'SELECT max(TRY_CAST("{stream.cursor_field}" AS TIMESTAMPTZ)) FROM {raw_table(res.source, st.stream)}'
+                ).fetchone()[0]
             except duckdb.Error:
                 continue
+            if value is not None and (res.source not in newest or value > newest[res.source]):
+                newest[res.source] = value
+    return newest
 
 
 def _run_checks(con, cfg, report, prev, failed, say) -> dict | None:
