@@ -61,10 +61,8 @@ def test_a_good_run_is_published_with_lineage_and_run_metadata(tmp_path):
         ("crm", "accounts", 2, "ok"),
         ("erp", "invoices", 1, "ok"),
     ]
-    assert (
-        con.execute("SELECT row_count FROM canon.snapshot_meta WHERE table_name = 'accounts'").fetchone()[0]
-        == 2
-    )
+    meta = "SELECT row_count, extract_status FROM canon.snapshot_meta WHERE source_system = 'crm'"
+    assert con.execute(meta + " AND table_name = 'client'").fetchone() == (2, "ok")
     con.close()
 
 
