@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 DEMO_SOURCES = ("reference", "salesforce", "ironclad", "netsuite", "middleware")
 
 
-def demo_toml(as_of: dt.date, *, transport: str = "files", extra: str = "") -> str:
-    """A closedloop.toml for a demo directory (paths relative to it), as a newcomer would write one."""
+def demo_toml(
+    as_of: dt.date,
+    *,
+    transport: str = "files",
+    extra: str = "",
+    api: Mapping[str, Mapping[str, Any]] | None = None,
+) -> str:
+    """A closedloop.toml for a demo directory (paths relative to it), as a newcomer would write one.
+
+    api[source] holds the API transport keys of a source collected through the sandbox (no secrets).
+    """
+    if isinstance(as_of, str):  # the generator's params may carry it as text
+        as_of = dt.date.fromisoformat(as_of[:10])
     lines = [
         "# Written by `closedloop demo`: the demo firm's sources, read from its vendor-shaped exports.",
         "[closedloop]",
@@ -18,6 +32,10 @@ def demo_toml(as_of: dt.date, *, transport: str = "files", extra: str = "") -> s
         "",
     ]
     for key in DEMO_SOURCES:
+        if api and key in api:
+            lines += [f"[sources.{key}]", *(f"{k} = {_toml(v)}" for k, v in api[key].items())]
+            lines += [f'path = "exports/{key}"', ""]
+            continue
         lines += [
             f"[sources.{key}]",
             f'transport = "{transport if key not in ("reference", "middleware") else "files"}"',
@@ -26,7 +44,24 @@ def demo_toml(as_of: dt.date, *, transport: str = "files", extra: str = "") -> s
     return "\n".join(lines) + extra
 
 
-def write_demo_config(out_dir: Path, as_of: dt.date, *, transport: str = "files", extra: str = "") -> Path:
-    path = Path(out_dir) / "closedloop.toml"
-    path.write_text(demo_toml(as_of, transport=transport, extra=extra), encoding="utf-8")
+def write_demo_config(
+    out_dir: Path,
+    as_of: dt.date,
+    *,
+    transport: str = "files",
+    extra: str = "",
+    api: Mapping[str, Mapping[str, Any]] | None = None,
+    name: str = "closedloop.toml",
+) -> Path:
+    path = Path(out_dir) / name
+    path.write_text(demo_toml(as_of, transport=transport, extra=extra, api=api), encoding="utf-8")
     return path
+
+
+def _toml(value: Any) -> str:
+    """A TOML value for the simple types a source section holds (JSON strings are valid TOML strings)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(str(value))

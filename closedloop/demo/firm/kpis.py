@@ -1,0 +1,173 @@
+"""True KPI values built into the firm, each with the exact definition used (catalog §B)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from .calc import DAY
+from .ctx import Ctx
+
+BILLING_CHECKS = [
+    "Q2C-020",
+    "Q2C-021",
+    "Q2C-022",
+    "Q2C-023",
+    "Q2C-024",
+    "Q2C-030",
+    "Q2C-031",
+    "Q2C-032",
+    "Q2C-033",
+    "Q2C-035",
+    "Q2C-036",
+    "Q2C-038",
+    "Q2C-050",
+    "Q2C-051",
+    "Q2C-053",
+    "Q2C-055",
+    "Q2C-056",
+    "Q2C-060",
+    "Q2C-061",
+]
+
+
+def _usd(ctx: Ctx, cents: np.ndarray, ccy: list, day: int) -> float:
+    r = ctx.fx.rate_e8(ccy, np.full(len(ccy), day))
+    return float((np.asarray(cents, dtype=float) * r / 1e8).sum() / 100)
+
+
+def compute(ctx: Ctx, key: pl.DataFrame | None = None) -> dict:
+    """K01, K03, K05, DSO, unbilled WIP and K04 inputs at as_of (reporting currency USD, fx at as_of)."""
+    out: dict = {}
+    cal = ctx.cal
+    s = ctx.t["sow"].filter(pl.col("status") == "executed")
+    first = ctx.t["project"].group_by("sow_id").agg((pl.col("created_at").min() // DAY).alias("_c"))
+    k = s.join(first, on="sow_id", how="left")
+    has = k["_c"].is_not_null().to_numpy()
+    lead = cal.bd_diff(k["signed_date"].to_numpy()[has], k["_c"].to_numpy()[has])
+    censored = cal.bd_diff(
+        k["signed_date"].to_numpy(), np.where(has, k["_c"].fill_null(ctx.A).to_numpy(), ctx.A)
+    )
+    out["K01"] = {
+        "definition": "per executed SOW lead_bd = bd_diff(signed_date, min(project.created_at)::DATE) on the firm-wide "
+        "calendar; median/P90 over SOWs with a project; sla_attainment = share of all executed SOWs with "
+        "bd_diff(signed, coalesce(first_created, as_of)) <= 5; share_open = share without a project",
+        "n_sows": len(k),
+        "median_bd": float(np.median(lead)) if len(lead) else None,
+        "p90_bd": float(np.quantile(lead, 0.9)) if len(lead) else None,
+        "sla_attainment": float(np.mean(censored <= 5)),
+        "share_open": float(1 - has.mean()),
+    }
+    am = ctx.t["amendment"].filter(pl.col("status") == "executed")
+    bud = ctx.t["project"].select("sow_id", "budget_updated_at")
+    t = am.join(bud, on="sow_id", how="left").with_columns(
+        _tb=pl.when(pl.col("budget_updated_at") >= pl.col("signed_date") * DAY).then(pl.col("_t_budget"))
+    )
+    rc_ = ctx.t["revenue_contract"].select("sow_id", "tp_updated_at")
+    t = t.join(rc_, on="sow_id", how="left").with_columns(
+        _tr=pl.when(pl.col("tp_updated_at") >= pl.col("signed_date") * DAY).then(pl.col("_t_rev"))
+    )
+    done = t.filter(pl.col("_tb").is_not_null() & pl.col("_tr").is_not_null())
+    last = (
+        np.maximum.reduce([done["_tb"].to_numpy(), done["_tr"].to_numpy(), done["_t_billing"].to_numpy()])
+        // DAY
+    )
+    prop = cal.bd_diff(done["signed_date"].to_numpy(), last)
+    open_ = t.filter(pl.col("_tb").is_null() | pl.col("_tr").is_null())
+    out["K03"] = {
+        "definition": "per executed amendment prop_bd = bd_diff(signed_date, max(budget, billing, revenue update "
+        "dates)); an amendment whose budget or revenue contract was not updated on/after signed_date is "
+        "open backlog (CRM excluded)",
+        "n_amendments": int(t.height),
+        "median_bd": float(np.median(prop)) if len(prop) else None,
+        "p90_bd": float(np.quantile(prop, 0.9)) if len(prop) else None,
+        "within_sla_share": float(np.mean(prop <= 5)) if len(prop) else None,
+        "open_backlog": int(open_.height),
+    }
+    inv = ctx.t["invoice"].filter(
+        (pl.col("type") == "invoice") & ~pl.col("status").is_in(["draft", "cancelled"])
+    )
+    open_inv = inv.with_columns(_open=pl.col("amount_gross") - pl.col("amount_paid")).filter(
+        pl.col("_open") > 1
+    )
+    crm = ctx.t["crm_invoice_status"].select(
+        "erp_invoice_no",
+        pl.col("amount").alias("_ca"),
+        "paid_amount",
+        "last_synced_at",
+        pl.col("status").alias("_cs"),
+    )
+    v = open_inv.join(crm, on="erp_invoice_no", how="left").with_columns(
+        _vis=pl.col("_ca").is_not_null()
+        & ((pl.col("_ca") - pl.col("paid_amount").fill_null(0) - pl.col("_open")).abs() <= 1)
+    )
+    tot_open = _usd(ctx, open_inv["_open"].to_numpy(), open_inv["currency"].to_list(), ctx.A)
+    vis = v.filter("_vis")
+    out["K05"] = {
+        "definition": "Σ ERP open AR (gross − settled) on invoices present in crm_invoice_status whose CRM open amount "
+        "(amount − paid_amount) matches within 0.01 ÷ Σ ERP open AR; USD at as_of (sync-age condition "
+        "omitted: every CRM row is synced within hours of its last ERP change unless a defect froze it)",
+        "open_ar_usd": round(tot_open, 2),
+        "ar_visibility_coverage": round(
+            _usd(ctx, vis["_open"].to_numpy(), vis["currency"].to_list(), ctx.A) / tot_open, 6
+        )
+        if tot_open
+        else None,
+    }
+    bill90 = inv.filter(pl.col("invoice_date") > ctx.A - 90)
+    b = _usd(ctx, bill90["amount_gross"].to_numpy(), bill90["currency"].to_list(), ctx.A)
+    out["DSO"] = {
+        "definition": "simple DSO = open AR (USD at as_of) ÷ gross billings of the last 90 days × 90",
+        "days": round(tot_open / b * 90, 2) if b else None,
+    }
+    out["unbilled_wip"] = _wip(ctx)
+    last_m = inv.filter(pl.col("invoice_date") > ctx.A - 30)
+    out["K04_inputs"] = {
+        "definition": "invoices (type invoice) dated in the 30 days up to as_of; exceptions = those "
+        "invoices named by an answer-key row of a billing-class check",
+        "invoices_last_30d": int(last_m.height),
+        "billing_checks": BILLING_CHECKS,
+    }
+    return out
+
+
+def _wip(ctx: Ctx) -> dict:
+    p = ctx.t["project"].select("project_id", "billing_type", "currency")
+    te = (
+        ctx.t["time_entry"]
+        .filter(
+            pl.col("billable")
+            & (pl.col("approval_status") == "approved")
+            & pl.col("invoice_line_id").is_null()
+        )
+        .join(p, on="project_id")
+    )
+    te = te.filter(pl.col("billing_type").is_in(["TM", "TM_CAP"]))
+    time_usd = _usd(ctx, te["_value"].to_numpy(), te["currency"].to_list(), ctx.A)
+    ex = ctx.t["expense"].filter(
+        pl.col("billable") & (pl.col("approval_status") == "approved") & pl.col("invoice_line_id").is_null()
+    )
+    exp_usd = _usd(ctx, ex["amount"].to_numpy(), ex["currency"].to_list(), ctx.A)
+    billed = ctx.t["invoice_line"]["source_id"].implode()
+    ms = (
+        ctx.t["milestone"]
+        .filter(pl.col("accepted_date").is_not_null() & ~pl.col("milestone_id").is_in(billed))
+        .join(ctx.t["sow"].select("sow_id", "currency"), on="sow_id")
+    )
+    ms_usd = _usd(ctx, ms["amount"].to_numpy(), ms["currency"].to_list(), ctx.A)
+    bs = ctx.t["billing_schedule"].filter(
+        pl.col("line_type").is_in(["fixed", "retainer"])
+        & (pl.col("bill_date") <= ctx.A)
+        & ~pl.col("schedule_line_id").is_in(billed)
+    )
+    bs_usd = _usd(ctx, bs["amount"].to_numpy(), bs["currency"].to_list(), ctx.A)
+    return {
+        "definition": "approved billable uninvoiced T&M time × contract rate + approved billable uninvoiced "
+        "expenses (no markup) + accepted uninvoiced milestones + due uninvoiced fixed/retainer lines; "
+        "USD at as_of (no TM_CAP capping: generated caps never bind)",
+        "time_usd": round(time_usd, 2),
+        "expense_usd": round(exp_usd, 2),
+        "milestone_usd": round(ms_usd, 2),
+        "schedule_usd": round(bs_usd, 2),
+        "total_usd": round(time_usd + exp_usd + ms_usd + bs_usd, 2),
+    }

@@ -1,0 +1,24 @@
+"""Write a generated firm to disk: vendor exports (if the renderer exists), answer key, KPI truth, params."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .firm.build import Firm
+
+
+def write_demo(firm: Firm, out_dir: Path | str) -> Path:
+    """Render exports via closedloop.demo.exports when importable, then the answer key, kpi_truth and firm.json."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        from closedloop.demo.exports import render_exports
+    except ImportError:
+        render_exports = None
+    if render_exports is not None:
+        render_exports(firm, out / "exports")
+    firm.answer_key.write_parquet(out / "answer_key.parquet")
+    (out / "kpi_truth.json").write_text(json.dumps(firm.kpi_truth, indent=2, default=str))
+    (out / "firm.json").write_text(json.dumps(firm.params, indent=2, default=str))
+    return out
