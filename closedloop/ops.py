@@ -43,8 +43,89 @@ def _m001_run_log(conn: sa.Connection) -> None:
     run_log.create(conn, checkfirst=True)
 
 
+# Alerts: what was already posted (dedup per finding) and every delivery attempt (closedloop/alerts.py).
+alert_sent = sa.Table(
+    "alert_sent",
+    metadata,
+    sa.Column("alert_key", sa.String(128), primary_key=True),  # finding_key, or 'source:<key>:<kind>'
+    sa.Column("first_alerted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_alerted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_run_id", sa.String(64)),
+    sa.Column("severity", sa.String(8)),
+    sa.Column("impact_rc", sa.Numeric(18, 2)),
+)
+alert_delivery = sa.Table(
+    "alert_delivery",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("webhook", sa.String(128)),  # the webhook's name and host, never its URL
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(16)),  # sent | failed
+    sa.Column("attempts", sa.Integer),
+    sa.Column("items", sa.Integer),
+    sa.Column("error", sa.Text),
+)
+# Scheduler: 'run now' requests from the app, and the serving scheduler's heartbeat (closedloop/scheduler.py).
+run_request = sa.Table(
+    "run_request",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("requested_by", sa.String(128)),
+    sa.Column("only", sa.Text),  # JSON list of source keys, or NULL for the whole run
+    sa.Column("status", sa.String(16), nullable=False),  # pending | running | done | failed | busy
+    sa.Column("taken_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("note", sa.Text),
+)
+scheduler_heartbeat = sa.Table(
+    "scheduler_heartbeat",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("pid", sa.Integer),
+    sa.Column("host", sa.String(128)),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("beat_at", sa.DateTime(timezone=True)),
+)
+
+
+# Finance workflow: every action on a finding, append-only (closedloop/workflow.py folds it into state).
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("finding_key", sa.String(64), nullable=False, index=True),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("payload", sa.Text, nullable=False, default="{}"),
+)
+
+
+def _m002_alerts(conn: sa.Connection) -> None:
+    alert_sent.create(conn, checkfirst=True)
+    alert_delivery.create(conn, checkfirst=True)
+
+
+def _m003_scheduler(conn: sa.Connection) -> None:
+    run_request.create(conn, checkfirst=True)
+    scheduler_heartbeat.create(conn, checkfirst=True)
+
+
+def _m004_workflow_audit(conn: sa.Connection) -> None:
+    audit_log.create(conn, checkfirst=True)
+
+
 # Named, transactional migrations applied in order; later issues append (workflow, audit, schedules).
-MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [("001_run_log", _m001_run_log)]
+MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
+    ("001_run_log", _m001_run_log),
+    ("002_alerts", _m002_alerts),
+    ("003_scheduler", _m003_scheduler),
+    ("004_workflow_audit", _m004_workflow_audit),
+]
 
 
 def engine_for(url: str) -> sa.Engine:

@@ -1,0 +1,1 @@
+"""The Streamlit app: a router, small pages, one module of queries."""

@@ -1,0 +1,210 @@
+"""Executive overview: is quote-to-cash healthy, where do we leak, and is it getting better?"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import plotly.express as px
+import polars as pl
+import streamlit as st
+
+from app import components as ui
+from app import queries as q
+from app.kpi_targets import KPI_LINKS, TARGETS, meets
+from closedloop.workflow import STATUSES
+
+run = q.published()
+ui.header("Overview", "Quote-to-cash health, leakage and SLA attainment", run)
+if run is None:
+    ui.no_run()
+    st.stop()
+if "results.check_run" not in q.tables(run.path):
+    ui.empty(
+        "This run has no check results yet.",
+        "Checks run as part of `closedloop run`; this page fills in then.",
+    )
+    st.stop()
+
+info = q.run_info(run.path)
+as_of = info.get("as_of")
+totals = q.run_totals(run.path)
+ALL = {"status": [s for s in STATUSES if s != "closed"]}  # every finding of the run, as the tiles count them
+
+
+def _tile(col, label: str, column: str, params: dict, fmt, help_text: str, inverse: bool = True) -> None:
+    """A metric with its trend over runs, delta vs the previous run, and a link to the findings behind it."""
+    series = totals[column].to_list()
+    cur = series[-1] if series else 0
+    prev = series[-2] if len(series) > 1 else None
+    with col.container(border=True):
+        delta = None if prev is None else cur - prev
+        st.metric(
+            label,
+            fmt(cur),
+            delta=None if delta is None else fmt(delta),
+            help=help_text,
+            delta_color="inverse" if inverse else "normal",
+            chart_data=[float(v or 0) for v in series] if len(series) > 1 else None,
+            chart_type="area",
+            delta_description="vs previous run",
+        )
+        ui.link("See the findings behind it →", "findings", {**ALL, **params})
+
+
+def _money(v) -> str:
+    return ui.money(v, run.currency, compact=True)
+
+
+st.subheader("This run")
+c1, c2, c3, c4 = st.columns(4)
+_tile(c1, "$ impact of all findings", "impact", {}, _money, "Sum of every finding's $ impact in this run.")
+_tile(
+    c2,
+    "Revenue leakage",
+    "leakage",
+    {"kind": ["leakage"]},
+    _money,
+    "Expected revenue that will probably never be billed or collected (leakage-type checks).",
+)
+_tile(c3, "Findings", "findings", {}, lambda v: f"{int(v or 0):,}", "Failing rows across all checks.")
+_tile(
+    c4,
+    "Checks failing",
+    "checks_failing",
+    {},
+    lambda v: f"{int(v or 0):,}",
+    "Checks with at least one finding.",
+)
+
+kpi = q.kpis(run.path) if "results.kpi" in q.tables(run.path) else pl.DataFrame()
+st.subheader("KPIs")
+if kpi.is_empty():
+    ui.empty("No KPI values in this run.", "KPIs (K01…K21) appear here once the run computes them.")
+else:
+    ids = kpi["kpi_id"].unique(maintain_order=True).to_list()
+    cols = st.columns(min(4, len(ids)))
+    for i, kid in enumerate(ids):
+        rows = kpi.filter(pl.col("kpi_id") == kid)
+        values, unit, name = rows["value"].to_list(), rows["unit"][-1], rows["name"][-1]
+        target = TARGETS.get(kid)
+        ok = meets(kid, values[-1])
+        with cols[i % len(cols)].container(border=True):
+            delta = values[-1] - values[-2] if len(values) > 1 else None
+            st.metric(
+                f"{kid} · {name}",
+                ui.number(values[-1], unit),
+                help=name,
+                delta=None if delta is None else ui.number(delta, unit),
+                delta_color="inverse" if target and target[0] == "<=" else "normal",
+                chart_data=values if len(values) > 1 else None,
+                delta_description="vs previous run",
+            )
+            if target:
+                mark = (
+                    ":green[:material/check_circle: on target]"
+                    if ok
+                    else ":red[:material/warning: off target]"
+                )
+                st.caption(
+                    f"Target {target[0].replace('<=', '≤').replace('>=', '≥')} "
+                    f"{ui.number(target[1], unit)} · {mark}"
+                )
+            link = KPI_LINKS.get(kid)
+            if link:
+                ui.link("Findings behind it →", "findings", {**ALL, **link})
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Trend over runs")
+    if totals.height < 2:
+        ui.empty("One run so far.", "The trend appears from the second run on.")
+    else:
+        long = totals.select(
+            pl.col("started_at").alias("run"),
+            pl.col("impact").cast(pl.Float64).alias("All $ impact"),
+            pl.col("leakage").cast(pl.Float64).alias("Leakage $"),
+        ).unpivot(index="run", variable_name="series", value_name="usd")
+        fig = px.line(
+            long.to_pandas(),
+            x="run",
+            y="usd",
+            color="series",
+            markers=True,
+            labels={"usd": run.currency, "run": ""},
+        )
+        fig.update_layout(legend_title_text="")
+        st.plotly_chart(ui.style(fig), key="trend_runs")
+with right:
+    st.subheader("$ impact by month of the break")
+    months = q.impact_by_month(run, as_of)
+    if months.is_empty():
+        ui.empty("No findings in this run.", "Nothing is breaking — or no check ran.")
+    else:
+        fig = px.bar(
+            months.with_columns(pl.col("impact").cast(pl.Float64)).to_pandas(),
+            x="month",
+            y="impact",
+            color="impact_kind",
+            labels={"impact": run.currency, "month": "", "impact_kind": ""},
+        )
+        st.plotly_chart(ui.style(fig), key="by_month")
+
+st.subheader("Where the money is")
+kind = st.segmented_control("Measure", ["Leakage", "All $ impact"], default="Leakage", key="measure")
+kind_filter = "leakage" if kind == "Leakage" else None
+tabs = st.tabs(["Check family", "Legal entity", "Practice", "Region", "Client"])
+for tab, dim in zip(tabs, ("domain", "legal_entity", "practice", "region", "client"), strict=True):
+    with tab:
+        data = q.impact_by(run, as_of, dim, kind_filter)
+        if data.is_empty():
+            ui.empty("Nothing to show for this measure.", "No findings of this kind in the run.")
+            continue
+        url_key = q.DIMENSIONS[dim][2]
+        plot = data.with_columns(pl.col("impact").cast(pl.Float64).alias("usd")).reverse()
+        fig = px.bar(
+            plot.to_pandas(),
+            x="usd",
+            y="label",
+            orientation="h",
+            custom_data=["value"],
+            text=[ui.money(Decimal(str(v)), run.currency, compact=True) for v in plot["impact"]],
+            labels={"usd": run.currency, "label": ""},
+        )
+        fig.update_traces(marker_color=ui.PALETTE[0], textposition="outside", cliponaxis=False)
+        event = st.plotly_chart(
+            ui.style(fig, 60 + 34 * plot.height), key=f"by_{dim}", on_select="rerun", selection_mode="points"
+        )
+        extra = {"kind": [kind_filter]} if kind_filter else {}
+        ui.on_select_go(
+            event,
+            "findings",
+            lambda p, k=url_key, e=extra: (
+                {**ALL, **e, k: p["customdata"][0]}
+                if p.get("customdata") and p["customdata"][0] is not None
+                else None
+            ),
+        )
+        st.caption("Click a bar to open its findings.")
+
+st.subheader("SLA attainment")
+sla = (
+    kpi.filter(pl.col("kpi_id").str.contains("(?i)sla") | pl.col("name").str.contains("(?i)sla"))
+    if not kpi.is_empty()
+    else kpi
+)
+if sla.is_empty():
+    ui.empty(
+        "No SLA KPIs in this run.",
+        "SLA attainment (e.g. K01 share of SOWs with a project within 5 business days) appears when the run "
+        "computes it.",
+    )
+else:
+    latest = sla.group_by("kpi_id").agg(pl.all().last()).sort("kpi_id")
+    for row in latest.iter_rows(named=True):
+        v = float(row["value"] or 0)
+        share = v if v <= 1 else v / 100
+        target = TARGETS.get(row["kpi_id"])
+        goal = f" · target {target[1] * 100 if target[1] <= 1 else target[1]:.0f}%" if target else ""
+        st.progress(
+            min(max(share, 0.0), 1.0), text=f"{row['kpi_id']} · {row['name']}: **{share * 100:.1f}%**{goal}"
+        )

@@ -1,0 +1,201 @@
+"""Trace for support: one ID in, the whole flow across CRM, CLM, ERP and middleware out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from app import components as ui
+from app import queries as q
+from closedloop.trace import LANES, MAX_ID_LEN, clean_id, record_fields
+
+SYMBOLS = {
+    "opportunity": "circle",
+    "crm_invoice_status": "diamond",
+    "contract": "square",
+    "sow": "circle",
+    "amendment": "triangle-up",
+    "milestone": "star",
+    "project": "square",
+    "billing_schedule": "triangle-down",
+    "invoice": "diamond",
+    "payment": "circle",
+    "revenue_schedule": "hexagon",
+    "integration_event": "x",
+}
+
+run = q.published()
+ui.header(
+    "Trace", "Paste any ID: correlation ID, opportunity, contract, SOW, project, invoice number, event", run
+)
+if run is None:
+    ui.no_run()
+    st.stop()
+
+ui.seed("trace_id", ui.url_one("id"))
+raw = st.text_input(
+    "ID",
+    key="trace_id",
+    placeholder="e.g. CID-0001, INV-2026-0001, EVT-42 …",
+    label_visibility="collapsed",
+    icon=":material/search:",
+)
+needle = clean_id(raw)
+if len(raw or "") > MAX_ID_LEN:
+    st.warning(f"IDs are at most {MAX_ID_LEN} characters; searching for the first {MAX_ID_LEN}.")
+ui.sync_url({"id": needle})
+if not needle:
+    ui.empty(
+        "Start with any ID you have in hand.",
+        "The trace finds the flow it belongs to and lays out every record on it, system by system.",
+    )
+    st.stop()
+
+cids, matches = q.trace_lookup(run.path, needle)
+if not cids:
+    if matches:
+        st.warning(
+            "These records match, but none is on a resolved flow (no correlation ID). "
+            "That is itself a finding (Q2C-102).",
+            icon=":material/link_off:",
+        )
+        ui.table(pl.DataFrame([m.__dict__ for m in matches]))
+    else:
+        ui.empty(
+            f"Nothing in this run has the ID “{needle}”.",
+            "IDs are matched exactly. Try the correlation ID, the invoice number (e.g. INV-…) or the record id.",
+        )
+    st.stop()
+cid = cids[0]
+if len(cids) > 1:
+    cid = st.selectbox(f"This ID is on {len(cids)} flows", cids, key="trace_flow")
+records, findings = q.trace_flow(run.path, cid)
+
+st.markdown(f"### Flow {ui.code(cid)}")
+c = st.columns(4)
+c[0].metric("Records", f"{len(records):,}", border=True)
+c[1].metric("Systems", f"{len({r.lane for r in records})} of {len(LANES)}", border=True)
+events = [r for r in records if r.entity_type == "integration_event"]
+failed = [
+    e
+    for e in events
+    if str(e.fields.get("status", "")).lower() not in ("succeeded", "success", "ok", "processed")
+]
+c[2].metric(
+    "Integration events",
+    f"{len(events)}",
+    delta=f"{len(failed)} not succeeded" if failed else None,
+    delta_color="inverse",
+    delta_arrow="off",
+    border=True,
+)
+c[3].metric("Findings on this flow", f"{len(findings)}", border=True)
+
+dated = [r for r in records if r.ts]
+if dated:
+    fig = go.Figure()
+    for etype in dict.fromkeys(r.entity_type for r in dated):
+        pts = [r for r in dated if r.entity_type == etype]
+        colors = ["#B91C1C" if r in failed else ui.LANE_COLORS[r.lane] for r in pts]
+        fig.add_trace(
+            go.Scatter(
+                x=[r.ts for r in pts],
+                y=[r.lane for r in pts],
+                mode="markers",
+                name=etype.replace("_", " "),
+                marker={
+                    "size": 15,
+                    "color": colors,
+                    "line": {"width": 1, "color": "#FFFFFF"},
+                    "symbol": SYMBOLS.get(etype, "circle"),
+                },
+                customdata=[
+                    [r.entity_id, "<br>".join(f"{k}: {v}" for k, v in list(r.fields.items())[:6])]
+                    for r in pts
+                ],
+                hovertemplate="<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M}<br>%{customdata[1]}<extra>"
+                + etype
+                + "</extra>",
+            )
+        )
+    fig.update_yaxes(
+        categoryorder="array",
+        categoryarray=list(reversed(LANES)),
+        range=[-0.6, len(LANES) - 0.4],
+        title=None,
+        showgrid=True,
+        gridcolor="#E2E8F0",
+    )
+    fig.update_xaxes(title=None, showgrid=False)
+    st.plotly_chart(ui.style(fig, 340), key="swimlanes")
+    st.caption(
+        "Colour is the system; red marks an integration event that did not succeed. Hover a mark for its fields."
+    )
+else:
+    ui.empty("No dated records on this flow.")
+
+for e in failed:
+    f = e.fields
+    st.error(
+        f"Integration event {ui.code(e.entity_id)} · {ui.plain(f.get('event_type'))} "
+        f"{ui.plain(f.get('source_system'))} → {ui.plain(f.get('target_system'))}: **{ui.plain(f.get('status'))}** "
+        f"after {f.get('attempt') or 0} attempt(s). {ui.plain(f.get('error_message') or '')}",
+        icon=":material/sync_problem:",
+    )
+
+if findings:
+    st.markdown("#### Findings on this flow")
+    fdf = pl.DataFrame(findings).select(
+        "check_id", "title", "severity", "status", "impact_rc", "entity_type", "entity_id"
+    )
+    ui.table(
+        fdf,
+        column_config={
+            "check_id": "Check",
+            "title": "What broke",
+            "severity": "Sev",
+            "status": "Status",
+            "impact_rc": st.column_config.NumberColumn(f"$ impact ({run.currency})", format="accounting"),
+            "entity_type": "Entity",
+            "entity_id": "ID",
+        },
+    )
+    links = st.columns(min(4, len(findings)))
+    for i, f in enumerate(findings[:8]):
+        with links[i % len(links)]:
+            ui.link(
+                f"{f['check_id']} · {ui.money(f['impact_rc'], run.currency, compact=True)} →",
+                "findings",
+                {"sel": f["finding_key"], "status": "any"},
+            )
+
+st.markdown("#### Records by system")
+for lane, tab in zip(LANES, st.tabs(list(LANES)), strict=True):
+    with tab:
+        mine = [r for r in records if r.lane == lane]
+        if not mine:
+            ui.empty(
+                f"No {lane} records on this flow.",
+                "A gap here is often the break itself: the record was never created or never synced.",
+            )
+            continue
+        for etype in dict.fromkeys(r.entity_type for r in mine):
+            rows = [r for r in mine if r.entity_type == etype]
+            st.markdown(f"**{etype.replace('_', ' ')}** · {len(rows)}")
+            ui.table(
+                pl.DataFrame(
+                    [
+                        {
+                            "id": r.entity_id,
+                            "when": r.ts.strftime("%Y-%m-%d %H:%M")
+                            if isinstance(r.ts, dt.datetime)
+                            else None,
+                            **{k: None if v is None else str(v) for k, v in record_fields(r).items()},
+                        }
+                        for r in rows
+                    ]
+                )
+            )

@@ -1,0 +1,453 @@
+"""Every query the app runs, in one place: read-only DuckDB on the published run, cached per run file.
+
+Cached functions take the run file path as their first argument, so a newly published run (a new file)
+is a new cache key and is picked up on the next rerun without a restart. Values from people are always
+bound parameters; SQL text is built only from the constants in this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import streamlit as st
+
+from closedloop import settings, trace
+from closedloop.warehouse import Warehouse
+
+TTL = 3600
+
+
+@dataclass(frozen=True)
+class Run:
+    """The published run the app is showing."""
+
+    run_id: str
+    path: str
+    data_dir: Path
+    ops_url: str
+    currency: str = "USD"
+
+
+def published() -> Run | None:
+    """Read the publish pointer now (cheap): the app follows it on every rerun."""
+    cfg = settings.load()
+    doc = Warehouse.at(cfg.data_dir).published()
+    if doc is None:
+        return None
+    path = str(Warehouse.at(cfg.data_dir).runs_dir / doc["file"])
+    return Run(doc["run_id"], path, cfg.data_dir, cfg.ops_url, cfg.get("closedloop", "reporting_currency"))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _connection(path: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(path, read_only=True)
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def _cur(path: str) -> duckdb.DuckDBPyConnection:
+    """A cursor per query: sessions run on their own threads and DuckDB cursors are per thread."""
+    cur = _connection(path).cursor()
+    cur.execute("SET TimeZone = 'UTC'")
+    return cur
+
+
+def _pl(path: str, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+    with _cur(path) as cur:
+        return cur.execute(sql, params or []).pl()
+
+
+def _rows(path: str, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    with _cur(path) as cur:
+        res = cur.execute(sql, params or [])
+        names = [d[0] for d in res.description]
+        return [dict(zip(names, r, strict=True)) for r in res.fetchall()]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def tables(path: str) -> set[str]:
+    """Tables present in the run (a run without checks has no results.*)."""
+    return {r["t"] for r in _rows(path, "SELECT schema_name || '.' || table_name AS t FROM duckdb_tables()")}
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def run_info(path: str) -> dict[str, Any]:
+    """meta.run for the published run."""
+    rows = _rows(path, "SELECT * FROM meta.run ORDER BY started_at DESC LIMIT 1")
+    return rows[0] if rows else {}
+
+
+# ---- findings -----------------------------------------------------------------------------------
+
+AGE_BUCKETS = (
+    ("0-30", 0, 30),
+    ("31-60", 31, 60),
+    ("61-90", 61, 90),
+    ("91-180", 91, 180),
+    ("180+", 181, None),
+)
+AGE_SQL = (
+    "CASE "
+    + " ".join(f"WHEN age_days <= {hi} THEN '{k}'" for k, _, hi in AGE_BUCKETS if hi is not None)
+    + " ELSE '180+' END"
+)
+SORTS = {
+    "impact": "impact_rc DESC NULLS LAST, finding_key",
+    "age": "age_days DESC NULLS LAST, impact_rc DESC NULLS LAST, finding_key",
+    "severity": "severity, impact_rc DESC NULLS LAST, finding_key",
+}
+# URL key -> column of the findings relation
+LIST_FILTERS = dict(
+    pair.split("=")
+    for pair in [
+        "check=check_id",
+        "severity=severity",
+        "owner=owner_team",
+        "status=status",
+        "client=client_id",
+        "entity=legal_entity_id",
+        "age=age_bucket",
+        "domain=domain",
+        "practice=practice",
+        "region=region",
+        "kind=impact_kind",
+    ]
+)
+FINDING_COLUMNS = tuple(
+    [
+        "finding_key",
+        "check_id",
+        "title",
+        "domain",
+        "severity",
+        "status",
+        "impact_rc",
+        "impact_kind",
+        "entity_type",
+        "entity_id",
+        "correlation_id",
+        "client_id",
+        "client_name",
+        "legal_entity_id",
+        "legal_entity_name",
+        "practice",
+        "region",
+        "owner_team",
+        "assignee",
+        "event_date",
+        "first_seen_at",
+        "age_days",
+        "age_bucket",
+        "reopened_count",
+        "details",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The findings filters, as they travel in the URL."""
+
+    lists: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    min_impact: Decimal | None = None
+    text: str = ""
+    sort: str = "impact"
+
+    def get(self, key: str) -> tuple[str, ...]:
+        return dict(self.lists).get(key, ())
+
+
+Overlay = tuple[tuple[str, str, str, str | None], ...]
+
+_CURRENT = """
+SELECT f.finding_key, f.check_id, cr.title, cr.domain, f.severity,
+       CASE WHEN f.status = 'reopened' THEN coalesce(w.st_reopened, 'reopened') ELSE coalesce(w.st_open, f.status) END AS status,
+       f.impact_rc, f.impact_kind, f.entity_type, f.entity_id, f.correlation_id, f.client_id, c.name AS client_name,
+       f.legal_entity_id, le.name AS legal_entity_name, p.practice, coalesce(p.region, c.region) AS region,
+       f.owner_team, w.assignee, f.event_date, f.first_seen_at,
+       date_diff('day', coalesce(f.event_date, CAST(f.first_seen_at AS DATE)), CAST(? AS DATE)) AS age_days,
+       f.reopened_count, f.details
+FROM results.finding f
+LEFT JOIN results.check_run cr ON cr.run_id = f.run_id AND cr.check_id = f.check_id
+LEFT JOIN (SELECT client_id, any_value(name) AS name, any_value(region) AS region FROM canon.client GROUP BY client_id) c
+       ON c.client_id = f.client_id
+LEFT JOIN (SELECT legal_entity_id, any_value(name) AS name FROM canon.legal_entity GROUP BY legal_entity_id) le
+       ON le.legal_entity_id = f.legal_entity_id
+LEFT JOIN (SELECT project_id, any_value(practice) AS practice, any_value(region) AS region FROM canon.project
+           GROUP BY project_id) p ON p.project_id = f.project_id
+LEFT JOIN wf w ON w.finding_key = f.finding_key
+WHERE f.run_id = ?
+"""
+_CLOSED = """
+UNION ALL
+SELECT h.finding_key, h.check_id, cr.title, cr.domain, h.severity, 'closed', h.impact_rc, cr.impact_kind,
+       h.entity_type, h.entity_id, h.correlation_id, NULL, NULL, NULL, NULL, NULL, NULL, cr.owner, w.assignee,
+       NULL, h.first_seen_at, date_diff('day', CAST(h.first_seen_at AS DATE), CAST(? AS DATE)), h.reopened_count, NULL
+FROM results.finding_history h
+LEFT JOIN (SELECT check_id, any_value(title) AS title, any_value(domain) AS domain, any_value(impact_kind) AS impact_kind,
+                  any_value(owner) AS owner FROM results.check_run GROUP BY check_id) cr ON cr.check_id = h.check_id
+LEFT JOIN wf w ON w.finding_key = h.finding_key
+WHERE h.status = 'resolved'
+"""
+
+
+def _findings_sql(run: Run, as_of: dt.date, f: Filters, overlay: Overlay) -> tuple[str, list[Any]]:
+    """The filtered findings relation `q` (current run + closed history when asked) and its parameters."""
+    cols = list(zip(*overlay, strict=True)) if overlay else [(), (), (), ()]
+    params: list[Any] = [list(c) for c in cols]
+    params += [as_of, run.run_id]
+    body = _CURRENT
+    if "closed" in f.get("status"):
+        body += _CLOSED
+        params.append(as_of)
+    where, wparams = [], []
+    for key, col in LIST_FILTERS.items():
+        values = f.get(key)
+        if values:
+            where.append(f"list_contains(?::VARCHAR[], CAST({col} AS VARCHAR))")
+            wparams.append(list(values))
+    if f.min_impact is not None:
+        where.append("coalesce(impact_rc, 0) >= ?")
+        wparams.append(f.min_impact)
+    if f.text:
+        where.append(
+            "(contains(lower(entity_id), lower(?)) OR contains(lower(coalesce(correlation_id, '')), lower(?)))"
+        )
+        wparams += [f.text, f.text]
+    sql = (
+        "WITH wf AS (SELECT unnest(?::VARCHAR[]) AS finding_key, unnest(?::VARCHAR[]) AS st_open, "
+        "unnest(?::VARCHAR[]) AS st_reopened, unnest(?::VARCHAR[]) AS assignee), "
+        f"base AS ({body}), aged AS (SELECT *, {AGE_SQL} AS age_bucket FROM base) "
+        f"SELECT * FROM aged {'WHERE ' + ' AND '.join(where) if where else ''}"
+    )
+    return sql, params + wparams
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256)
+def findings(run: Run, as_of: dt.date, f: Filters, overlay: Overlay, limit: int = 500) -> pl.DataFrame:
+    """The queue: filtered and sorted in DuckDB, at most `limit` rows."""
+    sql, params = _findings_sql(run, as_of, f, overlay)
+    order = SORTS.get(f.sort, SORTS["impact"])
+    cols = ", ".join(FINDING_COLUMNS)
+    return _pl(
+        run.path, f"WITH q AS ({sql}) SELECT {cols} FROM q ORDER BY {order} LIMIT {int(limit)}", params
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256)
+def finding_totals(run: Run, as_of: dt.date, f: Filters, overlay: Overlay) -> dict[str, Any]:
+    """Count and $ of the filtered findings, overall and per age bucket."""
+    sql, params = _findings_sql(run, as_of, f, overlay)
+    rows = _rows(
+        run.path,
+        f"WITH q AS ({sql}) SELECT age_bucket, count(*) AS n, CAST(coalesce(sum(impact_rc), 0) AS DECIMAL(18,2)) "
+        "AS impact FROM q GROUP BY age_bucket",
+        params,
+    )
+    by = {r["age_bucket"]: r for r in rows}
+    buckets = [
+        (k, by.get(k, {}).get("n", 0), by.get(k, {}).get("impact", Decimal("0.00"))) for k, *_ in AGE_BUCKETS
+    ]
+    return {
+        "n": sum(b[1] for b in buckets),
+        "impact": sum((b[2] for b in buckets), Decimal("0.00")),
+        "buckets": buckets,
+    }
+
+
+def export_csv(run: Run, as_of: dt.date, f: Filters, overlay: Overlay, limit: int = 100_000) -> bytes:
+    """The filtered findings as CSV (money stays exact: DECIMAL → text)."""
+    return findings(run, as_of, f, overlay, limit).write_csv().encode("utf-8")
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def filter_options(path: str, run_id: str) -> dict[str, list[tuple[str, str]]]:
+    """Values for the filter widgets: (value, label) pairs from the run's findings."""
+
+    def pairs(sql: str) -> list[tuple[str, str]]:
+        return [(r["v"], r["l"] or r["v"]) for r in _rows(path, sql, [run_id]) if r["v"] is not None]
+
+    base = "FROM results.finding f WHERE f.run_id = ?"
+    return {
+        "check": pairs(
+            "SELECT DISTINCT f.check_id AS v, f.check_id || ' · ' || coalesce(cr.title, '') AS l FROM results.finding f "
+            "LEFT JOIN results.check_run cr USING (run_id, check_id) WHERE f.run_id = ? ORDER BY 1"
+        ),
+        "owner": pairs(f"SELECT DISTINCT owner_team AS v, owner_team AS l {base} ORDER BY 1"),
+        "client": pairs(
+            "SELECT DISTINCT f.client_id AS v, coalesce(c.name, f.client_id) AS l FROM results.finding f "
+            "LEFT JOIN (SELECT client_id, any_value(name) AS name FROM canon.client GROUP BY 1) c USING (client_id) "
+            "WHERE f.run_id = ? ORDER BY 2"
+        ),
+        "entity": pairs(
+            "SELECT DISTINCT f.legal_entity_id AS v, coalesce(le.name, f.legal_entity_id) AS l FROM results.finding f "
+            "LEFT JOIN (SELECT legal_entity_id, any_value(name) AS name FROM canon.legal_entity GROUP BY 1) le "
+            "USING (legal_entity_id) WHERE f.run_id = ? ORDER BY 2"
+        ),
+        "domain": pairs(
+            "SELECT DISTINCT domain AS v, domain AS l FROM results.check_run WHERE run_id = ? ORDER BY 1"
+        ),
+        "kind": pairs(f"SELECT DISTINCT impact_kind AS v, impact_kind AS l {base} ORDER BY 1"),
+    }
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def finding_detail(path: str, key: str) -> dict[str, Any] | None:
+    """One finding (current run or history) with its check's text."""
+    rows = _rows(
+        path,
+        "SELECT f.*, cr.title, cr.domain, NULL AS hist_status FROM results.finding f "
+        "LEFT JOIN results.check_run cr USING (run_id, check_id) WHERE f.finding_key = ? LIMIT 1",
+        [key],
+    )
+    if not rows and "results.finding_history" in tables(path):
+        rows = _rows(
+            path,
+            "SELECT h.*, h.status AS hist_status FROM results.finding_history h WHERE h.finding_key = ? LIMIT 1",
+            [key],
+        )
+    return rows[0] if rows else None
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def finding_history(path: str, key: str) -> dict[str, Any] | None:
+    """The finding's lifecycle across runs (first/last seen, resolved, reopened)."""
+    rows = _rows(path, "SELECT * FROM results.finding_history WHERE finding_key = ?", [key])
+    return rows[0] if rows else None
+
+
+# ---- overview -----------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def run_totals(path: str) -> pl.DataFrame:
+    """Per run (oldest first): findings, $ impact, $ leakage, S1 checks failing — the trend lines."""
+    return _pl(
+        path,
+        "SELECT cr.run_id, any_value(cr.as_of) AS as_of, min(h.started_at) AS started_at, "
+        "sum(cr.row_count) AS findings, CAST(coalesce(sum(cr.impact_rc), 0) AS DECIMAL(18,2)) AS impact, "
+        "CAST(coalesce(sum(cr.impact_rc) FILTER (WHERE cr.impact_kind = 'leakage'), 0) AS DECIMAL(18,2)) AS leakage, "
+        "count(*) FILTER (WHERE cr.status = 'failed') AS checks_failing "
+        "FROM results.check_run cr LEFT JOIN meta.run_history h USING (run_id) GROUP BY cr.run_id ORDER BY cr.run_id",
+    )
+
+
+DIMENSIONS = {  # dimension -> (label expression, filter value expression, findings URL key)
+    "domain": ("domain", "domain", "domain"),
+    "check": ("check_id || ' · ' || coalesce(title, '')", "check_id", "check"),
+    "client": ("coalesce(client_name, client_id, '(no client)')", "client_id", "client"),
+    "legal_entity": ("coalesce(legal_entity_name, legal_entity_id, '(none)')", "legal_entity_id", "entity"),
+    "practice": ("coalesce(practice, '(no practice)')", "practice", "practice"),
+    "region": ("coalesce(region, '(no region)')", "region", "region"),
+    "severity": ("severity", "severity", "severity"),
+    "age": ("age_bucket", "age_bucket", "age"),
+}
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def impact_by(run: Run, as_of: dt.date, dim: str, kind: str | None = None, top: int = 12) -> pl.DataFrame:
+    """$ impact and count of the run's findings by one dimension (top N by $)."""
+    label, value, _ = DIMENSIONS[dim]
+    f = Filters(lists=(("kind", (kind,)),) if kind else ())
+    sql, params = _findings_sql(run, as_of, f, ())
+    return _pl(
+        run.path,
+        f"WITH q AS ({sql}) SELECT {label} AS label, CAST({value} AS VARCHAR) AS value, count(*) AS findings, "
+        "CAST(coalesce(sum(impact_rc), 0) AS DECIMAL(18,2)) AS impact FROM q GROUP BY ALL "
+        f"ORDER BY impact DESC, label LIMIT {int(top)}",
+        params,
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def impact_by_month(run: Run, as_of: dt.date) -> pl.DataFrame:
+    """$ impact by the month the break happened (event date) and impact kind."""
+    sql, params = _findings_sql(run, as_of, Filters(), ())
+    return _pl(
+        run.path,
+        f"WITH q AS ({sql}) SELECT date_trunc('month', coalesce(event_date, CAST(first_seen_at AS DATE))) AS month, "
+        "impact_kind, count(*) AS findings, CAST(coalesce(sum(impact_rc), 0) AS DECIMAL(18,2)) AS impact "
+        "FROM q GROUP BY ALL ORDER BY 1, 2",
+        params,
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def kpis(path: str) -> pl.DataFrame:
+    """Whole-firm KPI values per run (no slice), oldest run first, for tiles and trends."""
+    return _pl(
+        path,
+        "SELECT run_id, as_of, kpi_id, any_value(name) AS name, any_value(unit) AS unit, avg(value) AS value "
+        "FROM results.kpi WHERE slice_kind IS NULL OR slice_kind IN ('', 'all', 'total', 'firm') "
+        "GROUP BY run_id, as_of, kpi_id ORDER BY kpi_id, run_id",
+    )
+
+
+# ---- trace, health, catalog ---------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
+def trace_lookup(path: str, any_id: str) -> tuple[list[str], list[trace.Match]]:
+    """Correlation IDs an ID resolves to, and the records it names."""
+    with _cur(path) as cur:
+        return trace.resolve(cur, any_id), trace.match(cur, any_id)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
+def trace_flow(path: str, correlation_id: str) -> tuple[list[trace.TraceRecord], list[dict[str, Any]]]:
+    """The flow's records and its findings."""
+    with _cur(path) as cur:
+        return trace.timeline(cur, correlation_id), trace.findings(cur, correlation_id)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def health(path: str) -> dict[str, pl.DataFrame]:
+    """Sources of this run, each source's last good collection, run history and snapshot metadata."""
+    have = tables(path)
+    out: dict[str, pl.DataFrame] = {}
+    if "meta.source_run" in have:
+        out["source_run"] = _pl(
+            path,
+            "SELECT source, system, transport, stream, status, rows, files, seconds, extracted_at, error, "
+            "missing_fields, extra_fields FROM meta.source_run ORDER BY source, stream",
+        )
+    if "meta.source_history" in have:
+        out["last_ok"] = _pl(
+            path,
+            "SELECT source, max(extracted_at) FILTER (WHERE status = 'ok') AS last_success, "
+            "max(extracted_at) AS last_attempt, count(*) FILTER (WHERE status <> 'ok') AS failed_streams, "
+            "count(DISTINCT run_id) AS runs FROM meta.source_history GROUP BY source ORDER BY source",
+        )
+    if "meta.run_history" in have:
+        out["run_history"] = _pl(
+            path,
+            "SELECT run_id, started_at, finished_at, status, as_of, trigger, rows, errors, seconds "
+            "FROM meta.run_history ORDER BY started_at DESC LIMIT 50",
+        )
+    if "canon.snapshot_meta" in have:
+        sla = "canon.freshness_sla" in have
+        out["snapshot"] = _pl(
+            path,
+            "SELECT m.source_system, m.table_name, m.snapshot_ts, m.row_count, m.extract_status, m.max_modified_at, "
+            + ("s.sla_min " if sla else "CAST(NULL AS INTEGER) AS sla_min ")
+            + "FROM canon.snapshot_meta m "
+            + ("LEFT JOIN canon.freshness_sla s USING (source_system, table_name) " if sla else "")
+            + "ORDER BY 1, 2",
+        )
+    return out
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def check_runs(path: str) -> pl.DataFrame:
+    """Every check's result in every run carried in this warehouse (status, rows, $), oldest first."""
+    return _pl(
+        path,
+        "SELECT run_id, as_of, check_id, title, domain, owner, base_severity, impact_kind, status, row_count, "
+        "impact_rc, duration_ms, error, params FROM results.check_run ORDER BY check_id, run_id",
+    )

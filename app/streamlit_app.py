@@ -1,0 +1,37 @@
+"""closedloop's app: the router only (pages live in app/pages, queries in app/queries.py)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import auth, queries
+from app import components as ui
+
+st.set_page_config(page_title="closedloop", page_icon="🔁", layout="wide", initial_sidebar_state="expanded")
+
+pages = {
+    "Monitor": [
+        st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True),
+        st.Page("pages/findings.py", title="Findings", icon=":material/fact_check:"),
+        st.Page("pages/trace.py", title="Trace", icon=":material/timeline:"),
+    ],
+    "Trust": [
+        st.Page("pages/data_health.py", title="Data health", icon=":material/health_and_safety:"),
+        st.Page("pages/checks_catalog.py", title="Checks catalog", icon=":material/rule:"),
+    ],
+}
+page = st.navigation(pages)
+
+with st.sidebar:
+    st.markdown("### :material/all_inclusive: closedloop")
+    st.caption("Quote-to-cash, reconciled.")
+    run = queries.published()
+    if run is None:
+        st.caption("No published run yet")
+    else:
+        info = queries.run_info(run.path)
+        st.caption(f"Run `{run.run_id}`  \nas of **{info.get('as_of', '—')}**")
+    who = ui.plain(auth.current_user())
+    st.caption(f"Signed in as **{who}**" if auth.signed_in() else f"Acting as **{who}**")
+
+page.run()

@@ -1,0 +1,194 @@
+"""The finance workflow on findings: assign, acknowledge, resolve, comment, allowlist — an append-only audit log.
+
+State is never stored as a mutable row: it is folded from the audit log and then joined with the run's
+finding lifecycle, so a finding the next run no longer reproduces closes itself and one that a later run
+still (or again) reproduces after a person resolved it reopens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from closedloop import ops
+
+REASONS = ("timing_difference", "data_entry", "integration_failure", "accepted_deviation")
+ACTIONS = ("assign", "acknowledge", "resolve", "comment", "allowlist", "reopen")
+MAX_TEXT = 2000
+MAX_ALLOWLIST_DAYS = 366
+# Statuses a person works on; the rest are done (resolved pending the next run, allowlisted, closed by a run).
+ACTIVE = ("open", "reopened", "assigned", "acknowledged")
+STATUSES = (*ACTIVE, "resolved", "allowlisted", "closed")
+
+audit_log = ops.audit_log  # declared with the ops store's other tables and migrations
+
+
+class WorkflowError(ValueError):
+    """An action that cannot be recorded; the message says what to change."""
+
+
+@dataclass
+class State:
+    """What people have done to one finding, folded from its audit entries."""
+
+    finding_key: str
+    status: str | None = None  # assigned | acknowledged | resolved | None (untouched or only comments)
+    assignee: str | None = None
+    reason: str | None = None
+    resolved_at: dt.datetime | None = None
+    allow_until: dt.date | None = None
+    last_action_at: dt.datetime | None = None
+    comments: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def effective(self, lifecycle: str, run_started_at: dt.datetime | None, today: dt.date) -> str:
+        """The status to show, given the run's lifecycle (open/reopened/resolved) of the finding."""
+        if lifecycle == "resolved":
+            return "closed"
+        if self.allow_until and self.allow_until >= today:
+            return "allowlisted"
+        acted_before_run = bool(
+            run_started_at and self.last_action_at and _utc(self.last_action_at) < _utc(run_started_at)
+        )
+        if self.status == "resolved":
+            return "reopened" if acted_before_run else "resolved"
+        if lifecycle == "reopened" and (self.status is None or acted_before_run):
+            return "reopened"
+        return self.status or lifecycle
+
+
+def _utc(ts: dt.datetime) -> dt.datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
+
+
+def _text(value: Any, what: str, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        raise WorkflowError(f"{what} is required")
+    if len(text) > limit:
+        raise WorkflowError(f"{what} is longer than {limit} characters")
+    return text or None
+
+
+class Workflow:
+    """Record and read what people do to findings, in the ops store (SQLite by default, any SQLAlchemy URL)."""
+
+    def __init__(self, url_or_engine: str | sa.Engine) -> None:
+        self.engine = ops.engine_for(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+        ops.migrate(self.engine)
+
+    def _record(self, key: str, actor: str, action: str, payload: dict[str, Any], run_id: str | None) -> int:
+        key = _text(key, "finding key", required=True, limit=64) or ""
+        actor = _text(actor, "who", required=True, limit=200) or ""
+        if action not in ACTIONS:
+            raise WorkflowError(f"unknown action {action!r}")
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                audit_log.insert().values(
+                    at=dt.datetime.now(dt.UTC),
+                    actor=actor,
+                    action=action,
+                    finding_key=key,
+                    run_id=run_id,
+                    payload=json.dumps(payload, default=str, ensure_ascii=False),
+                )
+            )
+            return int(res.inserted_primary_key[0])
+
+    def assign(self, key: str, actor: str, assignee: str, note: str = "", run_id: str | None = None) -> int:
+        """Give the finding to a person or team."""
+        to = _text(assignee, "assignee", required=True, limit=200)
+        return self._record(key, actor, "assign", {"assignee": to, "note": _text(note, "note")}, run_id)
+
+    def acknowledge(self, key: str, actor: str, note: str = "", run_id: str | None = None) -> int:
+        """Someone has seen it and owns the next step."""
+        return self._record(key, actor, "acknowledge", {"note": _text(note, "note")}, run_id)
+
+    def resolve(self, key: str, actor: str, reason: str, note: str = "", run_id: str | None = None) -> int:
+        """Mark fixed with a reason code; the next run confirms (it disappears) or reopens it."""
+        if reason not in REASONS:
+            raise WorkflowError(f"reason must be one of {', '.join(REASONS)}")
+        return self._record(key, actor, "resolve", {"reason": reason, "note": _text(note, "note")}, run_id)
+
+    def comment(self, key: str, actor: str, text: str, run_id: str | None = None) -> int:
+        """A note on the finding; changes no status."""
+        return self._record(key, actor, "comment", {"text": _text(text, "comment", required=True)}, run_id)
+
+    def allowlist(self, key: str, actor: str, until: dt.date, reason: str, run_id: str | None = None) -> int:
+        """Accept the finding until a date (at most a year out): it leaves the queue, then comes back."""
+        today = dt.datetime.now(dt.UTC).date()
+        if not isinstance(until, dt.date) or until < today:
+            raise WorkflowError("allowlist expiry must be a date from today on")
+        if until > today + dt.timedelta(days=MAX_ALLOWLIST_DAYS):
+            raise WorkflowError(f"allowlist expiry must be within {MAX_ALLOWLIST_DAYS} days")
+        why = _text(reason, "allowlist reason", required=True)
+        return self._record(key, actor, "allowlist", {"until": until.isoformat(), "reason": why}, run_id)
+
+    def reopen(self, key: str, actor: str, note: str = "", run_id: str | None = None) -> int:
+        """Undo a resolution or an allowlist by hand."""
+        return self._record(key, actor, "reopen", {"note": _text(note, "note")}, run_id)
+
+    def audit(self, key: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Audit entries, newest first, for one finding or all."""
+        q = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if key is not None:
+            q = q.where(audit_log.c.finding_key == key)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+        for r in rows:
+            r["payload"] = json.loads(r["payload"] or "{}")
+        return rows
+
+    def states(self, keys: list[str] | None = None) -> dict[str, State]:
+        """Fold the audit log into one State per finding that people have touched."""
+        q = sa.select(audit_log).order_by(audit_log.c.id)
+        if keys is not None:
+            if not keys:
+                return {}
+            q = q.where(audit_log.c.finding_key.in_(keys))
+        out: dict[str, State] = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(q):
+                st = out.setdefault(r.finding_key, State(r.finding_key))
+                _apply(st, r.action, json.loads(r.payload or "{}"), _utc(r.at))
+                st.events.append({"at": _utc(r.at), "actor": r.actor, "action": r.action})
+        return out
+
+
+def _apply(st: State, action: str, payload: dict[str, Any], at: dt.datetime) -> None:
+    if action == "comment":
+        st.comments += 1
+        return
+    st.last_action_at = at
+    if action == "assign":
+        st.assignee = payload.get("assignee")
+        st.status = "acknowledged" if st.status == "acknowledged" else "assigned"
+        st.resolved_at = st.reason = None
+    elif action == "acknowledge":
+        st.status, st.resolved_at, st.reason = "acknowledged", None, None
+    elif action == "resolve":
+        st.status, st.resolved_at, st.reason = "resolved", at, payload.get("reason")
+    elif action == "allowlist":
+        st.allow_until = dt.date.fromisoformat(payload["until"])
+    elif action == "reopen":
+        st.status = "assigned" if st.assignee else None
+        st.resolved_at = st.reason = st.allow_until = None
+
+
+def overlay(
+    states: dict[str, State], run_started_at: dt.datetime | None, today: dt.date
+) -> list[tuple[str, str, str, str | None]]:
+    """Rows (finding_key, status if open, status if reopened, assignee) for joining in the warehouse query."""
+    return [
+        (
+            k,
+            s.effective("open", run_started_at, today),
+            s.effective("reopened", run_started_at, today),
+            s.assignee,
+        )
+        for k, s in sorted(states.items())
+    ]

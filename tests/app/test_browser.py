@@ -1,0 +1,194 @@
+"""End to end in real headless Chromium against `streamlit run`: the paths an executive, analyst and engineer take."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.app import warehouse
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+if not Path(CHROMIUM).exists():
+    pytest.skip("Chromium is not installed at /usr/bin/chromium", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`streamlit run` on a free port over a fresh published warehouse; yields the base URL."""
+    root = tmp_path_factory.mktemp("site")
+    cfg = warehouse.write_config(root)
+    warehouse.build(root / "data")
+    port = _free_port()
+    env = {**os.environ, "CLOSEDLOOP_CONFIG": str(cfg)}
+    log = open(root / "streamlit.log", "w")  # noqa: SIM115 - closed in teardown
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app/streamlit_app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"streamlit did not start: {(root / 'streamlit.log').read_text()[-2000:]}")
+        time.sleep(0.3)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(20_000)
+    yield pg
+    ctx.close()
+
+
+def settle(page, text: str) -> None:
+    """Wait until the script run is over and `text` is on the page; no page may show an exception."""
+    page.get_by_text(text, exact=False).first.wait_for()
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=\"stSkeleton\"]').length === 0"
+        " && !document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"]')"
+    )
+    page.wait_for_timeout(800)  # charts draw after the run
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
+        '[data-testid="stException"]'
+    ).first.inner_text()
+
+
+def shot(page, name: str) -> None:
+    """A screenshot of the whole page (Streamlit scrolls inside its main block, so grow the viewport)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 1000")
+    size = page.viewport_size or {"width": 1440, "height": 1000}
+    page.set_viewport_size({"width": size["width"], "height": min(max(height + 40, 1000), 6000)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size(size)
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "name"),
+    [
+        ("/", "Where the money is", "overview"),
+        ("/findings", "largest $ first", "findings"),
+        ("/findings?sel=k-033-inv1", "History across runs", "finding_detail"),
+        ("/trace?id=CID-0001", "Records by system", "trace"),
+        ("/data_health", "Run ledger", "data_health"),
+        ("/checks_catalog?check=Q2C-010", "What it verifies", "checks_catalog"),
+    ],
+)
+def test_each_page_renders_in_chromium(server, page, path, text, name):
+    page.goto(server + path)
+    settle(page, text)
+    shot(page, name)
+
+
+def test_a_kpi_tile_leads_to_the_findings_behind_it(server, page):
+    page.goto(server + "/")
+    settle(page, "Revenue leakage")
+    page.get_by_role("link", name=re.compile("See the findings behind it")).nth(1).click()
+    page.wait_for_url(re.compile(r"/findings\?.*kind=leakage"))
+    settle(page, "largest $ first")
+    assert page.get_by_test_id("stMetric").first.inner_text().strip().endswith("3")  # three leakage findings
+
+
+def test_a_finding_leads_to_its_trace(server, page):
+    page.goto(server + "/findings?sel=k-033-inv1")
+    settle(page, "History across runs")
+    page.get_by_role("link", name=re.compile("Trace flow CID-0001")).click()
+    page.wait_for_url(re.compile(r"/trace\?id=CID-0001"))
+    settle(page, "Records by system")
+    shot(page, "trace_from_finding")
+
+
+def test_acknowledge_survives_a_reload(server, page):
+    page.goto(server + "/findings?sel=k-021-prj1")
+    settle(page, "History across runs")
+    page.get_by_role("tab", name="Acknowledge").click()
+    page.get_by_role("button", name="Acknowledge", exact=True).click()
+    settle(page, "Saved to the audit log")
+    page.reload()
+    settle(page, "History across runs")
+    assert page.get_by_text("◉ acknowledged").count() >= 1
+    assert page.get_by_text("acknowledge", exact=True).count() >= 1  # the audit entry
+    shot(page, "acknowledged")
+
+
+def test_a_cold_trace_url_opens_the_flow(server, browser):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+    try:
+        pg = ctx.new_page()
+        pg.goto(server + "/trace?id=INV-2026-0001")
+        settle(pg, "Records by system")
+        assert pg.get_by_text("CID-0001").count() >= 1
+    finally:
+        ctx.close()
