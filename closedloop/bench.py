@@ -60,7 +60,21 @@ def stage(name: str):
 @stage("demo")
 def demo_stage(tier: str, work: Path) -> list[StageResult]:
     """Generate, export, collect, map, check and publish the demo firm of a tier."""
-    return [measure(f"demo tier {tier}", cli("demo", "--tier", tier, "--out", str(work / "demo"), "--json", "--no-serve"))]
+    return [
+        measure(
+            f"demo tier {tier}",
+            cli("demo", "--tier", tier, "--out", str(work / "demo"), "--json", "--no-serve"),
+        )
+    ]
+
+
+@stage("collectors")
+def collectors_stage(tier: str, work: Path) -> list[StageResult]:
+    """Records/s of each API collector against the local sandbox, and a bare httpx loop over the same pages."""
+    demo = work / "demo"  # reuse the demo stage's exports when it ran first
+    target = demo if (demo / "exports").is_dir() else work / "sandbox"
+    argv = [sys.executable, "-m", "closedloop.sandbox.bench", "--tier", tier, "--dir", str(target)]
+    return [measure(f"collectors tier {tier}", argv)]
 
 
 def run_bench(tier: str, stages: list[str], work: Path | None = None) -> list[StageResult]:

@@ -63,6 +63,99 @@ SECTIONS: dict[str, list[Setting]] = {
         ),
         Setting("disabled", list, [], "Check ids not to run, e.g. ['Q2C-063']."),
     ],
+    # Trust and operations (closedloop/contracts, monitors.py, scheduler.py, alerts.py).
+    "contracts": [
+        Setting(
+            "enabled", bool, True, "Validate raw streams and canonical tables (Great Expectations) every run."
+        ),
+        Setting(
+            "allowed_values",
+            dict,
+            {},
+            "Allowed values per column: {'salesforce.opportunity.StageName' = [...], 'canon.sow.status' = [...]}"
+            " (a canon entry replaces the built-in domain).",
+        ),
+        Setting(
+            "references",
+            dict,
+            {},
+            "Extra referential rules: {'crm.deals.account_id' = 'crm.accounts.id'} (child column → parent column).",
+        ),
+        Setting(
+            "primary_keys",
+            dict,
+            {},
+            "Keys of streams that declare none (files, sql kinds): {'crm.accounts' = ['id']}.",
+        ),
+        Setting("non_negative", list, [], "Extra '<source>.<stream>.<column>' amounts that must be >= 0."),
+        Setting(
+            "date_order",
+            list,
+            [],
+            "Extra [start, end] column pairs ('<source>.<stream>.<column>') with start <= end.",
+        ),
+        Setting(
+            "severity",
+            dict,
+            {},
+            "Severity overrides by rule kind (key, required, allowed, references, non_negative, date_order)"
+            " or rule id: {references = 'critical'}.",
+        ),
+        Setting(
+            "skip", list, [], "Streams or tables not validated: ['netsuite.records_metadata', 'canon.task']."
+        ),
+        Setting("sample_keys", int, 10, "Failing keys kept per expectation (results.contract_result)."),
+    ],
+    "monitors": [
+        Setting("volume_window", int, 10, "Recent good runs a stream's row count is compared with."),
+        Setting("volume_min_history", int, 3, "Runs needed before the volume monitor judges a stream."),
+        Setting(
+            "volume_low_ratio", float, 0.5, "Below this share of the recent median: partial extract (gating)."
+        ),
+        Setting(
+            "volume_high_ratio",
+            float,
+            3.0,
+            "Above this multiple of the recent median: a warning (double load?).",
+        ),
+        Setting(
+            "drift_removed",
+            str,
+            "critical",
+            "Severity of a field the source stopped sending since the last published run.",
+            choices=("critical", "warning"),
+        ),
+    ],
+    "schedule": [
+        Setting(
+            "run",
+            str,
+            "0 */6 * * *",
+            "Cron (5 fields) for the whole run under `closedloop serve`; '' disables.",
+        ),
+        Setting("timezone", str, "UTC", "Time zone the cron expressions are read in."),
+        Setting(
+            "misfire_grace_seconds", int, 900, "A run missed by less than this (server down) still starts."
+        ),
+        Setting("poll_seconds", int, 5, "How often the scheduler picks up 'run now' requests from the app."),
+    ],
+    "alerts": [
+        Setting(
+            "webhooks",
+            list,
+            [],
+            "Digest targets: [{name = 'finance', format = 'slack'}]; the URL comes from the secret"
+            " CLOSEDLOOP_ALERTS_<NAME>_URL (or [alerts] <name>_url in .streamlit/secrets.toml).",
+        ),
+        Setting("severities", list, ["S1"], "New findings of these severities are alerted."),
+        Setting(
+            "min_impact_rc", float, 50000.0, "New or worse findings at or above this $ impact are alerted."
+        ),
+        Setting("timeout_seconds", float, 10.0, "Per-attempt HTTP timeout for a webhook."),
+        Setting("retries", int, 3, "Attempts per webhook beyond the first (connection errors, 429, 5xx)."),
+        Setting("backoff_seconds", float, 2.0, "First retry delay; doubles each attempt."),
+        Setting("app_url", str, "", "Link to the app in the digest (optional)."),
+    ],
 }
 
 # Source kinds the example config documents (a test checks every setting of each appears there).
@@ -84,6 +177,19 @@ SOURCE_COMMON: list[Setting] = [
         choices=("files", "api"),
     ),
     Setting("path", str, None, "Directory holding this source's export files (transport = 'files')."),
+    Setting(
+        "incremental",
+        bool,
+        False,
+        "Pull only what changed since the last published run's cursor and merge it by primary key.",
+    ),
+    Setting(
+        "freshness_sla_hours",
+        float,
+        72.0,
+        "Newest source-side change (or last snapshot) older than this fails the source for the run; 0 = off.",
+    ),
+    Setting("schedule", str, "", "Cron to refresh this source alone (`collect`) under `closedloop serve`."),
 ]
 
 
@@ -197,9 +303,10 @@ def parse(doc: dict, path: Path | None) -> Config:
         values["kind"] = kind
         if values["transport"] == "files" and not values["path"]:
             raise ConfigError(f"{file}: key 'sources.{key}.path' is required when transport = 'files'")
-        if values["path"]:
-            base = path.parent if path else Path.cwd()
-            values["path"] = str((base / values["path"]).resolve())
+        for key_ in ("path", "bulk_path"):  # directories are relative to the config file
+            if values.get(key_):
+                base = path.parent if path else Path.cwd()
+                values[key_] = str((base / values[key_]).resolve())
         cfg.sources[key] = values
     return cfg
 

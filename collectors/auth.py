@@ -312,6 +312,7 @@ class NetSuiteTBA(httpx.Auth):
     """NetSuite token-based auth: OAuth 1.0a signed per request (fresh nonce per attempt), no refresh."""
 
     requires_request_body = True
+    requires_response_body = True  # a 401's body (the vendor's message) is read for the error
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from typing import Any
 from closedloop.settings import Setting
 from collectors._source import files_collector as _files
 from collectors.files import FilesCollector
+from collectors.ironclad.api import API_SETTINGS, api_collector
 from collectors.ironclad.streams import PROPERTIES, RECORD_TYPES, property_keys, record_types, streams
 
 SYSTEM = "CLM"
@@ -37,7 +38,9 @@ SETTINGS: list[Setting] = [
 ]
 MAPPING = Path(__file__).with_name("mapping.sql")
 
-__all__ = ["MAPPING", "SETTINGS", "SYSTEM", "files_collector", "mapping_params", "streams"]
+SETTINGS += API_SETTINGS  # transport = 'api' (collectors/ironclad/api.py)
+
+__all__ = ["MAPPING", "SETTINGS", "SYSTEM", "api_collector", "files_collector", "mapping_params", "streams"]
 
 
 def mapping_params(cfg: Mapping[str, Any]) -> dict[str, str]:

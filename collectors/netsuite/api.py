@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import httpx
@@ -12,6 +12,7 @@ import httpx
 from closedloop.settings import Setting
 from collectors.auth import NetSuiteM2M, NetSuiteTBA, SecretSource, need
 from collectors.base import Batch, CollectorError, Stream, StreamState
+from collectors.files import FilesCollector
 from collectors.http import (
     Action,
     HttpClient,
@@ -27,7 +28,7 @@ from collectors.http import (
     require_records,
 )
 from collectors.http.cursor import CursorTracker, parse_timestamp
-from collectors.netsuite.streams import streams
+from collectors.netsuite.streams import BULK, streams
 
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
@@ -55,9 +56,21 @@ API_SETTINGS: list[Setting] = [
     Setting("read_timeout", float, 300.0, "Seconds to wait for a SuiteQL page."),
     Setting("tables", dict, {}, "SuiteQL table per stream where it is not the export file's name."),
     Setting("filters", dict, {}, "Extra WHERE condition per stream, e.g. {invoice = \"type = 'CustInvc'\"}."),
+    Setting(
+        "bulk_path",
+        str,
+        "",
+        "Directory of the bulk streams' saved-search / SuiteAnalytics CSV exports (timebill, transactionline,"
+        " expense lines), read as files even when transport = 'api'; empty: query them over SuiteQL.",
+    ),
 ]
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$", re.IGNORECASE)
 _NUMBER = re.compile(r"^-?\d{1,30}(\.\d{1,30})?$")
+
+
+def is_bulk(stream: Stream) -> bool:
+    """Bulk streams (millions of rows at tier m) come as CSV exports, as real firms pull them, not SuiteQL pages."""
+    return stream.name in BULK or (stream.file_pattern or "").lower().endswith(".csv")
 
 
 def classify(response: httpx.Response) -> Verdict | None:
@@ -202,6 +215,10 @@ class NetSuiteAPI:
 
     def read(self, stream: Stream, state: StreamState) -> Iterator[Batch]:
         """Windows of at most max_rows each, keyset on the primary key; the cursor advances at the end."""
+        if self.cfg.get("bulk_path") and is_bulk(stream):
+            files = FilesCollector(self.source, Path(str(self.cfg["bulk_path"])), self._streams)
+            yield from files.read(stream, state)
+            return
         table = table_of(stream, self.cfg)
         filters = self.cfg.get("filters") or {}
         where = filters.get(stream.name) if isinstance(filters, Mapping) else None

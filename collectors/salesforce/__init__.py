@@ -10,6 +10,7 @@ from closedloop.settings import Setting
 from collectors._source import files_collector as _files
 from collectors._source import name_settings
 from collectors.files import FilesCollector
+from collectors.salesforce.api import API_SETTINGS, api_collector
 from collectors.salesforce.streams import DOCS, NAMES, names, relationship, streams
 
 SYSTEM = "CRM"
@@ -19,7 +20,9 @@ SETTINGS: list[Setting] = [
 ]
 MAPPING = Path(__file__).with_name("mapping.sql")
 
-__all__ = ["MAPPING", "SETTINGS", "SYSTEM", "files_collector", "mapping_params", "streams"]
+SETTINGS += API_SETTINGS  # transport = 'api' (collectors/salesforce/api.py)
+
+__all__ = ["MAPPING", "SETTINGS", "SYSTEM", "api_collector", "files_collector", "mapping_params", "streams"]
 
 
 def mapping_params(cfg: Mapping[str, Any]) -> dict[str, str]:

@@ -119,3 +119,11 @@ def test_the_example_config_validates(tmp_path):
     text = (ROOT / "closedloop.example.toml").read_text()
     cfg = settings.parse(tomllib.loads(text), ROOT / "closedloop.example.toml")
     assert set(settings.DOCUMENTED_KINDS) <= {v["kind"] for v in cfg.sources.values()}
+
+
+def test_the_example_is_rendered_from_the_declarations():
+    from closedloop import config_doc
+
+    assert (ROOT / "closedloop.example.toml").read_text() == config_doc.render(), (
+        "closedloop.example.toml is stale: python -m closedloop.config_doc > closedloop.example.toml"
+    )
