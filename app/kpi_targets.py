@@ -2,6 +2,27 @@
 
 from __future__ import annotations
 
+# kpi_id -> the measure its tile shows (checks/kpis/*.sql write several per KPI).
+HEADLINE: dict[str, str] = {
+    "K01": "contract_to_project_median",
+    "K02": "invoices_aligned_count",
+    "K03": "amendment_propagation_median",
+    "K04": "billing_exception_rate_count",
+    "K05": "ar_visibility_coverage",
+    "K06": "dso",
+    "K07": "wip_days",
+    "K08": "revenue_leakage_pct",
+    "K11": "billing_cycle_median_time",
+    "K13": "quote_to_cash_median",
+}
+
+# SLA attainment bars: (kpi_id, measure) -> (label, target share).
+SLA_MEASURES: dict[tuple[str, str], tuple[str, float]] = {
+    ("K01", "contract_to_project_within_sla"): ("Executed SOW → project within the SLA", 0.95),
+    ("K03", "amendment_propagation_within_sla"): ("Amendments propagated within the SLA", 0.95),
+    ("K05", "ar_visibility_coverage"): ("Open AR visible in the CRM (invoice sync)", 0.99),
+}
+
 # kpi_id -> (comparison, target); a value in % may be a share (0.98) or a percent (98): compared alike.
 TARGETS: dict[str, tuple[str, float]] = {
     "K01": ("<=", 2.0),  # median business days signature -> project

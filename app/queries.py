@@ -379,13 +379,20 @@ def impact_by_month(run: Run, as_of: dt.date) -> pl.DataFrame:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def kpis(path: str) -> pl.DataFrame:
-    """Whole-firm KPI values per run (no slice), oldest run first, for tiles and trends."""
+def kpis(path: str, headline: tuple[tuple[str, str], ...]) -> pl.DataFrame:
+    """Each KPI's headline measure for the whole firm per run, oldest run first, for tiles and trends.
+
+    A KPI has several measures (median, P90, share within SLA...): the tile shows one, named in
+    app/kpi_targets.HEADLINE; the others stay in results.kpi for drill-down.
+    """
+    pairs = [v for pair in headline for v in pair]
+    cond = " OR ".join("(kpi_id = ? AND name = ?)" for _ in headline) or "false"
     return _pl(
         path,
-        "SELECT run_id, as_of, kpi_id, any_value(name) AS name, any_value(unit) AS unit, avg(value) AS value "
-        "FROM results.kpi WHERE slice_kind IS NULL OR slice_kind IN ('', 'all', 'total', 'firm') "
-        "GROUP BY run_id, as_of, kpi_id ORDER BY kpi_id, run_id",
+        "SELECT run_id, as_of, kpi_id, name, unit, value FROM results.kpi "
+        f"WHERE (slice_kind IS NULL OR slice_kind IN ('', 'all', 'total', 'firm')) AND ({cond}) "
+        "ORDER BY kpi_id, run_id",
+        pairs,
     )
 
 

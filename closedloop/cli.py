@@ -305,11 +305,11 @@ def demo(
     if transport == "api":
         from closedloop.sandbox.demo import through_sandbox
 
-        with through_sandbox(out_dir, as_of) as (cfg_path, sandbox):
+        with through_sandbox(out_dir, as_of) as (sandbox_cfg, sandbox):
             _progress(
                 f"collecting salesforce, netsuite and ironclad through the sandbox at {sandbox.base_url}"
             )
-            cfg = _config(cfg_path)
+            cfg = _config(sandbox_cfg)
             report = _run_or_exit(pipeline.run, cfg, trigger="demo", progress=None if as_json else _progress)
     elif transport == "files":
         cfg = _config(cfg_path)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from app import components as ui
 from app import queries as q
-from app.kpi_targets import KPI_LINKS, TARGETS, meets
+from app.kpi_targets import HEADLINE, KPI_LINKS, SLA_MEASURES, TARGETS, meets
 from closedloop.workflow import STATUSES
 
 run = q.published()
@@ -76,7 +76,7 @@ _tile(
     "Checks with at least one finding.",
 )
 
-kpi = q.kpis(run.path) if "results.kpi" in q.tables(run.path) else pl.DataFrame()
+kpi = q.kpis(run.path, tuple(HEADLINE.items())) if "results.kpi" in q.tables(run.path) else pl.DataFrame()
 st.subheader("KPIs")
 if kpi.is_empty():
     ui.empty("No KPI values in this run.", "KPIs (K01…K21) appear here once the run computes them.")
@@ -187,11 +187,7 @@ for tab, dim in zip(tabs, ("domain", "legal_entity", "practice", "region", "clie
         st.caption("Click a bar to open its findings.")
 
 st.subheader("SLA attainment")
-sla = (
-    kpi.filter(pl.col("kpi_id").str.contains("(?i)sla") | pl.col("name").str.contains("(?i)sla"))
-    if not kpi.is_empty()
-    else kpi
-)
+sla = q.kpis(run.path, tuple(SLA_MEASURES)) if "results.kpi" in q.tables(run.path) else pl.DataFrame()
 if sla.is_empty():
     ui.empty(
         "No SLA KPIs in this run.",
@@ -199,12 +195,11 @@ if sla.is_empty():
         "computes it.",
     )
 else:
-    latest = sla.group_by("kpi_id").agg(pl.all().last()).sort("kpi_id")
+    latest = sla.group_by("kpi_id", "name").agg(pl.all().last()).sort("kpi_id")
     for row in latest.iter_rows(named=True):
-        v = float(row["value"] or 0)
-        share = v if v <= 1 else v / 100
-        target = TARGETS.get(row["kpi_id"])
-        goal = f" · target {target[1] * 100 if target[1] <= 1 else target[1]:.0f}%" if target else ""
+        label, goal = SLA_MEASURES[(row["kpi_id"], row["name"])]
+        share = float(row["value"] or 0)
         st.progress(
-            min(max(share, 0.0), 1.0), text=f"{row['kpi_id']} · {row['name']}: **{share * 100:.1f}%**{goal}"
+            min(max(share, 0.0), 1.0),
+            text=f"{row['kpi_id']} · {label}: **{share * 100:.1f}%** · target {goal * 100:.0f}%",
         )

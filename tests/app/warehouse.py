@@ -550,17 +550,27 @@ def _results(con: duckdb.DuckDBPyConnection, prev_run: str, run_id: str, started
         impact_rc="20000.00",
     )
     kpis = (
-        ("K01", "Contract-to-project lead time (median)", "bd"),
-        ("K02", "Invoices aligned to contract terms", "%"),
-        ("K08", "Revenue leakage", "%"),
-        ("K01_SLA", "SOWs with a project within 5 bd (SLA attainment)", "%"),
+        ("K01", "contract_to_project_median", "business_days"),
+        ("K02", "invoices_aligned_count", "ratio"),
+        ("K08", "revenue_leakage_pct", "ratio"),
+        ("K01", "contract_to_project_within_sla", "ratio"),
     )
     for rid, as_of, vals in (
-        (prev_run, AS_OF - dt.timedelta(days=1), (4.0, 0.91, 3.4, 0.78)),
-        (run_id, AS_OF, (3.0, 0.95, 2.1, 0.86)),
+        (prev_run, AS_OF - dt.timedelta(days=1), (4.0, 0.91, 0.034, 0.78)),
+        (run_id, AS_OF, (3.0, 0.95, 0.021, 0.86)),
     ):
         for (kid, name, unit), v in zip(kpis, vals, strict=True):
-            _ins(con, "results.kpi", run_id=rid, as_of=as_of, kpi_id=kid, name=name, value=v, unit=unit)
+            _ins(
+                con,
+                "results.kpi",
+                run_id=rid,
+                as_of=as_of,
+                kpi_id=kid,
+                name=name,
+                value=v,
+                unit=unit,
+                slice_kind="total",
+            )
     for rid, st, status in ((prev_run, started - dt.timedelta(days=1), "ok"), (run_id, started, "ok")):
         _ins(
             con,
