@@ -70,9 +70,11 @@ def number(value: Any, unit: str | None = None) -> str:
     if value is None:
         return "—"
     u = (unit or "").lower()
-    if u in ("%", "pct", "percent"):
+    if u in ("%", "pct", "percent", "ratio", "share"):
         v = float(value)
         return f"{v * 100:.1f}%" if abs(v) <= 1.0 else f"{v:.1f}%"
+    if u in ("business_days", "bd"):
+        return f"{float(value):,.1f} bd"
     if u in ("usd", "$", "money"):
         return money(value, compact=True)
     v = float(value)

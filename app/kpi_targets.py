@@ -16,6 +16,20 @@ HEADLINE: dict[str, str] = {
     "K13": "quote_to_cash_median",
 }
 
+# What a tile is called: the KPI, not the measure's column name.
+LABELS: dict[str, str] = {
+    "K01": "Signature → project (median)",
+    "K02": "Invoices aligned to contract",
+    "K03": "Amendment propagation (median)",
+    "K04": "Billing exception rate",
+    "K05": "Open AR visible in CRM",
+    "K06": "DSO",
+    "K07": "Unbilled WIP days",
+    "K08": "Revenue leakage",
+    "K11": "Time to invoice (T&M, median)",
+    "K13": "Quote to cash (median)",
+}
+
 # SLA attainment bars: (kpi_id, measure) -> (label, target share).
 SLA_MEASURES: dict[tuple[str, str], tuple[str, float]] = {
     ("K01", "contract_to_project_within_sla"): ("Executed SOW → project within the SLA", 0.95),
@@ -27,6 +41,8 @@ SLA_MEASURES: dict[tuple[str, str], tuple[str, float]] = {
 TARGETS: dict[str, tuple[str, float]] = {
     "K01": ("<=", 2.0),  # median business days signature -> project
     "K02": (">=", 0.98),  # invoices aligned to contract terms
+    "K06": ("<=", 45.0),  # DSO days (SPI typical 43.5-46.8)
+    "K13": ("<=", 60.0),  # quote-to-cash median days
     "K03": ("<=", 3.0),  # amendment propagation median bd
     "K04": ("<=", 0.03),  # billing exception rate
     "K05": (">=", 0.99),  # AR visibility coverage in CRM

@@ -10,7 +10,7 @@ import streamlit as st
 
 from app import components as ui
 from app import queries as q
-from app.kpi_targets import HEADLINE, KPI_LINKS, SLA_MEASURES, TARGETS, meets
+from app.kpi_targets import HEADLINE, KPI_LINKS, LABELS, SLA_MEASURES, TARGETS, meets
 from closedloop.workflow import STATUSES
 
 run = q.published()
@@ -91,7 +91,7 @@ else:
         with cols[i % len(cols)].container(border=True):
             delta = values[-1] - values[-2] if len(values) > 1 else None
             st.metric(
-                f"{kid} · {name}",
+                f"{kid} · {LABELS.get(kid, name)}",
                 ui.number(values[-1], unit),
                 help=name,
                 delta=None if delta is None else ui.number(delta, unit),
