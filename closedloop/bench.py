@@ -77,6 +77,21 @@ def collectors_stage(tier: str, work: Path) -> list[StageResult]:
     return [measure(f"collectors tier {tier}", argv)]
 
 
+@stage("checks")
+def checks_stage(tier: str, work: Path) -> list[StageResult]:
+    """All checks and KPIs on the demo's published warehouse (the demo stage must have run first)."""
+    from closedloop.warehouse import Warehouse
+
+    path = Warehouse.at(work / "demo").published_path()
+    if path is None:
+        return [
+            StageResult(
+                f"checks tier {tier}", 0.0, 0.0, 1, {"error": "no published demo warehouse in the work dir"}
+            )
+        ]
+    return [measure(f"checks+KPIs tier {tier}", [sys.executable, "-m", "closedloop.bench_checks", str(path)])]
+
+
 def run_bench(tier: str, stages: list[str], work: Path | None = None) -> list[StageResult]:
     """Run the named stages in order in one work directory (the demo first: later stages read it)."""
     unknown = [s for s in stages if s not in STAGES]
