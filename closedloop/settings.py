@@ -57,6 +57,20 @@ SECTIONS: dict[str, list[Setting]] = {
             "url", str, "", "SQLAlchemy URL of the ops store; empty means SQLite at <data_dir>/ops.sqlite."
         ),
     ],
+    "app": [
+        Setting(
+            "admins",
+            list,
+            [],
+            "Names or emails allowed to request a run from the app; empty: anyone using it on 127.0.0.1.",
+        ),
+        Setting(
+            "default_user",
+            str,
+            "analyst",
+            "Name written to the audit log when nobody is signed in (env CLOSEDLOOP_APP_USER overrides).",
+        ),
+    ],
     "checks": [
         Setting(
             "params", dict, {}, "Per-firm overrides of check parameters, e.g. {sla_sow_to_project_bd = 7}."

@@ -16,7 +16,15 @@ SCHEMAS = ("raw", "canon", "results", "meta")
 POINTER = "current.json"
 
 # Tables whose rows accumulate across runs: copied from the published run into every new run.
-HISTORY_TABLES = ("meta.run_history", "meta.source_history", "meta.stream_state", "results.check_run", "results.kpi")
+HISTORY_TABLES = (
+    "meta.run_history",
+    "meta.source_history",
+    "meta.stream_state",
+    "results.check_run",
+    "results.kpi",
+    "results.contract_result",  # data contracts' pass/fail per run (Data health)
+    "results.monitor",  # freshness, volume and schema drift per run (Data health)
+)
 
 META_DDL = """
 CREATE TABLE IF NOT EXISTS meta.run(run_id VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,

@@ -150,14 +150,20 @@ def plan_amendments(ctx: Ctx) -> None:
         signed_date=pl.when(pl.col("status") == "executed").then("signed_date"),
         effective_date=pl.when(pl.col("status") == "executed").then("effective_date"),
     ).with_columns(effective_date=pl.col("effective_date").cum_max().over("sow_id"))
-    am = am.with_columns(amendment_id=ids.ironclad_ids("amendment", am.height))
+    am = am.with_columns(
+        amendment_id=ids.ironclad_ids("amendment", am.height), source_system=pl.lit("ironclad")
+    )
     # end-date extensions chain: each executed extension pushes the running end date
     ext = (am["change_type"] == "end_date") & (am["status"] == "executed")
     am = am.with_columns(_ext_days=pl.when(ext).then(pl.col("_ext_m") * 30).otherwise(0))
     am = am.with_columns(_cum_ext=pl.col("_ext_days").cum_sum().over("sow_id"))
     am = (
         am.join(s.select("sow_id", "end_date"), on="sow_id")
-        .with_columns(new_end_date=pl.when(ext).then(pl.col("end_date") + pl.col("_cum_ext")))
+        .with_columns(  # by expression: a join need not keep row order, so a positional mask would misalign
+            new_end_date=pl.when(
+                (pl.col("change_type") == "end_date") & (pl.col("status") == "executed")
+            ).then(pl.col("end_date") + pl.col("_cum_ext"))
+        )
         .drop("end_date")
     )
     tot = am.group_by("sow_id").agg(pl.col("_ext_days").sum().alias("_ext_total"))

@@ -36,6 +36,21 @@ def _usd(ctx: Ctx, cents: np.ndarray, ccy: list, day: int) -> float:
     return float((np.asarray(cents, dtype=float) * r / 1e8).sum() / 100)
 
 
+def _rc_rows(ctx: Ctx, amount: np.ndarray, scale: int, ccy: list, days: np.ndarray) -> float:
+    """Σ of per-row round(amount × fx(ccy, day), 2) in USD, as the KPI SQL sums per-row rounded values."""
+    if not len(ccy):
+        return 0.0
+    return int(ctx.fx.rc_units(np.asarray(amount, dtype=np.int64), scale, ccy, np.asarray(days)).sum()) / 100
+
+
+def _rc_rows_f(ctx: Ctx, amount: np.ndarray, ccy: list, day: int) -> float:
+    """Per-row round(x × fx, 2) of DOUBLE amounts (DECIMAL × DOUBLE markup is DOUBLE in the SQL)."""
+    if not len(ccy):
+        return 0.0
+    x = np.asarray(amount, dtype=np.float64) * (ctx.fx.rate_e8(ccy, np.full(len(ccy), day)) / 1e8) * 100
+    return float((np.sign(x) * np.floor(np.abs(x) + 0.5)).sum()) / 100
+
+
 def compute(ctx: Ctx, key: pl.DataFrame | None = None) -> dict:
     """K01, K03, K05, DSO, unbilled WIP and K04 inputs at as_of (reporting currency USD, fx at as_of)."""
     out: dict = {}
@@ -101,24 +116,34 @@ def compute(ctx: Ctx, key: pl.DataFrame | None = None) -> dict:
         _vis=pl.col("_ca").is_not_null()
         & ((pl.col("_ca") - pl.col("paid_amount").fill_null(0) - pl.col("_open")).abs() <= 1)
     )
-    tot_open = _usd(ctx, open_inv["_open"].to_numpy(), open_inv["currency"].to_list(), ctx.A)
+
+    def _ar(df: pl.DataFrame) -> float:
+        return _rc_rows(
+            ctx, df["_open"].to_numpy(), 2, df["currency"].to_list(), df["invoice_date"].to_numpy()
+        )
+
+    tot_open = _ar(open_inv)
     vis = v.filter("_vis")
     out["K05"] = {
         "definition": "Σ ERP open AR (gross − settled) on invoices present in crm_invoice_status whose CRM open amount "
-        "(amount − paid_amount) matches within 0.01 ÷ Σ ERP open AR; USD at as_of (sync-age condition "
-        "omitted: every CRM row is synced within hours of its last ERP change unless a defect froze it)",
+        "(amount − paid_amount) matches within 0.01 ÷ Σ ERP open AR; USD per invoice at its invoice-date rate, "
+        "rounded per invoice (sync-age condition omitted: a CRM row is written within hours of each ERP change, "
+        "so a stale row shows as an open-amount mismatch)",
         "open_ar_usd": round(tot_open, 2),
-        "ar_visibility_coverage": round(
-            _usd(ctx, vis["_open"].to_numpy(), vis["currency"].to_list(), ctx.A) / tot_open, 6
-        )
-        if tot_open
-        else None,
+        "ar_visibility_coverage": round(_ar(vis) / tot_open, 6) if tot_open else None,
     }
     bill90 = inv.filter(pl.col("invoice_date") > ctx.A - 90)
-    b = _usd(ctx, bill90["amount_gross"].to_numpy(), bill90["currency"].to_list(), ctx.A)
+    b = _rc_rows(
+        ctx,
+        bill90["amount_gross"].to_numpy(),
+        2,
+        bill90["currency"].to_list(),
+        bill90["invoice_date"].to_numpy(),
+    )
     out["DSO"] = {
-        "definition": "simple DSO = open AR (USD at as_of) ÷ gross billings of the last 90 days × 90",
-        "days": round(tot_open / b * 90, 2) if b else None,
+        "definition": "simple DSO = open AR ÷ gross billings (type invoice) of the last 90 days × 90; USD per "
+        "invoice at its invoice-date rate, rounded per invoice",
+        "days": round(tot_open / b * 90, 6) if b else None,
     }
     out["unbilled_wip"] = _wip(ctx)
     last_m = inv.filter(pl.col("invoice_date") > ctx.A - 30)
@@ -132,39 +157,59 @@ def compute(ctx: Ctx, key: pl.DataFrame | None = None) -> dict:
 
 
 def _wip(ctx: Ctx) -> dict:
-    p = ctx.t["project"].select("project_id", "billing_type", "currency")
+    """K07 WIP$ as catalog §B: each row rounded to USD cents at the as_of rate, then summed."""
+    A = ctx.A
+    p = ctx.t["project"].select("project_id", "sow_id", "billing_type")
+    s = ctx.t["sow"].select(
+        "sow_id", pl.col("currency").alias("_sc"), "expense_rebillable", "expense_markup_pct"
+    )
     te = (
         ctx.t["time_entry"]
         .filter(
             pl.col("billable")
             & (pl.col("approval_status") == "approved")
             & pl.col("invoice_line_id").is_null()
+            & (pl.col("work_date") <= A)
         )
         .join(p, on="project_id")
+        .join(s, on="sow_id")
+        .filter(pl.col("billing_type").is_in(["TM", "TM_CAP"]) & pl.col("_rate").is_not_null())
     )
-    te = te.filter(pl.col("billing_type").is_in(["TM", "TM_CAP"]))
-    time_usd = _usd(ctx, te["_value"].to_numpy(), te["currency"].to_list(), ctx.A)
-    ex = ctx.t["expense"].filter(
-        pl.col("billable") & (pl.col("approval_status") == "approved") & pl.col("invoice_line_id").is_null()
+    n = te.height
+    time_usd = _rc_rows(ctx, (te["hours"] * te["_rate"]).to_numpy(), 4, te["_sc"].to_list(), np.full(n, A))
+    ex = (
+        ctx.t["expense"]
+        .filter(
+            pl.col("billable")
+            & (pl.col("approval_status") == "approved")
+            & pl.col("invoice_line_id").is_null()
+        )
+        .join(p, on="project_id")
+        .join(s, on="sow_id")
+        .filter(pl.col("expense_rebillable").fill_null(False))
     )
-    exp_usd = _usd(ctx, ex["amount"].to_numpy(), ex["currency"].to_list(), ctx.A)
-    billed = ctx.t["invoice_line"]["source_id"].implode()
+    amt = ex["amount"].to_numpy() / 100 * (1 + ex["expense_markup_pct"].fill_null(0.0).to_numpy())
+    exp_usd = _rc_rows_f(ctx, amt, ex["currency"].to_list(), A)
+    live = ctx.t["invoice"].filter(~pl.col("status").is_in(["draft", "cancelled"]))["invoice_id"].implode()
+    lines = ctx.t["invoice_line"].filter(pl.col("invoice_id").is_in(live))
+    mbilled = lines.filter(pl.col("line_type") == "milestone")["source_id"].implode()
     ms = (
         ctx.t["milestone"]
-        .filter(pl.col("accepted_date").is_not_null() & ~pl.col("milestone_id").is_in(billed))
-        .join(ctx.t["sow"].select("sow_id", "currency"), on="sow_id")
+        .filter((pl.col("accepted_date") <= A) & ~pl.col("milestone_id").is_in(mbilled))
+        .join(s, on="sow_id")
     )
-    ms_usd = _usd(ctx, ms["amount"].to_numpy(), ms["currency"].to_list(), ctx.A)
+    ms_usd = _rc_rows(ctx, ms["amount"].to_numpy(), 2, ms["_sc"].to_list(), np.full(ms.height, A))
     bs = ctx.t["billing_schedule"].filter(
         pl.col("line_type").is_in(["fixed", "retainer"])
-        & (pl.col("bill_date") <= ctx.A)
-        & ~pl.col("schedule_line_id").is_in(billed)
+        & (pl.col("bill_date") <= A)
+        & ~pl.col("schedule_line_id").is_in(lines["source_id"].implode())
     )
-    bs_usd = _usd(ctx, bs["amount"].to_numpy(), bs["currency"].to_list(), ctx.A)
+    bs_usd = _rc_rows(ctx, bs["amount"].to_numpy(), 2, bs["currency"].to_list(), np.full(bs.height, A))
     return {
-        "definition": "approved billable uninvoiced T&M time × contract rate + approved billable uninvoiced "
-        "expenses (no markup) + accepted uninvoiced milestones + due uninvoiced fixed/retainer lines; "
-        "USD at as_of (no TM_CAP capping: generated caps never bind)",
+        "definition": "approved billable uninvoiced T&M time (work_date ≤ as_of) × contract rate + approved billable "
+        "uninvoiced expenses on re-billable SOWs × (1 + markup) + accepted milestones not on a live invoice + due "
+        "fixed/retainer lines not on a live invoice; each row USD at the as_of rate rounded to cents (no TM_CAP "
+        "capping: generated caps never bind)",
         "time_usd": round(time_usd, 2),
         "expense_usd": round(exp_usd, 2),
         "milestone_usd": round(ms_usd, 2),

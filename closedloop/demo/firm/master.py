@@ -248,7 +248,7 @@ def _reference(ctx: Ctx) -> None:
         source_system=pl.lit("netsuite"), source_id=pl.col("period").cast(pl.String)
     )
     fs = [("salesforce", t, 1440) for t in ("opportunity", "client", "crm_invoice_status")]
-    fs += [("ironclad", t, 1440) for t in ("contract", "sow", "amendment", "rate_card", "milestone")]
+    fs += [("ironclad", t, 1440) for t in ("contract", "sow", "amendment", "rate_card")]
     fs += [
         ("netsuite", t, 1440)
         for t in (
@@ -260,6 +260,7 @@ def _reference(ctx: Ctx) -> None:
             "expense",
             "revenue_schedule",
             "billing_schedule",
+            "milestone",  # the PSA owns milestones here (pricing.milestones: source_system netsuite)
         )
     ]
     fs += [("middleware", "integration_event", 60)]

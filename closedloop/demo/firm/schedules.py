@@ -122,7 +122,17 @@ def billing_schedules(ctx: Ctx) -> None:
     parts.append(
         rt[r].with_columns(
             amount=pl.col("_fee"),
-            bill_date=pl.Series(_first_bd_of_month(ctx, mon)),
+            # the first fee is billed in advance, but never before the engagement starts (SOW signed)
+            bill_date=pl.Series(
+                np.where(
+                    j == 0,
+                    np.maximum(
+                        _first_bd_of_month(ctx, mon),
+                        ctx.cal.add_bd(rt["start_date"].to_numpy()[r] - 1, np.ones(len(r), np.int64)),
+                    ),
+                    _first_bd_of_month(ctx, mon),
+                )
+            ),
             updated_at=pl.Series(
                 np.where(is_ext, rt["_tx"].to_numpy()[r], rt["created_at"].to_numpy()[r])
             ).cast(pl.Int64),

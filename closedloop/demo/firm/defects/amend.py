@@ -10,14 +10,17 @@ and it is the SOW's latest executed amendment of the relevant kind. FX: rc(x, so
 Q2C-060 budget — value_delta ≠ 0; project.budget_amount ≠ eff_value or budget_updated_at < signed_date.
   impact_rc = rc(|value_delta|). entity amendment. (Co-trips Q2C-012 'budget' for non-TM.)
 Q2C-061 billing — (a) FF/MILESTONE/RETAINER value amendment whose schedule lines were never added (nothing billed
-  from them): impact rc(|eff_value − Σ schedule|); (b) rate amendment whose new rates never reached billing: time with
-  work_date between effective_date and the new card's valid_to (a later rate amendment supersedes it) billed at the superseded rate: impact rc(Σ (new_rate − unit_price) × quantity), these
-  lines are NOT Q2C-033; (c) end-date amendment with project.end_date < new_end_date, or cap amendment with
+  from them; SOWs with a schedule only): impact rc(|eff_value − Σ schedule|, sow ccy, signed_date); (b) rate amendment
+  whose new rates never reached billing: time with work_date between effective_date and the new card's valid_to (a
+  later rate amendment supersedes it) billed at the superseded rate on live invoices (no grace): impact Σ per line
+  round(|new_rate − unit_price| × quantity × fx(invoice ccy, invoice_date), 2), these lines are NOT Q2C-033; (c) end-date amendment with project.end_date < new_end_date, or cap amendment with
   billing_rule.cap ≠ new_cap_amount: impact 0.00 (count). entity amendment; impacts of branches add up.
-Q2C-062 revenue — value_delta ≠ 0; revenue_contract.transaction_price ≠ eff_value or tp_updated_at < signed_date.
-  impact_rc = rc(|value_delta|) (simplest reading of "value_delta × % complete"). entity amendment.
+Q2C-062 revenue — only each SOW's latest executed value amendment (effective ≤ as_of), when signed > 5 bd ago:
+  revenue_contract.transaction_price ≠ eff_value or tp_updated_at < signed_date. impact_rc = rc(|eff_value −
+  transaction_price|, sow ccy, signed_date) (simplest reading of "value_delta × % complete": the un-booked price
+  change). entity amendment. The injected price keeps the timestamp of the previous amendment's propagation.
 Q2C-063 CRM — value_delta > 0 and no won change_order opportunity with parent_sow_id = sow and |amount − value_delta|
-  ≤ 1 % of value_delta. impact_rc = rc(value_delta). entity amendment.
+  ≤ 1 % of value_delta. impact_rc = 0.00: the card's impact is Count (value_delta goes in the detail). entity amendment.
 """
 
 from __future__ import annotations
@@ -76,15 +79,25 @@ def inject(ctx: Ctx) -> None:
         .otherwise("transaction_price"),
         tp_updated_at=pl.when(hit).then(pl.col("tp_updated_at").min()).otherwise("tp_updated_at"),
     ).drop("value_delta")
+    # the price was last touched when the previous amendment propagated (else at SOW signature + 1 day)
+    prev_r = (
+        ctx.t["amendment"]
+        .filter(pl.col("status") == "executed")
+        .join(b.select("sow_id", pl.col("signed_date").alias("_s")), on="sow_id")
+        .filter(pl.col("signed_date") < pl.col("_s"))
+        .group_by("sow_id")
+        .agg(pl.col("_t_rev").max().alias("_pr"))
+    )
     ctx.t["revenue_contract"] = (
         ctx.t["revenue_contract"]
         .join(ctx.t["sow"].select("sow_id", "signed_date"), on="sow_id", how="left")
+        .join(prev_r, on="sow_id", how="left")
         .with_columns(
             tp_updated_at=pl.when(pl.col("sow_id").is_in(b["sow_id"].implode()))
-            .then((pl.col("signed_date") + 1) * 86400 + 12 * 3600)
+            .then(pl.coalesce("_pr", (pl.col("signed_date") + 1) * 86400 + 12 * 3600))
             .otherwise("tp_updated_at")
         )
-        .drop("signed_date")
+        .drop("signed_date", "_pr")
     )
     # 063 change-order opportunity never created
     c = pick(
@@ -224,28 +237,7 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
             ],
         )
     )
-    rcn = ctx.t["revenue_contract"].select("sow_id", "transaction_price", "tp_updated_at")
-    j = am.filter(pl.col("value_delta") != 0).join(rcn, on="sow_id", how="left")
-    bad = j.filter(
-        pl.col("transaction_price").is_null()
-        | (pl.col("tp_updated_at") < pl.col("signed_date") * 86400)
-        | ((pl.col("transaction_price") != pl.col("eff_value")) & pl.col("_last_val"))
-    )
-    out.append(
-        key(
-            "Q2C-062",
-            "amendment",
-            [
-                (
-                    r["amendment_id"],
-                    r["correlation_id"],
-                    rc(ctx, abs(r["value_delta"]), r["currency"], r["signed_date"]),
-                    "",
-                )
-                for r in bad.iter_rows(named=True)
-            ],
-        )
-    )
+    out.append(_eval_062(ctx, se))
     co = (
         ctx.t["opportunity"]
         .filter((pl.col("deal_type") == "change_order") & pl.col("is_won"))
@@ -273,8 +265,8 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
                 (
                     r["amendment_id"],
                     r["correlation_id"],
-                    rc(ctx, r["value_delta"], r["currency"], r["signed_date"]),
-                    "",
+                    0,
+                    f"value_delta={r['value_delta']}",
                 )
                 for r in bad.sort("amendment_id").iter_rows(named=True)
             ],
@@ -282,6 +274,39 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
     )
     out.append(_eval_061(ctx, am, proj))
     return pl.concat(out)
+
+
+def _eval_062(ctx: Ctx, se: pl.DataFrame) -> pl.DataFrame:
+    """062 judges only each SOW's latest executed value amendment (the catalog would flag every one)."""
+    am = (
+        ctx.t["amendment"]
+        .filter(
+            (pl.col("status") == "executed")
+            & (pl.col("effective_date") <= ctx.A)
+            & (pl.col("value_delta") != 0)
+        )
+        .sort("sow_id", "amendment_no")
+        .group_by("sow_id")
+        .agg(pl.all().last())
+    )
+    am = am.filter(pl.Series(bd_age(ctx, am["signed_date"].to_numpy()) > 5))
+    rcn = ctx.t["revenue_contract"].group_by("sow_id").agg(pl.col("transaction_price", "tp_updated_at").max())
+    j = am.join(se.select("sow_id", "eff_value", "currency", "correlation_id"), on="sow_id")
+    bad = j.join(rcn, on="sow_id").filter(
+        ((pl.col("transaction_price") - pl.col("eff_value")).abs() > 1)
+        | pl.col("tp_updated_at").is_null()
+        | (pl.col("tp_updated_at") < pl.col("signed_date") * 86400)
+    )
+    rows = [
+        (
+            r["amendment_id"],
+            r["correlation_id"],
+            rc(ctx, abs(r["eff_value"] - r["transaction_price"]), r["currency"], r["signed_date"]),
+            f"tp={r['transaction_price']} eff={r['eff_value']}",
+        )
+        for r in bad.sort("amendment_id").iter_rows(named=True)
+    ]
+    return key("Q2C-062", "amendment", rows)
 
 
 def _eval_061(ctx: Ctx, am: pl.DataFrame, proj: pl.DataFrame) -> pl.DataFrame:
@@ -293,46 +318,68 @@ def _eval_061(ctx: Ctx, am: pl.DataFrame, proj: pl.DataFrame) -> pl.DataFrame:
             & pl.col("billing_type").is_in(["FF", "MILESTONE", "RETAINER"])
             & pl.col("_last_val")
         )
-        .join(sched, on="sow_id", how="left")
-        .filter((pl.col("eff_value") - pl.col("_st").fill_null(0)).abs() > 1)
+        .join(sched, on="sow_id")  # no schedule at all (no project yet) is Q2C-010/020, not propagation
+        .filter((pl.col("eff_value") - pl.col("_st")).abs() > 1)
     )
     for r in a.iter_rows(named=True):
         d = rc(ctx, abs(r["eff_value"] - (r["_st"] or 0)), r["currency"], r["signed_date"])
         imp.setdefault(r["amendment_id"], [r["correlation_id"], 0, []])[1:] = [d, ["schedule"]]
-    # (b) rates: lines on/after the effective date priced ≠ the new card for the role
+    # (b) rates (no grace: the line is already billed): per invoice line round(|new − unit| × qty × fx(invoice ccy,
+    # invoice_date), 2), live invoices in the card's currency, time on/after effective_date up to the card's valid_to
     rn = ctx.t["rate_card"].select(
         pl.col("rate_card_id").alias("new_rate_card_id"),
         "role",
+        pl.col("currency").alias("_rcy"),
         pl.col("bill_rate").alias("_nr"),
-        pl.col("valid_to").alias("_nto"),
+        pl.col("valid_to").fill_null(10**7).alias("_nto"),
     )
     b = (
-        am.filter(pl.col("new_rate_card_id").is_not_null())
+        ctx.t["amendment"]
+        .filter((pl.col("status") == "executed") & (pl.col("effective_date") <= ctx.A))
+        .filter(pl.col("new_rate_card_id").is_not_null())
+        .select("amendment_id", "sow_id", "effective_date", "new_rate_card_id")
+        .join(ctx.t["sow"].select("sow_id", "correlation_id"), on="sow_id")
         .join(rn, on="new_rate_card_id")
-        .join(proj.select("sow_id", "project_id"), on="sow_id")
+        .join(ctx.t["project"].select("sow_id", "project_id"), on="sow_id")
     )
-    te = (
-        ctx.t["time_entry"]
-        .filter(pl.col("invoice_line_id").is_not_null())
-        .select("project_id", "role", "work_date", "invoice_line_id")
+    # every time line sourced from the entry counts (a re-billed copy too), as the card joins on source_id
+    te = ctx.t["time_entry"].select(
+        "project_id", "role", "work_date", pl.col("time_entry_id").alias("source_id")
     )
-    il = ctx.t["invoice_line"].select("invoice_line_id", "unit_price", "quantity")
+    il = (
+        ctx.t["invoice_line"]
+        .filter(pl.col("line_type") == "time")
+        .select("source_id", "invoice_id", "unit_price", "quantity")
+        .join(
+            ctx.t["invoice"]
+            .filter((pl.col("type") == "invoice") & ~pl.col("status").is_in(["draft", "cancelled"]))
+            .select("invoice_id", "currency", "invoice_date"),
+            on="invoice_id",
+        )
+    )
     b = (
         b.join(te, on=["project_id", "role"])
         .filter((pl.col("work_date") >= pl.col("effective_date")) & (pl.col("work_date") <= pl.col("_nto")))
-        .join(il, on="invoice_line_id")
+        .join(il, on="source_id")
+        .filter((pl.col("currency") == pl.col("_rcy")) & ((pl.col("unit_price") - pl.col("_nr")).abs() > 1))
     )
-    b = b.filter((pl.col("unit_price") - pl.col("_nr")).abs() > 1).with_columns(
-        _d=(pl.col("_nr") - pl.col("unit_price")) * pl.col("quantity")
+    b = b.with_columns(
+        _d=pl.Series(
+            ctx.fx.rc_units(
+                ((b["_nr"] - b["unit_price"]).abs() * b["quantity"]).to_numpy(),
+                4,
+                b["currency"],
+                b["invoice_date"].to_numpy(),
+            ),
+            dtype=pl.Int64,
+        )
     )
     from decimal import Decimal
 
     for (aid,), g in b.group_by("amendment_id", maintain_order=True):
         r0 = g.row(0, named=True)
-        cents = Decimal(int(g["_d"].sum())) / 10_000  # (cents × hundredths) → currency units
-        d = ctx.fx.rc_dec(cents, r0["currency"], r0["signed_date"])
         e = imp.setdefault(aid, [r0["correlation_id"], Decimal(0), []])
-        e[1] += d
+        e[1] += Decimal(int(g["_d"].sum())) / 100
         e[2].append("rate")
     c = am.join(proj.select("sow_id", "project_id", "end_date"), on="sow_id").join(
         ctx.t["billing_rule"].select("project_id", "cap"), on="project_id", how="left"

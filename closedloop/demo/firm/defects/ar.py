@@ -11,11 +11,12 @@ Q2C-055 — 4 % of invoices of SOWs with a PO (eff_po_required) are issued witho
   impact_rc = ROUND(rc(amount_gross, ccy, invoice_date) × 30 × coc / 365, 2) (30 d dispute delay); entity invoice.
 Q2C-073 — (a) 3 % of payments received > 5 days before as_of left unapplied (invoice_id NULL): impact
   rc(amount, ccy, received_date), entity payment; (b) 2 % of paid invoices short-paid by 1-10 % (> 1.00 residual,
-  due_date < as_of): impact rc(amount_gross − Σ payments, ccy, due_date), entity invoice. Payments here are the
+  due_date < as_of): impact rc(amount_gross − Σ payments, ccy, invoice_date), entity invoice. Payments here are the
   applied ones; a credited invoice is settled by its credit note, not by payments (never short-paid).
   AR chases the now-open invoices (collection action at due + 10), so Q2C-074 does not co-trip.
 Q2C-074 — 20 % of invoices > 15 days past due and open lose their collection actions (no open dispute).
-  impact_rc = ROUND(rc(open, ccy, as_of) × p_leak(as_of − due_date), 2); entity invoice. open = gross − amount_paid.
+  impact_rc = ROUND(rc(open, ccy, invoice_date) × p_leak(as_of − due_date), 2); entity invoice. open = gross −
+  amount_paid. FX at the invoice's own date (as every invoice-valued check), not as_of.
 Q2C-075 — 10 % of credit notes have no credit_reason_code. impact_rc = rc(amount_net, ccy, invoice_date);
   entity invoice (the credit note).
 """
@@ -262,7 +263,7 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
                 (
                     r["invoice_id"],
                     r["correlation_id"],
-                    rc(ctx, r["amount_gross"] - r["_p"], r["currency"], r["due_date"]),
+                    rc(ctx, r["amount_gross"] - r["_p"], r["currency"], r["invoice_date"]),
                     "short_pay",
                 )
                 for r in sp.iter_rows(named=True)
@@ -291,7 +292,7 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
                 (
                     r["invoice_id"],
                     r["correlation_id"],
-                    rc(ctx, r["amount_gross"] - r["amount_paid"], r["currency"], ctx.A)
+                    rc(ctx, r["amount_gross"] - r["amount_paid"], r["currency"], r["invoice_date"])
                     * p_leak_dec(ctx.A - r["due_date"]),
                     f"dpd={ctx.A - r['due_date']}",
                 )

@@ -2,7 +2,8 @@
 
 Rates: rate_effective = the SOW-scope rate_card row of the SOW for the role whose [valid_from, valid_to] covers the
 work date (every generated T&M SOW has one; STANDARD rows exist per currency but never win over a SOW row).
-value_ccy = hours × bill_rate (exact: rates are whole units, hours in quarter hours).
+value_ccy = hours × bill_rate (exact: rates are whole units, hours in quarter hours), in the rate card's currency
+(a project whose currency drifted from its SOW, Q2C-040, still converts from the rate's currency).
 
 Q2C-032 — T&M/TM_CAP, billable, approved, invoice_line_id NULL, work_date ≤ last day of the month before as_of.
   Injected: 1.5 % of billable hours (entries weighted by the PM's sloppiness) are dropped from their invoices.
@@ -15,7 +16,8 @@ Q2C-032b — approval_status 'submitted' and as_of − submitted_at::DATE > 5 da
 Q2C-033 — T&M time invoice lines on posted invoices with |unit_price − contract rate| > 0.5 % of the rate, excluding
   lines explained by an un-propagated rate amendment (Q2C-061b: unit_price = the superseded card's rate after the
   amendment's effective date). Injected on 2 % of lines: 70 % under (×0.85–0.97), 30 % over (×1.03–1.15).
-  One row per invoice line: impact_rc = rc(|contract − unit_price| × quantity, currency, invoice_date).
+  Same currency only (rate card = invoice). One row per invoice line: impact_rc = rc(|contract − unit_price| × quantity,
+  invoice currency, invoice_date).
 """
 
 from __future__ import annotations
@@ -87,7 +89,14 @@ def _rates(ctx: Ctx, te: pl.DataFrame) -> pl.DataFrame:
     rcard = (
         ctx.t["rate_card"]
         .filter(pl.col("scope") == "SOW")
-        .select("sow_id", "role", "valid_from", "valid_to", pl.col("bill_rate").alias("_cr"))
+        .select(
+            "sow_id",
+            "role",
+            "valid_from",
+            "valid_to",
+            pl.col("bill_rate").alias("_cr"),
+            pl.col("currency").alias("_rccy"),
+        )
     )
     return (
         te.join(
@@ -115,9 +124,7 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
     )
     w = _rates(ctx, te).filter(pl.col("billing_type").is_in(["TM", "TM_CAP"]) & pl.col("_cr").is_not_null())
     # per entry: rc cents (exact, value_ccy has 4 decimals: hours/100 × rate cents/100) × p_leak (hundredths)
-    v = ctx.fx.rc_units(
-        (w["hours"] * w["_cr"]).to_numpy(), 4, w["currency"].to_list(), np.full(w.height, ctx.A)
-    )
+    v = ctx.fx.rc_units((w["hours"] * w["_cr"]).to_numpy(), 4, w["_rccy"].to_list(), np.full(w.height, ctx.A))
     pl100 = np.round(p_leak(ctx.A - month_end(w["work_date"].to_numpy())) * 100).astype(np.int64)
     w = w.with_columns(_x=pl.Series(v * pl100))  # 1e-4 currency units
     g = (
@@ -144,10 +151,8 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
     te = ctx.t["time_entry"].filter(
         (pl.col("approval_status") == "submitted") & (ctx.A - pl.col("submitted_at") // DAY > sla)
     )
-    w = _rates(ctx, te).with_columns(pl.col("_cr").fill_null(0))
-    v = ctx.fx.rc_units(
-        (w["hours"] * w["_cr"]).to_numpy(), 4, w["currency"].to_list(), np.full(w.height, ctx.A)
-    )
+    w = _rates(ctx, te).with_columns(pl.col("_cr").fill_null(0), _rccy=pl.coalesce("_rccy", "currency"))
+    v = ctx.fx.rc_units((w["hours"] * w["_cr"]).to_numpy(), 4, w["_rccy"].to_list(), np.full(w.height, ctx.A))
     w = w.with_columns(_x=pl.Series(v) * (ctx.A - pl.col("submitted_at") // DAY - sla))  # cents × days
     g = (
         w.group_by("project_id")
@@ -171,7 +176,7 @@ def _eval_033(ctx: Ctx) -> pl.DataFrame:
         .join(
             ctx.t["invoice"]
             .filter(~pl.col("status").is_in(["draft", "cancelled"]))
-            .select("invoice_id", "invoice_date"),
+            .select("invoice_id", "invoice_date", pl.col("currency").alias("_iccy")),
             on="invoice_id",
         )
     )
@@ -188,7 +193,10 @@ def _eval_033(ctx: Ctx) -> pl.DataFrame:
     # shortcut: an entry's _rate is its rate_effective row (rate_grid = rate_card), so only lines priced off it can fail
     cand = il.join(te, on="source_id").filter(pl.col("unit_price") != pl.col("_rate")).drop("_rate")
     j = _rates(ctx, cand).filter(pl.col("_cr").is_not_null())
-    j = j.filter((pl.col("unit_price") - pl.col("_cr")).abs() > tol * pl.col("_cr"))
+    j = j.filter(
+        (pl.col("_rccy") == pl.col("_iccy"))
+        & ((pl.col("unit_price") - pl.col("_cr")).abs() > tol * pl.col("_cr"))
+    )
     # exclude Q2C-061b: superseded rate after an executed rate amendment
     grid = ctx.notes["rate_grid"]
     from ..params import ROLES
@@ -204,7 +212,7 @@ def _eval_033(ctx: Ctx) -> pl.DataFrame:
     imp = ctx.fx.rc_units(
         ((j["_cr"] - j["unit_price"]).abs() * j["quantity"]).to_numpy(),
         4,
-        j["currency"].to_list(),
+        j["_iccy"].to_list(),
         j["invoice_date"].to_numpy(),
     )
     j = j.with_columns(_imp=pl.Series(imp))

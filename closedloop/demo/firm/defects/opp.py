@@ -12,8 +12,9 @@ Q2C-004 — 1 % of SOWs: CRM opp carries another client (or, with > 1 entity, an
   impact_rc = rc(value, currency, signed_date); entity sow.
 Q2C-005 — 5 % of FF/MILESTONE/RETAINER projects (these are not billed per hour, so no Q2C-032/033 side effects):
   the project was created before signature and 3-15 business days of billable time were booked before
-  signed_date by an assigned resource, without work_at_risk_approved. impact_rc = rc(Σ hours × contract rate,
-  currency, signed_date); entity project. Co-trip: Q2C-037 (time before sow.start_date) — not evaluated here.
+  signed_date by an assigned resource, without work_at_risk_approved. impact_rc = ROUND(Σ hours × signed rate
+  × fx(rate ccy, signed_date), 2); signed rate = the role's SOW-scope card with the earliest valid_from (the rate
+  as signed); entity project. Co-trip: Q2C-037 (time before sow.start_date), keyed by defects/delivery.py.
 """
 
 from __future__ import annotations
@@ -268,28 +269,38 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
     )
     first = (
         ctx.t["project"]
-        .select("project_id", "sow_id", "currency")
+        .select("project_id", "sow_id")
         .join(se.select("sow_id", "signed_date", "work_at_risk_approved"), on="sow_id")
+    )
+    signed_rate = (  # the rate as signed: SOW-scope card per role with the earliest valid_from
+        ctx.t["rate_card"]
+        .filter(pl.col("scope") == "SOW")
+        .sort("valid_from", "rate_card_id")
+        .group_by("sow_id", "role", maintain_order=True)
+        .first()
+        .select("sow_id", "role", pl.col("currency").alias("_rccy"), pl.col("bill_rate").alias("_sr"))
     )
     te = (
         ctx.t["time_entry"]
-        .filter(pl.col("billable") & (pl.col("work_date") < ctx.A))
+        .filter(pl.col("billable"))
         .join(first, on="project_id")
         .filter(
-            (pl.col("work_date") < pl.col("signed_date")) & ~pl.col("work_at_risk_approved").fill_null(False)
+            (pl.col("signed_date").is_null() | (pl.col("work_date") < pl.col("signed_date")))
+            & ~pl.col("work_at_risk_approved").fill_null(False)
         )
+        .join(signed_rate, on=["sow_id", "role"], how="left")
     )
     rows = []
     for (pid,), g in te.group_by("project_id", maintain_order=True):
         r0 = g.row(0, named=True)
-        cents = int((g["hours"] * g["_rate"]).sum()) // 100
-        rows.append(
-            (
-                pid,
-                r0["correlation_id"],
-                rc(ctx, cents, r0["currency"], r0["signed_date"]),
-                f"entries={g.height}",
-            )
+        units = int((g["hours"] * g["_sr"].fill_null(0)).sum())  # 1e-4 currency units, exact
+        ccy = g["_rccy"].drop_nulls()
+        imp = (
+            Decimal(0)
+            if r0["signed_date"] is None or not len(ccy)
+            else Decimal(int(ctx.fx.rc_units(np.array([units]), 4, [ccy[0]], np.array([r0["signed_date"]]))[0]))
+            / 100
         )
+        rows.append((pid, r0["correlation_id"], imp, f"entries={g.height}"))
     out.append(key("Q2C-005", "project", sorted(rows)))
     return pl.concat(out)

@@ -7,7 +7,7 @@ coc = 0.09; entity sow.
 
 Q2C-020 — FF/RETAINER projects created > 5 bd ago (status active) whose billing schedule was never set up (no
 billing_schedule rows; we only pick projects with no invoice and no revenue yet, so nothing else trips).
-impact_rc = ROUND(rc(eff_value, currency, as_of) × (bd_diff(created_at::DATE, as_of) − 5) × 1.4 × coc / 365, 2);
+impact_rc = ROUND(rc(eff_value, currency, created_at::DATE) × (bd_diff(created_at::DATE, as_of) − 5) × 1.4 × coc / 365, 2);
 entity project. (T&M projects without contract rates are not injected: they would be Q2C-023 too.)
 """
 
@@ -83,7 +83,8 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
     rows = []
     for r, a in zip(p.iter_rows(named=True), age, strict=True):
         if a > SLA:
-            imp = rc(ctx, r["eff_value"], r["currency"], ctx.A) * (int(a) - SLA) * Decimal("1.4") * coc / 365
+            base = rc(ctx, r["eff_value"], r["currency"], r["created_at"] // DAY)  # fx on the created date
+            imp = base * (int(a) - SLA) * Decimal("1.4") * coc / 365
             rows.append(
                 (r["project_id"], r["correlation_id"], imp, f"billing_type={r['billing_type']} age_bd={a}")
             )

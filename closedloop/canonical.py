@@ -1,0 +1,138 @@
+"""The canonical model of a run: schema, each source's mapping SQL, cross-source resolution, snapshot_meta."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from closedloop import settings as cfgmod
+from closedloop.sqlfiles import PipelineError, run_sql_file
+from collectors.runner import raw_table
+
+if TYPE_CHECKING:
+    from closedloop.pipeline import RunReport
+
+CANON_DIR = Path(__file__).parent / "canon"
+# CRM owns accounts, CLM owns executed terms, ERP owns financial masters: mapped in that order.
+MAPPING_ORDER = ("reference", "salesforce", "ironclad", "netsuite", "middleware")
+
+
+def mapping_sql(key: str, scfg: dict) -> tuple[Path, str] | None:
+    """The source's raw → canon SQL with its ${placeholders} filled from config; None if it has none."""
+    module = cfgmod.source_module(scfg["kind"])
+    path = getattr(module, "MAPPING", None)
+    if callable(path):
+        path = path(scfg)
+    if not path:
+        return None
+    path = Path(path)
+    params = dict(module.mapping_params(scfg)) if hasattr(module, "mapping_params") else {}
+    params.setdefault("source", key)
+    text = string.Template(path.read_text(encoding="utf-8")).safe_substitute(params)
+    left = sorted(set(re.findall(r"\$\{(\w+)\}", text)))
+    if left:
+        raise PipelineError(f"{path}: no value for placeholder(s) {', '.join(left)} (source {key})")
+    return path, text
+
+
+def ordered(sources: dict[str, dict]) -> list[str]:
+    def rank(key: str) -> tuple[int, str]:
+        kind = sources[key]["kind"]
+        return (MAPPING_ORDER.index(kind) if kind in MAPPING_ORDER else len(MAPPING_ORDER), key)
+
+    return sorted(sources, key=rank)
+
+
+def build_canon(con: duckdb.DuckDBPyConnection, cfg: cfgmod.Config, keys: list[str]) -> dict[str, int]:
+    """Create the canonical model and fill it from every source's raw tables, then resolve across sources."""
+    run_sql_file(con, CANON_DIR / "schema.sql")
+    for key in keys:
+        found = mapping_sql(key, cfg.sources[key])
+        if found:
+            run_sql_file(con, found[0], found[1])
+    resolve = CANON_DIR / "resolve.sql"
+    if resolve.exists():
+        run_sql_file(con, resolve)
+    rows = con.execute(
+        "SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = 'canon' ORDER BY 1"
+    ).fetchall()
+    return {t: con.execute(f"SELECT count(*) FROM canon.{t}").fetchone()[0] for t, _ in rows}
+
+
+# Canonical tables whose source_system column describes the record, not the source it came from.
+_OWN_SOURCE_COLUMN = {"integration_event": "middleware"}
+
+
+def snapshot_meta(con: duckdb.DuckDBPyConnection, cfg: cfgmod.Config, report: RunReport) -> None:
+    """Per source and canonical table: when it was extracted, rows, status, newest source-side change.
+
+    Keyed by canonical table because checks depend on canonical tables (gating by Q2C-105/106);
+    the per-stream view of the same run stays in meta.source_run.
+    """
+    newest = newest_modification(con, cfg, report)
+    status = {s.source: ("ok" if s.status in ("ok", "carried") else "failed") for s in report.sources}
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _source_state(source VARCHAR, status VARCHAR, newest TIMESTAMPTZ)"
+    )
+    for src, st in status.items():
+        con.execute("INSERT INTO _source_state VALUES (?, ?, ?)", [src, st, newest.get(src)])
+    tables = con.execute(
+        "SELECT table_name FROM duckdb_columns() WHERE schema_name = 'canon' AND column_name = 'snapshot_ts'"
+        " AND table_name IN (SELECT table_name FROM duckdb_columns() WHERE schema_name = 'canon'"
+        " AND column_name = 'source_system') AND table_name <> 'snapshot_meta' ORDER BY 1"
+    ).fetchall()
+    for (table,) in tables:
+        if table in _OWN_SOURCE_COLUMN:  # its source_system is the event's origin, not our source key
+            continue
+        con.execute(
+            f"INSERT INTO canon.snapshot_meta SELECT t.source_system, '{table}', min(t.snapshot_ts), count(*),"
+            f" coalesce(any_value(s.status), 'ok'), any_value(s.newest)"
+            f" FROM canon.{table} t LEFT JOIN _source_state s ON s.source = t.source_system GROUP BY t.source_system"
+        )
+    for table, kind in _OWN_SOURCE_COLUMN.items():
+        for key, scfg in cfg.sources.items():
+            if scfg["kind"] == kind and key in status:
+                con.execute(
+                    f"INSERT INTO canon.snapshot_meta SELECT ?, '{table}', min(snapshot_ts), count(*), ?, ?"
+                    f" FROM canon.{table} HAVING count(*) > 0",
+                    [key, status[key], newest.get(key)],
+                )
+    # a failed source that left a table empty still has a row, so gating sees it as not ok
+    con.execute(
+        "INSERT INTO canon.snapshot_meta SELECT s.source, r.stream, NULL, 0, 'failed', NULL"
+        " FROM _source_state s JOIN meta.source_run r ON r.source = s.source AND r.run_id = ?"
+        " WHERE s.status = 'failed' AND r.status = 'failed'",
+        [report.run_id],
+    )
+
+
+def newest_modification(con: duckdb.DuckDBPyConnection, cfg: cfgmod.Config, report: RunReport) -> dict:
+    """The newest cursor value (SystemModstamp, lastmodifieddate, ...) per source: its freshness signal."""
+    newest: dict = {}
+    for res in report.sources:
+        try:
+            streams = {
+                s.name: s
+                for s in cfgmod.source_module(cfg.sources[res.source]["kind"]).streams(
+                    cfg.sources[res.source]
+                )
+            }
+        except Exception:  # a source without declarations (generic files/sql) has no cursor
+            continue
+        for st in res.streams:
+            stream = streams.get(st.stream)
+            if stream is None or not stream.cursor_field or st.error or not st.rows:
+                continue
+            try:
+                value = con.execute(
+                    f'SELECT max(TRY_CAST("{stream.cursor_field}" AS TIMESTAMPTZ)) FROM {raw_table(res.source, st.stream)}'
+                ).fetchone()[0]
+            except duckdb.Error:
+                continue
+            if value is not None and (res.source not in newest or value > newest[res.source]):
+                newest[res.source] = value
+    return newest

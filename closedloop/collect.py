@@ -1,0 +1,149 @@
+"""Collecting a run's sources: build each collector, carry what is not collected, incremental state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+
+from closedloop import settings as cfgmod
+from closedloop.warehouse import utcnow
+from collectors.base import Collector, CollectorError, StreamState
+from collectors.runner import SourceResult, StreamResult
+
+
+def build_collector(key: str, scfg: dict) -> Collector:
+    """The collector for a configured source, by its kind and transport."""
+    module = cfgmod.source_module(scfg["kind"])
+    if scfg["transport"] == "api":
+        factory = getattr(module, "api_collector", None)
+        if factory is None:
+            raise CollectorError(f"source kind {scfg['kind']!r} has no API transport", source=key)
+        collector = factory(scfg, lambda name: cfgmod.secret(key, name))
+    else:
+        collector = module.files_collector(scfg)
+    collector.source = key
+    return collector
+
+
+def record_sources(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    cfg: cfgmod.Config,
+    results: list[SourceResult],
+    extracted_at: dt.datetime,
+) -> None:
+    for res in results:
+        scfg = cfg.sources[res.source]
+        system = getattr(cfgmod.source_module(scfg["kind"]), "SYSTEM", "")
+        for st in res.streams:
+            con.execute(
+                "INSERT INTO meta.source_run VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    run_id,
+                    res.source,
+                    system,
+                    scfg["transport"],
+                    st.stream,
+                    st.table,
+                    "failed" if st.error else "ok",
+                    st.rows,
+                    st.files,
+                    st.seconds,
+                    extracted_at,
+                    st.error,
+                    ",".join(st.extra_fields),
+                    ",".join(st.missing_fields),
+                ],
+            )
+            con.execute(
+                "INSERT INTO meta.source_history VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    run_id,
+                    res.source,
+                    st.stream,
+                    "failed" if st.error else "ok",
+                    st.rows,
+                    st.seconds,
+                    extracted_at,
+                    st.error,
+                ],
+            )
+
+
+def incremental_base(con, prev: Path | None, key: str, scfg: dict, collector: Collector):
+    """For an incremental source: the last snapshot of each cursor stream and the cursor it was read to."""
+    states: dict[str, StreamState] = {}
+    merge: set[str] = set()
+    if not scfg.get("incremental") or prev is None:
+        return states, merge
+    con.execute(f"ATTACH '{prev}' AS previnc (READ_ONLY)")
+    try:
+        saved = dict(
+            con.execute(
+                "SELECT stream, cursor FROM previnc.meta.stream_state WHERE source = ?", [key]
+            ).fetchall()
+        )
+        tables = {
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'previnc' AND schema_name = 'raw'"
+            ).fetchall()
+        }
+        for stream in collector.streams():
+            name = f"{key}__{stream.name}"
+            if stream.cursor_field and stream.primary_key and saved.get(stream.name) and name in tables:
+                con.execute(f"CREATE OR REPLACE TABLE raw.{name} AS SELECT * FROM previnc.raw.{name}")
+                states[stream.name] = StreamState(cursor=saved[stream.name])
+                merge.add(stream.name)
+    finally:
+        con.execute("DETACH previnc")
+    return states, merge
+
+
+def save_states(con, run_id: str, key: str, states: dict[str, StreamState], res: SourceResult) -> None:
+    """Remember how far each stream was read, for the next incremental pull (only streams read whole)."""
+    ok = {s.stream for s in res.streams if not s.error}
+    for stream, state in states.items():
+        if stream in ok and state.cursor:
+            con.execute("DELETE FROM meta.stream_state WHERE source = ? AND stream = ?", [key, stream])
+            con.execute(
+                "INSERT INTO meta.stream_state VALUES (?, ?, ?, ?, ?)",
+                [key, stream, state.cursor, run_id, utcnow()],
+            )
+
+
+def carry_raw(
+    con: duckdb.DuckDBPyConnection, run_id: str, prev: Path | None, keys: list[str]
+) -> list[SourceResult]:
+    """Sources not collected this time keep their last good raw tables (collect SOURCE refreshes one).
+
+    Their meta.source_run rows come along marked 'carried' with the original extraction time, so
+    freshness still sees how old the data is and the next partial collect carries them again.
+    """
+    if prev is None or not keys:
+        return []
+    con.execute(f"ATTACH '{prev}' AS prevraw (READ_ONLY)")
+    carried = []
+    try:
+        rows = con.execute(
+            "SELECT source, stream, raw_table, rows FROM prevraw.meta.source_run"
+            " WHERE status IN ('ok', 'carried') AND source IN (SELECT unnest(?))",
+            [keys],
+        ).fetchall()
+        for key in keys:
+            res = SourceResult(source=key, status="carried")
+            for source, stream, table, n in rows:
+                if source == key:
+                    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM prevraw.{table}")
+                    res.streams.append(StreamResult(stream=stream, table=table, rows=n))
+            carried.append(res)
+        con.execute(
+            "INSERT INTO meta.source_run BY NAME SELECT * REPLACE (? AS run_id, 'carried' AS status)"
+            " FROM prevraw.meta.source_run WHERE status IN ('ok', 'carried') AND source IN (SELECT unnest(?))",
+            [run_id, keys],
+        )
+    finally:
+        con.execute("DETACH prevraw")
+    return carried

@@ -1,0 +1,193 @@
+"""Delivery → bill and bill ↔ contract: Q2C-031, Q2C-035, Q2C-036, Q2C-038, Q2C-053, Q2C-056 (inject + evaluate).
+
+Injections touch only "clean" lines (posted invoices that were never credited or re-billed) and keep the books
+consistent (base.unbill / reprice / retotal). Every evaluator applies the rule's condition to the final tables.
+
+Q2C-031 — 2 % of acceptance-triggered milestone lines: acceptance recorded 3-20 days after the invoice date (or never,
+  when that is after as_of). Entity invoice_line (posted 'invoice'); impact_rc = rc(line amount, inv ccy, invoice_date).
+Q2C-035 — 7 % of re-billed expense lines approved > 30 days ago (small amounts weighted up) dropped from their invoice.
+  Entity expense: billable, approved, no invoice line, SOW expense_rebillable, age = as_of − approved_at::DATE > 30;
+  impact_rc = ROUND(rebill_rc × p_leak(age), 2), rebill_rc = rc(ROUND(amount × (1 + markup), 2), ccy, as_of).
+Q2C-036 — 1.5 % of re-billed expense lines billed with a wrong markup (+5/10/15 points). Entity invoice_line on posted
+  'invoice' invoices: SOW not re-billable or category not allowed (impact = line) or same currency and
+  |billed − ROUND(amount × (1 + markup), 2)| > 0.01 (impact = that difference), rc at (inv ccy, invoice_date); plus
+  entity sow when Σ expense lines > expense_cap: rc(Σ − cap, sow ccy, as_of).
+Q2C-038 — 0.1 % of time lines re-appear on the project's next invoice (regeneration). Entity billed_item
+  'line_type:source_id' over posted, uncredited 'invoice' invoices with > 1 distinct invoice;
+  impact_rc = Σ rc(line amount, ccy, invoice_date) − the largest one.
+Q2C-053 — 2 % of fixed/retainer schedule lines due > 3 business days ago dropped from their invoice. Entity
+  schedule_line: not_invoiced → ROUND(rc(amount, ccy, bill_date) × p_leak(as_of − bill_date), 2); invoiced amount
+  differs (Σ fixed/retainer/milestone lines on posted 'invoice' invoices) → rc(|Σ − amount|, ccy, bill_date).
+Q2C-056 — 0.2 % of invoice lines: a manual 'adjustment' line (1-5 % of the invoice net) without reason code or
+  approver. Entity invoice_line on posted invoices whose source record is missing or an unapproved adjustment;
+  impact_rc = rc(|amount|, inv ccy, invoice_date).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from ..calc import DAY
+from ..ctx import Ctx
+from .base import bd_age, pick, reprice, retotal, unbill
+
+LIVE = ~pl.col("status").is_in(["draft", "cancelled"])
+
+
+def _clean_lines(ctx: Ctx, line_type: str) -> pl.DataFrame:
+    """Lines of one type on posted invoices that were never credited or re-billed."""
+    inv = ctx.t["invoice"].filter(
+        LIVE
+        & (pl.col("type") == "invoice")
+        & ~pl.col("_credited").fill_null(False)
+        & pl.col("_rebill_of").is_null()
+    )
+    return (
+        ctx.t["invoice_line"]
+        .filter(pl.col("line_type") == line_type)
+        .join(
+            inv.select("invoice_id", "project_id", "invoice_date", pl.col("currency").alias("_iccy")),
+            on="invoice_id",
+        )
+    )
+
+
+def _new_line_ids(ctx: Ctx, n: int) -> list[str]:
+    """Fresh invoice-line ids after the largest one in use."""
+    top = int(ctx.t["invoice_line"]["invoice_line_id"].cast(pl.Int64).max())
+    return [str(top + 1 + i) for i in range(n)]
+
+
+def inject(ctx: Ctx) -> None:
+    """Mutate billing: unbilled expenses and schedule lines, mispriced expenses, early, duplicate and manual lines."""
+    rng = ctx.child_rng("inject-bill")
+    # 035
+    ex = ctx.t["expense"].filter(
+        pl.col("billable")
+        & (pl.col("approval_status") == "approved")
+        & (ctx.A - pl.col("approved_at") // DAY > 31)
+    )
+    el = _clean_lines(ctx, "expense").join(ex.select(pl.col("expense_id").alias("source_id")), on="source_id")
+    a35 = pick(ctx, el, "Q2C-035", weight=1 / np.sqrt(el["amount"].to_numpy().clip(100)))
+    unbill(ctx, a35["invoice_line_id"].to_list())
+    # 036
+    el = _clean_lines(ctx, "expense")
+    a36 = pick(ctx, el, "Q2C-036")
+    bump = 1 + rng.choice([0.05, 0.10, 0.15], a36.height)
+    reprice(
+        ctx,
+        a36["invoice_line_id"].to_list(),
+        np.round(a36["unit_price"].to_numpy() * bump).astype(np.int64).tolist(),
+    )
+    # 053
+    bs = ctx.t["billing_schedule"].filter(pl.col("line_type").is_in(["fixed", "retainer"]))
+    due = bs.filter(pl.Series(bd_age(ctx, bs["bill_date"].to_numpy()) > 4))["schedule_line_id"].implode()
+    fl = pl.concat([_clean_lines(ctx, "fixed"), _clean_lines(ctx, "retainer")]).filter(
+        pl.col("source_id").is_in(due)
+    )
+    unbill(ctx, pick(ctx, fl, "Q2C-053")["invoice_line_id"].to_list())
+    _early_acceptance(ctx, rng)
+    _adjustments(ctx, rng)
+    _twice(ctx, rng)
+
+
+def _early_acceptance(ctx: Ctx, rng: np.random.Generator) -> None:
+    ms = ctx.t["milestone"].filter(
+        (pl.col("billing_trigger") == "acceptance") & pl.col("accepted_date").is_not_null()
+    )
+    ml = _clean_lines(ctx, "milestone").join(
+        ms.select(pl.col("milestone_id").alias("source_id")), on="source_id"
+    )
+    a = pick(ctx, ml, "Q2C-031")
+    acc = a["invoice_date"].to_numpy() + rng.integers(3, 21, a.height)
+    m = pl.DataFrame(
+        {"milestone_id": a["source_id"], "_acc": acc}, schema={"milestone_id": pl.String, "_acc": pl.Int64}
+    )
+    ctx.t["milestone"] = (
+        ctx.t["milestone"]
+        .join(m, on="milestone_id", how="left", maintain_order="left")
+        .with_columns(
+            accepted_date=pl.when(pl.col("_acc").is_null())
+            .then("accepted_date")
+            .when(pl.col("_acc") <= ctx.A)
+            .then("_acc")
+            .otherwise(None),
+            status=pl.when(pl.col("_acc").is_not_null() & (pl.col("_acc") > ctx.A))
+            .then(pl.lit("completed"))
+            .otherwise("status"),
+        )
+        .drop("_acc")
+    )
+
+
+def _adjustments(ctx: Ctx, rng: np.random.Generator) -> None:
+    lines = ctx.t["invoice_line"]
+    k = int(rng.binomial(lines.height, min(1.0, 0.002 * ctx.defect_scale)))
+    cand = _clean_lines(ctx, "time").group_by("invoice_id").first().sort("invoice_id")
+    if not k or not cand.height:
+        return
+    src = cand[np.sort(rng.choice(cand.height, min(k, cand.height), replace=False)).tolist()]
+    net = ctx.t["invoice"].select("invoice_id", "amount_net")
+    src = src.join(net, on="invoice_id", maintain_order="left")
+    amt = np.maximum(
+        np.round(src["amount_net"].to_numpy() * rng.uniform(0.01, 0.05, src.height)), 100
+    ).astype(np.int64)
+    top = lines.group_by("invoice_id").agg(pl.col("line_no").max().alias("_n"))
+    new = (
+        src.join(top, on="invoice_id", maintain_order="left")
+        .with_columns(
+            invoice_line_id=pl.Series(_new_line_ids(ctx, src.height)),
+            line_no=pl.col("_n") + 1,
+            line_type=pl.lit("adjustment"),
+            source_id=pl.lit(None, pl.String),
+            role=pl.lit(None, pl.String),
+            quantity=pl.lit(100, pl.Int64),
+            unit_price=pl.Series(amt),
+            amount=pl.Series(amt),
+            reason_code=pl.lit(None, pl.String),
+            approved_by=pl.lit(None, pl.String),
+        )
+        .select(lines.columns)
+    )
+    ctx.t["invoice_line"] = pl.concat([lines, new], how="vertical_relaxed")
+    retotal(ctx, new["invoice_id"].unique().to_list())
+
+
+def _twice(ctx: Ctx, rng: np.random.Generator) -> None:
+    tl = _clean_lines(ctx, "time")
+    a = pick(
+        ctx,
+        tl,
+        "Q2C-038",
+        p=min(1.0, 0.001 * ctx.defect_scale * ctx.t["invoice_line"].height / max(tl.height, 1)),
+    )
+    nxt = (
+        _clean_lines(ctx, "time")
+        .group_by("invoice_id")
+        .agg(pl.first("project_id"), pl.first("invoice_date"))
+        .sort("project_id", "invoice_date", "invoice_id")
+        .with_columns(_next=pl.col("invoice_id").shift(-1).over("project_id"))
+    )
+    a = a.join(nxt.select("invoice_id", "_next"), on="invoice_id").filter(pl.col("_next").is_not_null())
+    if not a.height:
+        return
+    lines = ctx.t["invoice_line"]
+    top = lines.group_by("invoice_id").agg(pl.col("line_no").max().alias("_n"))
+    dup = (
+        lines.join(a.select("invoice_line_id", "_next"), on="invoice_line_id")
+        .sort("invoice_line_id")
+        .with_columns(invoice_id=pl.col("_next"), invoice_line_id=pl.Series(_new_line_ids(ctx, a.height)))
+        .join(top, on="invoice_id", maintain_order="left")
+        .with_columns(line_no=pl.col("_n") + pl.int_range(1, pl.len() + 1).over("invoice_id"))
+        .select(lines.columns)
+    )
+    ctx.t["invoice_line"] = pl.concat([lines, dup], how="vertical_relaxed")
+    retotal(ctx, dup["invoice_id"].unique().to_list())
+
+
+def evaluate(ctx: Ctx) -> pl.DataFrame:
+    """Rows for 031, 035, 036, 038, 053, 056."""
+    from .bill_eval import evaluate as ev
+
+    return ev(ctx)
