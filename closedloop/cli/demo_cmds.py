@@ -1,0 +1,192 @@
+"""The demo firm, the vendor sandbox and the benchmark."""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from closedloop import settings as cfgmod
+from closedloop.cli import (
+    JsonOpt,
+    _config,
+    _print_report,
+    _progress,
+    _published,
+    _run_or_exit,
+    app,
+    console,
+    out,
+)
+
+
+@app.command()
+def demo(
+    tier: Annotated[str, typer.Option(help="Firm size: s (~200 people), m (~5,000), l (~30,000).")] = "s",
+    seed: Annotated[int, typer.Option(help="Generator seed: same seed, same firm.")] = 42,
+    people: Annotated[int | None, typer.Option(help="Headcount, overriding the tier's.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the demo firm and its warehouse go.")] = Path(
+        "data/demo"
+    ),
+    transport: Annotated[
+        str, typer.Option(help="api: collect through the local vendor sandbox; files: read the exports.")
+    ] = "api",
+    serve_app: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve", help="Serve the app on 127.0.0.1 when done (--no-serve for scripts)."
+        ),
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port of the app when serving.")] = 8501,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate a demo firm, collect its exports through the real collectors, and show what breaks."""
+    from closedloop import pipeline
+    from closedloop.demo import generate_firm, write_demo
+    from closedloop.demo.config import write_demo_config
+
+    if tier not in ("s", "m", "l"):
+        console.print(f"[red]error:[/red] --tier must be s, m or l, not {tier!r}")
+        raise typer.Exit(2)
+    t0 = time.perf_counter()
+    _progress(f"generating a tier-{tier} firm (seed {seed})")
+    firm = generate_firm(tier, seed, people=people)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_demo(firm, out_dir)
+    t_gen = time.perf_counter() - t0
+    as_of = firm.params["as_of"]
+    cfg_path = write_demo_config(out_dir, as_of)  # files transport: later runs need no sandbox
+    if transport == "api":
+        from closedloop.sandbox.demo import through_sandbox
+
+        with through_sandbox(out_dir, as_of) as (sandbox_cfg, sandbox):
+            _progress(
+                f"collecting salesforce, netsuite and ironclad through the sandbox at {sandbox.base_url}"
+            )
+            cfg = _config(sandbox_cfg)
+            report = _run_or_exit(pipeline.run, cfg, trigger="demo", progress=None if as_json else _progress)
+    elif transport == "files":
+        cfg = _config(cfg_path)
+        report = _run_or_exit(pipeline.run, cfg, trigger="demo", progress=None if as_json else _progress)
+    else:
+        console.print(f"[red]error:[/red] --transport must be api or files, not {transport!r}")
+        raise typer.Exit(2)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if as_json:
+        doc = report.as_dict() | {"generate_seconds": round(t_gen, 2), "peak_rss_mb": round(peak_mb)}
+        out.print_json(json.dumps(doc, default=str))
+    else:
+        _print_report(report, False)
+        console.print(
+            f"generated in {t_gen:.1f}s, pipeline {report.seconds:.1f}s, peak memory {peak_mb:,.0f} MB; "
+            f"config: {cfg_path}"
+        )
+        if report.published:
+            _print_headline(cfg)
+    if report.status != "ok":
+        raise typer.Exit(1)
+    if serve_app and not as_json:
+        console.print(f"serving the app: [bold]http://127.0.0.1:{port}[/bold]  (Ctrl-C to stop)")
+        from closedloop.cli.operate import serve
+
+        serve(config=cfg_path, port=port, no_app=False)
+
+
+def _print_headline(cfg: cfgmod.Config, top: int = 10) -> None:
+    """The demo's last word: what the checks found, the largest breaks by $, and the KPIs."""
+    from closedloop import findings as fmod
+
+    con = _published(cfg)
+    try:
+        rows, count, total = fmod.query(con, fmod.Filters(limit=top))
+        kpis = con.execute(
+            "SELECT kpi_id, name, value, unit FROM results.kpi WHERE run_id = (SELECT max(run_id) FROM results.kpi)"
+            " AND slice_kind = 'total' ORDER BY kpi_id, name"
+        ).fetchall()
+    finally:
+        con.close()
+    t = Table(title=f"top {len(rows)} of {count:,} findings — ${total:,.2f} at stake")
+    for col in ("check", "sev", "$ impact", "entity", "correlation"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            r["check_id"],
+            r["severity"],
+            f"{r['impact_rc'] or 0:,.2f}",
+            f"{r['entity_type']} {r['entity_id']}",
+            r["correlation_id"] or "—",
+        )
+    out.print(t)
+    k = Table(title="KPIs")
+    for col in ("kpi", "name", "value", "unit"):
+        k.add_column(col)
+    for kpi_id, name, value, unit in kpis:
+        k.add_row(kpi_id, name, "—" if value is None else f"{value:,.2f}", unit or "")
+    out.print(k)
+
+
+@app.command()
+def sandbox(
+    tier: Annotated[str, typer.Option(help="Firm to generate when DIR has no exports: s, m or l.")] = "s",
+    seed: Annotated[int, typer.Option(help="Generator seed when generating.")] = 42,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: a free one).")] = 8765,
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Demo directory or exports root (default data/sandbox/<tier>-<seed>)."),
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="KIND[@vendor][:every=N,first=K,seconds=S,status=C,field=F,to=T,stream=S]; repeatable."
+        ),
+    ] = None,
+) -> None:
+    """Serve a demo firm through the vendors' own APIs (Salesforce, NetSuite, Ironclad) on 127.0.0.1."""
+    from closedloop.sandbox import KINDS, FaultError, Sandbox, ensure_exports, parse_fault
+
+    try:
+        faults = [parse_fault(f) for f in fault or []]
+    except FaultError as exc:
+        kinds = "; ".join(f"{k}: {doc}" for k, (_, doc) in KINDS.items())
+        console.print(f"[red]error:[/red] {exc}\nfault kinds — {kinds}")
+        raise typer.Exit(2) from None
+    root = ensure_exports(directory or Path(f"data/sandbox/{tier}-{seed}"), tier, seed, say=_progress)
+    sb = Sandbox(root, faults=faults, port=port)
+    cfg = sb.state.credentials
+    faults_text = ", ".join(fault or []) or "none"
+    console.print(
+        f"salesforce client_id={cfg.salesforce_client_id}; netsuite TBA account {cfg.netsuite_account_id};"
+        f" ironclad client_id={cfg.ironclad_client_id}, as_user_email={cfg.ironclad_user_email};"
+        " dummy secrets: closedloop.sandbox.secret_env()"
+    )
+    sb.serve_forever(announce=lambda url: _progress(f"serving {root} on {url} (faults: {faults_text})"))
+
+
+@app.command()
+def bench(
+    tier: Annotated[str, typer.Option(help="Firm size to measure: s, m or l.")] = "s",
+    stages: Annotated[str, typer.Option(help="Comma-separated stages (default: all registered).")] = "",
+    work: Annotated[Path | None, typer.Option(help="Work directory (default: a new temp dir).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure wall time and peak memory of each stage on a demo firm (timings live here, not in tests)."""
+    from dataclasses import asdict
+
+    from closedloop import bench as benchmod
+
+    names = [s for s in stages.split(",") if s] or list(benchmod.STAGES)
+    results = benchmod.run_bench(tier, names, work)
+    if as_json:
+        out.print_json(json.dumps([asdict(r) for r in results], default=str))
+        return
+    t = Table(title=f"closedloop bench — tier {tier}")
+    for col in ("stage", "seconds", "peak RSS (MB)", "exit"):
+        t.add_column(col)
+    for r in results:
+        t.add_row(r.stage, f"{r.seconds:.2f}", f"{r.peak_rss_mb:,.0f}", str(r.exit_code))
+    out.print(t)

@@ -1,0 +1,134 @@
+"""Looking at what a run found: the findings queue and the trace of one flow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from closedloop.cli import (
+    ConfigOpt,
+    JsonOpt,
+    _config,
+    _published,
+    app,
+    console,
+    out,
+)
+
+
+@app.command()
+def findings(
+    config: ConfigOpt = None,
+    check_id: Annotated[str | None, typer.Option("--check", help="Check id, e.g. Q2C-010.")] = None,
+    severity: Annotated[str | None, typer.Option(help="S1..S4.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Owner team (substring).")] = None,
+    client: Annotated[str | None, typer.Option(help="Client id.")] = None,
+    min_impact: Annotated[float | None, typer.Option("--min", help="Minimum $ impact.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show / export.")] = 50,
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="Write the matching rows to a CSV file.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the published run's findings, largest $ first, with filters and CSV export."""
+    from decimal import Decimal
+
+    from closedloop import findings as fmod
+
+    cfg = _config(config)
+    con = _published(cfg)
+    flt = fmod.Filters(
+        check_id, severity, owner, client, Decimal(str(min_impact)) if min_impact is not None else None, limit
+    )
+    try:
+        rows, count, total = fmod.query(con, flt)
+    finally:
+        con.close()
+    if csv_path:
+        csv_path.write_text(fmod.to_csv(rows), encoding="utf-8")
+        console.print(f"wrote {len(rows)} findings to {csv_path}")
+    if as_json:
+        out.print_json(json.dumps({"count": count, "impact_rc": total, "findings": rows}, default=str))
+        return
+    t = Table(title=f"{count:,} findings, ${total:,.2f} impact (showing {len(rows)})")
+    for col in ("check", "sev", "$ impact", "entity", "correlation", "owner", "status"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            r["check_id"],
+            r["severity"],
+            f"{r['impact_rc'] or 0:,.2f}",
+            f"{r['entity_type']} {r['entity_id']}",
+            r["correlation_id"] or "—",
+            r["owner_team"] or "",
+            r["status"] or "",
+        )
+    out.print(t)
+
+
+@app.command()
+def trace(
+    any_id: Annotated[str, typer.Argument(metavar="ID")], config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Follow one commercial flow from any ID (correlation, opportunity, SOW, project, invoice no., event)."""
+    from closedloop import trace as tmod
+
+    cfg = _config(config)
+    con = _published(cfg)
+    try:
+        flows = tmod.resolve(con, any_id)
+        matches = tmod.match(con, any_id)
+        docs = []
+        for cid in flows:
+            records = tmod.timeline(con, cid)
+            docs.append(
+                {
+                    "correlation_id": cid,
+                    "timeline": [
+                        {
+                            "lane": r.lane,
+                            "entity_type": r.entity_type,
+                            "entity_id": r.entity_id,
+                            "ts": r.ts,
+                            "fields": r.fields,
+                        }
+                        for r in records
+                    ],
+                    "findings": tmod.findings(con, cid),
+                }
+            )
+    finally:
+        con.close()
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {"query": any_id, "matches": [m.__dict__ for m in matches], "flows": docs}, default=str
+            )
+        )
+        raise typer.Exit(0 if docs or matches else 1)
+    if not docs:
+        if matches:
+            for m in matches:
+                out.print(
+                    f"{m.lane:<10} {m.entity_type:<18} {m.entity_id}  (no correlation ID: unresolved flow)"
+                )
+            raise typer.Exit(0)
+        console.print(f"nothing in the published run matches {tmod.clean_id(any_id)!r}")
+        raise typer.Exit(1)
+    for doc in docs:
+        t = Table(title=f"flow {doc['correlation_id']}")
+        for col in ("when (UTC)", "system", "record", "id", "key fields"):
+            t.add_column(col)
+        for r in doc["timeline"]:
+            keys = ", ".join(f"{k}={v}" for k, v in list(r["fields"].items())[:4] if v is not None)
+            t.add_row(str(r["ts"] or "")[:16], r["lane"], r["entity_type"], r["entity_id"], keys[:90])
+        out.print(t)
+        for f in doc["findings"]:
+            out.print(
+                f"[red]⚑[/red] {f.get('check_id')} {f.get('severity')} ${f.get('impact_rc') or 0:,.2f} "
+                f"{f.get('entity_type')} {f.get('entity_id')}"
+            )

@@ -1,0 +1,103 @@
+"""Operating closedloop: serve the app with the scheduler, and show the schedule."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from closedloop import settings as cfgmod
+from closedloop.cli import (
+    ConfigOpt,
+    JsonOpt,
+    _config,
+    _progress,
+    app,
+    console,
+    out,
+)
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    port: Annotated[int, typer.Option(help="Port of the Streamlit app.")] = 8501,
+    no_app: Annotated[bool, typer.Option("--no-app", help="Run only the scheduler.")] = False,
+) -> None:
+    """Serve the app and the scheduler (cron runs, 'run now' requests) in one process tree."""
+    import signal
+    import subprocess
+    import threading
+
+    from closedloop import scheduler
+
+    cfg = _config(config)
+    try:
+        sched = scheduler.start(cfg)
+    except cfgmod.ConfigError as exc:
+        console.print(f"[red]config error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    for job in scheduler.scheduler_state(cfg)["jobs"]:
+        _progress(f"scheduled {job['id']}: {job['trigger']}, next {job['next_run_time']}")
+    child = None
+    if not no_app:
+        app_file = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
+        env = {**os.environ, **({cfgmod.ENV_CONFIG: str(cfg.path)} if cfg.path else {})}
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(app_file),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+            ],
+            env=env,
+        )
+        _progress(f"app on http://127.0.0.1:{port} (pid {child.pid})")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):
+            if child is not None and child.poll() is not None:
+                console.print(f"[red]the app exited with code {child.returncode}[/red]")
+                break
+    finally:
+        sched.shutdown(wait=False)
+        if child is not None and child.poll() is None:
+            child.terminate()
+            child.wait(timeout=15)
+
+
+@app.command()
+def schedule(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Show the scheduled jobs, their next runs, recent 'run now' requests and whether `serve` is alive."""
+    from closedloop import scheduler
+
+    cfg = _config(config)
+    state = scheduler.scheduler_state(cfg)
+    if as_json:
+        out.print_json(json.dumps(state, default=str))
+        return
+    t = Table(title="scheduled jobs" + ("" if state["alive"] else " (scheduler not running)"))
+    for col in ("job", "cron", "next run (UTC)", "sources"):
+        t.add_column(col)
+    stored = {j["id"]: j for j in state["jobs"]}
+    for job_id, cron in state["configured"].items():
+        j = stored.get(job_id, {})
+        nxt = str(j.get("next_run_time") or "not yet stored: starts with `closedloop serve`")[:19]
+        t.add_row(job_id, cron, nxt, ", ".join(j.get("sources") or []) or "all")
+    out.print(t)
+    for r in state["requests"][:5]:
+        console.print(f"run-now #{r['id']} by {r['requested_by']}: {r['status']} {r['run_id'] or ''}")
