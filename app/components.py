@@ -27,11 +27,11 @@ STATUS_ICONS = {
 LANE_COLORS = {"CRM": "#2563EB", "CLM": "#7C3AED", "ERP": "#0F766E", "Middleware": "#64748B"}
 PALETTE = ["#0F766E", "#2563EB", "#7C3AED", "#EA580C", "#CA8A04", "#DB2777", "#64748B", "#059669"]
 PAGES = {
-    "overview": "pages/overview.py",
-    "findings": "pages/findings.py",
-    "trace": "pages/trace.py",
-    "health": "pages/data_health.py",
-    "catalog": "pages/checks_catalog.py",
+    "overview": "views/overview.py",
+    "findings": "views/findings.py",
+    "trace": "views/trace.py",
+    "health": "views/data_health.py",
+    "catalog": "views/checks_catalog.py",
 }
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 

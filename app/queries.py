@@ -396,7 +396,7 @@ def kpis(path: str, headline: tuple[tuple[str, str], ...]) -> pl.DataFrame:
     )
 
 
-# ---- trace, health, catalog ---------------------------------------------------------------------
+# ---- trace, catalog (the Data health queries: app/queries_health.py) ---------------------------
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
@@ -411,43 +411,6 @@ def trace_flow(path: str, correlation_id: str) -> tuple[list[trace.TraceRecord],
     """The flow's records and its findings."""
     with _cur(path) as cur:
         return trace.timeline(cur, correlation_id), trace.findings(cur, correlation_id)
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def health(path: str) -> dict[str, pl.DataFrame]:
-    """Sources of this run, each source's last good collection, run history and snapshot metadata."""
-    have = tables(path)
-    out: dict[str, pl.DataFrame] = {}
-    if "meta.source_run" in have:
-        out["source_run"] = _pl(
-            path,
-            "SELECT source, system, transport, stream, status, rows, files, seconds, extracted_at, error, "
-            "missing_fields, extra_fields FROM meta.source_run ORDER BY source, stream",
-        )
-    if "meta.source_history" in have:
-        out["last_ok"] = _pl(
-            path,
-            "SELECT source, max(extracted_at) FILTER (WHERE status = 'ok') AS last_success, "
-            "max(extracted_at) AS last_attempt, count(*) FILTER (WHERE status <> 'ok') AS failed_streams, "
-            "count(DISTINCT run_id) AS runs FROM meta.source_history GROUP BY source ORDER BY source",
-        )
-    if "meta.run_history" in have:
-        out["run_history"] = _pl(
-            path,
-            "SELECT run_id, started_at, finished_at, status, as_of, trigger, rows, errors, seconds "
-            "FROM meta.run_history ORDER BY started_at DESC LIMIT 50",
-        )
-    if "canon.snapshot_meta" in have:
-        sla = "canon.freshness_sla" in have
-        out["snapshot"] = _pl(
-            path,
-            "SELECT m.source_system, m.table_name, m.snapshot_ts, m.row_count, m.extract_status, m.max_modified_at, "
-            + ("s.sla_min " if sla else "CAST(NULL AS INTEGER) AS sla_min ")
-            + "FROM canon.snapshot_meta m "
-            + ("LEFT JOIN canon.freshness_sla s USING (source_system, table_name) " if sla else "")
-            + "ORDER BY 1, 2",
-        )
-    return out
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

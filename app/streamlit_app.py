@@ -1,4 +1,8 @@
-"""closedloop's app: the router only (pages live in app/pages, queries in app/queries.py)."""
+"""closedloop's app: the router only; pages live in app/views, queries in app/queries.py.
+
+Not app/pages: Streamlit would also register that folder as a legacy multipage app, and a cold deep
+link (/data_health before anyone opened /) would render without the router.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,13 @@ st.set_page_config(page_title="closedloop", page_icon="🔁", layout="wide", ini
 
 pages = {
     "Monitor": [
-        st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True),
-        st.Page("pages/findings.py", title="Findings", icon=":material/fact_check:"),
-        st.Page("pages/trace.py", title="Trace", icon=":material/timeline:"),
+        st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", default=True),
+        st.Page("views/findings.py", title="Findings", icon=":material/fact_check:"),
+        st.Page("views/trace.py", title="Trace", icon=":material/timeline:"),
     ],
     "Trust": [
-        st.Page("pages/data_health.py", title="Data health", icon=":material/health_and_safety:"),
-        st.Page("pages/checks_catalog.py", title="Checks catalog", icon=":material/rule:"),
+        st.Page("views/data_health.py", title="Data health", icon=":material/health_and_safety:"),
+        st.Page("views/checks_catalog.py", title="Checks catalog", icon=":material/rule:"),
     ],
 }
 page = st.navigation(pages)

@@ -10,7 +10,7 @@ import duckdb
 from closedloop import settings as cfgmod
 from closedloop.warehouse import utcnow
 from collectors.base import Collector, CollectorError, StreamState
-from collectors.runner import SourceResult, StreamResult
+from collectors.runner import SourceResult, StreamResult, create_raw_table
 
 
 def build_collector(key: str, scfg: dict) -> Collector:
@@ -147,3 +147,19 @@ def carry_raw(
     finally:
         con.execute("DETACH prevraw")
     return carried
+
+
+def declare_empty_streams(con: duckdb.DuckDBPyConnection, key: str, scfg: dict) -> None:
+    """A failed source still gets an empty raw table per declared stream, so the mappings bind and the
+    other sources' canonical rows are built (the run is partial, never published on its own)."""
+    try:
+        streams = cfgmod.source_module(scfg["kind"]).streams(scfg)
+    except Exception:  # a generic source whose files are gone cannot even name its streams
+        return
+    have = {
+        t
+        for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw'").fetchall()
+    }
+    for stream in streams:
+        if f"{key}__{stream.name}" not in have:
+            create_raw_table(con, key, stream)

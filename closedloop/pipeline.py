@@ -11,7 +11,14 @@ import duckdb
 
 from closedloop import settings as cfgmod
 from closedloop.canonical import CANON_DIR, MAPPING_ORDER, build_canon, mapping_sql, ordered, snapshot_meta
-from closedloop.collect import build_collector, carry_raw, incremental_base, record_sources, save_states
+from closedloop.collect import (
+    build_collector,
+    carry_raw,
+    declare_empty_streams,
+    incremental_base,
+    record_sources,
+    save_states,
+)
 from closedloop.ops import OpsStore
 from closedloop.runlock import RunLock
 from closedloop.sqlfiles import PipelineError, run_sql_file, split_statements
@@ -182,6 +189,8 @@ def _run_steps(con, cfg, wh, report, enabled, only, say, *, with_checks: bool, t
                 merge_streams=merge,
             )
             save_states(con, report.run_id, key, states, res)
+        if res.status == "failed":
+            declare_empty_streams(con, key, cfg.sources[key])
         report.sources.append(res)
         report.errors.extend(res.errors)
         say(f"  {key}: {res.status}, {res.rows:,} rows in {res.seconds:.1f}s")

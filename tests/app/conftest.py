@@ -33,7 +33,7 @@ def app(site):
         for k, v in params.items():
             at.query_params[k] = v
         if page != "overview":
-            at.switch_page(f"pages/{page}.py")
+            at.switch_page(f"views/{page}.py")
         return at.run()
 
     return open_page

@@ -45,7 +45,16 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`streamlit run` on a free port over a fresh published warehouse; yields the base URL."""
-    root = tmp_path_factory.mktemp("site")
+    yield from _streamlit(tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture
+def fresh_server(tmp_path_factory):
+    """A server nobody has visited yet: the first request is the deep link under test."""
+    yield from _streamlit(tmp_path_factory.mktemp("fresh"))
+
+
+def _streamlit(root):
     cfg = warehouse.write_config(root)
     warehouse.build(root / "data")
     port = _free_port()
@@ -152,6 +161,16 @@ def test_each_page_renders_in_chromium(server, page, path, text, name):
     shot(page, name)
 
 
+def test_data_health_opens_a_failing_contract_and_requests_a_run(server, page):
+    page.goto(server + "/data_health")
+    settle(page, "Failing expectations in this run")
+    page.get_by_text("critical · salesforce · opportunity · Id unique").click()
+    settle(page, "Sample failing keys")
+    page.get_by_role("button", name="Run now").click()  # served on 127.0.0.1, no [app] admins: admin
+    settle(page, "is pending")
+    shot(page, "data_health_run_now")
+
+
 def test_a_kpi_tile_leads_to_the_findings_behind_it(server, page):
     page.goto(server + "/")
     settle(page, "Revenue leakage")
@@ -181,6 +200,16 @@ def test_acknowledge_survives_a_reload(server, page):
     assert page.get_by_text("◉ acknowledged").count() >= 1
     assert page.get_by_text("acknowledge", exact=True).count() >= 1  # the audit entry
     shot(page, "acknowledged")
+
+
+def test_a_deep_link_to_a_fresh_server_opens_with_the_router(fresh_server, page):
+    page.goto(fresh_server + "/data_health")
+    settle(page, "Run ledger")
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    # the router's titled pages in sections, not Streamlit's legacy file list ("streamlit app", "checks catalog")
+    assert nav.get_by_text("Checks catalog", exact=True).count() == 1
+    assert nav.get_by_text("Trust", exact=True).count() == 1
+    assert nav.get_by_text("streamlit app").count() == 0
 
 
 def test_a_cold_trace_url_opens_the_flow(server, browser):

@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 
 from checks.results import ensure_results
+from closedloop.contracts import CONTRACT_DDL
+from closedloop.monitors import MONITOR_DDL
 from closedloop.warehouse import SCHEMAS, Warehouse, new_run_id
 
 SCHEMA_SQL = Path(__file__).resolve().parents[2] / "closedloop" / "canon" / "schema.sql"
@@ -632,6 +634,138 @@ def _results(con: duckdb.DuckDBPyConnection, prev_run: str, run_id: str, started
         )
 
 
+# Data contracts per run (prev, current): salesforce.opportunity breaks its key this run (critical, so the
+# source fails), canon.invoice has a warning; the rest pass. (source, stream, label, kind, severity, column)
+CONTRACTS = (
+    ("salesforce", "opportunity", "Id unique", "key", "critical", "Id"),
+    ("salesforce", "opportunity", "StageName in 9 allowed values", "allowed", "critical", "StageName"),
+    ("netsuite", "transaction", "tranid not null", "key", "critical", "tranid"),
+    (
+        "canon",
+        "canon.invoice",
+        "client_id resolves to client.client_id",
+        "references",
+        "warning",
+        "client_id",
+    ),
+)
+FAILING = {  # (stream, label) -> (unexpected, element, samples) in the current run
+    ("opportunity", "Id unique"): (2, 400, [{"Id": "006-DUP-1"}, {"Id": "006-DUP-2"}]),
+    ("canon.invoice", "client_id resolves to client.client_id"): (
+        1,
+        3,
+        [{"invoice_id": "INV-9", "source_system": "netsuite"}],
+    ),
+}
+# Monitors of the current run: ironclad's volume collapsed (breach), netsuite grew (warning), drift added a field.
+MONITORS = (
+    (
+        "salesforce",
+        "*",
+        "freshness",
+        "ok",
+        26.0,
+        72.0,
+        "hours",
+        {"change_lag_hours": 26.0, "snapshot_age_hours": 1.0},
+    ),
+    (
+        "ironclad",
+        "*",
+        "freshness",
+        "ok",
+        30.5,
+        72.0,
+        "hours",
+        {"change_lag_hours": 30.5, "snapshot_age_hours": 1.0},
+    ),
+    (
+        "ironclad",
+        "records",
+        "volume",
+        "breach",
+        40.0,
+        400.0,
+        "rows",
+        {"median": 400, "ratio": 0.1, "history": 5},
+    ),
+    (
+        "netsuite",
+        "transaction",
+        "volume",
+        "warning",
+        1400.0,
+        400.0,
+        "rows",
+        {"median": 400, "ratio": 3.5, "history": 5},
+    ),
+    ("salesforce", "opportunity", "schema", "warning", 1.0, 0.0, "fields", {"added": ["Renewal_Date__c"]}),
+    ("netsuite", "transaction", "schema", "ok", 0.0, 0.0, "fields", {}),
+)
+SUPPRESSED = ("Q2C-011", "Project without executed SOW", "contract_to_project", "PMO / Delivery Ops", "S2")
+
+
+def _trust(con: duckdb.DuckDBPyConnection, prev_run: str, run_id: str, started: dt.datetime) -> None:
+    """results.contract_result and results.monitor for two runs, and a check suppressed by a failed source."""
+    con.execute(CONTRACT_DDL + MONITOR_DDL)
+    for rid in (prev_run, run_id):
+        for src, stream, label, kind, sev, col in CONTRACTS:
+            bad, n, samples = FAILING.get((stream, label), (0, 400, [])) if rid == run_id else (0, 400, [])
+            _ins(
+                con,
+                "results.contract_result",
+                run_id=rid,
+                source=src,
+                stream=stream,
+                expectation="ExpectColumnValuesToBeUnique"
+                if kind == "key"
+                else "ExpectColumnValuesToBeInSet",
+                column_name=col,
+                success=not bad,
+                severity=sev,
+                unexpected_count=bad,
+                element_count=n,
+                sample_failing_keys=json.dumps(samples),
+                kind=kind,
+                label=label,
+            )
+    for src, stream, mon, status, value, thr, unit, detail in MONITORS:
+        for rid, st in ((prev_run, "ok"), (run_id, status)):
+            _ins(
+                con,
+                "results.monitor",
+                run_id=rid,
+                source=src,
+                stream=stream,
+                monitor=mon,
+                status=st,
+                severity={"breach": "critical", "warning": "warning"}.get(st),
+                value=value if rid == run_id else thr if mon == "volume" else value,
+                threshold=thr,
+                unit=unit,
+                detail=json.dumps(detail),
+                measured_at=started,
+            )
+    cid, title, domain, owner, sev = SUPPRESSED
+    _ins(
+        con,
+        "results.check_run",
+        run_id=run_id,
+        check_id=cid,
+        title=title,
+        domain=domain,
+        owner=owner,
+        base_severity=sev,
+        impact_kind="leakage",
+        status="suppressed",
+        row_count=0,
+        impact_rc=0,
+        duration_ms=0,
+        as_of=AS_OF,
+        params="{}",
+    )
+
+
 def build(data_dir: Path, *, started: dt.datetime | None = None, with_results: bool = True) -> str:
     """Create and publish one run (carrying a previous run's history rows); returns its run id."""
     started = started or dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
@@ -646,6 +780,7 @@ def build(data_dir: Path, *, started: dt.datetime | None = None, with_results: b
         _canon(con)
         if with_results:
             _results(con, prev_run, run_id, started)
+            _trust(con, prev_run, run_id, started)
         con.execute("CHECKPOINT")
     finally:
         con.close()

@@ -190,3 +190,15 @@ def test_recheck_collects_nothing_and_keeps_all_data(tmp_path):
     again = pipeline.run(cfg, only=[], with_checks=False)
     assert again.published and {s.status for s in again.sources} == {"carried"}
     assert published_clients(cfg) == ["Acme", "Globex"]
+
+
+def test_a_vendor_source_with_no_export_directory_fails_alone(tmp_path):
+    cfg = make_firm(tmp_path)
+    text = (tmp_path / "closedloop.toml").read_text() + "[sources.middleware]\npath = 'nowhere'\n"
+    (tmp_path / "closedloop.toml").write_text(text)
+    cfg = settings.load(tmp_path / "closedloop.toml")
+    report = pipeline.run(cfg, with_checks=False)
+    assert report.status == "partial" and not report.published
+    assert {s.source: s.status for s in report.sources}["middleware"] == "failed"
+    assert "does not exist" in " ".join(report.errors)
+    assert report.canon_rows["client"] == 2  # the other sources were still mapped

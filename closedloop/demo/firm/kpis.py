@@ -31,11 +31,6 @@ BILLING_CHECKS = [
 ]
 
 
-def _usd(ctx: Ctx, cents: np.ndarray, ccy: list, day: int) -> float:
-    r = ctx.fx.rate_e8(ccy, np.full(len(ccy), day))
-    return float((np.asarray(cents, dtype=float) * r / 1e8).sum() / 100)
-
-
 def _rc_rows(ctx: Ctx, amount: np.ndarray, scale: int, ccy: list, days: np.ndarray) -> float:
     """Σ of per-row round(amount × fx(ccy, day), 2) in USD, as the KPI SQL sums per-row rounded values."""
     if not len(ccy):
@@ -73,32 +68,7 @@ def compute(ctx: Ctx, key: pl.DataFrame | None = None) -> dict:
         "sla_attainment": float(np.mean(censored <= 5)),
         "share_open": float(1 - has.mean()),
     }
-    am = ctx.t["amendment"].filter(pl.col("status") == "executed")
-    bud = ctx.t["project"].select("sow_id", "budget_updated_at")
-    t = am.join(bud, on="sow_id", how="left").with_columns(
-        _tb=pl.when(pl.col("budget_updated_at") >= pl.col("signed_date") * DAY).then(pl.col("_t_budget"))
-    )
-    rc_ = ctx.t["revenue_contract"].select("sow_id", "tp_updated_at")
-    t = t.join(rc_, on="sow_id", how="left").with_columns(
-        _tr=pl.when(pl.col("tp_updated_at") >= pl.col("signed_date") * DAY).then(pl.col("_t_rev"))
-    )
-    done = t.filter(pl.col("_tb").is_not_null() & pl.col("_tr").is_not_null())
-    last = (
-        np.maximum.reduce([done["_tb"].to_numpy(), done["_tr"].to_numpy(), done["_t_billing"].to_numpy()])
-        // DAY
-    )
-    prop = cal.bd_diff(done["signed_date"].to_numpy(), last)
-    open_ = t.filter(pl.col("_tb").is_null() | pl.col("_tr").is_null())
-    out["K03"] = {
-        "definition": "per executed amendment prop_bd = bd_diff(signed_date, max(budget, billing, revenue update "
-        "dates)); an amendment whose budget or revenue contract was not updated on/after signed_date is "
-        "open backlog (CRM excluded)",
-        "n_amendments": int(t.height),
-        "median_bd": float(np.median(prop)) if len(prop) else None,
-        "p90_bd": float(np.quantile(prop, 0.9)) if len(prop) else None,
-        "within_sla_share": float(np.mean(prop <= 5)) if len(prop) else None,
-        "open_backlog": int(open_.height),
-    }
+    out["K03"] = _k03(ctx)
     inv = ctx.t["invoice"].filter(
         (pl.col("type") == "invoice") & ~pl.col("status").is_in(["draft", "cancelled"])
     )
@@ -154,6 +124,56 @@ def compute(ctx: Ctx, key: pl.DataFrame | None = None) -> dict:
         "billing_checks": BILLING_CHECKS,
     }
     return out
+
+
+def _first_on_or_after(am: pl.DataFrame, upd: pl.DataFrame, name: str) -> pl.DataFrame:
+    """Per amendment: the earliest update date (epoch s → day) of its SOW's target on or after the signature."""
+    j = am.select("amendment_id", "sow_id", "signed_date").join(upd, on="sow_id")
+    j = j.with_columns(_d=pl.col("_ts") // DAY).filter(pl.col("_d") >= pl.col("signed_date"))
+    return j.group_by("amendment_id").agg(pl.col("_d").min().alias(name))
+
+
+def _k03(ctx: Ctx) -> dict:
+    """K03 on the timestamps the systems keep (catalog §B SQL), for executed value amendments."""
+    s = ctx.t["sow"].select("sow_id", "billing_type", "currency")
+    am = (
+        ctx.t["amendment"]
+        .filter(
+            (pl.col("status") == "executed") & (pl.col("value_delta") != 0) & (pl.col("signed_date") <= ctx.A)
+        )
+        .join(s, on="sow_id")
+    )
+    for name, tbl, col in (
+        ("_tb", "project", "budget_updated_at"),
+        ("_tl", "billing_schedule", "updated_at"),
+        ("_tr", "revenue_contract", "tp_updated_at"),
+    ):
+        upd = ctx.t[tbl].select("sow_id", pl.col(col).alias("_ts")).drop_nulls()
+        am = am.join(_first_on_or_after(am, upd, name), on="amendment_id", how="left")
+    fixed = pl.col("billing_type").is_in(["FF", "MILESTONE", "RETAINER", "MANAGED_SERVICE"])
+    am = am.with_columns(_tl2=pl.when(fixed).then("_tl").otherwise("_tb"))
+    done = am["_tb"].is_not_null() & am["_tr"].is_not_null() & am["_tl2"].is_not_null()
+    d = am.filter(done)
+    last = np.maximum.reduce([d["_tb"].to_numpy(), d["_tr"].to_numpy(), d["_tl2"].to_numpy()])
+    prop = ctx.cal.bd_diff(d["signed_date"].to_numpy(), last)
+    op = am.filter(~done)
+    val = ctx.fx.rc_units(
+        np.abs(op["value_delta"].to_numpy()), 2, op["currency"].to_list(), op["signed_date"].to_numpy()
+    )
+    return {
+        "definition": "per executed value amendment signed by as_of: t_target = earliest update date on/after the "
+        "signature of the SOW's project budget (budget_updated_at), revenue contract (tp_updated_at) and, for "
+        "FF/MILESTONE/RETAINER, billing schedule (updated_at; else the budget); prop_bd = bd_diff(signed, max); "
+        "median/P90 (linear) over propagated ones; within_sla_share = share of all with prop_bd <= 5; open "
+        "backlog = count and Σ round(|value_delta| × fx(sow ccy, signed_date), 2) not yet propagated. Systems keep "
+        "only their latest timestamp, so an amendment followed by another looks as late as the later one's update",
+        "n_amendments": int(am.height),
+        "median_bd": float(np.quantile(prop, 0.5)) if len(prop) else None,
+        "p90_bd": float(np.quantile(prop, 0.9)) if len(prop) else None,
+        "within_sla_share": float((prop <= 5).sum() / am.height) if am.height else None,
+        "open_backlog": int(op.height),
+        "open_value_usd": int(val.sum()) / 100,
+    }
 
 
 def _wip(ctx: Ctx) -> dict:

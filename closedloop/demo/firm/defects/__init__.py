@@ -43,8 +43,27 @@ def evaluate_all(ctx: Ctx) -> pl.DataFrame:
     return key
 
 
-from . import amend, ar, bill, billing, crm, delivery, gaps, integ, mdm, opp, revrec, scope, setup, subk  # noqa: E402
+from . import (  # noqa: E402
+    amend,
+    ar,
+    bill,
+    billing,
+    crm,
+    delivery,
+    gaps,
+    integ,
+    mdm,
+    opp,
+    revrec,
+    scope,
+    setup,
+    subk,
+    trace,
+)
 
 FAMILIES.extend([setup, crm, amend, billing, opp, ar])
-FAMILIES.extend([scope, revrec, subk, mdm, integ])  # amendments / cash-CRM / revenue / master data / subcontract / integration owner
-FAMILIES.extend([gaps, bill, delivery])  # setup gaps, delivery→bill, bill↔contract, header, milestones, window, cap
+# amendments / cash-CRM / revenue / master data / subcontract / integration owner
+FAMILIES.extend([scope, revrec, subk, mdm, integ, trace])
+FAMILIES.extend(
+    [gaps, bill, delivery]
+)  # setup gaps, delivery→bill, bill↔contract, header, milestones, window, cap

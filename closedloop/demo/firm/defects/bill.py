@@ -18,6 +18,8 @@ Q2C-038 — 0.1 % of time lines re-appear on the project's next invoice (regener
 Q2C-053 — 2 % of fixed/retainer schedule lines due > 3 business days ago dropped from their invoice. Entity
   schedule_line: not_invoiced → ROUND(rc(amount, ccy, bill_date) × p_leak(as_of − bill_date), 2); invoiced amount
   differs (Σ fixed/retainer/milestone lines on posted 'invoice' invoices) → rc(|Σ − amount|, ccy, bill_date).
+Q2C-050 — 1.5 % of capped SOWs (fees at 70-100 % of the cap): an approved manual adjustment on the
+  last invoice takes fees 1-8 % over the cap; evaluated in delivery.py.
 Q2C-056 — 0.2 % of invoice lines: a manual 'adjustment' line (1-5 % of the invoice net) without reason code or
   approver. Entity invoice_line on posted invoices whose source record is missing or an unapproved adjustment;
   impact_rc = rc(|amount|, inv ccy, invoice_date).
@@ -30,7 +32,7 @@ import polars as pl
 
 from ..calc import DAY
 from ..ctx import Ctx
-from .base import bd_age, pick, reprice, retotal, unbill
+from .base import bd_age, pick, rate, reprice, retotal, sow_effective, unbill
 
 LIVE = ~pl.col("status").is_in(["draft", "cancelled"])
 
@@ -68,28 +70,28 @@ def inject(ctx: Ctx) -> None:
         & (pl.col("approval_status") == "approved")
         & (ctx.A - pl.col("approved_at") // DAY > 31)
     )
-    el = _clean_lines(ctx, "expense").join(ex.select(pl.col("expense_id").alias("source_id")), on="source_id")
-    a35 = pick(ctx, el, "Q2C-035", weight=1 / np.sqrt(el["amount"].to_numpy().clip(100)))
-    unbill(ctx, a35["invoice_line_id"].to_list())
-    # 036
-    el = _clean_lines(ctx, "expense")
-    a36 = pick(ctx, el, "Q2C-036")
+    all_el = _clean_lines(ctx, "expense")
+    el = all_el.join(ex.select(pl.col("expense_id").alias("source_id")), on="source_id")
+    p35 = min(
+        1.0, rate(ctx, "Q2C-035") * all_el.height / max(el.height, 1)
+    )  # §D.2: 7 % of all re-billed lines
+    a35 = pick(ctx, el, "Q2C-035", weight=1 / np.sqrt(el["amount"].to_numpy().clip(100)), p=p35)
+    # 036 on the other expense lines
+    a36 = pick(ctx, all_el.join(a35.select("invoice_line_id"), on="invoice_line_id", how="anti"), "Q2C-036")
     bump = 1 + rng.choice([0.05, 0.10, 0.15], a36.height)
-    reprice(
-        ctx,
-        a36["invoice_line_id"].to_list(),
-        np.round(a36["unit_price"].to_numpy() * bump).astype(np.int64).tolist(),
-    )
     # 053
     bs = ctx.t["billing_schedule"].filter(pl.col("line_type").is_in(["fixed", "retainer"]))
     due = bs.filter(pl.Series(bd_age(ctx, bs["bill_date"].to_numpy()) > 4))["schedule_line_id"].implode()
     fl = pl.concat([_clean_lines(ctx, "fixed"), _clean_lines(ctx, "retainer")]).filter(
         pl.col("source_id").is_in(due)
     )
-    unbill(ctx, pick(ctx, fl, "Q2C-053")["invoice_line_id"].to_list())
+    a53 = pick(ctx, fl, "Q2C-053")
+    unbill(ctx, a35["invoice_line_id"].to_list() + a53["invoice_line_id"].to_list())  # one re-total for both
+    prices = np.round(a36["unit_price"].to_numpy() * bump).astype(np.int64).tolist()
+    reprice(ctx, a36["invoice_line_id"].to_list(), prices)
     _early_acceptance(ctx, rng)
-    _adjustments(ctx, rng)
-    _twice(ctx, rng)
+    touched = _adjustments(ctx, rng) + _over_cap(ctx, rng) + _twice(ctx, rng)
+    retotal(ctx, sorted(set(touched)))
 
 
 def _early_acceptance(ctx: Ctx, rng: np.random.Generator) -> None:
@@ -121,18 +123,11 @@ def _early_acceptance(ctx: Ctx, rng: np.random.Generator) -> None:
     )
 
 
-def _adjustments(ctx: Ctx, rng: np.random.Generator) -> None:
+def _add_adjustments(
+    ctx: Ctx, src: pl.DataFrame, amt: np.ndarray, reason: str | None, approver: str | None
+) -> list[str]:
+    """One 'adjustment' line per src row (copying a sibling line's tax, period, lineage); returns invoices to re-total."""
     lines = ctx.t["invoice_line"]
-    k = int(rng.binomial(lines.height, min(1.0, 0.002 * ctx.defect_scale)))
-    cand = _clean_lines(ctx, "time").group_by("invoice_id").first().sort("invoice_id")
-    if not k or not cand.height:
-        return
-    src = cand[np.sort(rng.choice(cand.height, min(k, cand.height), replace=False)).tolist()]
-    net = ctx.t["invoice"].select("invoice_id", "amount_net")
-    src = src.join(net, on="invoice_id", maintain_order="left")
-    amt = np.maximum(
-        np.round(src["amount_net"].to_numpy() * rng.uniform(0.01, 0.05, src.height)), 100
-    ).astype(np.int64)
     top = lines.group_by("invoice_id").agg(pl.col("line_no").max().alias("_n"))
     new = (
         src.join(top, on="invoice_id", maintain_order="left")
@@ -143,18 +138,75 @@ def _adjustments(ctx: Ctx, rng: np.random.Generator) -> None:
             source_id=pl.lit(None, pl.String),
             role=pl.lit(None, pl.String),
             quantity=pl.lit(100, pl.Int64),
-            unit_price=pl.Series(amt),
-            amount=pl.Series(amt),
-            reason_code=pl.lit(None, pl.String),
-            approved_by=pl.lit(None, pl.String),
+            unit_price=pl.Series(amt, dtype=pl.Int64),
+            amount=pl.Series(amt, dtype=pl.Int64),
+            reason_code=pl.lit(reason, pl.String),
+            approved_by=pl.lit(approver, pl.String),
         )
         .select(lines.columns)
     )
     ctx.t["invoice_line"] = pl.concat([lines, new], how="vertical_relaxed")
-    retotal(ctx, new["invoice_id"].unique().to_list())
+    return new["invoice_id"].unique().to_list()
 
 
-def _twice(ctx: Ctx, rng: np.random.Generator) -> None:
+def _adjustments(ctx: Ctx, rng: np.random.Generator) -> list[str]:
+    k = int(rng.binomial(ctx.t["invoice_line"].height, min(1.0, 0.002 * ctx.defect_scale)))
+    cand = _clean_lines(ctx, "time").group_by("invoice_id").first().sort("invoice_id")
+    if not k or not cand.height:
+        return []
+    src = cand[np.sort(rng.choice(cand.height, min(k, cand.height), replace=False)).tolist()]
+    src = src.join(
+        ctx.t["invoice"].select("invoice_id", "amount_net"), on="invoice_id", maintain_order="left"
+    )
+    amt = np.maximum(np.round(src["amount_net"].to_numpy() * rng.uniform(0.01, 0.05, src.height)), 100)
+    return _add_adjustments(ctx, src.drop("amount_net"), amt.astype(np.int64), None, None)
+
+
+def _over_cap(ctx: Ctx, rng: np.random.Generator) -> list[str]:
+    """050: an approved manual adjustment on the last invoice of a nearly consumed cap pushes fees 1-8 % over it."""
+    se = sow_effective(ctx).filter(pl.col("eff_cap_amount").is_not_null() & (pl.col("eff_cap_amount") > 0))
+    fees = (
+        ctx.t["invoice_line"]
+        .filter(~pl.col("line_type").is_in(["expense", "subcontract"]))
+        .join(
+            ctx.t["invoice"]
+            .filter(LIVE & (pl.col("type") == "invoice") & ~pl.col("_credited").fill_null(False))
+            .select("invoice_id", "sow_id", pl.col("currency").alias("_iccy")),
+            on="invoice_id",
+        )
+        .group_by("sow_id", "_iccy")
+        .agg(pl.col("amount").sum().alias("_b"))
+    )
+    last = _clean_lines(ctx, "time").sort("invoice_date", "invoice_line_id").group_by("project_id").last()
+    cand = (
+        se.join(fees, left_on=["sow_id", "currency"], right_on=["sow_id", "_iccy"])
+        .filter((pl.col("_b") >= pl.col("eff_cap_amount") * 0.7) & (pl.col("_b") <= pl.col("eff_cap_amount")))
+        .join(ctx.t["project"].select("project_id", "sow_id"), on="sow_id")
+        .join(last.select("project_id", "invoice_id"), on="project_id")
+        .filter(
+            pl.col("invoice_id").is_in(
+                ctx.t["invoice"].filter(pl.col("currency").is_not_null())["invoice_id"].implode()
+            )
+        )
+        .sort("sow_id")
+        .unique("sow_id", keep="first", maintain_order=True)
+    )
+    a = pick(ctx, cand, "Q2C-050", p=min(1.0, rate(ctx, "Q2C-050") * se.height / max(cand.height, 1)))
+    if not a.height:
+        return []
+    cap = a["eff_cap_amount"].to_numpy()
+    amt = cap - a["_b"].to_numpy() + np.round(cap * rng.uniform(0.01, 0.08, a.height)).astype(np.int64)
+    src = (
+        ctx.t["invoice_line"]
+        .join(a.select("invoice_id"), on="invoice_id")
+        .group_by("invoice_id", maintain_order=True)
+        .first()
+    )
+    src = a.select("invoice_id").join(src, on="invoice_id", maintain_order="left")
+    return _add_adjustments(ctx, src, amt, "cap_overrun_billing", "billing.manager")
+
+
+def _twice(ctx: Ctx, rng: np.random.Generator) -> list[str]:
     tl = _clean_lines(ctx, "time")
     a = pick(
         ctx,
@@ -171,7 +223,7 @@ def _twice(ctx: Ctx, rng: np.random.Generator) -> None:
     )
     a = a.join(nxt.select("invoice_id", "_next"), on="invoice_id").filter(pl.col("_next").is_not_null())
     if not a.height:
-        return
+        return []
     lines = ctx.t["invoice_line"]
     top = lines.group_by("invoice_id").agg(pl.col("line_no").max().alias("_n"))
     dup = (
@@ -183,7 +235,7 @@ def _twice(ctx: Ctx, rng: np.random.Generator) -> None:
         .select(lines.columns)
     )
     ctx.t["invoice_line"] = pl.concat([lines, dup], how="vertical_relaxed")
-    retotal(ctx, dup["invoice_id"].unique().to_list())
+    return dup["invoice_id"].unique().to_list()
 
 
 def evaluate(ctx: Ctx) -> pl.DataFrame:

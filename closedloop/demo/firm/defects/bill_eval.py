@@ -19,25 +19,34 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
     se = sow_effective(ctx)
     if "expense_cap" not in se.columns:  # working tables only carry the columns the generator set
         se = se.with_columns(expense_cap=pl.lit(None, pl.Int64))
-    return pl.concat([_031(ctx), _035(ctx, se), _036(ctx, se), _038(ctx), _053(ctx), _056(ctx)])
+    try:
+        return pl.concat([_031(ctx), _035(ctx, se), _036(ctx, se), _038(ctx), _053(ctx), _056(ctx)])
+    finally:
+        _CACHE.clear()  # never reuse a join across firms (object ids can be recycled)
 
 
-def _lines(ctx: Ctx, live_only: bool = True, invoices_only: bool = True) -> pl.DataFrame:
-    inv = ctx.t["invoice"]
-    if live_only:
-        inv = inv.filter(LIVE)
-    if invoices_only:
-        inv = inv.filter(pl.col("type") == "invoice")
-    return ctx.t["invoice_line"].join(
-        inv.select(
-            "invoice_id",
-            "invoice_date",
-            "sow_id",
-            pl.col("currency").alias("_iccy"),
-            pl.col("correlation_id").alias("_icid"),
-        ),
-        on="invoice_id",
-    )
+_CACHE: dict = {}
+
+
+def _lines(ctx: Ctx, invoices_only: bool = True) -> pl.DataFrame:
+    """Lines of posted invoices (type 'invoice' only unless told), joined once per evaluation."""
+    k = (id(ctx.t["invoice_line"]), id(ctx.t["invoice"]))
+    if _CACHE.get("key") != k:
+        inv = ctx.t["invoice"].filter(LIVE)
+        _CACHE.clear()
+        _CACHE["key"] = k
+        _CACHE["all"] = ctx.t["invoice_line"].join(
+            inv.select(
+                "invoice_id",
+                "invoice_date",
+                "sow_id",
+                pl.col("type").alias("_ity"),
+                pl.col("currency").alias("_iccy"),
+                pl.col("correlation_id").alias("_icid"),
+            ),
+            on="invoice_id",
+        )
+    return _CACHE["all"].filter(pl.col("_ity") == "invoice") if invoices_only else _CACHE["all"]
 
 
 def _rc_rows(ctx: Ctx, df: pl.DataFrame, id_col: str, cents: str, ccy: str, day: str) -> list:
@@ -169,8 +178,16 @@ def _038(ctx: Ctx) -> pl.DataFrame:
         & pl.col("source_id").is_not_null()
         & ~pl.col("invoice_id").is_in(cn["source_ref"].drop_nulls().implode())
     )
+    multi = (
+        j.group_by("line_type", "source_id")
+        .agg(pl.col("invoice_id").n_unique().alias("_k"))
+        .filter(pl.col("_k") > 1)
+    )
+    j = j.join(multi.select("line_type", "source_id"), on=["line_type", "source_id"])
     v = ctx.fx.rc_units(j["amount"].to_numpy(), 2, j["_iccy"].to_list(), j["invoice_date"].to_numpy())
-    j = j.with_columns(_rc=pl.Series(v), _item=pl.col("line_type") + ":" + pl.col("source_id"))
+    j = j.with_columns(
+        _rc=pl.Series(v, dtype=pl.Int64), _item=pl.col("line_type") + ":" + pl.col("source_id")
+    )
     g = (
         j.group_by("_item")
         .agg(
@@ -198,7 +215,11 @@ def _053(ctx: Ctx) -> pl.DataFrame:
     )
     b = ctx.t["billing_schedule"].filter(pl.col("line_type").is_in(["fixed", "retainer"]))
     b = b.filter(pl.Series(bd_age(ctx, b["bill_date"].to_numpy()) > 3))
-    b = b.join(inv, left_on="schedule_line_id", right_on="source_id", how="left").sort("schedule_line_id")
+    b = (
+        b.join(inv, left_on="schedule_line_id", right_on="source_id", how="left")
+        .filter(pl.col("_inv").is_null() | ((pl.col("_inv") - pl.col("amount")).abs() > 1))
+        .sort("schedule_line_id")
+    )
     rows = []
     for r in b.iter_rows(named=True):
         if r["_inv"] is None:

@@ -68,19 +68,37 @@ def inject(ctx: Ctx) -> None:
     ch = pick(ctx, late, "Q2C-037", p=min(1.0, 0.008 * ctx.defect_scale * n_bill / max(late.height, 1)))
     if not ch.height:
         return
-    asg = ctx.t["assignment"].select("project_id", "resource_id").unique()
+    asg = ctx.t["assignment"].select("project_id", "resource_id").unique().with_columns(_on=pl.lit(True))
     res = ctx.t["resource"].select("resource_id", "role", "legal_entity_id", "cost_rate")
-    new_res = []
-    for r in ch.select("project_id", "role", "resource_id", "resource_legal_entity_id").iter_rows(named=True):
-        on = set(asg.filter(pl.col("project_id") == r["project_id"])["resource_id"].to_list())
-        cand = res.filter(  # same role and entity: no intercompany (Q2C-045) side effect
-            (pl.col("role") == r["role"])
-            & (pl.col("legal_entity_id") == r["resource_legal_entity_id"])
-            & ~pl.col("resource_id").is_in(list(on))
-        )
-        new_res.append(
-            cand["resource_id"][int(rng.integers(cand.height))] if cand.height else r["resource_id"]
-        )
+    # same role and entity (no intercompany Q2C-045 side effect), not assigned to the project: a few random draws
+    pool = (
+        res.sort("resource_id")
+        .group_by("role", "legal_entity_id", maintain_order=True)
+        .agg(pl.col("resource_id").alias("_pool"))
+        .rename({"legal_entity_id": "resource_legal_entity_id"})
+    )
+    todo = ch.select("time_entry_id", "project_id", "role", "resource_legal_entity_id").join(
+        pool, on=["role", "resource_legal_entity_id"], maintain_order="left"
+    )
+    done = []
+    for _ in range(8):
+        if not todo.height:
+            break
+        u = rng.random(todo.height)
+        todo = todo.with_columns(
+            resource_id=pl.col("_pool").list.get((pl.Series(u) * pl.col("_pool").list.len()).cast(pl.Int64))
+        ).join(asg, on=["project_id", "resource_id"], how="left", maintain_order="left")
+        done.append(todo.filter(pl.col("_on").is_null()).select("time_entry_id", "resource_id"))
+        todo = todo.filter(pl.col("_on").is_not_null()).drop("resource_id", "_on")
+    picked = (
+        pl.concat(done)
+        if done
+        else pl.DataFrame(schema={"time_entry_id": pl.String, "resource_id": pl.String})
+    )
+    new_res = ch.select("time_entry_id", "resource_id").join(
+        picked.rename({"resource_id": "_p"}), on="time_entry_id", how="left", maintain_order="left"
+    )
+    new_res = new_res.select(pl.coalesce("_p", "resource_id"))["_p"].to_list()
     m = pl.DataFrame({"time_entry_id": ch["time_entry_id"], "_nr": new_res}).join(
         res.select(
             pl.col("resource_id").alias("_nr"),

@@ -11,6 +11,8 @@ Q2C-021 — 3 % of un-amended FF SOWs: a future schedule line re-keyed so the to
   value, 20 % over). Entity sow (FF/MILESTONE/RETAINER/MANAGED_SERVICE, schedule in the SOW currency,
   |Σ − eff_value| > max(1, 0.1 % × eff_value), not a schedule still at the un-amended value);
   impact_rc = rc(|Σ − eff_value|, ccy, signed_date).
+Q2C-022 — 2 % of future milestone schedule lines keyed 5-15 % below the CLM amount (evaluated in delivery.py; the SOW
+  then also fails Q2C-021).
 Q2C-034 — 2 % × PM sloppiness of (billable task, month) groups on T&M projects: the time was flagged non-billable and
   taken off its invoice. Entity task with > 4 h of non-billable time on a billable task of a T&M project;
   impact_rc = Σ per entry rc(hours × time_rate, rate ccy, as_of) (0 without a rate).
@@ -23,7 +25,7 @@ import polars as pl
 
 from ..calc import DAY, month_index
 from ..ctx import Ctx
-from .base import pick, sloppy, unbill
+from .base import pick, rate, sloppy, unbill
 
 LIVE = ~pl.col("status").is_in(["draft", "cancelled"])
 
@@ -38,6 +40,7 @@ def inject(ctx: Ctx) -> None:
     rng = ctx.child_rng("inject-gaps")
     _nonbillable(ctx)
     _schedule_drift(ctx, rng)
+    _milestone_drift(ctx, rng)
     _duplicates(ctx)
     _presales(ctx, rng)
 
@@ -81,7 +84,8 @@ def _schedule_drift(ctx: Ctx, rng: np.random.Generator) -> None:
         .last()
         .join(ff.select("sow_id", "value"), on="sow_id")
     )
-    a = pick(ctx, fut, "Q2C-021")
+    n_fixed = ctx.t["sow"].filter(pl.col("billing_type").is_in(["FF", "MILESTONE"])).height  # §D.2 population
+    a = pick(ctx, fut, "Q2C-021", p=min(1.0, rate(ctx, "Q2C-021") * n_fixed / max(fut.height, 1)))
     under = rng.random(a.height) < 0.8
     d = np.where(under, -1, 1) * rng.uniform(0.01, 0.20, a.height)
     delta = np.round(a["value"].to_numpy() * d).astype(np.int64)
@@ -92,9 +96,29 @@ def _schedule_drift(ctx: Ctx, rng: np.random.Generator) -> None:
     )
 
 
+def _milestone_drift(ctx: Ctx, rng: np.random.Generator) -> None:
+    """022: a future milestone's schedule line keyed 5-15 % below the CLM amount (co-trips 021 on the SOW)."""
+    ms = ctx.t["milestone"].select("milestone_id", pl.col("amount").alias("_ma"))
+    fut = (
+        ctx.t["billing_schedule"]
+        .filter(pl.col("milestone_id").is_not_null() & (pl.col("bill_date") > ctx.A))
+        .join(ms, on="milestone_id")
+        .sort("schedule_line_id")
+    )
+    a = pick(ctx, fut, "Q2C-022")
+    new = np.round(a["_ma"].to_numpy() * (1 - rng.uniform(0.05, 0.15, a.height))).astype(np.int64)
+    m = dict(zip(a["schedule_line_id"].to_list(), new.tolist(), strict=True))
+    ctx.t["billing_schedule"] = ctx.t["billing_schedule"].with_columns(
+        amount=pl.col("schedule_line_id").replace_strict(m, default=pl.col("amount"), return_dtype=pl.Int64)
+    )
+
+
 def _duplicates(ctx: Ctx) -> None:
     p = ctx.t["project"]
-    a = pick(ctx, p.filter(pl.col("billing_type").is_in(["TM", "TM_CAP"])), "Q2C-013").sort("project_id")
+    tm = p.filter(pl.col("billing_type").is_in(["TM", "TM_CAP"]))  # §D.2: 0.5 % of all projects
+    a = pick(ctx, tm, "Q2C-013", p=min(1.0, rate(ctx, "Q2C-013") * p.height / max(tm.height, 1))).sort(
+        "project_id"
+    )
     if not a.height:
         return
     new_ids = _next_ids(p["project_id"], a.height)

@@ -298,7 +298,9 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
         imp = (
             Decimal(0)
             if r0["signed_date"] is None or not len(ccy)
-            else Decimal(int(ctx.fx.rc_units(np.array([units]), 4, [ccy[0]], np.array([r0["signed_date"]]))[0]))
+            else Decimal(
+                int(ctx.fx.rc_units(np.array([units]), 4, [ccy[0]], np.array([r0["signed_date"]]))[0])
+            )
             / 100
         )
         rows.append((pid, r0["correlation_id"], imp, f"entries={g.height}"))
