@@ -20,7 +20,7 @@ SELECT id, project, hours, CAST(d AS DATE), '${source}', id, _extracted_at FROM 
 """
 
 
-def make_firm(tmp_path, files: int = 12, rows: int = 40_000):
+def make_firm(tmp_path, files: int = 8, rows: int = 25_000):
     root = tmp_path / "erp"
     root.mkdir()
     for i in range(files):
@@ -65,7 +65,7 @@ def test_sigkill_at_any_point_never_hurts_the_published_run(tmp_path):
     assert start_run(cfg).wait(timeout=300) == 0
     duration = time.perf_counter() - t0
     good_id, good_rows, _ = published_rows(cfg)
-    assert good_rows == 12 * 40_000
+    assert good_rows == 8 * 25_000
     killed = 0
     for fraction in (0.15, 0.35, 0.55, 0.75, 0.9, 0.97):
         proc = start_run(cfg)
