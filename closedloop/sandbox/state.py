@@ -75,11 +75,13 @@ class Tokens:
     def __init__(self) -> None:
         self._live: dict[str, dict[str, float | None]] = collections.defaultdict(dict)
         self._lock = threading.Lock()
+        self.issued: list[str] = []  # every token ever handed out, so a test can look for leaks
 
     def issue(self, vendor: str, prefix: str = "", ttl: float | None = None) -> str:
         token = prefix + _random.token_urlsafe(24)
         with self._lock:
             self._live[vendor][token] = time.monotonic() + ttl if ttl else None
+            self.issued.append(token)
         return token
 
     def valid(self, vendor: str, token: str) -> bool:
