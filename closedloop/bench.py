@@ -92,6 +92,15 @@ def checks_stage(tier: str, work: Path) -> list[StageResult]:
     return [measure(f"checks+KPIs tier {tier}", [sys.executable, "-m", "closedloop.bench_checks", str(path)])]
 
 
+@stage("pages")
+def pages_stage(tier: str, work: Path) -> list[StageResult]:
+    """Each page's first render and trace lookups in headless Chromium, over the demo's warehouse."""
+    cfg = work / "demo" / "closedloop.toml"
+    if not cfg.is_file():
+        return [StageResult(f"pages tier {tier}", 0.0, 0.0, 1, {"error": "run the demo stage first"})]
+    return [measure(f"pages tier {tier}", [sys.executable, "-m", "closedloop.bench_pages", str(cfg)])]
+
+
 def run_bench(tier: str, stages: list[str], work: Path | None = None) -> list[StageResult]:
     """Run the named stages in order in one work directory (the demo first: later stages read it)."""
     unknown = [s for s in stages if s not in STAGES]

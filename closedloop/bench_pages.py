@@ -1,0 +1,123 @@
+"""Benchmark body for the pages stage: each page's first render and a trace lookup, in headless Chromium.
+
+Run as `python -m closedloop.bench_pages CONFIG`; starts `streamlit run` on a free 127.0.0.1 port over
+the config's published warehouse, prints JSON. Needs the dev extra (playwright) and Debian's chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+
+from closedloop import settings
+from closedloop.warehouse import Warehouse
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+PAGES = {
+    "overview": "/",
+    "findings": "/findings",
+    "data_health": "/data_health",
+    "checks_catalog": "/checks_catalog",
+}
+ROOT = Path(__file__).resolve().parents[1]
+IDLE = (
+    "() => !document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"]')"
+    " && document.querySelectorAll('[data-testid=\"stSkeleton\"]').length === 0"
+    " && !!document.querySelector('[data-testid=\"stMainBlockContainer\"] h1')"
+)
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _sample_ids(cfg: settings.Config) -> list[str]:
+    """IDs a support engineer would paste: invoice numbers and correlation IDs of flows with findings."""
+    con = duckdb.connect(str(Warehouse.at(cfg.data_dir).published_path()), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT i.erp_invoice_no FROM canon.invoice i JOIN results.finding f ON f.invoice_id = i.invoice_id"
+            " WHERE i.erp_invoice_no IS NOT NULL ORDER BY f.impact_rc DESC LIMIT 5"
+        ).fetchall()
+        rows += con.execute(
+            "SELECT correlation_id FROM results.finding WHERE correlation_id IS NOT NULL"
+            " ORDER BY impact_rc DESC LIMIT 5"
+        ).fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
+
+
+def main(config: str) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    cfg = settings.load(config)
+    port = _port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "streamlit_app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        env={**os.environ, settings.ENV_CONFIG: str(cfg.path)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{base}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        out: dict = {"first_render_seconds": {}, "trace_lookup_seconds": []}
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            warm = browser.new_page()  # the server's first script run imports everything: not a page's cost
+            warm.goto(base + "/")
+            warm.wait_for_function(IDLE, timeout=120_000)
+            warm.close()
+            for name, path in PAGES.items():
+                page = browser.new_page(viewport={"width": 1440, "height": 1000})
+                t0 = time.perf_counter()
+                page.goto(base + path)
+                page.wait_for_timeout(200)
+                page.wait_for_function(IDLE, timeout=120_000)
+                out["first_render_seconds"][name] = round(time.perf_counter() - t0, 3)
+                page.close()
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(base + "/trace")
+            page.wait_for_function(IDLE, timeout=120_000)
+            box = page.get_by_placeholder("e.g. CID-0001", exact=False)
+            for any_id in _sample_ids(cfg):
+                t0 = time.perf_counter()
+                box.fill(any_id)
+                box.press("Enter")
+                page.get_by_text("Records by system").first.wait_for(timeout=60_000)
+                page.wait_for_function(IDLE, timeout=60_000)
+                out["trace_lookup_seconds"].append(
+                    {"id": any_id, "seconds": round(time.perf_counter() - t0, 3)}
+                )
+                box.fill("")
+                box.press("Enter")
+                page.get_by_text("Records by system").first.wait_for(state="detached", timeout=60_000)
+                page.wait_for_function(IDLE, timeout=60_000)
+            browser.close()
+        lookups = sorted(x["seconds"] for x in out["trace_lookup_seconds"])
+        out["trace_lookup_median_seconds"] = lookups[len(lookups) // 2] if lookups else None
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1])))
