@@ -43,6 +43,14 @@ def demo(
         ),
     ] = True,
     port: Annotated[int, typer.Option(help="Port of the app when serving.")] = 8501,
+    data_fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--data-fault",
+            help="Break the exports before collecting: null_keys, duplicate_keys, unmapped_status, "
+            "dropped_column, stale, volume_collapse (repeatable).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Generate a demo firm, collect its exports through the real collectors, and show what breaks."""
@@ -58,6 +66,15 @@ def demo(
     firm = generate_firm(tier, seed, people=people)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_demo(firm, out_dir)
+    if data_fault:
+        from closedloop.demo.data_faults import DataFaultError, apply
+
+        try:
+            for line in apply(out_dir / "exports", data_fault):
+                _progress(f"data fault {line}")
+        except DataFaultError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
     t_gen = time.perf_counter() - t0
     as_of = firm.params["as_of"]
     cfg_path = write_demo_config(out_dir, as_of)  # files transport: later runs need no sandbox

@@ -41,6 +41,13 @@ def demo_toml(
             f'transport = "{transport if key not in ("reference", "middleware") else "files"}"',
         ]
         lines += [f'path = "exports/{key}"', ""]
+    lines += [
+        "[contracts]",
+        "# The demo org's opportunity stages: a firm lists its own picklist, so a new value is caught.",
+        'allowed_values = {"salesforce.opportunity.StageName" = ["Prospecting", "Qualification", "Proposal",'
+        ' "Negotiation", "Closed Won", "Closed Lost"]}',
+        "",
+    ]
     return "\n".join(lines) + extra
 
 

@@ -128,8 +128,9 @@ def _events(ctx: Ctx, rng: np.random.Generator) -> None:
             r.select(ev.columns),
             f.select(ev.columns),
             dl.with_columns(event_id=pl.lit(""), source_id=pl.lit("")).select(ev.columns),
-        ]
-    )
+        ],
+        how="vertical_relaxed",  # an empty pick carries Null-typed columns
+    ).cast(dict(ev.schema))
     new_ids = ids.event_ids(add.height, start=REPLAY_START)
     add = add.with_columns(event_id=new_ids, source_id=new_ids)
     ctx.t["integration_event"] = pl.concat([ev, add]).sort("created_at", "event_id")
