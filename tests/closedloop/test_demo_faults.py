@@ -8,6 +8,7 @@ import http.server
 import json
 import shutil
 import threading
+import typing
 
 import duckdb
 import pytest
@@ -21,9 +22,9 @@ EXTRA = "[monitors]\nvolume_min_history = 2\n[alerts]\nwebhooks = [{name = 'ops'
 
 
 class _Receiver(http.server.BaseHTTPRequestHandler):
-    received: list = []
+    received: typing.ClassVar[list] = []
 
-    def do_POST(self):  # noqa: N802 - the stdlib's name
+    def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         _Receiver.received.append(json.loads(body))
         self.send_response(200)
@@ -47,7 +48,9 @@ def baseline(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     firm = generate_firm("s", 11, people=30)
     write_demo(firm, root)
-    cfg = settings.load(write_demo_config(root, dt.date.fromisoformat(str(firm.params["as_of"])), extra=EXTRA))
+    cfg = settings.load(
+        write_demo_config(root, dt.date.fromisoformat(str(firm.params["as_of"])), extra=EXTRA)
+    )
     for _ in range(2):
         report = pipeline.run(cfg)
         assert report.published, report.errors
@@ -58,14 +61,18 @@ def statuses(report) -> dict[str, str]:
     con = duckdb.connect(report.warehouse_file, read_only=True)
     try:
         return dict(
-            con.execute("SELECT check_id, status FROM results.check_run WHERE run_id = ?", [report.run_id]).fetchall()
+            con.execute(
+                "SELECT check_id, status FROM results.check_run WHERE run_id = ?", [report.run_id]
+            ).fetchall()
         )
     finally:
         con.close()
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_each_data_fault_is_caught_and_suppresses_instead_of_alarming(fault, baseline, receiver, tmp_path, monkeypatch):
+def test_each_data_fault_is_caught_and_suppresses_instead_of_alarming(
+    fault, baseline, receiver, tmp_path, monkeypatch
+):
     root = tmp_path / "demo"
     shutil.copytree(baseline, root)
     monkeypatch.setenv("CLOSEDLOOP_ALERTS_OPS_URL", receiver)
