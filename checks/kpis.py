@@ -40,7 +40,7 @@ def compute_kpis(
     set_context(con, as_of, reporting_ccy, run_id=run_id)
     set_variables(con, values)
     ensure_results(con)
-    create_views(con)
+    create_views(con, reuse=True)  # built by run_checks for this run
     con.execute("DELETE FROM results.kpi WHERE run_id = ?", [run_id])
     for path in kpi_files():
         sql = path.read_text().strip().rstrip(";")

@@ -242,20 +242,57 @@ def set_context(con: duckdb.DuckDBPyConnection, as_of: Any, reporting_ccy: str =
     set_variables(con, context_values(as_of, reporting_ccy, **extra))
 
 
-def create_views(con: duckdb.DuckDBPyConnection, views_dir: Path = VIEWS_DIR) -> list[str]:
-    """Create schema chk and the helpers from checks/views/*.sql in name order ("-- materialize" = table)."""
+def create_views(con: duckdb.DuckDBPyConnection, views_dir: Path = VIEWS_DIR, *, reuse: bool = False) -> list[str]:
+    """Create schema chk and the helpers from checks/views/*.sql in name order ("-- materialize" = table).
+
+    With reuse=True nothing is rebuilt when this connection already built the same helpers for the same
+    run (same view files, run_id and context variables): compute_kpis right after run_checks.
+    """
+    files = [
+        (path.stem.split("_", 1)[1], path, path.read_text().strip().rstrip(";"))
+        for path in sorted(views_dir.glob("*.sql"))
+    ]
+    names = [name for name, _, _ in files]
+    key = _views_key(con, files)
+    if reuse and con.execute(f"SELECT getvariable('{VIEWS_KEY_VAR}')").fetchone()[0] == key:
+        return names
+    set_variables(con, {VIEWS_KEY_VAR: None})
     con.execute("CREATE SCHEMA IF NOT EXISTS chk")
-    names = []
-    for path in sorted(views_dir.glob("*.sql")):
-        name = path.stem.split("_", 1)[1]
-        body = path.read_text().strip().rstrip(";")
+    existing = dict(
+        con.execute(
+            "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'chk' UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() "
+            "WHERE database_name = current_database() AND schema_name = 'chk'"
+        ).fetchall()
+    )
+    for name, path, body in files:
         kind = "TABLE" if body.startswith("-- materialize") else "VIEW"
+        if existing.get(name, kind) != kind:  # a helper that changed between table and view
+            con.execute(f"DROP {existing[name]} chk.{name}")
         try:
             con.execute(f"CREATE OR REPLACE {kind} chk.{name} AS\n{body}")
         except duckdb.Error as exc:
             raise CheckLoadError(path, 1, f"view chk.{name} does not bind: {exc}") from None
-        names.append(name)
+    set_variables(con, {VIEWS_KEY_VAR: key})
     return names
+
+
+VIEWS_KEY_VAR = "chk_views_key"
+
+
+def _views_key(con: duckdb.DuckDBPyConnection, files: list[tuple[str, Path, str]]) -> str:
+    """What the helpers were built from: the view files plus run_id and every variable they read."""
+    import hashlib
+
+    used = sorted(set(re.findall(r"getvariable\('([a-z_0-9]+)'\)", "\n".join(b for _, _, b in files))) | {"run_id"})
+    values = con.execute(
+        "SELECT " + ", ".join(f"CAST(getvariable('{v}') AS VARCHAR)" for v in used)
+    ).fetchone()
+    digest = hashlib.sha256()
+    for name, path, body in files:
+        digest.update(f"{path}\0{name}\0{body}\0".encode())
+    digest.update(repr(list(zip(used, values, strict=True))).encode())
+    return digest.hexdigest()
 
 
 def bind_check(con: duckdb.DuckDBPyConnection, check: Check) -> None:

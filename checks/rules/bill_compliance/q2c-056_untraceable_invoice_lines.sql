@@ -14,20 +14,29 @@ impact: round(abs(line amount) * fx(invoice ccy, invoice_date), 2)
 entity: invoice_line
 depends_on: [invoice_line, invoice, time_entry, expense, milestone, billing_schedule, vendor_bill, fx_rate]
 --- */
-SELECT 'invoice_line' AS entity_type, il.invoice_line_id AS entity_id, i.correlation_id,
-       CAST(round(abs(il.amount) * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
-       i.client_id, i.sow_id, i.project_id, i.invoice_id, i.legal_entity_id, i.invoice_date AS event_date,
-       il.line_type, il.source_id, il.amount,
-       CASE WHEN il.line_type = 'adjustment' THEN 'adjustment_unapproved' ELSE 'missing_source' END AS issue
-FROM canon.invoice_line il
-JOIN canon.invoice i ON i.invoice_id = il.invoice_id
-LEFT JOIN chk.fx_daily fx ON fx.from_ccy = i.currency AND fx.d = i.invoice_date
-WHERE i.status NOT IN ('draft', 'cancelled')
-  AND ((il.line_type = 'time' AND NOT EXISTS (SELECT 1 FROM canon.time_entry t WHERE t.time_entry_id = il.source_id))
-    OR (il.line_type = 'expense' AND NOT EXISTS (SELECT 1 FROM canon.expense e WHERE e.expense_id = il.source_id))
-    OR (il.line_type = 'milestone' AND NOT EXISTS (SELECT 1 FROM canon.milestone m WHERE m.milestone_id = il.source_id))
-    OR (il.line_type IN ('fixed', 'retainer')
-        AND NOT EXISTS (SELECT 1 FROM canon.billing_schedule b WHERE b.schedule_line_id = il.source_id))
-    OR (il.line_type = 'subcontract'
-        AND NOT EXISTS (SELECT 1 FROM canon.vendor_bill v WHERE v.vendor_bill_id = il.source_id))
-    OR (il.line_type = 'adjustment' AND (il.reason_code IS NULL OR il.approved_by IS NULL)))
+WITH l AS (
+  SELECT il.*, i.correlation_id AS inv_correlation_id, i.client_id, i.sow_id, i.project_id, i.legal_entity_id,
+         i.invoice_date, i.currency
+  FROM canon.invoice_line il
+  JOIN canon.invoice i ON i.invoice_id = il.invoice_id
+  WHERE i.status NOT IN ('draft', 'cancelled')),
+src AS (
+  SELECT 'time' AS line_type, time_entry_id AS source_id FROM canon.time_entry
+  UNION ALL SELECT 'expense', expense_id FROM canon.expense
+  UNION ALL SELECT 'milestone', milestone_id FROM canon.milestone
+  UNION ALL SELECT 'fixed', schedule_line_id FROM canon.billing_schedule
+  UNION ALL SELECT 'retainer', schedule_line_id FROM canon.billing_schedule
+  UNION ALL SELECT 'subcontract', vendor_bill_id FROM canon.vendor_bill),
+found AS (
+  SELECT DISTINCT l.invoice_line_id
+  FROM l JOIN src ON src.line_type = l.line_type AND src.source_id = l.source_id)
+SELECT 'invoice_line' AS entity_type, l.invoice_line_id AS entity_id, l.inv_correlation_id AS correlation_id,
+       CAST(round(abs(l.amount) * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
+       l.client_id, l.sow_id, l.project_id, l.invoice_id, l.legal_entity_id, l.invoice_date AS event_date,
+       l.line_type, l.source_id, l.amount,
+       CASE WHEN l.line_type = 'adjustment' THEN 'adjustment_unapproved' ELSE 'missing_source' END AS issue
+FROM l
+LEFT JOIN found f ON f.invoice_line_id = l.invoice_line_id
+LEFT JOIN chk.fx_daily fx ON fx.from_ccy = l.currency AND fx.d = l.invoice_date
+WHERE (l.line_type IN ('time', 'expense', 'milestone', 'fixed', 'retainer', 'subcontract') AND f.invoice_line_id IS NULL)
+   OR (l.line_type = 'adjustment' AND (l.reason_code IS NULL OR l.approved_by IS NULL))

@@ -38,6 +38,7 @@ WITH p AS (
 tm AS (
   SELECT t.project_id, sum(CAST(round(t.hours * sr.bill_rate * fx.rate, 2) AS DECIMAL(18, 2))) AS wip_rc
   FROM canon.time_entry t
+  JOIN p ON p.project_id = t.project_id AND p.billing_type IN ('TM', 'TM_CAP')
   JOIN chk.standard_rate sr ON sr.time_entry_id = t.time_entry_id
   CROSS JOIN chk.ctx ctx
   LEFT JOIN chk.fx_daily fx ON fx.from_ccy = sr.currency AND fx.d = ctx.as_of

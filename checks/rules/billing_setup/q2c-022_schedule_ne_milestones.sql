@@ -7,7 +7,8 @@ domain: billing_setup
 systems: [PSA, ERP, CLM]
 description: >
   A CLM milestone has no billing-schedule line, a different scheduled amount (sum of its lines), or —
-  for date-triggered milestones — a bill date more than date_tol_days_022 from the due date.
+  for date-triggered milestones — a bill date more than date_tol_days_022 from the due date. Only SOWs that
+  have a (non-cancelled) project: a billing schedule lives on the project, and a SOW without one is Q2C-010.
 remediation: Align the billing schedule with the contract's milestone plan.
 impact_kind: leakage
 impact: round(amount * fx(sow ccy, due_date), 2) when missing; round(abs(amount - scheduled) * fx, 2) on drift; 0 for date-only drift
@@ -32,7 +33,8 @@ m AS (
   FROM canon.milestone m
   JOIN canon.sow s ON s.sow_id = m.sow_id
   LEFT JOIN b ON b.milestone_id = m.milestone_id
-  WHERE coalesce(m.status, '') <> 'cancelled')
+  WHERE coalesce(m.status, '') <> 'cancelled'
+    AND EXISTS (SELECT 1 FROM canon.project p WHERE p.sow_id = m.sow_id AND coalesce(p.status, '') <> 'cancelled'))
 SELECT 'milestone' AS entity_type, m.milestone_id AS entity_id, m.correlation_id,
        CAST(CASE m.issue WHEN 'missing_line' THEN round(m.amount * fx.rate, 2)
                          WHEN 'amount_drift' THEN round(abs(m.amount - m.sched_amount) * fx.rate, 2)

@@ -9,7 +9,8 @@ description: >
   A project's billing type, dates, PO, payment terms or budget disagree with the amendment-adjusted SOW:
   billing_type differs (S2); start more than start_tol_days before the SOW start; end after the effective
   end date; PO or terms differ where both are set; budget differs from eff_value on FF / MILESTONE /
-  TM_CAP / RETAINER (not when the budget still equals the un-amended value: that is Q2C-060).
+  TM_CAP / RETAINER, unless the budget equals the SOW value as of an earlier executed amendment (or the original
+  value): a budget an amendment never reached is stale, and Q2C-060 reports that amendment.
 remediation: Correct the project header in the PSA to the executed terms.
 impact_kind: count
 impact: round(abs(budget_amount - eff_value) * fx(currency, as_of), 2) when 'budget' is among the mismatches, else 0
@@ -18,7 +19,15 @@ depends_on: [project, sow, amendment, contract, fx_rate]
 params:
   start_tol_days: 7
 --- */
-WITH m AS (
+WITH stale AS (
+  SELECT s.sow_id, s.value AS v FROM canon.sow s
+  UNION ALL
+  SELECT a.sow_id, s.value + sum(coalesce(a.value_delta, 0)) OVER (PARTITION BY a.sow_id ORDER BY a.amendment_no
+                                                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS v
+  FROM canon.amendment a
+  JOIN canon.sow s ON s.sow_id = a.sow_id
+  WHERE a.status = 'executed' AND a.effective_date <= getvariable('as_of')),
+m AS (
   SELECT p.project_id, p.correlation_id, p.client_id, se.sow_id, p.legal_entity_id, p.start_date,
          se.currency, p.budget_amount, se.eff_value, p.billing_type, se.billing_type AS sow_billing_type,
          CASE WHEN p.billing_type <> se.billing_type THEN 1 ELSE 0 END AS bt,
@@ -30,7 +39,8 @@ WITH m AS (
                AND p.payment_terms_days <> se.eff_payment_terms_days THEN 1 ELSE 0 END AS pt,
          CASE WHEN se.billing_type IN ('FF', 'MILESTONE', 'TM_CAP', 'RETAINER')
                AND p.budget_amount IS NOT NULL AND p.budget_amount <> se.eff_value
-               AND p.budget_amount <> se.value THEN 1 ELSE 0 END AS bu
+               AND NOT EXISTS (SELECT 1 FROM stale st WHERE st.sow_id = p.sow_id AND st.v = p.budget_amount)
+              THEN 1 ELSE 0 END AS bu
   FROM canon.project p
   JOIN chk.sow_effective se ON se.sow_id = p.sow_id
   WHERE coalesce(p.status, '') <> 'cancelled')

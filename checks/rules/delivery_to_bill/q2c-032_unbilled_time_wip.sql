@@ -6,18 +6,16 @@ owner: Billing Ops / PM
 domain: delivery_to_bill
 systems: [PSA, ERP]
 description: >
-  Approved, billable, un-invoiced time on TM / TM_CAP projects whose month ended more than
-  wip_grace_days ago (age from the last day of the work month). One finding per project; severity by
+  Approved, billable, un-invoiced time on TM / TM_CAP projects in closed months (work_date on or before the
+  last day of the month before as_of's month; age from the last day of the work month). One finding per project; severity by
   the oldest entry: S3 up to 60 days, S2 61-90, S1 over 90.
 remediation: Bill the time in the next run, or write it down with a reason.
 impact_kind: leakage
 impact: >
-  sum over entries of round(value_rc * p_leak(age_days), 2); value_rc = round(hours * contract rate * fx(rate ccy, as_of), 2);
+  round(sum over entries of value_rc * p_leak(age_days), 2); value_rc = round(hours * contract rate * fx(rate ccy, as_of), 2);
   age_days = as_of - last_day(work_date); entries without a contract rate are Q2C-023, not here
 entity: project
 depends_on: [time_entry, project, sow, rate_card, fx_rate]
-params:
-  wip_grace_days: 30
 --- */
 WITH w AS (
   SELECT p.project_id, p.correlation_id, p.client_id, p.sow_id, p.legal_entity_id, t.hours, t.work_date,
@@ -30,12 +28,12 @@ WITH w AS (
   LEFT JOIN chk.fx_daily fx ON fx.from_ccy = tr.currency AND fx.d = ctx.as_of
   WHERE p.billing_type IN ('TM', 'TM_CAP')
     AND t.billable AND t.approval_status = 'approved' AND t.invoice_line_id IS NULL
-    AND date_diff('day', last_day(t.work_date), ctx.as_of) > getvariable('wip_grace_days')),
+    AND t.work_date < date_trunc('month', ctx.as_of)),
 a AS (
-  SELECT w.*, CAST(round(w.value_rc * pl.p, 2) AS DECIMAL(18, 2)) AS leak_rc
+  SELECT w.*, w.value_rc * pl.p AS leak_rc
   FROM w JOIN chk.p_leak pl ON w.age_days BETWEEN pl.lo AND pl.hi)
 SELECT 'project' AS entity_type, project_id AS entity_id, min(correlation_id) AS correlation_id,
-       CAST(sum(leak_rc) AS DECIMAL(18, 2)) AS impact_rc, min(client_id) AS client_id, min(sow_id) AS sow_id,
+       CAST(round(sum(leak_rc), 2) AS DECIMAL(18, 2)) AS impact_rc, min(client_id) AS client_id, min(sow_id) AS sow_id,
        project_id, min(legal_entity_id) AS legal_entity_id, min(work_date) AS event_date,
        sum(hours) AS hours, CAST(sum(value_rc) AS DECIMAL(18, 2)) AS wip_rc, max(age_days) AS age_days,
        CASE WHEN max(age_days) > 90 THEN 'S1' WHEN max(age_days) > 60 THEN 'S2' ELSE 'S3' END AS severity

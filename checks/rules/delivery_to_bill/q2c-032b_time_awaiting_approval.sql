@@ -8,7 +8,7 @@ systems: [PSA]
 description: Time entries in status 'submitted' for more than sla_approval_days calendar days (from submitted_at, UTC date). One finding per project.
 remediation: Approve or reject the time so it can be billed.
 impact_kind: cash_delay
-impact: sum over entries of round(value_rc * (age_days - sla_approval_days) * coc / 365, 2); value_rc = round(hours * contract rate * fx(rate ccy, as_of), 2) (0 without rate)
+impact: round(sum over entries of value_rc * (age_days - sla_approval_days) * coc / 365, 2); value_rc = round(hours * contract rate * fx(rate ccy, as_of), 2) (0 without rate)
 entity: project
 depends_on: [time_entry, project, sow, rate_card, fx_rate]
 params:
@@ -27,7 +27,7 @@ WITH w AS (
   WHERE t.approval_status = 'submitted'
     AND date_diff('day', CAST(t.submitted_at AS DATE), ctx.as_of) > getvariable('sla_approval_days'))
 SELECT 'project' AS entity_type, project_id AS entity_id, min(correlation_id) AS correlation_id,
-       CAST(sum(round(value_rc * (age_days - getvariable('sla_approval_days')) * coc / 365, 2)) AS DECIMAL(18, 2)) AS impact_rc,
+       CAST(round(sum(value_rc * (age_days - getvariable('sla_approval_days'))) * min(coc) / 365, 2) AS DECIMAL(18, 2)) AS impact_rc,
        min(client_id) AS client_id, min(sow_id) AS sow_id, project_id, min(legal_entity_id) AS legal_entity_id,
        min(submitted_date) AS event_date, count(*) AS entries, sum(hours) AS hours, max(age_days) AS oldest_age_days
 FROM w

@@ -14,19 +14,26 @@ impact: round(hours * contract rate * fx(rate ccy, work_date), 2) (0 without rat
 entity: time_entry
 depends_on: [time_entry, project, sow, amendment, contract, assignment, rate_card, fx_rate]
 --- */
-WITH t AS (
+WITH asg_proj AS (
+  SELECT DISTINCT a.project_id FROM canon.assignment a),
+covered AS (
+  SELECT DISTINCT t.time_entry_id
+  FROM canon.time_entry t
+  JOIN canon.assignment a
+    ON a.project_id = t.project_id AND a.resource_id = t.resource_id
+   AND t.work_date >= a.start_date AND t.work_date <= coalesce(a.end_date, DATE '9999-12-31')
+  WHERE t.billable),
+t AS (
   SELECT t.time_entry_id, t.correlation_id, p.project_id, p.client_id, p.sow_id, p.legal_entity_id, t.resource_id,
          t.work_date, t.hours, tr.bill_rate, tr.currency,
          CASE WHEN t.work_date > se.eff_end_date THEN 'after_end'
               WHEN t.work_date < se.start_date THEN 'before_start'
-              WHEN EXISTS (SELECT 1 FROM canon.assignment a0 WHERE a0.project_id = t.project_id)
-               AND NOT EXISTS (SELECT 1 FROM canon.assignment a
-                               WHERE a.project_id = t.project_id AND a.resource_id = t.resource_id
-                                 AND t.work_date >= a.start_date AND t.work_date <= coalesce(a.end_date, DATE '9999-12-31'))
-              THEN 'unassigned' END AS issue
+              WHEN ap.project_id IS NOT NULL AND cv.time_entry_id IS NULL THEN 'unassigned' END AS issue
   FROM canon.time_entry t
   JOIN canon.project p ON p.project_id = t.project_id
   JOIN chk.sow_effective se ON se.sow_id = p.sow_id
+  LEFT JOIN asg_proj ap ON ap.project_id = t.project_id
+  LEFT JOIN covered cv ON cv.time_entry_id = t.time_entry_id
   LEFT JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
   WHERE t.billable)
 SELECT 'time_entry' AS entity_type, t.time_entry_id AS entity_id, t.correlation_id,

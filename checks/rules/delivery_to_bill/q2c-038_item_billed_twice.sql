@@ -25,12 +25,16 @@ WITH l AS (
     AND il.line_type IN ('time', 'expense', 'milestone', 'fixed', 'retainer', 'subcontract')
     AND il.source_id IS NOT NULL
     AND NOT EXISTS (SELECT 1 FROM canon.invoice cn
-                    WHERE cn.type = 'credit_note' AND cn.source_ref = i.invoice_id AND cn.status <> 'cancelled'))
+                    WHERE cn.type = 'credit_note' AND cn.source_ref = i.invoice_id AND cn.status <> 'cancelled')),
+dup AS (  -- items on more than one invoice (invoice_id is never NULL here), before the wide aggregate
+  SELECT line_type AS dup_line_type, source_id AS dup_source_id
+  FROM l GROUP BY line_type, source_id HAVING min(invoice_id) <> max(invoice_id))
 SELECT 'billed_item' AS entity_type, line_type || ':' || source_id AS entity_id, min(correlation_id) AS correlation_id,
        CAST(sum(amount_rc) - max(amount_rc) AS DECIMAL(18, 2)) AS impact_rc,
        min(client_id) AS client_id, min(sow_id) AS sow_id, min(project_id) AS project_id,
        max(invoice_id) AS invoice_id, min(legal_entity_id) AS legal_entity_id, max(invoice_date) AS event_date,
        line_type, source_id, count(DISTINCT invoice_id) AS n_invoices, min(invoice_id) AS first_invoice_id
 FROM l
+JOIN dup ON dup.dup_line_type = l.line_type AND dup.dup_source_id = l.source_id
 GROUP BY line_type, source_id
 HAVING count(DISTINCT invoice_id) > 1

@@ -9,7 +9,10 @@ description: >
   technical: several non-cancelled invoices from one source record (source_system, source_id); every one
   after the lowest invoice_id is a duplicate. business: two posted invoices (type invoice) of the same
   client, currency and gross (within 0.01), dated within business_dup_days, sharing source_ref or
-  correlation_id; the higher invoice_id is the duplicate. A duplicate credited by a credit note is excluded.
+  correlation_id, where every sourced line of the later invoice (line_type, source_id) is also on the earlier
+  one (two invoices billing different items - e.g. two equal milestones of one engagement - are not duplicates;
+  a re-keyed copy with unsourced lines is); the higher invoice_id is the duplicate. A duplicate credited by a
+  credit note is excluded.
 remediation: Credit the duplicate invoice; fix the integration's idempotency.
 impact_kind: exposure
 impact: round(duplicate amount_gross * fx(ccy, invoice_date), 2)
@@ -34,6 +37,11 @@ biz AS (
   WHERE a.type = 'invoice' AND b.type = 'invoice'
     AND a.status NOT IN ('draft', 'cancelled') AND b.status NOT IN ('draft', 'cancelled')
     AND (a.source_ref = b.source_ref OR a.correlation_id = b.correlation_id)
+    AND NOT EXISTS (SELECT 1 FROM canon.invoice_line la
+                    WHERE la.invoice_id = a.invoice_id AND la.source_id IS NOT NULL
+                      AND NOT EXISTS (SELECT 1 FROM canon.invoice_line lb
+                                      WHERE lb.invoice_id = b.invoice_id AND lb.line_type = la.line_type
+                                        AND lb.source_id = la.source_id))
   GROUP BY a.invoice_id),
 dup AS (
   SELECT invoice_id, kind, original_id FROM tech WHERE rn > 1
