@@ -242,7 +242,9 @@ def set_context(con: duckdb.DuckDBPyConnection, as_of: Any, reporting_ccy: str =
     set_variables(con, context_values(as_of, reporting_ccy, **extra))
 
 
-def create_views(con: duckdb.DuckDBPyConnection, views_dir: Path = VIEWS_DIR, *, reuse: bool = False) -> list[str]:
+def create_views(
+    con: duckdb.DuckDBPyConnection, views_dir: Path = VIEWS_DIR, *, reuse: bool = False
+) -> list[str]:
     """Create schema chk and the helpers from checks/views/*.sql in name order ("-- materialize" = table).
 
     With reuse=True nothing is rebuilt when this connection already built the same helpers for the same
@@ -284,7 +286,9 @@ def _views_key(con: duckdb.DuckDBPyConnection, files: list[tuple[str, Path, str]
     """What the helpers were built from: the view files plus run_id and every variable they read."""
     import hashlib
 
-    used = sorted(set(re.findall(r"getvariable\('([a-z_0-9]+)'\)", "\n".join(b for _, _, b in files))) | {"run_id"})
+    used = sorted(
+        set(re.findall(r"getvariable\('([a-z_0-9]+)'\)", "\n".join(b for _, _, b in files))) | {"run_id"}
+    )
     values = con.execute(
         "SELECT " + ", ".join(f"CAST(getvariable('{v}') AS VARCHAR)" for v in used)
     ).fetchone()

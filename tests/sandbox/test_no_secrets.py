@@ -24,7 +24,7 @@ def test_a_run_with_token_refreshes_retries_and_a_fatal_error_leaks_nothing(tmp_
     ):
         secrets = {k: v for k, v in os.environ.items() if k.startswith("CLOSEDLOOP_") and len(v) >= 8}
         assert secrets, "the sandbox run sets its dummy secrets in the environment"
-        text = path.read_text() + "\n[contracts]\nenabled = false\n"
+        text = path.read_text().replace("[contracts]\n", "[contracts]\nenabled = false\n")
         path.write_text(text.replace("\npath = ", "\nfreshness_sla_hours = 0.0\npath = "))
         cfg = settings.load(path)
         for spec in (

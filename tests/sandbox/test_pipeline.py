@@ -22,9 +22,8 @@ def test_fatal_fault_keeps_the_last_good_warehouse(tmp_path):
         text = path.read_text()
         assert "secret" not in text.replace("sandbox-salesforce", "").lower()  # no secrets in the config
         # the fixture firm's dates are old and its data contracts are not what this test is about
-        text = (
-            text.replace("\npath = ", "\nfreshness_sla_hours = 0.0\npath = ")
-            + "\n[contracts]\nenabled = false\n"
+        text = text.replace("\npath = ", "\nfreshness_sla_hours = 0.0\npath = ").replace(
+            "[contracts]\n", "[contracts]\nenabled = false\n"
         )
         path.write_text(text)
         cfg = settings.load(path)
