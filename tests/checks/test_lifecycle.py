@@ -44,6 +44,7 @@ def test_first_seen_resolved_reopened(tmp_path: Path):
     with duckdb.connect(str(run1)) as con:
         build_golden(con)
         run_checks(con, run_id="r1", as_of=AS_OF)
+        con.execute("CHECKPOINT")  # the file is copied below: everything must be in it, not in the WAL
     assert _history(run1, "S010") == ("open", 0, "2026-11-01 00:00:00+00", "2026-11-01 00:00:00+00", None)
 
     # Run 2, a week later: the project arrived one run late, so the finding resolves.
@@ -59,6 +60,7 @@ def test_first_seen_resolved_reopened(tmp_path: Path):
             == 0
         )
         assert con.execute("SELECT count(DISTINCT run_id) FROM results.check_run").fetchone()[0] == 2
+        con.execute("CHECKPOINT")
     assert _history(run2, "S010") == (
         "resolved",
         0,
