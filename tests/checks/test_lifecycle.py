@@ -44,7 +44,6 @@ def test_first_seen_resolved_reopened(tmp_path: Path):
     with duckdb.connect(str(run1)) as con:
         build_golden(con)
         run_checks(con, run_id="r1", as_of=AS_OF)
-        con.execute("CHECKPOINT")  # the file is copied below: everything must be in it, not in the WAL
     assert _history(run1, "S010") == ("open", 0, "2026-11-01 00:00:00+00", "2026-11-01 00:00:00+00", None)
 
     # Run 2, a week later: the project arrived one run late, so the finding resolves.
@@ -60,7 +59,6 @@ def test_first_seen_resolved_reopened(tmp_path: Path):
             == 0
         )
         assert con.execute("SELECT count(DISTINCT run_id) FROM results.check_run").fetchone()[0] == 2
-        con.execute("CHECKPOINT")
     assert _history(run2, "S010") == (
         "resolved",
         0,
@@ -77,7 +75,7 @@ def test_first_seen_resolved_reopened(tmp_path: Path):
         run_checks(con, run_id="r3", as_of=AS_OF + dt.timedelta(days=14), previous=str(run2))
         row = con.execute(
             "SELECT status, reopened_count, CAST(first_seen_at AS VARCHAR) FROM results.finding "
-            "WHERE run_id = 'r3' AND check_id = 'Q2C-010'"
+            "WHERE run_id = 'r3' AND check_id = 'Q2C-010' AND entity_id = 'S010'"
         ).fetchone()
     assert row == ("reopened", 1, "2026-11-01 00:00:00+00")
     assert _history(run3, "S010")[:2] == ("reopened", 1)
