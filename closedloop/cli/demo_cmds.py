@@ -117,6 +117,7 @@ def demo(
 def _print_headline(cfg: cfgmod.Config, top: int = 10) -> None:
     """The demo's last word: what the checks found, the largest breaks by $, and the KPIs."""
     from closedloop import findings as fmod
+    from closedloop.cli.explore import findings_table
 
     con = _published(cfg)
     try:
@@ -127,18 +128,11 @@ def _print_headline(cfg: cfgmod.Config, top: int = 10) -> None:
         ).fetchall()
     finally:
         con.close()
-    t = Table(title=f"top {len(rows)} of {count:,} findings — ${total:,.2f} at stake")
-    for col in ("check", "sev", "$ impact", "entity", "correlation"):
-        t.add_column(col)
-    for r in rows:
-        t.add_row(
-            r["check_id"],
-            r["severity"],
-            f"{r['impact_rc'] or 0:,.2f}",
-            f"{r['entity_type']} {r['entity_id']}",
-            r["correlation_id"] or "—",
+    out.print(
+        findings_table(
+            rows, f"top {len(rows)} of {count:,} findings — ${total:,.2f} at stake", workflow=False
         )
-    out.print(t)
+    )
     k = Table(title="KPIs")
     for col in ("kpi", "name", "value", "unit"):
         k.add_column(col)

@@ -54,20 +54,20 @@ def findings(
     if as_json:
         out.print_json(json.dumps({"count": count, "impact_rc": total, "findings": rows}, default=str))
         return
-    t = Table(title=f"{count:,} findings, ${total:,.2f} impact (showing {len(rows)})")
-    for col in ("check", "sev", "$ impact", "entity", "correlation", "owner", "status"):
+    out.print(findings_table(rows, f"{count:,} findings, ${total:,.2f} impact (showing {len(rows)})"))
+
+
+def findings_table(rows: list[dict], title: str, *, workflow: bool = True) -> Table:
+    """Findings as the terminal shows them, largest $ first (the queue and the demo's last word)."""
+    t = Table(title=title)
+    cols = ("check", "sev", "$ impact", "entity", "correlation")
+    for col in (*cols, "owner", "status") if workflow else cols:
         t.add_column(col)
     for r in rows:
-        t.add_row(
-            r["check_id"],
-            r["severity"],
-            f"{r['impact_rc'] or 0:,.2f}",
-            f"{r['entity_type']} {r['entity_id']}",
-            r["correlation_id"] or "—",
-            r["owner_team"] or "",
-            r["status"] or "",
-        )
-    out.print(t)
+        cells = [r["check_id"], r["severity"], f"{r['impact_rc'] or 0:,.2f}", f"{r['entity_type']} {r['entity_id']}",
+                 r["correlation_id"] or "—"]  # fmt: skip
+        t.add_row(*cells, *((r["owner_team"] or "", r["status"] or "") if workflow else ()))
+    return t
 
 
 @app.command()
