@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from collectors.base import LINEAGE_COLUMNS, Batch, Collector, CollectorError, Stream, StreamState
+from collectors.base import LINEAGE_COLUMNS, Batch, Collector, CollectorError, Column, Stream, StreamState
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,14 @@ def _cast_expr(col: str, typ: str) -> str:
     if typ == "JSON":
         return f"CASE WHEN json_valid({c}) THEN CAST({c} AS JSON) END"
     return f"TRY_CAST(replace({c}, ',', '') AS {typ})"
+
+
+def _bad_value(c: Column) -> str:
+    """SQL true where a column's value is required but empty, or present but not castable to its type."""
+    bad_null = f"nullif(trim({quote(c.name)}), '') IS NULL" if c.required else "false"
+    if c.type == "VARCHAR":
+        return bad_null
+    return f"({bad_null} OR (nullif(trim({quote(c.name)}), '') IS NOT NULL AND ({_cast_expr(c.name, c.type)}) IS NULL))"
 
 
 def _to_text(value: Any) -> str | None:
@@ -177,24 +185,28 @@ def write_batch(
         return 0, extra, missing
     con.register("_cl_batch", text)
     try:
-        for c in stream.columns:
-            bad_null = f"nullif(trim({quote(c.name)}), '') IS NULL" if c.required else "false"
-            bad_cast = (
-                "false"
-                if c.type == "VARCHAR"
-                else f"(nullif(trim({quote(c.name)}), '') IS NOT NULL AND ({_cast_expr(c.name, c.type)}) IS NULL)"
-            )
-            row = con.execute(
-                f"SELECT _row, {quote(c.name)} FROM _cl_batch WHERE {bad_cast} OR {bad_null} ORDER BY _row LIMIT 1"
+        # one scan for every column's first bad row (a query per column per page was the hot spot)
+        checked = [c for c in stream.columns if c.required or c.type != "VARCHAR"]
+        firsts = (
+            con.execute(
+                "SELECT "
+                + ", ".join(f"min(CASE WHEN {_bad_value(c)} THEN _row END)" for c in checked)
+                + " FROM _cl_batch"
             ).fetchone()
-            if row is not None:
-                shown = row[1] if row[1] is None else repr(row[1][:80])
-                what = (
-                    "is empty but required"
-                    if row[1] in (None, "")
-                    else f"value {shown} is not a valid {c.type}"
-                )
-                raise CollectorError(f"column {c.name!r}: {what}", file=batch.source_file, row=row[0])
+            if checked
+            else ()
+        )
+        for c, first in zip(checked, firsts, strict=True):  # declared order: the first bad column is named
+            if first is None:
+                continue
+            value = con.execute(f"SELECT {quote(c.name)} FROM _cl_batch WHERE _row = ?", [first]).fetchone()[
+                0
+            ]
+            shown = value if value is None else repr(value[:80])
+            what = (
+                "is empty but required" if value in (None, "") else f"value {shown} is not a valid {c.type}"
+            )
+            raise CollectorError(f"column {c.name!r}: {what}", file=batch.source_file, row=first)
         select = [f"{_cast_expr(c.name, c.type)} AS {quote(c.name)}" for c in stream.columns]
         select += [
             "? AS _run_id",
