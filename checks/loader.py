@@ -245,7 +245,7 @@ def set_context(con: duckdb.DuckDBPyConnection, as_of: Any, reporting_ccy: str =
 def create_views(
     con: duckdb.DuckDBPyConnection, views_dir: Path = VIEWS_DIR, *, reuse: bool = False
 ) -> list[str]:
-    """Create schema chk and the helpers from checks/views/*.sql in name order ("-- materialize" = table).
+    """Attach the in-memory catalog chk and build the helpers from checks/views/*.sql in name order ("-- materialize" = table).
 
     With reuse=True nothing is rebuilt when this connection already built the same helpers for the same
     run (same view files, run_id and context variables): compute_kpis right after run_checks.
@@ -259,20 +259,14 @@ def create_views(
     if reuse and con.execute(f"SELECT getvariable('{VIEWS_KEY_VAR}')").fetchone()[0] == key:
         return names
     set_variables(con, {VIEWS_KEY_VAR: None})
-    con.execute("CREATE SCHEMA IF NOT EXISTS chk")
-    existing = dict(
-        con.execute(
-            "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = 'chk' UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() "
-            "WHERE database_name = current_database() AND schema_name = 'chk'"
-        ).fetchall()
-    )
+    attach_helpers(con)
+    # A view binds names in its own catalog (chk), so its canon.* must name the run's catalog.
+    home = con.execute("SELECT current_database()").fetchone()[0].replace('"', '""')
+    canon = '"' + home + '".canon.'
     for name, path, body in files:
         kind = "TABLE" if body.startswith("-- materialize") else "VIEW"
-        if existing.get(name, kind) != kind:  # a helper that changed between table and view
-            con.execute(f"DROP {existing[name]} chk.{name}")
         try:
-            con.execute(f"CREATE OR REPLACE {kind} chk.{name} AS\n{body}")
+            con.execute(f"CREATE OR REPLACE {kind} chk.{name} AS\n" + CANON_REF.sub(lambda _: canon, body))
         except duckdb.Error as exc:
             raise CheckLoadError(path, 1, f"view chk.{name} does not bind: {exc}") from None
     set_variables(con, {VIEWS_KEY_VAR: key})
@@ -280,6 +274,27 @@ def create_views(
 
 
 VIEWS_KEY_VAR = "chk_views_key"
+HELPERS_CATALOG = "chk"
+CANON_REF = re.compile(r"\bcanon\.")
+
+
+def attach_helpers(con: duckdb.DuckDBPyConnection) -> None:
+    """A fresh in-memory catalog `chk` for the helpers, shared by every cursor of this database.
+
+    In memory, not in the run file: writing a 20M-row helper into the file costs four times what computing
+    it does (compression and storage; tier l: 23 of 28 CPU-seconds), and no reader of a published run
+    needs them. A `chk` schema that older runs stored in the file would shadow the catalog: it goes.
+    """
+    attached = {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+    if HELPERS_CATALOG in attached:
+        con.execute(f"DETACH {HELPERS_CATALOG}")
+    has_schema = con.execute(
+        "SELECT count(*) FROM duckdb_schemas() WHERE database_name = current_database() AND schema_name = ?",
+        [HELPERS_CATALOG],
+    ).fetchone()[0]
+    if has_schema:
+        con.execute(f"DROP SCHEMA {HELPERS_CATALOG} CASCADE")
+    con.execute(f"ATTACH ':memory:' AS {HELPERS_CATALOG}")
 
 
 def _views_key(con: duckdb.DuckDBPyConnection, files: list[tuple[str, Path, str]]) -> str:

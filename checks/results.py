@@ -10,11 +10,6 @@ CREATE TABLE IF NOT EXISTS results.check_run(
   run_id VARCHAR, check_id VARCHAR, title VARCHAR, domain VARCHAR, owner VARCHAR, base_severity VARCHAR,
   impact_kind VARCHAR, status VARCHAR, row_count BIGINT, impact_rc DECIMAL(18,2), duration_ms DOUBLE,
   error VARCHAR, as_of DATE, params VARCHAR);
-CREATE TABLE IF NOT EXISTS results.finding_stage(
-  run_id VARCHAR, check_id VARCHAR, entity_type VARCHAR, entity_id VARCHAR, correlation_id VARCHAR,
-  impact_rc DECIMAL(18,2), client_id VARCHAR, sow_id VARCHAR, project_id VARCHAR, invoice_id VARCHAR,
-  legal_entity_id VARCHAR, event_date DATE, base_severity VARCHAR, age_value DOUBLE, grace_value DOUBLE,
-  details VARCHAR);
 CREATE TABLE IF NOT EXISTS results.finding(
   run_id VARCHAR, finding_key VARCHAR, check_id VARCHAR, severity VARCHAR, base_severity VARCHAR,
   impact_kind VARCHAR, impact_rc DECIMAL(18,2), entity_type VARCHAR, entity_id VARCHAR, correlation_id VARCHAR,
@@ -28,6 +23,16 @@ CREATE TABLE IF NOT EXISTS results.finding_history(
 CREATE TABLE IF NOT EXISTS results.kpi(
   run_id VARCHAR, as_of DATE, kpi_id VARCHAR, name VARCHAR, value DOUBLE, unit VARCHAR, slice_kind VARCHAR,
   slice_value VARCHAR);
+"""
+
+# Every check's raw rows, before dedup and severity: in the in-memory helper catalog (checks/loader.py),
+# since they are rewritten into results.finding once and writing them to the run file would cost twice.
+STAGE_DDL = """
+CREATE TABLE chk.finding_stage(
+  run_id VARCHAR, check_id VARCHAR, entity_type VARCHAR, entity_id VARCHAR, correlation_id VARCHAR,
+  impact_rc DECIMAL(18,2), client_id VARCHAR, sow_id VARCHAR, project_id VARCHAR, invoice_id VARCHAR,
+  legal_entity_id VARCHAR, event_date DATE, base_severity VARCHAR, age_value DOUBLE, grace_value DOUBLE,
+  details VARCHAR)
 """
 
 CARRIED = ("check_run", "kpi")
@@ -67,7 +72,7 @@ CREATE OR REPLACE TEMP TABLE cur_finding AS
 WITH ranked AS (
   SELECT s.*, row_number() OVER (PARTITION BY s.check_id, s.entity_type, s.entity_id
                                  ORDER BY s.impact_rc DESC NULLS LAST, s.details) AS rn
-  FROM results.finding_stage s WHERE s.run_id = getvariable('run_id')),
+  FROM chk.finding_stage s WHERE s.run_id = getvariable('run_id')),
 lvl AS (
   SELECT r.*, md5(r.check_id || '|' || r.entity_type || '|' || r.entity_id) AS finding_key,
          CAST(substr(r.base_severity, 2, 1) AS INTEGER)
@@ -108,5 +113,4 @@ SELECT c.run_id, c.finding_key, c.check_id, c.severity, c.base_severity, cr.impa
 FROM cur_finding c
 JOIN results.check_run cr ON cr.run_id = c.run_id AND cr.check_id = c.check_id
 JOIN results.finding_history h ON h.finding_key = c.finding_key;
-DELETE FROM results.finding_stage WHERE run_id = getvariable('run_id');
 """

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from checks.loader import Check, context_values, create_views, load_checks, set_variables
-from checks.results import FINALIZE_SQL, carry_forward, ensure_results
+from checks.results import FINALIZE_SQL, STAGE_DDL, carry_forward, ensure_results
 
 STANDARD_COLS = ("entity_type", "entity_id", "correlation_id", "impact_rc")
 OPTIONAL_COLS = ("client_id", "sow_id", "project_id", "invoice_id", "legal_entity_id", "event_date")
@@ -112,7 +112,7 @@ def _insert_sql(check: Check, run_id: str, cols: list[str], grace: Any) -> str:
     age = f"CAST(q.{age_col} AS DOUBLE)" if age_col in colset and grace is not None else "NULL"
     grace_sql = "NULL" if grace is None or age == "NULL" else f"CAST({float(grace)} AS DOUBLE)"
     return (
-        f"INSERT INTO results.finding_stage SELECT '{run_id}', '{check.id}', CAST(q.entity_type AS VARCHAR), "
+        f"INSERT INTO chk.finding_stage SELECT '{run_id}', '{check.id}', CAST(q.entity_type AS VARCHAR), "
         f"CAST(q.entity_id AS VARCHAR), CAST(q.correlation_id AS VARCHAR), "
         f"CAST(coalesce(q.impact_rc, 0) AS DECIMAL(18,2)), {', '.join(opt)}, {sev}, {age}, {grace_sql}, "
         f"{details} FROM (\n{check.sql}\n) q"
@@ -203,9 +203,9 @@ def run_checks(
     ensure_results(con)
     if previous:
         carry_forward(con, previous, run_id)
-    for table in ("check_run", "finding_stage"):
-        con.execute(f"DELETE FROM results.{table} WHERE run_id = ?", [run_id])
+    con.execute("DELETE FROM results.check_run WHERE run_id = ?", [run_id])
     create_views(con)
+    con.execute(STAGE_DDL)
 
     workers = max_workers or min(8, os.cpu_count() or 2)
     gating = [c for c in checks if c.gating]
@@ -221,7 +221,7 @@ def run_checks(
     run_batch([c for c in gating if not (_dependency_keys(con, c, {}) & suppressed)])
     for src, table in con.execute(
         "SELECT DISTINCT json_extract_string(details, '$.source_system'), json_extract_string(details, '$.table_name') "
-        "FROM results.finding_stage WHERE run_id = ? AND check_id IN (SELECT unnest(?::VARCHAR[]))",
+        "FROM chk.finding_stage WHERE run_id = ? AND check_id IN (SELECT unnest(?::VARCHAR[]))",
         [run_id, [c.id for c in gating]],
     ).fetchall():
         if table:
@@ -243,7 +243,7 @@ def run_checks(
             "SELECT check_id, count(DISTINCT entity_type || '|' || entity_id), "
             "CAST(coalesce(sum(impact_rc), 0) AS DECIMAL(18,2)) FROM (SELECT *, row_number() OVER "
             "(PARTITION BY check_id, entity_type, entity_id ORDER BY impact_rc DESC NULLS LAST, details) rn "
-            "FROM results.finding_stage WHERE run_id = ?) WHERE rn = 1 GROUP BY check_id",
+            "FROM chk.finding_stage WHERE run_id = ?) WHERE rn = 1 GROUP BY check_id",
             [run_id],
         ).fetchall()
     }

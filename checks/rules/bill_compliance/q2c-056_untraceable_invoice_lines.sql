@@ -27,16 +27,19 @@ src AS (
   UNION ALL SELECT 'fixed', schedule_line_id FROM canon.billing_schedule
   UNION ALL SELECT 'retainer', schedule_line_id FROM canon.billing_schedule
   UNION ALL SELECT 'subcontract', vendor_bill_id FROM canon.vendor_bill),
-found AS (
-  SELECT DISTINCT l.invoice_line_id
-  FROM l JOIN src ON src.line_type = l.line_type AND src.source_id = l.source_id)
+sourced AS (  -- lines without their source record: one outer join, no DISTINCT over millions of line ids
+  SELECT l.* FROM l
+  LEFT JOIN src ON src.line_type = l.line_type AND src.source_id = l.source_id
+  WHERE l.line_type IN ('time', 'expense', 'milestone', 'fixed', 'retainer', 'subcontract')
+    AND src.source_id IS NULL),
+flagged AS (
+  SELECT *, 'missing_source' AS issue FROM sourced
+  UNION ALL
+  SELECT *, 'adjustment_unapproved' AS issue FROM l
+  WHERE l.line_type = 'adjustment' AND (l.reason_code IS NULL OR l.approved_by IS NULL))
 SELECT 'invoice_line' AS entity_type, l.invoice_line_id AS entity_id, l.inv_correlation_id AS correlation_id,
        CAST(round(abs(l.amount) * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        l.client_id, l.sow_id, l.project_id, l.invoice_id, l.legal_entity_id, l.invoice_date AS event_date,
-       l.line_type, l.source_id, l.amount,
-       CASE WHEN l.line_type = 'adjustment' THEN 'adjustment_unapproved' ELSE 'missing_source' END AS issue
-FROM l
-LEFT JOIN found f ON f.invoice_line_id = l.invoice_line_id
+       l.line_type, l.source_id, l.amount, l.issue
+FROM flagged l
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = l.currency AND fx.d = l.invoice_date
-WHERE (l.line_type IN ('time', 'expense', 'milestone', 'fixed', 'retainer', 'subcontract') AND f.invoice_line_id IS NULL)
-   OR (l.line_type = 'adjustment' AND (l.reason_code IS NULL OR l.approved_by IS NULL))

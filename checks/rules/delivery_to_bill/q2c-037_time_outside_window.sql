@@ -16,30 +16,44 @@ depends_on: [time_entry, project, sow, amendment, contract, assignment, rate_car
 --- */
 WITH asg_proj AS (
   SELECT DISTINCT a.project_id FROM canon.assignment a),
-covered AS (
-  SELECT DISTINCT t.time_entry_id
-  FROM canon.time_entry t
-  JOIN canon.assignment a
-    ON a.project_id = t.project_id AND a.resource_id = t.resource_id
-   AND t.work_date >= a.start_date AND t.work_date <= coalesce(a.end_date, DATE '9999-12-31')
-  WHERE t.billable),
+-- Coverage as disjoint islands per (project, resource): overlapping assignments merged, so an entry
+-- matches at most one island and needs no DISTINCT over millions of entry ids (the cost at tier l).
+asg AS (
+  SELECT project_id, resource_id, start_date AS lo, coalesce(end_date, DATE '9999-12-31') AS hi
+  FROM canon.assignment
+  WHERE start_date IS NOT NULL AND coalesce(end_date, DATE '9999-12-31') >= start_date),
+reach AS (
+  SELECT *, max(hi) OVER (PARTITION BY project_id, resource_id ORDER BY lo, hi
+                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach_before
+  FROM asg),
+numbered AS (
+  SELECT *, sum(CASE WHEN reach_before IS NULL OR lo > reach_before THEN 1 ELSE 0 END)
+              OVER (PARTITION BY project_id, resource_id ORDER BY lo, hi ROWS UNBOUNDED PRECEDING) AS island
+  FROM reach),
+islands AS (
+  SELECT project_id, resource_id, min(lo) AS lo, max(hi) AS hi FROM numbered
+  GROUP BY project_id, resource_id, island),
 t AS (
   SELECT t.time_entry_id, t.correlation_id, p.project_id, p.client_id, p.sow_id, p.legal_entity_id, t.resource_id,
-         t.work_date, t.hours, tr.bill_rate, tr.currency,
+         t.work_date, t.hours,
          CASE WHEN t.work_date > se.eff_end_date THEN 'after_end'
               WHEN t.work_date < se.start_date THEN 'before_start'
-              WHEN ap.project_id IS NOT NULL AND cv.time_entry_id IS NULL THEN 'unassigned' END AS issue
+              WHEN ap.project_id IS NOT NULL AND cv.project_id IS NULL THEN 'unassigned' END AS issue
   FROM canon.time_entry t
   JOIN canon.project p ON p.project_id = t.project_id
   JOIN chk.sow_effective se ON se.sow_id = p.sow_id
   LEFT JOIN asg_proj ap ON ap.project_id = t.project_id
-  LEFT JOIN covered cv ON cv.time_entry_id = t.time_entry_id
-  LEFT JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
-  WHERE t.billable)
+  LEFT JOIN islands cv
+    ON cv.project_id = t.project_id AND cv.resource_id = t.resource_id
+   AND t.work_date >= cv.lo AND t.work_date <= cv.hi
+  WHERE t.billable),
+f AS (  -- the rate only for the failing entries
+  SELECT t.*, tr.bill_rate, tr.currency
+  FROM t LEFT JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
+  WHERE t.issue IS NOT NULL)
 SELECT 'time_entry' AS entity_type, t.time_entry_id AS entity_id, t.correlation_id,
        CAST(coalesce(round(t.hours * t.bill_rate * fx.rate, 2), 0) AS DECIMAL(18, 2)) AS impact_rc,
        t.client_id, t.sow_id, t.project_id, t.legal_entity_id, t.work_date AS event_date, t.issue,
        t.resource_id, t.hours
-FROM t
+FROM f t
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = t.currency AND fx.d = t.work_date
-WHERE t.issue IS NOT NULL

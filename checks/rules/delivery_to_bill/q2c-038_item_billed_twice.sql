@@ -14,27 +14,36 @@ impact: sum of round(line amount * fx(ccy, invoice_date), 2) minus the largest s
 entity: billed_item (line_type:source_id)
 depends_on: [invoice_line, invoice, fx_rate]
 --- */
-WITH l AS (
-  SELECT il.line_type, il.source_id, il.invoice_id, i.client_id, i.sow_id, i.project_id, i.legal_entity_id,
-         i.correlation_id, i.invoice_date,
-         CAST(round(il.amount * fx.rate, 2) AS DECIMAL(18, 2)) AS amount_rc
-  FROM canon.invoice_line il
-  JOIN canon.invoice i ON i.invoice_id = il.invoice_id
-  LEFT JOIN chk.fx_daily fx ON fx.from_ccy = i.currency AND fx.d = i.invoice_date
+WITH inv AS (  -- posted, uncredited invoices: the credit-note test runs on invoices, not on every line
+  SELECT i.invoice_id, i.client_id, i.sow_id, i.project_id, i.legal_entity_id, i.correlation_id, i.invoice_date,
+         i.currency
+  FROM canon.invoice i
   WHERE i.status NOT IN ('draft', 'cancelled') AND i.type = 'invoice'
-    AND il.line_type IN ('time', 'expense', 'milestone', 'fixed', 'retainer', 'subcontract')
-    AND il.source_id IS NOT NULL
-    AND NOT EXISTS (SELECT 1 FROM canon.invoice cn
-                    WHERE cn.type = 'credit_note' AND cn.source_ref = i.invoice_id AND cn.status <> 'cancelled')),
-dup AS (  -- items on more than one invoice (invoice_id is never NULL here), before the wide aggregate
+    AND i.invoice_id NOT IN (SELECT cn.source_ref FROM canon.invoice cn
+                             WHERE cn.type = 'credit_note' AND cn.status <> 'cancelled'
+                               AND cn.source_ref IS NOT NULL)),
+billed AS (
+  SELECT il.line_type, il.source_id, il.invoice_id, il.amount
+  FROM canon.invoice_line il
+  JOIN inv ON inv.invoice_id = il.invoice_id
+  WHERE il.line_type IN ('time', 'expense', 'milestone', 'fixed', 'retainer', 'subcontract')
+    AND il.source_id IS NOT NULL),
+dup AS (  -- items on more than one invoice, found on the narrow columns before anything wide is carried
   SELECT line_type AS dup_line_type, source_id AS dup_source_id
-  FROM l GROUP BY line_type, source_id HAVING min(invoice_id) <> max(invoice_id))
+  FROM billed GROUP BY line_type, source_id HAVING min(invoice_id) <> max(invoice_id)),
+l AS (
+  SELECT b.line_type, b.source_id, b.invoice_id, inv.client_id, inv.sow_id, inv.project_id, inv.legal_entity_id,
+         inv.correlation_id, inv.invoice_date,
+         CAST(round(b.amount * fx.rate, 2) AS DECIMAL(18, 2)) AS amount_rc
+  FROM billed b
+  JOIN dup ON dup.dup_line_type = b.line_type AND dup.dup_source_id = b.source_id
+  JOIN inv ON inv.invoice_id = b.invoice_id
+  LEFT JOIN chk.fx_daily fx ON fx.from_ccy = inv.currency AND fx.d = inv.invoice_date)
 SELECT 'billed_item' AS entity_type, line_type || ':' || source_id AS entity_id, min(correlation_id) AS correlation_id,
        CAST(sum(amount_rc) - max(amount_rc) AS DECIMAL(18, 2)) AS impact_rc,
        min(client_id) AS client_id, min(sow_id) AS sow_id, min(project_id) AS project_id,
        max(invoice_id) AS invoice_id, min(legal_entity_id) AS legal_entity_id, max(invoice_date) AS event_date,
        line_type, source_id, count(DISTINCT invoice_id) AS n_invoices, min(invoice_id) AS first_invoice_id
 FROM l
-JOIN dup ON dup.dup_line_type = l.line_type AND dup.dup_source_id = l.source_id
 GROUP BY line_type, source_id
 HAVING count(DISTINCT invoice_id) > 1
