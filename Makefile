@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP)
+bench: $(STAMP) $(CHROMIUM)
 	$(BIN)/closedloop bench
 
 clean:

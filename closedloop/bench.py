@@ -1,52 +1,186 @@
-"""The benchmark: wall time and peak memory of each stage, each in its own process so RSS is its own."""
+"""The benchmark: each stage in its own child process, K times; wall, CPU, peak RSS and rows/s of each.
+
+A child's CPU time and peak RSS come from its own rusage (os.wait4), so one stage's memory is never
+another's. The pipeline's steps (collect, canonical, contracts, checks, KPIs, publish) come from the step
+clock of a real `closedloop run --json` (closedloop/steps.py): they time the code a customer runs.
+bench_report.py turns the rows into targets, scaling exponents, the table and the docs.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
-class StageResult:
-    """One measured stage: what ran, how long, how much memory at peak, and what it reported."""
+class Stats:
+    """Median, min and max over the repeats."""
 
+    median: float
+    min: float
+    max: float
+
+    @classmethod
+    def of(cls, values: list[float | None]) -> Stats | None:
+        vals = [v for v in values if v is not None]
+        return cls(statistics.median(vals), min(vals), max(vals)) if vals else None
+
+
+@dataclass
+class Sample:
+    """One repeat's measurement of one row."""
+
+    wall: float
+    cpu: float | None = None
+    rows: int | None = None
+    peak_rss_mb: float | None = None
+
+
+@dataclass
+class Row:
+    """One line of the results: a stage or a step of one, over its repeats (or why it has no figures)."""
+
+    name: str
     stage: str
-    seconds: float
-    peak_rss_mb: float
-    exit_code: int
+    wall: Stats | None = None
+    cpu: Stats | None = None
+    peak_rss_mb: float | None = None  # the highest over the repeats
+    rows: int | None = None
+    repeats: int = 0
+    counted: bool = False  # a step of the run: summed into the total (generate and the extras are not)
+    error: str | None = None
+    skipped: str | None = None
+    note: str = ""  # what its rows are, what its CPU and RSS cover
     detail: dict = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, name: str, stage: str, samples: list[Sample], **kw: Any) -> Row:
+        peaks = [s.peak_rss_mb for s in samples if s.peak_rss_mb is not None]
+        rows = [s.rows for s in samples if s.rows is not None]
+        return cls(
+            name,
+            stage,
+            wall=Stats.of([s.wall for s in samples]),
+            cpu=Stats.of([s.cpu for s in samples]),
+            peak_rss_mb=max(peaks) if peaks else None,
+            rows=rows[-1] if rows else None,  # the same snapshot every repeat: the same rows
+            repeats=len(samples),
+            **kw,
+        )
 
-def measure(stage: str, argv: list[str], *, env: dict | None = None, cwd: Path | None = None) -> StageResult:
-    """Run argv as a child and read its own rusage (wait4), so each stage's peak RSS is its own."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}, cwd=cwd
-    )
-    out = proc.stdout.read() if proc.stdout else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    @property
+    def rows_per_s(self) -> float | None:
+        if self.rows is None or self.wall is None or self.wall.median <= 0:
+            return None
+        return self.rows / self.wall.median
+
+    def as_dict(self) -> dict:
+        doc = asdict(self)
+        for key in ("wall", "cpu"):
+            if doc[key]:
+                doc[key] = {k: round(v, 3) for k, v in doc[key].items()}
+        doc["rows_per_s"] = round(self.rows_per_s) if self.rows_per_s is not None else None
+        return doc
+
+
+@dataclass
+class Child:
+    """One child process: its wall and CPU seconds, peak RSS, exit code, the JSON it printed, its stderr."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+    exit_code: int
+    doc: Any
+    stderr: str
+
+    @property
+    def error(self) -> str | None:
+        if self.exit_code == 0 and self.doc is not None:
+            return None
+        lines = [line for line in self.stderr.splitlines() if line.strip()]
+        raised = [line for line in lines if re.match(r"[\w.]+(Error|Exception)\b", line)]  # not its context
+        tail = (raised[-1] if raised else " | ".join(lines[-3:]))[-600:]
+        return f"exit {self.exit_code}" + (f": {tail}" if tail else "") + ("" if self.doc else " (no JSON)")
+
+
+def measure(argv: list[str]) -> Child:
+    """Run argv as a child and read its own rusage (wait4): its CPU and peak RSS, nobody else's."""
+    with tempfile.TemporaryFile() as err:  # a file, not a pipe: a chatty stderr cannot block the child
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)
+        out = proc.stdout.read() if proc.stdout else b""
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.stdout:
+            proc.stdout.close()
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")[-4000:]
     try:
-        detail = json.loads(out.decode() or "{}")
+        doc = json.loads(out.decode() or "null")
     except json.JSONDecodeError:
-        detail = {"stdout": out.decode(errors="replace")[-2000:]}
-    return StageResult(stage, round(seconds, 2), round(usage.ru_maxrss / 1024, 1), proc.returncode, detail)
+        doc = None
+    cpu = usage.ru_utime + usage.ru_stime
+    return Child(seconds, cpu, usage.ru_maxrss / 1024, proc.returncode, doc, stderr)
 
 
-def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "closedloop.cli", *args]
+def module(name: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", name, *args]
 
 
-# Stages are registered by name; each takes (tier, workdir) and returns its measured results.
-STAGES: dict[str, Callable[[str, Path], list[StageResult]]] = {}
+@dataclass
+class Bench:
+    """One benchmark at one size, and what its stages hand to the later ones."""
+
+    tier: str
+    work: Path
+    people: int | None = None
+    repeat: int = 1
+    seed: int = 42
+    config: Path | None = None  # the measured run's config: its published warehouse feeds later stages
+    canon_rows: int | None = None
+
+    @property
+    def demo(self) -> Path:
+        return self.work / "demo"
+
+    def published(self) -> Path | None:
+        from closedloop import settings
+        from closedloop.warehouse import Warehouse
+
+        return Warehouse.at(settings.load(self.config).data_dir).published_path() if self.config else None
+
+    def reuse(self) -> None:
+        """In a work dir a previous bench left: its last run, so later stages can run alone."""
+        import duckdb
+
+        runs = sorted(self.demo.glob("bench-run-*.toml"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+        self.config = next((c for c in reversed(runs) if _run_dir(c).is_dir()), None)
+        if (path := self.published()) is None:
+            return
+        with duckdb.connect(str(path), read_only=True) as con:  # counted as the run counts its canon rows
+            tables = con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'canon'"
+            ).fetchall()
+            counts = {t: con.execute(f"SELECT count(*) FROM canon.{t}").fetchone()[0] for (t,) in tables}
+        self.canon_rows = sum(n for t, n in counts.items() if t != "snapshot_meta")  # written after the count
+
+
+# Stages by name, in the order they run (later stages read what earlier ones left in the work dir).
+STAGES: dict[str, Callable[[Bench], list[Row]]] = {}
 
 
 def stage(name: str):
@@ -57,57 +191,228 @@ def stage(name: str):
     return register
 
 
-@stage("demo")
-def demo_stage(tier: str, work: Path) -> list[StageResult]:
-    """Generate, export, collect, map, check and publish the demo firm of a tier."""
-    return [
-        measure(
-            f"demo tier {tier}",
-            cli("demo", "--tier", tier, "--out", str(work / "demo"), "--json", "--no-serve"),
+@stage("generate")
+def generate_stage(b: Bench) -> list[Row]:
+    """The demo firm and its exports, once: reported, not counted (a customer's data already exists)."""
+    argv = module("closedloop.bench_generate", str(b.demo), "--tier", b.tier, "--seed", str(b.seed))
+    child = measure(argv + (["--people", str(b.people)] if b.people else []))
+    if child.error:
+        return [Row("generate", "generate", error=child.error)]
+    sample = Sample(child.seconds, child.cpu_seconds, child.doc["rows"], child.peak_rss_mb)
+    note = "rows: the firm's canonical truth, every table; run once, not counted"
+    return [Row.of("generate", "generate", [sample], note=note, detail=child.doc)]
+
+
+# The run's steps as the table names them, and what each one's rows are (closedloop/pipeline.py).
+STEPS = {
+    "collect": ("collect (files)", "rows: raw rows written, every source"),
+    "canonical": ("canonical build", "rows: canonical rows built"),
+    "contracts": ("data contracts", "rows: raw + canonical rows validated (with drift, freshness, volume)"),
+    "checks": ("checks", "rows: the canonical model the checks read"),
+    "kpis": ("KPIs", "rows: the canonical model the KPIs read"),
+    "publish": ("publish", "rows: raw + canonical rows in the run file it closes"),
+}
+
+
+@stage("pipeline")
+def pipeline_stage(b: Bench) -> list[Row]:
+    """`closedloop run --json` on the demo's files, K times, each on a fresh data dir (the same first run)."""
+    base = b.demo / "closedloop.toml"
+    if not base.is_file():
+        return [
+            Row("run end to end", "pipeline", error="no demo in the work dir: run the generate stage first")
+        ]
+    samples: dict[str, list[Sample]] = {step: [] for step in [*STEPS, "total"]}
+    sources: dict[str, list[float]] = {}
+    error = None
+    for i in range(1, b.repeat + 1):
+        cfg = _run_config(base, i)
+        child = measure(module("closedloop.cli", "run", "--config", str(cfg), "--json"))
+        doc = child.doc if isinstance(child.doc, dict) else {}
+        steps = doc.get("steps") or {}
+        if child.error or not steps:
+            error = child.error or "the run reported no steps"
+            if doc.get("errors"):
+                error += f"; {doc['errors'][:3]}"
+            break
+        collect = {k.removeprefix("collect."): v for k, v in steps.items() if k.startswith("collect.")}
+        samples["collect"].append(
+            Sample(
+                sum(v["wall_seconds"] for v in collect.values()),
+                sum(v["cpu_seconds"] for v in collect.values()),
+                sum(v["rows"] or 0 for v in collect.values()),
+                max((v["peak_rss_mb"] for v in collect.values()), default=None),
+            )
         )
+        for src, v in collect.items():
+            sources.setdefault(src, []).append(v["wall_seconds"])
+        for name in list(STEPS)[1:]:
+            if st := steps.get(name):
+                samples[name].append(
+                    Sample(st["wall_seconds"], st["cpu_seconds"], st["rows"], st["peak_rss_mb"])
+                )
+        samples["total"].append(Sample(child.seconds, child.cpu_seconds, doc.get("rows"), child.peak_rss_mb))
+        b.canon_rows = sum(doc.get("canon_rows", {}).values())
+        if b.config is not None and b.config != cfg:  # only the last repeat's run files are kept
+            shutil.rmtree(_run_dir(b.config), ignore_errors=True)
+        b.config = cfg
+    rss = "; peak RSS: the run's process peak when the step ended"
+    rows = [
+        Row.of(label, "pipeline", samples[step], counted=True, note=note + rss)
+        for step, (label, note) in STEPS.items()
     ]
+    rows[0].detail = {"sources_wall_median": {s: round(statistics.median(v), 3) for s, v in sources.items()}}
+    total = "the whole `closedloop run` process: its steps, setup and imports; rows: raw rows"
+    rows.append(Row.of("run end to end", "pipeline", samples["total"], note=total, error=error))
+    return rows
 
 
-@stage("collectors")
-def collectors_stage(tier: str, work: Path) -> list[StageResult]:
-    """Records/s of each API collector against the local sandbox, and a bare httpx loop over the same pages."""
-    demo = work / "demo"  # reuse the demo stage's exports when it ran first
-    target = demo if (demo / "exports").is_dir() else work / "sandbox"
-    argv = [sys.executable, "-m", "closedloop.sandbox.bench", "--tier", tier, "--dir", str(target)]
-    return [measure(f"collectors tier {tier}", argv)]
+def _run_dir(config: Path) -> Path:
+    return config.parent / "bench-runs" / config.stem.removeprefix("bench-run-")
+
+
+def _run_config(base: Path, i: int) -> Path:
+    """The demo's config with its own data dir, so every repeat is the same first run on the snapshot."""
+    text = base.read_text(encoding="utf-8")
+    if 'data_dir = "."' not in text:
+        raise ValueError(f'{base}: expected the demo\'s data_dir = "."')
+    cfg = base.with_name(f"bench-run-{i}.toml")
+    cfg.write_text(text.replace('data_dir = "."', f'data_dir = "bench-runs/{i}"', 1), encoding="utf-8")
+    shutil.rmtree(_run_dir(cfg), ignore_errors=True)
+    return cfg
+
+
+@stage("http")
+def http_stage(b: Bench) -> list[Row]:
+    """Salesforce, NetSuite and Ironclad collected over HTTP from the local sandbox (tiers s and m)."""
+    note = (
+        "API streams only (NetSuite's bulk CSVs are files at every tier); rows: records; "
+        "CPU n/a: the sandbox serves from the same process"
+    )
+    if b.tier == "l":
+        return [
+            Row("collect (HTTP)", "http", skipped="HTTP collection is timed at tiers s and m only", note=note)
+        ]
+    if not (b.demo / "exports").is_dir():
+        return [Row("collect (HTTP)", "http", error="no demo exports in the work dir: run generate first")]
+    argv = module("closedloop.sandbox.bench", "--tier", b.tier, "--seed", str(b.seed), "--dir", str(b.demo))
+    samples, detail, error = [], {}, None
+    for _ in range(b.repeat):
+        child = measure(argv)
+        if child.error:
+            error = child.error
+            break
+        vendors = {k: v for k, v in child.doc.items() if isinstance(v, dict) and "records" in v}
+        wall = sum(v["collector_seconds"] for v in vendors.values())
+        samples.append(Sample(wall, None, sum(v["records"] for v in vendors.values()), child.peak_rss_mb))
+        detail = vendors
+    return [Row.of("collect (HTTP)", "http", samples, note=note, error=error, detail=detail)]
 
 
 @stage("checks")
-def checks_stage(tier: str, work: Path) -> list[StageResult]:
-    """All checks and KPIs on the demo's published warehouse (the demo stage must have run first)."""
-    from closedloop.warehouse import Warehouse
-
-    path = Warehouse.at(work / "demo").published_path()
+def checks_stage(b: Bench) -> list[Row]:
+    """Checks and KPIs alone on a copy of the run's warehouse, in their own process (their own RSS)."""
+    path = b.published()
     if path is None:
         return [
-            StageResult(
-                f"checks tier {tier}", 0.0, 0.0, 1, {"error": "no published demo warehouse in the work dir"}
-            )
+            Row("checks + KPIs alone", "checks", error="no published run in the work dir: run pipeline first")
         ]
-    return [measure(f"checks+KPIs tier {tier}", [sys.executable, "-m", "closedloop.bench_checks", str(path)])]
+    samples, detail, error = [], {}, None
+    for _ in range(b.repeat):
+        child = measure(module("closedloop.bench_checks", str(path)))
+        if child.error:
+            error = child.error
+            break
+        detail = child.doc
+        samples.append(Sample(child.doc["total_seconds"], None, b.canon_rows, child.peak_rss_mb))
+    note = "rows: the canonical model; CPU n/a (the process also copies the file); RSS: its own process"
+    return [Row.of("checks + KPIs alone", "checks", samples, note=note, error=error, detail=detail)]
+
+
+BASELINES = {"engine": "engine", "pandas": "pandas", "gx": "Great Expectations", "scan_floor": "scan floor"}
+
+
+def baselines_available() -> bool:
+    return importlib.util.find_spec("closedloop.bench_baselines") is not None
+
+
+@stage("baselines")
+def baselines_stage(b: Bench) -> list[Row]:
+    """The same checks by our engine, pandas, GX and a bare scan, on the same snapshot (bench_baselines)."""
+    if not baselines_available():
+        return [Row("baselines", "baselines", error="bench_baselines not available")]
+    path = b.published()
+    if path is None:
+        return [Row("baselines", "baselines", error="no published run in the work dir: run pipeline first")]
+    child = measure(module("closedloop.bench_baselines", str(path), "--repeat", str(b.repeat)))
+    doc = child.doc if isinstance(child.doc, dict) else {}
+    if child.error or not isinstance(doc.get("methods"), dict):
+        return [Row("baselines", "baselines", error=child.error or "no 'methods' in its output")]
+    rows, big = [], doc.get("rows") or {}
+    note = "the same checks, same snapshot; rows: its time entries + invoice lines; RSS: the one process"
+    for key, label in BASELINES.items():
+        m = doc["methods"].get(key)
+        if not m:
+            rows.append(Row(f"baseline: {label}", "baselines", error="not in bench_baselines' output"))
+            continue
+        wall = Stats(m["median_seconds"], m["min_seconds"], m["max_seconds"])
+        rows.append(
+            Row(f"baseline: {label}", "baselines", wall=wall, peak_rss_mb=child.peak_rss_mb,
+                rows=sum(big.values()) or None, repeats=b.repeat, note=note, detail={"method": key})
+        )  # fmt: skip
+    rows[0].detail |= {k: doc.get(k) for k in ("checks", "rows", "ratios", "targets", "all_agree", "agree")}
+    return rows
 
 
 @stage("pages")
-def pages_stage(tier: str, work: Path) -> list[StageResult]:
-    """Each page's first render and trace lookups in headless Chromium, over the demo's warehouse."""
-    cfg = work / "demo" / "closedloop.toml"
-    if not cfg.is_file():
-        return [StageResult(f"pages tier {tier}", 0.0, 0.0, 1, {"error": "run the demo stage first"})]
-    return [measure(f"pages tier {tier}", [sys.executable, "-m", "closedloop.bench_pages", str(cfg)])]
+def pages_stage(b: Bench) -> list[Row]:
+    """Each page's first render and trace lookups in headless Chromium, over the run's warehouse."""
+    if b.config is None or b.published() is None:
+        return [Row("pages", "pages", error="no published run in the work dir: run pipeline first")]
+    from closedloop.bench_pages import CHROMIUM
+
+    if importlib.util.find_spec("playwright") is None or not Path(CHROMIUM).is_file():
+        return [
+            Row(
+                "pages",
+                "pages",
+                error=f"needs playwright (the dev extra) and Debian's chromium at {CHROMIUM}",
+            )
+        ]
+    renders: dict[str, list[Sample]] = {}
+    error, detail = None, {}
+    for _ in range(b.repeat):
+        child = measure(module("closedloop.bench_pages", str(b.config)))
+        if child.error:
+            error = child.error
+            break
+        for page, secs in child.doc["first_render_seconds"].items():
+            renders.setdefault(f"page: {page}", []).append(Sample(secs, None, None, child.peak_rss_mb))
+        lookup = child.doc.get("trace_lookup_median_seconds")
+        if lookup is not None:
+            renders.setdefault("trace lookup", []).append(Sample(lookup, None, None, child.peak_rss_mb))
+        detail = child.doc
+    if not renders:
+        return [Row("pages", "pages", error=error or "no page rendered")]
+    note = (
+        "first render in a new browser page; trace: median of its lookups; RSS: the app, browser and driver"
+    )
+    rows = [Row.of(name, "pages", samples, note=note) for name, samples in renders.items()]
+    rows[0].detail, rows[-1].error = detail, error
+    return rows
 
 
-def run_bench(tier: str, stages: list[str], work: Path | None = None) -> list[StageResult]:
-    """Run the named stages in order in one work directory (the demo first: later stages read it)."""
+def run_bench(b: Bench, stages: list[str], say: Callable[[str], None] = lambda _m: None) -> list[Row]:
+    """Run the named stages in registry order in one work directory."""
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         raise ValueError(f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(STAGES)}")
-    work = work or Path(tempfile.mkdtemp(prefix=f"closedloop-bench-{tier}-"))
-    results: list[StageResult] = []
-    for name in stages:
-        results.extend(STAGES[name](tier, work))
-    return results
+    b.work.mkdir(parents=True, exist_ok=True)
+    if "pipeline" not in stages:
+        b.reuse()
+    rows: list[Row] = []
+    for name in STAGES:
+        if name in stages:
+            say(f"stage {name} ({b.repeat}x)" if name not in ("generate", "baselines") else f"stage {name}")
+            rows.extend(STAGES[name](b))
+    return rows

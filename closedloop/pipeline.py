@@ -22,6 +22,7 @@ from closedloop.collect import (
 from closedloop.ops import OpsStore
 from closedloop.runlock import RunLock
 from closedloop.sqlfiles import PipelineError, run_sql_file, split_statements
+from closedloop.steps import StepClock
 from closedloop.warehouse import Warehouse, new_run_id, utcnow
 from collectors.base import CollectorError
 from collectors.runner import SourceResult, StreamResult, collect_source
@@ -52,10 +53,16 @@ class RunReport:
     checks: dict | None = None
     trust: dict | None = None  # contracts and monitors (closedloop/contracts/step.py)
     alerts: dict | None = None
+    # collect.<source>, canonical, contracts, checks, kpis, publish: wall, CPU, rows (closedloop bench reads them)
+    steps: StepClock = field(default_factory=StepClock)
 
     @property
     def rows(self) -> int:
         return sum(s.rows for s in self.sources)
+
+    @property
+    def canon_total(self) -> int:
+        return sum(self.canon_rows.values())
 
     def as_dict(self) -> dict:
         return {
@@ -79,6 +86,7 @@ class RunReport:
             "checks": self.checks,
             "trust": self.trust,
             "alerts": self.alerts,
+            "steps": self.steps.as_dict(),
         }
 
 
@@ -127,7 +135,9 @@ def run(
             log.exception("run %s failed", run_id)
         finally:
             report.seconds = round(time.perf_counter() - started, 2)
-            _finish(con, cfg, wh, report)
+            with report.steps.step("publish") as step:
+                _finish(con, cfg, wh, report)
+                step.rows = report.rows + report.canon_total  # the run file it closes holds raw and canon
             ops.run_finished(
                 run_id,
                 status=report.status,
@@ -173,24 +183,9 @@ def _run_steps(con, cfg, wh, report, enabled, only, say, *, with_checks: bool, t
     to_collect = [k for k in ordered(enabled) if only is None or k in only]
     for key in to_collect:
         say(f"collecting {key}")
-        try:
-            collector = build_collector(key, cfg.sources[key])
-        except Exception as exc:
-            res = SourceResult(source=key, status="failed")
-            res.streams.append(StreamResult(stream="*", table="", error=f"source {key}: {exc}"))
-        else:
-            states, merge = incremental_base(con, prev, key, cfg.sources[key], collector)
-            res = collect_source(
-                con,
-                collector,
-                run_id=report.run_id,
-                extracted_at=extracted_at,
-                states=states,
-                merge_streams=merge,
-            )
-            save_states(con, report.run_id, key, states, res)
-        if res.status == "failed":
-            declare_empty_streams(con, key, cfg.sources[key])
+        with report.steps.step(f"collect.{key}") as step:
+            res = _collect(con, cfg, report, prev, key, extracted_at)
+            step.rows = res.rows
         report.sources.append(res)
         report.errors.extend(res.errors)
         say(f"  {key}: {res.status}, {res.rows:,} rows in {res.seconds:.1f}s")
@@ -202,17 +197,47 @@ def _run_steps(con, cfg, wh, report, enabled, only, say, *, with_checks: bool, t
     from closedloop.contracts.step import TrustStep
 
     trust = TrustStep(con, cfg, report, prev)  # drift + raw contracts, then canon contracts + monitors
-    trust.before_canon(say)
+    clock = report.steps
+    with clock.step("contracts"):
+        trust.before_canon(say)
     say("building the canonical model")
-    report.canon_rows = build_canon(con, cfg, ordered(enabled))
-    snapshot_meta(con, cfg, report)
-    trust.after_canon(say)  # critical results fail their source: suppressed checks, partial run
+    with clock.step("canonical") as step:
+        report.canon_rows = build_canon(con, cfg, ordered(enabled))
+        snapshot_meta(con, cfg, report)
+        step.rows = report.canon_total
+    with clock.step("contracts") as step:
+        trust.after_canon(say)  # critical results fail their source: suppressed checks, partial run
+        step.rows = report.rows + report.canon_total  # raw streams and canonical tables both validated
     failed = [s.source for s in report.sources if s.status == "failed"]
     report.status = "ok" if not failed else ("failed" if len(failed) == len(report.sources) else "partial")
     if with_checks:
         report.checks = _run_checks(con, cfg, report, prev, failed, say)
-    trust.after_checks()
+    with clock.step("contracts"):
+        trust.after_checks()
     report.trust = trust.summary()
+
+
+def _collect(con, cfg, report, prev, key: str, extracted_at) -> SourceResult:
+    """One source into its raw tables; a source that cannot even be built fails alone."""
+    try:
+        collector = build_collector(key, cfg.sources[key])
+    except Exception as exc:
+        res = SourceResult(source=key, status="failed")
+        res.streams.append(StreamResult(stream="*", table="", error=f"source {key}: {exc}"))
+    else:
+        states, merge = incremental_base(con, prev, key, cfg.sources[key], collector)
+        res = collect_source(
+            con,
+            collector,
+            run_id=report.run_id,
+            extracted_at=extracted_at,
+            states=states,
+            merge_streams=merge,
+        )
+        save_states(con, report.run_id, key, states, res)
+    if res.status == "failed":
+        declare_empty_streams(con, key, cfg.sources[key])
+    return res
 
 
 def _run_checks(con, cfg, report, prev, failed, say) -> dict | None:
@@ -222,18 +247,21 @@ def _run_checks(con, cfg, report, prev, failed, say) -> dict | None:
     except ImportError:
         return None
     say("running checks")
-    summary = run_checks(
-        con,
-        run_id=report.run_id,
-        as_of=cfg.as_of,
-        reporting_ccy=cfg.get("closedloop", "reporting_currency"),
-        params=cfg.get("checks", "params"),
-        suppressed_sources=set(failed),
-        previous=str(prev) if prev else None,
-    )
-    compute_kpis(
-        con, run_id=report.run_id, as_of=cfg.as_of, reporting_ccy=cfg.get("closedloop", "reporting_currency")
-    )
+    ccy = cfg.get("closedloop", "reporting_currency")
+    with report.steps.step("checks") as step:  # rows: the canonical model the checks read
+        summary = run_checks(
+            con,
+            run_id=report.run_id,
+            as_of=cfg.as_of,
+            reporting_ccy=ccy,
+            params=cfg.get("checks", "params"),
+            suppressed_sources=set(failed),
+            previous=str(prev) if prev else None,
+        )
+        step.rows = report.canon_total
+    with report.steps.step("kpis") as step:
+        compute_kpis(con, run_id=report.run_id, as_of=cfg.as_of, reporting_ccy=ccy)
+        step.rows = report.canon_total
     return summary if isinstance(summary, dict) else getattr(summary, "as_dict", lambda: None)()
 
 

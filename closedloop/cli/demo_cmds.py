@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -54,6 +56,7 @@ def demo(
     as_json: JsonOpt = False,
 ) -> None:
     """Generate a demo firm, collect its exports through the real collectors, and show what breaks."""
+    _allocator_returns_memory()
     from closedloop import pipeline
     from closedloop.demo import generate_firm, write_demo
     from closedloop.demo.config import write_demo_config
@@ -66,6 +69,9 @@ def demo(
     firm = generate_firm(tier, seed, people=people)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_demo(firm, out_dir)
+    # the exports on disk are all the rest needs: the firm's frames (GBs at tier l) go before the pipeline runs
+    as_of = firm.params["as_of"]
+    del firm
     if data_fault:
         from closedloop.demo.data_faults import DataFaultError, apply
 
@@ -76,7 +82,6 @@ def demo(
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None
     t_gen = time.perf_counter() - t0
-    as_of = firm.params["as_of"]
     cfg_path = write_demo_config(out_dir, as_of)  # files transport: later runs need no sandbox
     if transport == "api":
         from closedloop.sandbox.demo import through_sandbox
@@ -112,6 +117,20 @@ def demo(
         from closedloop.cli.operate import serve
 
         serve(config=cfg_path, port=port, no_app=False)
+
+
+def _allocator_returns_memory() -> None:
+    """Have polars' allocator (jemalloc) hand freed pages back to the OS within a second, from a thread.
+
+    By default freed pages linger (and stay resident while polars idles), so the generator's transients would
+    still count against the pipeline that follows. jemalloc reads this once, when polars loads: it must be set
+    before the first polars import in this process (the CLI imports none before the command runs), and a value
+    the user set wins.
+    """
+    if "polars" not in sys.modules:
+        os.environ.setdefault(
+            "_RJEM_MALLOC_CONF", "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0"
+        )
 
 
 def _print_headline(cfg: cfgmod.Config, top: int = 10) -> None:
@@ -181,23 +200,66 @@ def sandbox(
 @app.command()
 def bench(
     tier: Annotated[str, typer.Option(help="Firm size to measure: s, m or l.")] = "s",
-    stages: Annotated[str, typer.Option(help="Comma-separated stages (default: all registered).")] = "",
-    work: Annotated[Path | None, typer.Option(help="Work directory (default: a new temp dir).")] = None,
+    people: Annotated[int | None, typer.Option(help="Headcount, overriding the tier's.")] = None,
+    repeat: Annotated[int, typer.Option(help="Repeats of each measured stage: median, min and max.")] = 3,
+    stages: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated stages (default all): generate,pipeline,http,checks,baselines,pages."
+        ),
+    ] = "",
+    scale: Annotated[
+        str, typer.Option(help="Comma-separated headcounts (e.g. 200,5000,30000): growth exponent per stage.")
+    ] = "",
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 42,
+    work: Annotated[
+        Path | None, typer.Option(help="Work directory, kept (default: a temp dir, removed).")
+    ] = None,
+    write_docs: Annotated[
+        bool, typer.Option("--write-docs", help="Keep the results in docs/bench/ and the README's table.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Measure wall time and peak memory of each stage on a demo firm (timings live here, not in tests)."""
-    from dataclasses import asdict
+    """Time each stage (wall, CPU, peak RSS, rows/s) against the baselines and targets (timings live here)."""
+    import shutil
+    import tempfile
 
     from closedloop import bench as benchmod
+    from closedloop import bench_report
 
     names = [s for s in stages.split(",") if s] or list(benchmod.STAGES)
-    results = benchmod.run_bench(tier, names, work)
+    unknown = [s for s in names if s not in benchmod.STAGES]
+    if tier not in ("s", "m", "l") or repeat < 1 or unknown:
+        console.print(
+            f"[red]error:[/red] --tier must be s, m or l; --repeat at least 1; stages are {', '.join(benchmod.STAGES)}"
+        )
+        raise typer.Exit(2)
+    try:
+        sizes = [int(n) for n in scale.split(",") if n.strip()]
+        if any(n < 1 for n in sizes):
+            raise ValueError
+    except ValueError:
+        console.print(f"[red]error:[/red] --scale takes headcounts such as 200,5000,30000, not {scale!r}")
+        raise typer.Exit(2) from None
+    root = work or Path(tempfile.mkdtemp(prefix=f"closedloop-bench-{tier}-"))
+    try:
+        if sizes:
+            runs = []
+            for n in sizes:
+                _progress(f"bench at {n:,} people")
+                b = benchmod.Bench(bench_report.tier_for(n), root / f"people-{n}", n, repeat, seed)
+                runs.append(bench_report.summarise(b, benchmod.run_bench(b, names, _progress)))
+            doc = {"scale": bench_report.scaling(runs), "runs": runs}
+        else:
+            b = benchmod.Bench(tier, root, people, repeat, seed)
+            doc = bench_report.summarise(b, benchmod.run_bench(b, names, _progress))
+    finally:
+        if work is None:
+            shutil.rmtree(root, ignore_errors=True)
+    if write_docs:
+        for path in bench_report.write_docs(doc):
+            _progress(f"wrote {path}")
     if as_json:
-        out.print_json(json.dumps([asdict(r) for r in results], default=str))
-        return
-    t = Table(title=f"closedloop bench — tier {tier}")
-    for col in ("stage", "seconds", "peak RSS (MB)", "exit"):
-        t.add_column(col)
-    for r in results:
-        t.add_row(r.stage, f"{r.seconds:.2f}", f"{r.peak_rss_mb:,.0f}", str(r.exit_code))
-    out.print(t)
+        out.print_json(json.dumps(doc, default=str))
+    else:
+        bench_report.print_tables(out, doc)

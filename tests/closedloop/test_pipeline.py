@@ -39,6 +39,22 @@ def make_firm(tmp_path, *, accounts="id,name,country\nA1,Acme,US\nA2,Globex,DE\n
     return settings.load(cfg)
 
 
+def test_the_report_times_each_step_for_the_benchmark(tmp_path):
+    cfg = make_firm(tmp_path)
+    steps = pipeline.run(cfg, with_checks=False).as_dict()["steps"]
+    assert set(steps) == {
+        "collect.crm",
+        "collect.erp",
+        "collect.billing",
+        "contracts",
+        "canonical",
+        "publish",
+    }
+    assert steps["collect.crm"]["rows"] == 2 and steps["canonical"]["rows"] == 2
+    for step in steps.values():
+        assert step["wall_seconds"] >= 0 and step["cpu_seconds"] >= 0 and step["peak_rss_mb"] > 0
+
+
 def published_clients(cfg):
     con = Warehouse.at(cfg.data_dir).connect_published()
     try:

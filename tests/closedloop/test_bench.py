@@ -1,0 +1,201 @@
+"""closedloop bench: the output's shape at a tiny firm. Times are the benchmark's business; no test asserts one."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from closedloop import bench, bench_report
+from closedloop.steps import StepClock
+
+STEP_ROWS = ["collect (files)", "canonical build", "data contracts", "checks", "KPIs", "publish"]
+SMOKE_STAGES = "generate,pipeline,http,checks,baselines"  # pages: test_pages_and_a_trace_lookup (browser)
+TARGETS = [
+    "checks + KPIs at tier m",
+    "checks + KPIs at tier l",
+    "engine faster than pandas",
+    "engine faster than GX",
+    "engine within the scan floor",
+    "peak RSS at tier l",
+]
+
+
+def bench_json(*args: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "closedloop.cli", "bench", "--json", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    work = tmp_path_factory.mktemp("bench")
+    doc = bench_json(
+        "--tier", "s", "--people", "100", "--repeat", "1", "--stages", SMOKE_STAGES, "--work", str(work)
+    )
+    return doc, work
+
+
+def rows_by_name(doc: dict) -> dict[str, dict]:
+    return {r["name"]: r for r in doc["stages"]}
+
+
+def assert_measured(row: dict) -> None:
+    assert not row["error"], row
+    wall, cpu = row["wall"], row["cpu"]
+    assert 0 < wall["min"] <= wall["median"] <= wall["max"], row
+    assert cpu is None or 0 < cpu["min"] <= cpu["median"] <= cpu["max"], row
+    assert row["repeats"] >= 1 and row["peak_rss_mb"] > 0, row
+    if row["rows"] is not None:
+        assert row["rows"] > 0 and row["rows_per_s"] > 0, row
+
+
+def test_every_stage_reports_wall_cpu_memory_and_rows(smoke):
+    doc, _ = smoke
+    assert (doc["tier"], doc["people"], doc["repeat"], doc["sized_tier"]) == ("s", 100, 1, None)
+    rows = rows_by_name(doc)
+    for name in ["generate", *STEP_ROWS, "run end to end", "collect (HTTP)", "checks + KPIs alone"]:
+        assert name in rows, sorted(rows)
+        assert_measured(rows[name])
+    for name in STEP_ROWS:  # the run's own step clock: CPU and rows for every step
+        assert rows[name]["counted"] and rows[name]["cpu"] and rows[name]["rows"], rows[name]
+    assert not rows["generate"]["counted"] and not rows["run end to end"]["counted"]
+    total = doc["total"]
+    summed = sum(rows[n]["wall"]["median"] for n in STEP_ROWS)
+    assert total["steps_seconds"] == pytest.approx(summed, abs=0.01)
+    assert total["dominant"] in STEP_ROWS and 0 < total["dominant_share"] <= 1
+    assert total["end_to_end_seconds"] > 0 and doc["peak_rss_mb"] > 0
+
+
+def test_every_target_is_listed_with_its_verdict(smoke):
+    doc, _ = smoke
+    assert [t["target"] for t in doc["targets"]] == TARGETS
+    for t in doc["targets"]:
+        assert {"measured", "op", "limit", "unit", "applies", "met"} <= set(t)
+        if t["applies"] and t["measured"] is not None:
+            assert isinstance(t["met"], bool), t
+        else:
+            assert t["met"] is None, t
+    by_name = {t["target"]: t for t in doc["targets"]}
+    assert by_name["checks + KPIs at tier m"]["measured"] > 0  # measured at any size, judged at its tier
+    assert not by_name["checks + KPIs at tier m"]["applies"]  # 100 people is not tier m
+
+
+def test_the_baselines_stage_reports_each_method_or_says_why_not(smoke):
+    doc, _ = smoke
+    rows = rows_by_name(doc)
+    if not bench.baselines_available():
+        assert rows["baselines"]["error"] == "bench_baselines not available"
+        return
+    assert "baselines" not in rows, rows["baselines"]["error"]  # present, so it must run
+    for label in bench.BASELINES.values():
+        assert_measured(rows[f"baseline: {label}"])
+    assert set(doc["baselines"]["ratios"]) == {
+        "pandas_over_engine",
+        "gx_over_engine",
+        "engine_over_scan_floor",
+    }
+
+
+@pytest.mark.browser
+def test_pages_and_a_trace_lookup(smoke):
+    _, work = smoke  # the smoke run's work dir: its published run is reused
+    doc = bench_json(
+        "--tier", "s", "--people", "100", "--repeat", "1", "--stages", "pages", "--work", str(work)
+    )
+    rows = rows_by_name(doc)
+    assert {"page: overview", "page: findings", "trace lookup"} <= set(rows), doc["stages"]
+    for name, row in rows.items():
+        if name.startswith(("page:", "trace")):
+            assert_measured(row)
+
+
+def test_scale_reports_a_growth_exponent_per_stage(tmp_path):
+    doc = bench_json("--scale", "100,150", "--stages", "generate", "--repeat", "1", "--work", str(tmp_path))
+    assert [r["people"] for r in doc["runs"]] == [100, 150]
+    assert doc["scale"]["sizes"] == [100, 150]
+    assert isinstance(doc["scale"]["exponents"]["generate"], float)
+    assert set(doc["scale"]["seconds"]["generate"]) == {"100", "150"}
+
+
+def summary(people: int, seconds: dict[str, float]) -> dict:
+    stages = [{"name": n, "wall": {"median": s, "min": s, "max": s}} for n, s in seconds.items()]
+    dominant = max(seconds, key=seconds.get)
+    return {"people": people, "stages": stages, "total": {"dominant": dominant}}
+
+
+def test_the_growth_exponent_is_the_log_log_slope():
+    runs = [
+        summary(100, {"checks": 1.0, "canonical build": 2.0}),
+        summary(1000, {"checks": 100.0, "canonical build": 20.0}),
+    ]
+    scale = bench_report.scaling(runs)
+    assert scale["exponents"] == {"checks": 2.0, "canonical build": 1.0}
+    assert scale["dominant"] == {100: "canonical build", 1000: "checks"}
+
+
+def test_baseline_ratios_and_their_targets(monkeypatch, tmp_path):
+    methods = {
+        "engine": {"median_seconds": 1.0, "min_seconds": 0.9, "max_seconds": 1.2, "per_check": {}},
+        "pandas": {"median_seconds": 6.0, "min_seconds": 5.0, "max_seconds": 7.0, "per_check": {}},
+        "gx": {"median_seconds": 8.0, "min_seconds": 8.0, "max_seconds": 9.0, "per_check": {}},
+        "scan_floor": {"median_seconds": 0.25, "min_seconds": 0.2, "max_seconds": 0.3, "per_check": {}},
+    }
+    out = {
+        "checks": ["Q2C-001"],
+        "repeat": 3,
+        "methods": methods,
+        "ratios": {},
+        "agree": True,
+        "peak_rss_mb": 9,
+    }
+    b = bench.Bench("s", tmp_path, repeat=3)
+    monkeypatch.setattr(bench, "baselines_available", lambda: True)
+    monkeypatch.setattr(bench.Bench, "published", lambda self: tmp_path / "x.duckdb")
+    monkeypatch.setattr(bench, "measure", lambda argv: bench.Child(1.0, 1.0, 50.0, 0, out, ""))
+    rows = bench.baselines_stage(b)
+    assert [r.name for r in rows] == [f"baseline: {label}" for label in bench.BASELINES.values()]
+    doc = bench_report.summarise(b, rows)
+    assert doc["baselines"]["ratios"] == {
+        "pandas_over_engine": 6.0,
+        "gx_over_engine": 8.0,
+        "engine_over_scan_floor": 4.0,
+    }
+    met = {t["target"]: t["met"] for t in doc["targets"]}
+    assert met["engine faster than pandas"] is True and met["engine faster than GX"] is False
+    assert met["engine within the scan floor"] is True
+
+
+def test_http_is_skipped_at_tier_l_with_a_reason(tmp_path):
+    (row,) = bench.http_stage(bench.Bench("l", tmp_path))
+    assert row.skipped and row.wall is None and not row.error
+
+
+def test_write_docs_keeps_the_latest_results_and_the_readme_table(smoke, tmp_path):
+    doc, _ = smoke
+    (tmp_path / "README.md").write_text(
+        f"# x\n\n{bench_report.README_START}\nold\n{bench_report.README_END}\nafter\n", encoding="utf-8"
+    )
+    written = bench_report.write_docs(doc, root=tmp_path)
+    assert json.loads((tmp_path / "docs/bench/latest.json").read_text()) == doc
+    readme = (tmp_path / "README.md").read_text()
+    assert "old" not in readme and "| collect (files) |" in readme and readme.endswith("after\n")
+    assert len(written) == 3
+
+
+def test_a_step_timed_in_parts_adds_up():
+    clock = StepClock()
+    for _ in range(2):
+        with clock.step("contracts") as step:
+            sum(range(10_000))
+            step.rows = 5
+    rec = clock.as_dict()["contracts"]
+    assert rec["rows"] == 5 and rec["wall_seconds"] >= 0 and rec["peak_rss_mb"] > 0
+    assert list(clock.as_dict()) == ["contracts"]
