@@ -8,6 +8,7 @@ import polars as pl
 from . import ids
 from .calc import DAY, masked
 from .ctx import Ctx
+from .frames import set_rows
 
 CREDIT_REASONS = ["pricing", "hours", "po_reference", "admin"]
 DISPUTE_REASONS = ["pricing", "scope", "duplicate_admin", "quality"]
@@ -52,17 +53,13 @@ def credit_and_rebill(ctx: Ctx, share: float = 0.02) -> None:
     )
     remap = new.select(pl.col("_orig_line").alias("invoice_line_id"), pl.col("invoice_line_id").alias("_new"))
     for t in ("time_entry", "expense", "vendor_bill"):
-        ctx.t[t] = (
-            ctx.t[t]
-            .join(remap, on="invoice_line_id", how="left", maintain_order="left")
-            .with_columns(invoice_line_id=pl.coalesce("_new", "invoice_line_id"))
-            .drop("_new")
-        )
+        set_rows(ctx.t, t, "invoice_line_id", remap, {"_new": "invoice_line_id"})
     ctx.t["invoice"] = pl.concat(
         [inv.with_columns(_credited=pl.col("invoice_id").is_in(pick["invoice_id"].implode())), cn, re],
         how="diagonal_relaxed",
     )
-    ctx.t["invoice_line"] = pl.concat([lines, new.drop("_orig_line")], how="diagonal_relaxed")
+    del lines, old
+    ctx.append_rows("invoice_line", new.drop("_orig_line"), how="diagonal_relaxed")
 
 
 def payments(ctx: Ctx) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from .calc import DAY, Calendar, Fx, dnum
+from .frames import only, stack
 from .params import HISTORY_DAYS, NET_HOURS, SIZING, UTILIZATION
 
 # Working tables hold dates as day numbers (Int64), timestamps as epoch seconds (Int64), money as integer
@@ -55,3 +56,20 @@ class Ctx:
         """An independent deterministic stream per module, so adding draws in one does not shift another."""
         key = [self.seed] + [ord(c) for c in name]
         return np.random.Generator(np.random.PCG64(np.random.SeedSequence(key)))
+
+    def filter_table(self, name: str, keep: pl.Series | pl.Expr) -> None:
+        """t[name].filter(keep), column by column, so the old and the new copy of a big table never coexist whole.
+
+        The caller must hold no other reference to the table, or nothing is freed.
+        """
+        df = self.t.pop(name)
+        mask = df.select(keep).to_series() if isinstance(keep, pl.Expr) else keep
+        parts = []
+        for c in df.columns:
+            parts.append(only(df, c).filter(mask).rechunk())
+            df = df.drop(c)
+        self.t[name] = pl.concat(parts, how="horizontal")
+
+    def append_rows(self, name: str, new: pl.DataFrame, how: str = "vertical_relaxed") -> None:
+        """pl.concat([t[name], new], how=how), built column by column, each column in one chunk (see stack)."""
+        self.t[name] = stack([self.t.pop(name), new], how=how)

@@ -7,6 +7,7 @@ import polars as pl
 
 from .calc import DAY
 from .ctx import Ctx
+from .frames import by_slices, slices
 
 BILLING_CHECKS = [
     "Q2C-020",
@@ -88,9 +89,7 @@ def compute(ctx: Ctx, key: pl.DataFrame | None = None) -> dict:
     )
 
     def _ar(df: pl.DataFrame) -> float:
-        return _rc_rows(
-            ctx, df["_open"].to_numpy(), 2, df["currency"].to_list(), df["invoice_date"].to_numpy()
-        )
+        return _rc_rows(ctx, df["_open"].to_numpy(), 2, df["currency"], df["invoice_date"].to_numpy())
 
     tot_open = _ar(open_inv)
     vis = v.filter("_vis")
@@ -107,7 +106,7 @@ def compute(ctx: Ctx, key: pl.DataFrame | None = None) -> dict:
         ctx,
         bill90["amount_gross"].to_numpy(),
         2,
-        bill90["currency"].to_list(),
+        bill90["currency"],
         bill90["invoice_date"].to_numpy(),
     )
     out["DSO"] = {
@@ -158,7 +157,7 @@ def _k03(ctx: Ctx) -> dict:
     prop = ctx.cal.bd_diff(d["signed_date"].to_numpy(), last)
     op = am.filter(~done)
     val = ctx.fx.rc_units(
-        np.abs(op["value_delta"].to_numpy()), 2, op["currency"].to_list(), op["signed_date"].to_numpy()
+        np.abs(op["value_delta"].to_numpy()), 2, op["currency"], op["signed_date"].to_numpy()
     )
     return {
         "definition": "per executed value amendment signed by as_of: t_target = earliest update date on/after the "
@@ -183,20 +182,28 @@ def _wip(ctx: Ctx) -> dict:
     s = ctx.t["sow"].select(
         "sow_id", pl.col("currency").alias("_sc"), "expense_rebillable", "expense_markup_pct"
     )
-    te = (
-        ctx.t["time_entry"]
-        .filter(
-            pl.col("billable")
-            & (pl.col("approval_status") == "approved")
-            & pl.col("invoice_line_id").is_null()
-            & (pl.col("work_date") <= A)
+
+    def wip(te: pl.DataFrame) -> pl.DataFrame:
+        return (
+            te.select(
+                "project_id", "hours", "_rate", "billable", "approval_status", "invoice_line_id", "work_date"
+            )
+            .filter(
+                pl.col("billable")
+                & (pl.col("approval_status") == "approved")
+                & pl.col("invoice_line_id").is_null()
+                & (pl.col("work_date") <= A)
+            )
+            .join(p, on="project_id")
+            .join(s, on="sow_id")
+            .filter(pl.col("billing_type").is_in(["TM", "TM_CAP"]) & pl.col("_rate").is_not_null())
+            .select("hours", "_rate", "_sc")
         )
-        .join(p, on="project_id")
-        .join(s, on="sow_id")
-        .filter(pl.col("billing_type").is_in(["TM", "TM_CAP"]) & pl.col("_rate").is_not_null())
-    )
+
+    # a sum of per-entry rounded values: slices of entries give the same
+    te = by_slices(ctx.t["time_entry"], wip)
     n = te.height
-    time_usd = _rc_rows(ctx, (te["hours"] * te["_rate"]).to_numpy(), 4, te["_sc"].to_list(), np.full(n, A))
+    time_usd = _rc_rows(ctx, (te["hours"] * te["_rate"]).to_numpy(), 4, te["_sc"], np.full(n, A))
     ex = (
         ctx.t["expense"]
         .filter(
@@ -209,22 +216,26 @@ def _wip(ctx: Ctx) -> dict:
         .filter(pl.col("expense_rebillable").fill_null(False))
     )
     amt = ex["amount"].to_numpy() / 100 * (1 + ex["expense_markup_pct"].fill_null(0.0).to_numpy())
-    exp_usd = _rc_rows_f(ctx, amt, ex["currency"].to_list(), A)
+    exp_usd = _rc_rows_f(ctx, amt, ex["currency"], A)
     live = ctx.t["invoice"].filter(~pl.col("status").is_in(["draft", "cancelled"]))["invoice_id"].implode()
-    lines = ctx.t["invoice_line"].filter(pl.col("invoice_id").is_in(live))
-    mbilled = lines.filter(pl.col("line_type") == "milestone")["source_id"].implode()
+    lines = ctx.t["invoice_line"].select("invoice_id", "line_type", "source_id")
+    on_live = pl.col("invoice_id").is_in(live)
+    mbilled = lines.filter(on_live & (pl.col("line_type") == "milestone"))["source_id"].implode()
     ms = (
         ctx.t["milestone"]
         .filter((pl.col("accepted_date") <= A) & ~pl.col("milestone_id").is_in(mbilled))
         .join(s, on="sow_id")
     )
-    ms_usd = _rc_rows(ctx, ms["amount"].to_numpy(), 2, ms["_sc"].to_list(), np.full(ms.height, A))
+    ms_usd = _rc_rows(ctx, ms["amount"].to_numpy(), 2, ms["_sc"], np.full(ms.height, A))
     bs = ctx.t["billing_schedule"].filter(
         pl.col("line_type").is_in(["fixed", "retainer"])
         & (pl.col("bill_date") <= A)
-        & ~pl.col("schedule_line_id").is_in(lines["source_id"].implode())
+        & pl.col("schedule_line_id").is_not_null()  # is_in of a null id is null: such a row never passed
     )
-    bs_usd = _rc_rows(ctx, bs["amount"].to_numpy(), 2, bs["currency"].to_list(), np.full(bs.height, A))
+    # not a source of any live line: checked against a slice of lines at a time, not a set of every source id
+    for part in slices(lines):
+        bs = bs.filter(~pl.col("schedule_line_id").is_in(part.filter(on_live)["source_id"].implode()))
+    bs_usd = _rc_rows(ctx, bs["amount"].to_numpy(), 2, bs["currency"], np.full(bs.height, A))
     return {
         "definition": "approved billable uninvoiced T&M time (work_date ≤ as_of) × contract rate + approved billable "
         "uninvoiced expenses on re-billable SOWs × (1 + markup) + accepted milestones not on a live invoice + due "

@@ -182,7 +182,8 @@ def milestones(ctx: Ctx) -> None:
 def cut_time(ctx: Ctx) -> None:
     """Drop future work and stamp submission/approval (PSA timesheet workflow) as seen at as_of."""
     rng = ctx.child_rng("approval")
-    te = ctx.t["time_entry"].filter(pl.col("work_date") <= ctx.A)
+    ctx.filter_table("time_entry", pl.col("work_date") <= ctx.A)
+    te = ctx.t["time_entry"]
     n = te.height
     sub = (
         (te["work_date"].to_numpy() + rng.integers(0, 4, n)) * DAY + 17 * 3600 + rng.integers(0, 4 * 3600, n)
@@ -192,10 +193,18 @@ def cut_time(ctx: Ctx) -> None:
     appr = sub + lag
     submitted = sub < ctx.as_of_ts
     approved = appr < ctx.as_of_ts
+    # source_id (= time_entry_id) is added in build.py after the defects: as a working column it is one more
+    # 16-byte string per entry, copied by every filter and concat
     ctx.t["time_entry"] = te.with_columns(
         time_entry_id=ids.ns_ids("timebill", n),
         submitted_at=masked(sub, submitted),
         approved_at=masked(appr, approved),
-        approval_status=pl.Series(np.where(approved, "approved", np.where(submitted, "submitted", "open"))),
+        # as np.where(approved, "approved", np.where(submitted, "submitted", "open")), without numpy's fixed-width
+        # text arrays (36 bytes per entry each, GBs at tier l)
+        approval_status=pl.when(pl.Series(approved))
+        .then(pl.lit("approved"))
+        .when(pl.Series(submitted))
+        .then(pl.lit("submitted"))
+        .otherwise(pl.lit("open")),
         source_system=pl.lit("netsuite"),
-    ).with_columns(source_id=pl.col("time_entry_id"))
+    )

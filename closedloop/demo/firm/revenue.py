@@ -8,6 +8,7 @@ import polars as pl
 from . import ids
 from .calc import DAY, month_end, month_start
 from .ctx import Ctx
+from .frames import by_slices
 
 METHOD = {
     "TM": "right_to_invoice",
@@ -24,22 +25,31 @@ def build(ctx: Ctx) -> None:
     p = ctx.t["project"].join(
         ctx.t["sow"].select("sow_id", "over_time_criteria", "value", "_H", "_fee"), on="sow_id"
     )
-    te = ctx.t["time_entry"].with_columns(
-        period=pl.Series(month_start(ctx.t["time_entry"]["work_date"].to_numpy()))
-    )
     tm_ids = p.filter(pl.col("billing_type").is_in(["TM", "TM_CAP"]))["project_id"].implode()
-    tm = te.filter(
-        pl.col("project_id").is_in(tm_ids) & pl.col("billable") & (pl.col("approval_status") == "approved")
-    )
-    parts = [tm.group_by("project_id", "period").agg(pl.col("_value").sum().alias("amount"))]
-    # FF over time: cumulative catch-up on hours, transaction price as amended at each month end
     ff = p.filter(
         (pl.col("billing_type") == "FF") & (pl.col("over_time_criteria") == "over_time") & (pl.col("_H") > 0)
     )
+    ff_ids = ff["project_id"].implode()
+
+    def monthly(te: pl.DataFrame, keep: pl.Expr, value: str, name: str) -> pl.DataFrame:
+        te = te.select("project_id", "billable", "approval_status", "work_date", value).filter(keep)
+        period = pl.Series(month_start(te["work_date"].to_numpy()))
+        return (
+            te.with_columns(period=period)
+            .group_by("project_id", "period")
+            .agg(pl.col(value).sum().alias(name))
+        )
+
+    def by_month(keep: pl.Expr, value: str, name: str) -> pl.DataFrame:
+        # integer sums per (project, month): slices of the entries, summed again, give the same totals
+        parts = by_slices(ctx.t["time_entry"], lambda te: monthly(te, keep, value, name))
+        return parts.group_by("project_id", "period").agg(pl.col(name).sum())
+
+    tm = pl.col("project_id").is_in(tm_ids) & pl.col("billable") & (pl.col("approval_status") == "approved")
+    parts = [by_month(tm, "_value", "amount")]
+    # FF over time: cumulative catch-up on hours, transaction price as amended at each month end
     fh = (
-        te.filter(pl.col("project_id").is_in(ff["project_id"].implode()))
-        .group_by("project_id", "period")
-        .agg(pl.col("hours").sum().alias("_h"))
+        by_month(pl.col("project_id").is_in(ff_ids), "hours", "_h")
         .sort("project_id", "period")
         .with_columns(_cum=pl.col("_h").cum_sum().over("project_id"))
     )

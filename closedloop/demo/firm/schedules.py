@@ -213,7 +213,7 @@ def billing_schedules(ctx: Ctx) -> None:
 def expenses(ctx: Ctx) -> None:
     """Expense lines sampled from worked days (≈8 % of time rows), only in categories the SOW's policy allows."""
     rng = ctx.child_rng("expense")
-    te = ctx.t["time_entry"]
+    te = ctx.t["time_entry"].select("project_id", "resource_id", "work_date", "correlation_id")
     p = ctx.t["project"].join(
         ctx.t["sow"].select("sow_id", "expense_rebillable", "expense_policy_id"), on="sow_id"
     )

@@ -126,6 +126,7 @@ def staff_and_simulate(ctx: Ctx) -> None:
     lam = target / max(in_year, 1)
     k = rng.poisson(lam, len(rep))
     rep, day = np.repeat(rep, k), np.repeat(day, k)
+    del k
     n = len(rep)
     hours = rng.choice(HOURS, n, p=HOURS_P)
     pi = asg["_pi"].to_numpy()[rep]
@@ -134,11 +135,16 @@ def staff_and_simulate(ctx: Ctx) -> None:
     has_nb = rng.random(n_p) < 0.5
     t_cnt = nt + has_nb
     t_off = np.cumsum(t_cnt) - t_cnt
-    task_i = np.where(
-        has_nb[pi] & (rng.random(n) < 0.05),
-        t_off[pi] + nt[pi],
-        t_off[pi] + np.floor(rng.random(n) * nt[pi]).astype(np.int64),
-    )
+    # per-row temporaries one at a time (the same draws in the same order): at tier l each is ~200 MB
+    nb = rng.random(n) < 0.05
+    nb &= has_nb[pi]
+    nt_pi = nt[pi]
+    task_i = rng.random(n) * nt_pi
+    np.floor(task_i, out=task_i)
+    task_i = task_i.astype(np.int64)
+    task_i[nb] = nt_pi[nb]
+    del nb, nt_pi
+    task_i += t_off[pi]
     tp = np.repeat(np.arange(n_p), t_cnt)
     tk = np.arange(len(tp)) - t_off[tp]
     task = pl.DataFrame(
@@ -158,20 +164,32 @@ def staff_and_simulate(ctx: Ctx) -> None:
         source_id=pl.concat_str(["project_id", "resource_id"], separator=":"),
     )
     _rate_cards(ctx, rng)
+    # Rows are put in (work_date, project_id, resource_id) order before the frame exists: the stable sort's
+    # permutation from the three keys alone, applied to the row arrays, instead of sorting a full-width copy.
+    keys = pl.DataFrame(
+        {
+            "work_date": day,
+            "project_id": p["project_id"].gather(pi),
+            "resource_id": asg["resource_id"].gather(rep),
+        }
+    )
+    order = keys.select(pl.arg_sort_by(keys.columns, maintain_order=True)).to_series().to_numpy()
+    del keys
+    pi, rep, day, hours, task_i = pi[order], rep[order], day[order], hours[order], task_i[order]
+    del order
     si = p["_si"].to_numpy()[pi]
     role_i = np.searchsorted(np.array(sorted(ROLES)), asg["role"].to_numpy())[rep]
     ver = _version_at(ctx, si, day)
     rate = ctx.notes["rate_grid"][si, ver, role_i]
+    del role_i
     value = (hours * rate + 50) // 100
     ri_rep = asg["_ri"].to_numpy()[rep]
-    te = pl.DataFrame(
+    ctx.t["time_entry"] = pl.DataFrame(
         {
-            "_pi": pi,
             "_si": si,
             "_ver": ver,
             "project_id": p["project_id"].gather(pi),
             "task_id": task["task_id"].gather(task_i),
-            "_task_i": task_i,
             "resource_id": asg["resource_id"].gather(rep),
             "resource_legal_entity_id": res["legal_entity_id"].gather(ri_rep),
             "role": asg["role"].gather(rep),
@@ -184,7 +202,6 @@ def staff_and_simulate(ctx: Ctx) -> None:
             "correlation_id": p["correlation_id"].gather(pi),
         }
     )
-    ctx.t["time_entry"] = te.sort("work_date", "project_id", "resource_id", maintain_order=True)
 
 
 def _rate_cards(ctx: Ctx, rng: np.random.Generator) -> None:
@@ -265,4 +282,8 @@ def _rate_cards(ctx: Ctx, rng: np.random.Generator) -> None:
 def _version_at(ctx: Ctx, si: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Rate-card version in force for each (SOW, work date)."""
     eff = ctx.notes["rate_eff"]
-    return (eff[si, 1:] <= day[:, None]).sum(axis=1) if eff.shape[1] > 1 else np.zeros(len(si), np.int64)
+    # one version column at a time: an (entries × versions) temporary is GBs at tier l
+    ver = np.zeros(len(si), np.int64)
+    for v in range(1, eff.shape[1]):
+        ver += eff[si, v] <= day
+    return ver

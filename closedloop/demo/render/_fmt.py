@@ -124,12 +124,26 @@ def write_suiteql_jsonl(
     return write_lines(frame, json_object(pairs, keep_nulls=False), path)
 
 
-def write_suiteql_csv(frame: pl.DataFrame, stream: Stream, values: Mapping[str, pl.Expr], path: Path) -> int:
-    """A saved-search / SuiteAnalytics CSV export: SuiteQL column names, the same text values."""
+def write_suiteql_csv(
+    frame: pl.DataFrame,
+    stream: Stream,
+    values: Mapping[str, pl.Expr],
+    path: Path,
+    rows_per_write: int | None = None,
+) -> int:
+    """A saved-search / SuiteAnalytics CSV export: SuiteQL column names, the same text values.
+
+    rows_per_write (for row-wise value expressions only) renders and writes that many rows at a time: the text of
+    every value of a bulk stream at once is several times the frame (GBs for time entries at tier l).
+    """
     check_fields(stream, values)
-    out = frame.select(
-        [netsuite_value(values[n], stream.column(n).type).alias(n) for n in stream.column_names()]
-    )
+    exprs = [netsuite_value(values[n], stream.column(n).type).alias(n) for n in stream.column_names()]
     path.parent.mkdir(parents=True, exist_ok=True)
-    out.write_csv(path)
-    return out.height
+    if not rows_per_write or frame.height <= rows_per_write:
+        out = frame.select(exprs)
+        out.write_csv(path)
+        return out.height
+    with path.open("wb") as fh:
+        for off in range(0, frame.height, rows_per_write):
+            frame.slice(off, rows_per_write).select(exprs).write_csv(fh, include_header=off == 0)
+    return frame.height

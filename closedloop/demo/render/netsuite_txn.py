@@ -11,9 +11,12 @@ from closedloop.demo.render.netsuite import Ctx, term
 INVOICE_TYPES = {"invoice": "CustInvc", "credit_note": "CustCred"}
 
 
+BULK_ROWS = 500_000  # rows rendered to text per write of a bulk CSV
+
+
 def _bulk(c: Ctx, stream: str, frame: pl.DataFrame, values: dict[str, pl.Expr]) -> int:
     s = c.streams[stream]
-    return write_suiteql_csv(frame, s, values, c.out / (s.file_pattern or ""))
+    return write_suiteql_csv(frame, s, values, c.out / (s.file_pattern or ""), rows_per_write=BULK_ROWS)
 
 
 def render_bulk(c: Ctx) -> dict[str, int]:

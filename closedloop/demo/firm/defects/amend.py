@@ -28,6 +28,7 @@ from __future__ import annotations
 import polars as pl
 
 from ..ctx import Ctx
+from ..frames import by_slices
 from .base import bd_age, key, pick, rc, reprice, sow_effective
 
 RATES = {"Q2C-060": 0.15, "Q2C-061": 0.12, "Q2C-062": 0.08, "Q2C-063": 0.25}
@@ -114,7 +115,12 @@ def _billing(ctx: Ctx, el: pl.DataFrame) -> None:
     p61 = min(1.0, RATES["Q2C-061"] * ctx.defect_scale)
     bs = ctx.t["billing_schedule"]
     billed = ctx.t["invoice_line"]["source_id"].implode()
-    mbilled = ctx.t["invoice_line"].filter(pl.col("line_type") == "milestone")["source_id"].implode()
+    mbilled = (
+        ctx.t["invoice_line"]
+        .select("line_type", "source_id")
+        .filter(pl.col("line_type") == "milestone")["source_id"]
+        .implode()
+    )
     am_lines = bs.filter(pl.col("_amendment").is_not_null())
     unbilled_am = (
         am_lines.with_columns(
@@ -136,6 +142,7 @@ def _billing(ctx: Ctx, el: pl.DataFrame) -> None:
     r = pick(ctx, r, "Q2C-061", p=p61)
     te = (
         ctx.t["time_entry"]
+        .select("project_id", "role", "work_date", "invoice_line_id", "_si", "_ver")
         .filter(pl.col("invoice_line_id").is_not_null() & (pl.col("_ver") > 0))
         .join(r.select("sow_id", "effective_date", "project_id"), on="project_id")
         .filter(pl.col("work_date") >= pl.col("effective_date"))
@@ -346,10 +353,19 @@ def _eval_061(ctx: Ctx, am: pl.DataFrame, proj: pl.DataFrame) -> pl.DataFrame:
     te = ctx.t["time_entry"].select(
         "project_id", "role", "work_date", pl.col("time_entry_id").alias("source_id")
     )
+    # per amendment below: summed, and its correlation id is the SOW's, so slices of entries give the same
+    b = by_slices(
+        te,
+        lambda x: b.join(x, on=["project_id", "role"]).filter(
+            (pl.col("work_date") >= pl.col("effective_date")) & (pl.col("work_date") <= pl.col("_nto"))
+        ),
+    )
+    # only the time lines of those entries can join below: taken before the lines meet the invoices
     il = (
         ctx.t["invoice_line"]
-        .filter(pl.col("line_type") == "time")
-        .select("source_id", "invoice_id", "unit_price", "quantity")
+        .select("source_id", "invoice_id", "unit_price", "quantity", "line_type")
+        .filter((pl.col("line_type") == "time") & pl.col("source_id").is_in(b["source_id"].implode()))
+        .drop("line_type")
         .join(
             ctx.t["invoice"]
             .filter((pl.col("type") == "invoice") & ~pl.col("status").is_in(["draft", "cancelled"]))
@@ -357,11 +373,8 @@ def _eval_061(ctx: Ctx, am: pl.DataFrame, proj: pl.DataFrame) -> pl.DataFrame:
             on="invoice_id",
         )
     )
-    b = (
-        b.join(te, on=["project_id", "role"])
-        .filter((pl.col("work_date") >= pl.col("effective_date")) & (pl.col("work_date") <= pl.col("_nto")))
-        .join(il, on="source_id")
-        .filter((pl.col("currency") == pl.col("_rcy")) & ((pl.col("unit_price") - pl.col("_nr")).abs() > 1))
+    b = b.join(il, on="source_id").filter(
+        (pl.col("currency") == pl.col("_rcy")) & ((pl.col("unit_price") - pl.col("_nr")).abs() > 1)
     )
     b = b.with_columns(
         _d=pl.Series(

@@ -11,6 +11,7 @@ import polars as pl
 
 from ..calc import DAY, cents_dec, q2
 from ..ctx import Ctx
+from ..frames import by_slices, positions
 from ..params import CHECK_PARAMS, DEFECT_RATES
 
 COC = Decimal(str(CHECK_PARAMS["coc"]))
@@ -27,19 +28,27 @@ def pick(
     """Bernoulli pick of eligible rows at the check's rate; weight (sloppiness, mean≈1) clusters defects (§D.3)."""
     rng = ctx.child_rng(f"pick-{check}")
     prob = rate(ctx, check) if p is None else p
-    w = np.ones(df.height) if weight is None else weight / max(float(np.mean(weight)), 1e-9)
-    return df.filter(pl.Series(rng.random(df.height) < np.clip(prob * w, 0, 1)))
+    # the same draws and thresholds as random < clip(prob × w, 0, 1), with one row-sized temporary fewer or three
+    # fewer (tens of millions of rows at tier l): unweighted, every threshold is clip(prob × 1.0) = clip(prob)
+    if weight is None:
+        return df.filter(pl.Series(rng.random(df.height) < np.clip(prob, 0, 1)))
+    w = weight / max(float(np.mean(weight)), 1e-9)
+    w *= prob
+    np.clip(w, 0, 1, out=w)
+    return df.filter(pl.Series(rng.random(df.height) < w))
 
 
 def sloppy(ctx: Ctx, df: pl.DataFrame, by: str = "client_id") -> np.ndarray:
     """Per-row sloppiness factor of the row's client (or PM via project.pm_id)."""
     if by == "client_id":
         m = ctx.t["client"].select("client_id", "_sloppy")
-        return (
-            df.select(by).join(m, on=by, how="left", maintain_order="left")["_sloppy"].fill_null(1).to_numpy()
-        )
-    m = ctx.t["resource"].select(pl.col("resource_id").alias(by), "_sloppy")
-    return df.select(by).join(m, on=by, how="left", maintain_order="left")["_sloppy"].fill_null(1).to_numpy()
+    else:
+        m = ctx.t["resource"].select(pl.col("resource_id").alias(by), "_sloppy")
+    # a left join keeping row order, a slice of rows at a time: the same factors, a slice of keys joined at once
+    got = by_slices(
+        df.select(by), lambda x: x.join(m, on=by, how="left", maintain_order="left").select("_sloppy")
+    )
+    return got["_sloppy"].fill_null(1).to_numpy()
 
 
 def key(check: str, entity_type: str, rows: Iterable[tuple[str, str | None, Decimal, str]]) -> pl.DataFrame:
@@ -117,9 +126,13 @@ def retotal(ctx: Ctx, invoice_ids: list[str]) -> None:
     if not invoice_ids:
         return
     ids_ = pl.Series(invoice_ids).implode()
-    lines = ctx.t["invoice_line"]
-    ln = lines.filter(pl.col("invoice_id").is_in(ids_)).with_columns(
-        _tax=(pl.col("amount").cast(pl.Float64) * pl.col("tax_rate") + 0.5).floor().cast(pl.Int64)
+    ln = (
+        ctx.t["invoice_line"]
+        .select("invoice_id", "amount", "tax_rate")
+        .filter(pl.col("invoice_id").is_in(ids_))
+        .with_columns(
+            _tax=(pl.col("amount").cast(pl.Float64) * pl.col("tax_rate") + 0.5).floor().cast(pl.Int64)
+        )
     )
     tot = ln.group_by("invoice_id").agg(
         pl.col("amount").sum().alias("_net"), pl.col("_tax").sum().alias("_tx")
@@ -208,15 +221,16 @@ def unbill(ctx: Ctx, line_ids: list[str]) -> None:
     if not line_ids:
         return
     ids_ = pl.Series(line_ids).implode()
-    lines = ctx.t["invoice_line"]
-    inv = lines.filter(pl.col("invoice_line_id").is_in(ids_))["invoice_id"].unique().to_list()
-    ctx.t["invoice_line"] = lines.filter(~pl.col("invoice_line_id").is_in(ids_))
+    hit = pl.col("invoice_line_id").is_in(ids_)
+    inv = ctx.t["invoice_line"].select("invoice_line_id", "invoice_id").filter(hit)["invoice_id"]
+    inv = inv.unique().to_list()
+    ctx.filter_table("invoice_line", ~hit)
     for t in ("time_entry", "expense", "vendor_bill"):
-        ctx.t[t] = ctx.t[t].with_columns(
-            invoice_line_id=pl.when(pl.col("invoice_line_id").is_in(ids_))
-            .then(None)
-            .otherwise("invoice_line_id")
-        )
+        # a table none of whose rows point at these lines would be rewritten unchanged (a GB column at tier l)
+        if ctx.t[t].select(hit.any()).item():
+            ctx.t[t] = ctx.t[t].with_columns(
+                invoice_line_id=pl.when(hit).then(None).otherwise("invoice_line_id")
+            )
     retotal(ctx, inv)
 
 
@@ -226,15 +240,29 @@ def reprice(ctx: Ctx, line_ids: list[str], unit_price: list[int]) -> None:
         {"invoice_line_id": line_ids, "_up": unit_price},
         schema={"invoice_line_id": pl.String, "_up": pl.Int64},
     )
-    lines = ctx.t["invoice_line"].join(m, on="invoice_line_id", how="left", maintain_order="left")
-    hit = pl.col("_up").is_not_null()
-    ctx.t["invoice_line"] = lines.with_columns(
-        unit_price=pl.when(hit).then("_up").otherwise("unit_price"),
-        amount=pl.when(hit).then((pl.col("quantity") * pl.col("_up") + 50) // 100).otherwise("amount"),
-    ).drop("_up")
-    inv = ctx.t["invoice_line"].filter(pl.col("invoice_line_id").is_in(m["invoice_line_id"].implode()))[
-        "invoice_id"
-    ]
+    lines = ctx.t.pop("invoice_line")
+    ints = all(lines.schema[c] == pl.Int64 for c in ("unit_price", "amount", "quantity"))
+    if ints and not m["invoice_line_id"].is_duplicated().any():
+        # the left join's result, written into the hit rows only (the join copies every line of every column)
+        pos = positions(lines, "invoice_line_id", m).filter(pl.col("_up").is_not_null())
+        amt = (lines["quantity"].gather(pos["_ri"]) * pos["_up"] + 50) // 100
+        lines = lines.with_columns(lines["unit_price"].scatter(pos["_ri"], pos["_up"]))
+        lines = lines.with_columns(lines["amount"].scatter(pos["_ri"], amt))
+        del pos, amt
+    else:
+        lines = lines.join(m, on="invoice_line_id", how="left", maintain_order="left")
+        hit = pl.col("_up").is_not_null()
+        lines = lines.with_columns(
+            unit_price=pl.when(hit).then("_up").otherwise("unit_price"),
+            amount=pl.when(hit).then((pl.col("quantity") * pl.col("_up") + 50) // 100).otherwise("amount"),
+        ).drop("_up")
+    ctx.t["invoice_line"] = lines
+    del lines
+    inv = (
+        ctx.t["invoice_line"]
+        .select("invoice_line_id", "invoice_id")
+        .filter(pl.col("invoice_line_id").is_in(m["invoice_line_id"].implode()))["invoice_id"]
+    )
     retotal(ctx, inv.unique().to_list())
 
 

@@ -32,21 +32,29 @@ import polars as pl
 
 from ..calc import DAY
 from ..ctx import Ctx
+from ..frames import by_slices
 from .base import bd_age, pick, rate, reprice, retotal, sow_effective, unbill
 
 LIVE = ~pl.col("status").is_in(["draft", "cancelled"])
 
 
-def _clean_lines(ctx: Ctx, line_type: str) -> pl.DataFrame:
-    """Lines of one type on posted invoices that were never credited or re-billed."""
+def _clean_lines(
+    ctx: Ctx, line_type: str, cols: list[str], lines: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Lines of one type on posted invoices that were never credited or re-billed (these line columns only).
+
+    The line's own project_id always comes along, so the invoice's stays project_id_right as in a full-width join.
+    """
     inv = ctx.t["invoice"].filter(
         LIVE
         & (pl.col("type") == "invoice")
         & ~pl.col("_credited").fill_null(False)
         & pl.col("_rebill_of").is_null()
     )
+    keep = list(dict.fromkeys(["invoice_id", "line_type", "project_id", *cols]))
     return (
         ctx.t["invoice_line"]
+        .select(keep)
         .filter(pl.col("line_type") == line_type)
         .join(
             inv.select("invoice_id", "project_id", "invoice_date", pl.col("currency").alias("_iccy")),
@@ -70,7 +78,7 @@ def inject(ctx: Ctx) -> None:
         & (pl.col("approval_status") == "approved")
         & (ctx.A - pl.col("approved_at") // DAY > 31)
     )
-    all_el = _clean_lines(ctx, "expense")
+    all_el = _clean_lines(ctx, "expense", ["invoice_line_id", "source_id", "amount", "unit_price"])
     el = all_el.join(ex.select(pl.col("expense_id").alias("source_id")), on="source_id")
     p35 = min(
         1.0, rate(ctx, "Q2C-035") * all_el.height / max(el.height, 1)
@@ -82,7 +90,8 @@ def inject(ctx: Ctx) -> None:
     # 053
     bs = ctx.t["billing_schedule"].filter(pl.col("line_type").is_in(["fixed", "retainer"]))
     due = bs.filter(pl.Series(bd_age(ctx, bs["bill_date"].to_numpy()) > 4))["schedule_line_id"].implode()
-    fl = pl.concat([_clean_lines(ctx, "fixed"), _clean_lines(ctx, "retainer")]).filter(
+    cols = ["invoice_line_id", "source_id"]
+    fl = pl.concat([_clean_lines(ctx, "fixed", cols), _clean_lines(ctx, "retainer", cols)]).filter(
         pl.col("source_id").is_in(due)
     )
     a53 = pick(ctx, fl, "Q2C-053")
@@ -90,15 +99,40 @@ def inject(ctx: Ctx) -> None:
     prices = np.round(a36["unit_price"].to_numpy() * bump).astype(np.int64).tolist()
     reprice(ctx, a36["invoice_line_id"].to_list(), prices)
     _early_acceptance(ctx, rng)
-    touched = _adjustments(ctx, rng) + _over_cap(ctx, rng) + _twice(ctx, rng)
+    ct = _clean_time(
+        ctx
+    )  # adjustments add no time lines and no step below touches the invoices before retotal
+    touched = _adjustments(ctx, rng, ct) + _over_cap(ctx, rng, ct) + _twice(ctx, rng, ct)
+    del ct
     retotal(ctx, sorted(set(touched)))
+
+
+def _clean_time(ctx: Ctx) -> pl.DataFrame:
+    """The time lines _clean_lines gives, in the same order, as key columns and row number only.
+
+    A filter on the clean invoices' ids keeps the lines' order, as the join does with the lines probing; dates
+    come per invoice where needed. Every column of ten million time lines joined to their invoice is GBs.
+    """
+    clean = ctx.t["invoice"].filter(
+        LIVE
+        & (pl.col("type") == "invoice")
+        & ~pl.col("_credited").fill_null(False)
+        & pl.col("_rebill_of").is_null()
+    )["invoice_id"]
+    return (
+        ctx.t["invoice_line"]
+        .select("invoice_id", "line_type", "project_id", "invoice_line_id")
+        .with_row_index("_ri")
+        .filter((pl.col("line_type") == "time") & pl.col("invoice_id").is_in(clean.implode()))
+        .drop("line_type")
+    )
 
 
 def _early_acceptance(ctx: Ctx, rng: np.random.Generator) -> None:
     ms = ctx.t["milestone"].filter(
         (pl.col("billing_trigger") == "acceptance") & pl.col("accepted_date").is_not_null()
     )
-    ml = _clean_lines(ctx, "milestone").join(
+    ml = _clean_lines(ctx, "milestone", ["source_id"]).join(
         ms.select(pl.col("milestone_id").alias("source_id")), on="source_id"
     )
     a = pick(ctx, ml, "Q2C-031")
@@ -145,16 +179,22 @@ def _add_adjustments(
         )
         .select(lines.columns)
     )
-    ctx.t["invoice_line"] = pl.concat([lines, new], how="vertical_relaxed")
+    del lines, top
+    ctx.append_rows("invoice_line", new)
     return new["invoice_id"].unique().to_list()
 
 
-def _adjustments(ctx: Ctx, rng: np.random.Generator) -> list[str]:
+def _adjustments(ctx: Ctx, rng: np.random.Generator, ct: pl.DataFrame) -> list[str]:
     k = int(rng.binomial(ctx.t["invoice_line"].height, min(1.0, 0.002 * ctx.defect_scale)))
-    cand = _clean_lines(ctx, "time").group_by("invoice_id").first().sort("invoice_id")
+    # the first clean time line of each invoice, found by row number on the key columns and fetched whole after
+    lines = ctx.t["invoice_line"].with_row_index("_ri")
+    cand = ct.group_by("invoice_id").agg(pl.first("_ri")).sort("invoice_id")
     if not k or not cand.height:
         return []
-    src = cand[np.sort(rng.choice(cand.height, min(k, cand.height), replace=False)).tolist()]
+    pick_ri = cand["_ri"].gather(np.sort(rng.choice(cand.height, min(k, cand.height), replace=False)))
+    src = lines.filter(pl.col("_ri").is_in(pick_ri.implode())).sort("_ri")
+    src = pick_ri.to_frame().join(src, on="_ri", maintain_order="left").drop("_ri")
+    del lines
     src = src.join(
         ctx.t["invoice"].select("invoice_id", "amount_net"), on="invoice_id", maintain_order="left"
     )
@@ -162,22 +202,39 @@ def _adjustments(ctx: Ctx, rng: np.random.Generator) -> list[str]:
     return _add_adjustments(ctx, src.drop("amount_net"), amt.astype(np.int64), None, None)
 
 
-def _over_cap(ctx: Ctx, rng: np.random.Generator) -> list[str]:
+def _over_cap(ctx: Ctx, rng: np.random.Generator, ct: pl.DataFrame) -> list[str]:
     """050: an approved manual adjustment on the last invoice of a nearly consumed cap pushes fees 1-8 % over it."""
     se = sow_effective(ctx).filter(pl.col("eff_cap_amount").is_not_null() & (pl.col("eff_cap_amount") > 0))
+    inv = (
+        ctx.t["invoice"]
+        .filter(LIVE & (pl.col("type") == "invoice") & ~pl.col("_credited").fill_null(False))
+        .select("invoice_id", "sow_id", pl.col("currency").alias("_iccy"))
+    )
+    # integer sums per (SOW, currency): per-slice sums of the lines, summed again, are the same (a SOW has one row
+    # in the candidates below, so their order does not depend on the sums' order)
     fees = (
-        ctx.t["invoice_line"]
-        .filter(~pl.col("line_type").is_in(["expense", "subcontract"]))
-        .join(
-            ctx.t["invoice"]
-            .filter(LIVE & (pl.col("type") == "invoice") & ~pl.col("_credited").fill_null(False))
-            .select("invoice_id", "sow_id", pl.col("currency").alias("_iccy")),
-            on="invoice_id",
+        by_slices(
+            ctx.t["invoice_line"].select("invoice_id", "line_type", "amount"),
+            lambda il: (
+                il.filter(~pl.col("line_type").is_in(["expense", "subcontract"]))
+                .join(inv, on="invoice_id")
+                .group_by("sow_id", "_iccy")
+                .agg(pl.col("amount").sum().alias("_b"))
+            ),
         )
         .group_by("sow_id", "_iccy")
-        .agg(pl.col("amount").sum().alias("_b"))
+        .agg(pl.col("_b").sum())
     )
-    last = _clean_lines(ctx, "time").sort("invoice_date", "invoice_line_id").group_by("project_id").last()
+    # each project's last clean time line by (invoice_date, line id) sits on the invoice whose date and highest
+    # line id come last: found per invoice (an invoice's lines all carry its project) instead of per line
+    last = (
+        ct.group_by("invoice_id")
+        .agg(pl.first("project_id"), pl.col("invoice_line_id").max())
+        .join(ctx.t["invoice"].select("invoice_id", "invoice_date"), on="invoice_id", how="left")
+        .sort("invoice_date", "invoice_line_id")
+        .group_by("project_id")
+        .last()
+    )
     cand = (
         se.join(fees, left_on=["sow_id", "currency"], right_on=["sow_id", "_iccy"])
         .filter((pl.col("_b") >= pl.col("eff_cap_amount") * 0.7) & (pl.col("_b") <= pl.col("eff_cap_amount")))
@@ -206,8 +263,8 @@ def _over_cap(ctx: Ctx, rng: np.random.Generator) -> list[str]:
     return _add_adjustments(ctx, src, amt, "cap_overrun_billing", "billing.manager")
 
 
-def _twice(ctx: Ctx, rng: np.random.Generator) -> list[str]:
-    tl = _clean_lines(ctx, "time")
+def _twice(ctx: Ctx, rng: np.random.Generator, ct: pl.DataFrame) -> list[str]:
+    tl = ct
     a = pick(
         ctx,
         tl,
@@ -215,12 +272,13 @@ def _twice(ctx: Ctx, rng: np.random.Generator) -> list[str]:
         p=min(1.0, 0.001 * ctx.defect_scale * ctx.t["invoice_line"].height / max(tl.height, 1)),
     )
     nxt = (
-        _clean_lines(ctx, "time")
-        .group_by("invoice_id")
-        .agg(pl.first("project_id"), pl.first("invoice_date"))
+        ct.group_by("invoice_id")
+        .agg(pl.first("project_id"))
+        .join(ctx.t["invoice"].select("invoice_id", "invoice_date"), on="invoice_id", how="left")
         .sort("project_id", "invoice_date", "invoice_id")
         .with_columns(_next=pl.col("invoice_id").shift(-1).over("project_id"))
     )
+    del tl
     a = a.join(nxt.select("invoice_id", "_next"), on="invoice_id").filter(pl.col("_next").is_not_null())
     if not a.height:
         return []
@@ -234,7 +292,8 @@ def _twice(ctx: Ctx, rng: np.random.Generator) -> list[str]:
         .with_columns(line_no=pl.col("_n") + pl.int_range(1, pl.len() + 1).over("invoice_id"))
         .select(lines.columns)
     )
-    ctx.t["invoice_line"] = pl.concat([lines, dup], how="vertical_relaxed")
+    del lines, top
+    ctx.append_rows("invoice_line", dup)
     return dup["invoice_id"].unique().to_list()
 
 

@@ -9,6 +9,7 @@ import polars as pl
 
 from ..calc import DAY, p_leak_dec
 from ..ctx import Ctx
+from ..frames import hash_parts
 from .base import bd_age, key, rc, sow_effective
 
 LIVE = ~pl.col("status").is_in(["draft", "cancelled"])
@@ -19,46 +20,50 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
     se = sow_effective(ctx)
     if "expense_cap" not in se.columns:  # working tables only carry the columns the generator set
         se = se.with_columns(expense_cap=pl.lit(None, pl.Int64))
-    try:
-        return pl.concat([_031(ctx), _035(ctx, se), _036(ctx, se), _038(ctx), _053(ctx), _056(ctx)])
-    finally:
-        _CACHE.clear()  # never reuse a join across firms (object ids can be recycled)
+    return pl.concat([_031(ctx), _035(ctx, se), _036(ctx, se), _038(ctx), _053(ctx), _056(ctx)])
 
 
-_CACHE: dict = {}
+def _lines(
+    ctx: Ctx,
+    cols: list[str],
+    types: list[str] | None = None,
+    invoices_only: bool = True,
+    where: pl.Expr | None = None,
+) -> pl.DataFrame:
+    """Lines (of these types, meeting `where` on line columns) on posted invoices (type 'invoice' only unless
+    told), with these line columns.
 
-
-def _lines(ctx: Ctx, invoices_only: bool = True) -> pl.DataFrame:
-    """Lines of posted invoices (type 'invoice' only unless told), joined once per evaluation."""
-    k = (id(ctx.t["invoice_line"]), id(ctx.t["invoice"]))
-    if _CACHE.get("key") != k:
-        inv = ctx.t["invoice"].filter(LIVE)
-        _CACHE.clear()
-        _CACHE["key"] = k
-        _CACHE["all"] = ctx.t["invoice_line"].join(
-            inv.select(
-                "invoice_id",
-                "invoice_date",
-                "sow_id",
-                pl.col("type").alias("_ity"),
-                pl.col("currency").alias("_iccy"),
-                pl.col("correlation_id").alias("_icid"),
-            ),
-            on="invoice_id",
-        )
-    return _CACHE["all"].filter(pl.col("_ity") == "invoice") if invoices_only else _CACHE["all"]
+    Each check takes only the lines and columns it reads: all lines joined to their invoice is GBs at tier l.
+    """
+    inv = ctx.t["invoice"].filter(LIVE)
+    il = ctx.t["invoice_line"].select(list(dict.fromkeys(["invoice_id", "line_type", *cols])))
+    if types is not None:
+        il = il.filter(pl.col("line_type").is_in(types))
+    if where is not None:
+        il = il.filter(where)
+    j = il.join(
+        inv.select(
+            "invoice_id",
+            "invoice_date",
+            "sow_id",
+            pl.col("type").alias("_ity"),
+            pl.col("currency").alias("_iccy"),
+            pl.col("correlation_id").alias("_icid"),
+        ),
+        on="invoice_id",
+    )
+    return j.filter(pl.col("_ity") == "invoice") if invoices_only else j
 
 
 def _rc_rows(ctx: Ctx, df: pl.DataFrame, id_col: str, cents: str, ccy: str, day: str) -> list:
-    v = ctx.fx.rc_units(df[cents].to_numpy(), 2, df[ccy].to_list(), df[day].to_numpy())
+    v = ctx.fx.rc_units(df[cents].to_numpy(), 2, df[ccy], df[day].to_numpy())
     return [(e, c, Decimal(int(x)) / 100, "") for e, c, x in zip(df[id_col], df["_icid"], v, strict=True)]
 
 
 def _031(ctx: Ctx) -> pl.DataFrame:
     ms = ctx.t["milestone"].filter(pl.col("billing_trigger") == "acceptance")
     j = (
-        _lines(ctx)
-        .filter(pl.col("line_type") == "milestone")
+        _lines(ctx, ["invoice_line_id", "source_id", "amount"], ["milestone"])
         .join(ms.select(pl.col("milestone_id").alias("source_id"), "accepted_date"), on="source_id")
         .filter(pl.col("accepted_date").is_null() | (pl.col("invoice_date") < pl.col("accepted_date")))
         .sort("invoice_line_id")
@@ -94,7 +99,7 @@ def _035(ctx: Ctx, se: pl.DataFrame) -> pl.DataFrame:
         .sort("expense_id")
     )
     reb = _rebill_cents(e["amount"].to_numpy(), e["expense_markup_pct"].fill_null(0).to_numpy())
-    v = ctx.fx.rc_units(reb, 2, e["currency"].to_list(), np.full(e.height, ctx.A))
+    v = ctx.fx.rc_units(reb, 2, e["currency"], np.full(e.height, ctx.A))
     rows = []
     for r, x in zip(e.iter_rows(named=True), v, strict=True):
         imp = Decimal(int(x)) / 100 * p_leak_dec(int(r["_age"]))
@@ -113,8 +118,8 @@ def _036(ctx: Ctx, se: pl.DataFrame) -> pl.DataFrame:
     )
     pol = ctx.t["expense_policy_rule"].select(pl.col("policy_id").alias("_pol"), "category", "allowed")
     j = (
-        _lines(ctx)
-        .filter(pl.col("line_type") == "expense")
+        # the line's own project_id comes along: the expense's joins as project_id_right, as in a full-width join
+        _lines(ctx, ["invoice_line_id", "source_id", "amount", "project_id"], ["expense"])
         .join(
             ctx.t["expense"].select(
                 pl.col("expense_id").alias("source_id"),
@@ -144,8 +149,8 @@ def _036(ctx: Ctx, se: pl.DataFrame) -> pl.DataFrame:
         key("Q2C-036", "invoice_line", _rc_rows(ctx, j, "invoice_line_id", "_over", "_iccy", "invoice_date"))
     ]
     cap = (
-        _lines(ctx)
-        .filter(pl.col("line_type") == "expense")
+        # the line's own correlation_id comes along: the SOW's joins as correlation_id_right, as before
+        _lines(ctx, ["amount", "correlation_id"], ["expense"])
         .join(se.select("sow_id", "expense_cap", "currency", "correlation_id"), on="sow_id")
         .filter(pl.col("expense_cap").is_not_null() & (pl.col("_iccy") == pl.col("currency")))
         .group_by("sow_id", "currency", "expense_cap", "correlation_id")
@@ -173,18 +178,30 @@ def _036(ctx: Ctx, se: pl.DataFrame) -> pl.DataFrame:
 
 def _038(ctx: Ctx) -> pl.DataFrame:
     cn = ctx.t["invoice"].filter((pl.col("type") == "credit_note") & (pl.col("status") != "cancelled"))
-    j = _lines(ctx).filter(
-        pl.col("line_type").is_in(["time", "expense", "milestone", "fixed", "retainer", "subcontract"])
-        & pl.col("source_id").is_not_null()
-        & ~pl.col("invoice_id").is_in(cn["source_ref"].drop_nulls().implode())
+    types = ["time", "expense", "milestone", "fixed", "retainer", "subcontract"]
+    where = pl.col("source_id").is_not_null() & ~pl.col("invoice_id").is_in(
+        cn["source_ref"].drop_nulls().implode()
     )
-    multi = (
-        j.group_by("line_type", "source_id")
-        .agg(pl.col("invoice_id").n_unique().alias("_k"))
-        .filter(pl.col("_k") > 1)
-    )
+    # items on more than one invoice, found from the three key columns of the lines; only their lines are then
+    # fetched with amounts and invoice details
+    posted = ctx.t["invoice"].filter(LIVE & (pl.col("type") == "invoice")).select("invoice_id")
+    lines = ctx.t["invoice_line"].select("invoice_id", "line_type", "source_id")
+
+    def multi_part(part: pl.Expr) -> pl.DataFrame:
+        return (
+            lines.filter(pl.col("line_type").is_in(types) & where & part)
+            .join(posted, on="invoice_id")
+            .group_by("line_type", "source_id")
+            .agg(pl.col("invoice_id").n_unique().alias("_k"))
+            .filter(pl.col("_k") > 1)
+        )
+
+    # grouped a hash-part of the source ids at a time: every line of an item falls in the same part
+    multi = pl.concat([multi_part(p) for p in hash_parts("source_id", lines.height)])
+    where = where & pl.col("source_id").is_in(multi["source_id"].implode())
+    j = _lines(ctx, ["source_id", "amount"], types, where=where)
     j = j.join(multi.select("line_type", "source_id"), on=["line_type", "source_id"])
-    v = ctx.fx.rc_units(j["amount"].to_numpy(), 2, j["_iccy"].to_list(), j["invoice_date"].to_numpy())
+    v = ctx.fx.rc_units(j["amount"].to_numpy(), 2, j["_iccy"], j["invoice_date"].to_numpy())
     j = j.with_columns(
         _rc=pl.Series(v, dtype=pl.Int64), _item=pl.col("line_type") + ":" + pl.col("source_id")
     )
@@ -208,8 +225,7 @@ def _038(ctx: Ctx) -> pl.DataFrame:
 
 def _053(ctx: Ctx) -> pl.DataFrame:
     inv = (
-        _lines(ctx)
-        .filter(pl.col("line_type").is_in(["fixed", "retainer", "milestone"]))
+        _lines(ctx, ["source_id", "amount"], ["fixed", "retainer", "milestone"])
         .group_by("source_id")
         .agg(pl.col("amount").sum().alias("_inv"))
     )
@@ -239,9 +255,7 @@ def _053(ctx: Ctx) -> pl.DataFrame:
 
 
 def _056(ctx: Ctx) -> pl.DataFrame:
-    j = _lines(ctx, invoices_only=False)
     known = {
-        "time": ctx.t["time_entry"]["time_entry_id"],
         "expense": ctx.t["expense"]["expense_id"],
         "milestone": ctx.t["milestone"]["milestone_id"],
         "fixed": ctx.t["billing_schedule"]["schedule_line_id"],
@@ -253,10 +267,27 @@ def _056(ctx: Ctx) -> pl.DataFrame:
         miss = miss | (
             (pl.col("line_type") == lt) & ~pl.col("source_id").is_in(ids_.implode()).fill_null(False)
         )
+    # time lines whose entry is gone: an anti-join per hash-part of the ids instead of a set of every entry id
+    # (a time line without a source id counts as missing, as is_in's null, filled False and negated, makes it)
+    lines = ctx.t["invoice_line"].select("invoice_line_id", "line_type", "source_id")
+    entries = ctx.t["time_entry"].select(pl.col("time_entry_id").alias("source_id"))
+    time = pl.col("line_type") == "time"
+    gone = [lines.filter(time & pl.col("source_id").is_null())["invoice_line_id"]]
+    for part in hash_parts("source_id", max(lines.height, entries.height)):
+        left = lines.filter(time & pl.col("source_id").is_not_null() & part)
+        gone.append(left.join(entries.filter(part), on="source_id", how="anti")["invoice_line_id"])
+    miss = miss | (time & pl.col("invoice_line_id").is_in(pl.concat(gone).implode()))
     adj = (pl.col("line_type") == "adjustment") & (
         pl.col("reason_code").is_null() | pl.col("approved_by").is_null()
     )
-    j = j.filter(miss | adj).with_columns(_abs=pl.col("amount").abs()).sort("invoice_line_id")
+    # a row filter on line columns: applied before the join to the invoices, on the lines it reads
+    j = _lines(
+        ctx,
+        ["invoice_line_id", "source_id", "amount", "reason_code", "approved_by"],
+        invoices_only=False,
+        where=miss | adj,
+    )
+    j = j.with_columns(_abs=pl.col("amount").abs()).sort("invoice_line_id")
     return key(
         "Q2C-056", "invoice_line", _rc_rows(ctx, j, "invoice_line_id", "_abs", "_iccy", "invoice_date")
     )

@@ -29,6 +29,7 @@ import polars as pl
 
 from ..calc import DAY, month_end, p_leak
 from ..ctx import Ctx
+from ..frames import by_slices
 from ..params import CHECK_PARAMS
 from .base import COC, key, pick, reprice, sloppy, unbill
 
@@ -38,8 +39,9 @@ def plan(ctx: Ctx) -> None:
     scale = ctx.defect_scale
 
     def lag(rng: np.random.Generator, te: pl.DataFrame) -> np.ndarray:
-        pm = te.select("project_id").join(
-            ctx.t["project"].select("project_id", "pm_id"), on="project_id", how="left", maintain_order="left"
+        pms = ctx.t["project"].select("project_id", "pm_id")
+        pm = by_slices(  # an order-keeping left join, a slice of entries at a time
+            te.select("project_id"), lambda x: x.join(pms, on="project_id", how="left", maintain_order="left")
         )
         w = sloppy(ctx, pm, by="pm_id")
         slow = rng.random(te.height) < np.clip(0.12 * scale * w / w.mean(), 0, 1)
@@ -53,26 +55,53 @@ def plan(ctx: Ctx) -> None:
 def inject(ctx: Ctx) -> None:
     """032: drop billed time from invoices; 033: mis-price time lines."""
     cut = int(np.datetime64(np.datetime64(ctx.A, "D"), "M").astype("datetime64[D]").astype(np.int64)) - 1
-    te = ctx.t["time_entry"].filter(pl.col("invoice_line_id").is_not_null() & (pl.col("work_date") <= cut))
-    te = te.join(ctx.t["project"].select("project_id", "pm_id"), on="project_id")
+    # sources of the lines of credited invoices: the set the join of every line to its invoice filtered gives
+    credited_inv = ctx.t["invoice"].filter(pl.col("_credited").fill_null(False))["invoice_id"]
     credited = (
         ctx.t["invoice_line"]
-        .join(ctx.t["invoice"].select("invoice_id", "_credited"), on="invoice_id")
-        .filter(pl.col("_credited").fill_null(False))["source_id"]
+        .select("invoice_id", "source_id")
+        .filter(pl.col("invoice_id").is_in(credited_inv.implode()))["source_id"]
         .implode()
     )
-    te = te.filter(~pl.col("time_entry_id").is_in(credited))
+    # every row filter before the PM join, only the two columns used after it materialised (lazy projection),
+    # and the join a slice at a time keeping the entries' order (as the whole join, the entries probing, does)
+    te = (
+        ctx.t["time_entry"]
+        .lazy()
+        .filter(
+            pl.col("invoice_line_id").is_not_null()
+            & (pl.col("work_date") <= cut)
+            & ~pl.col("time_entry_id").is_in(credited)
+        )
+        .select("project_id", "invoice_line_id")
+        .collect()
+    )
+    pms = ctx.t["project"].select("project_id", "pm_id")
+    te = by_slices(te, lambda x: x.join(pms, on="project_id", maintain_order="left"))
     chosen = pick(ctx, te, "Q2C-032", weight=sloppy(ctx, te, by="pm_id"))
+    del te, credited
     unbill(ctx, chosen["invoice_line_id"].to_list())
     # 033 on remaining time lines of SOWs without rate amendments
-    il = (
+    # lines of uncredited, never re-billed invoices by a filter on invoice id (the same lines, in the same order,
+    # as joining every time line to its invoice and filtering); the client comes per line after the entry join
+    inv = ctx.t["invoice"].select("invoice_id", "client_id", "_credited", "_rebill_of")
+    clean = inv.filter(~pl.col("_credited").fill_null(False) & pl.col("_rebill_of").is_null())["invoice_id"]
+    lines = (
         ctx.t["invoice_line"]
-        .filter(pl.col("line_type") == "time")
-        .join(ctx.t["invoice"].select("invoice_id", "client_id", "_credited", "_rebill_of"), on="invoice_id")
+        .select("invoice_line_id", "invoice_id", "line_type", "source_id", "unit_price")
+        .filter((pl.col("line_type") == "time") & pl.col("invoice_id").is_in(clean.implode()))
+        .drop("line_type")
+        .with_row_index("_li")
     )
-    il = il.filter(~pl.col("_credited").fill_null(False) & pl.col("_rebill_of").is_null())
+    # the entry join (the larger side, the entries, sets the row order) carries the lines' row number only;
+    # the lines' own columns are fetched by it afterwards
     te = ctx.t["time_entry"].select(pl.col("time_entry_id").alias("source_id"), "_ver", "_si")
-    il = il.join(te, on="source_id").filter(pl.col("_ver") == 0)
+    il = lines.select("_li", "source_id").join(te, on="source_id").filter(pl.col("_ver") == 0)
+    del te
+    il = lines.drop("_li").select(pl.all().gather(il["_li"])).hstack(il.select("_ver", "_si"))
+    del lines
+    clients = inv.select("invoice_id", "client_id")
+    il = by_slices(il, lambda x: x.join(clients, on="invoice_id", how="left", maintain_order="left"))
     has_rate_am = ctx.t["amendment"].filter(pl.col("change_type") == "rate")["sow_id"].implode()
     sow_ids = ctx.t["sow"]["sow_id"].to_numpy()
     il = il.filter(~pl.Series(sow_ids[il["_si"].to_numpy()]).is_in(has_rate_am))
@@ -116,17 +145,33 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
     """Rows for 032, 032b, 033."""
     out = []
     cut = int(np.datetime64(np.datetime64(ctx.A, "D"), "M").astype("datetime64[D]").astype(np.int64)) - 1
-    te = ctx.t["time_entry"].filter(
-        pl.col("billable")
-        & (pl.col("approval_status") == "approved")
-        & pl.col("invoice_line_id").is_null()
-        & (pl.col("work_date") <= cut)
-    )
-    w = _rates(ctx, te).filter(pl.col("billing_type").is_in(["TM", "TM_CAP"]) & pl.col("_cr").is_not_null())
-    # per entry: rc cents (exact, value_ccy has 4 decimals: hours/100 × rate cents/100) × p_leak (hundredths)
-    v = ctx.fx.rc_units((w["hours"] * w["_cr"]).to_numpy(), 4, w["_rccy"].to_list(), np.full(w.height, ctx.A))
-    pl100 = np.round(p_leak(ctx.A - month_end(w["work_date"].to_numpy())) * 100).astype(np.int64)
-    w = w.with_columns(_x=pl.Series(v * pl100))  # 1e-4 currency units
+
+    def unbilled(te: pl.DataFrame) -> pl.DataFrame:
+        te = te.select(
+            "project_id",
+            "role",
+            "work_date",
+            "hours",
+            "correlation_id",
+            "billable",
+            "approval_status",
+            "invoice_line_id",
+        ).filter(
+            pl.col("billable")
+            & (pl.col("approval_status") == "approved")
+            & pl.col("invoice_line_id").is_null()
+            & (pl.col("work_date") <= cut)
+        )
+        w = _rates(ctx, te).filter(
+            pl.col("billing_type").is_in(["TM", "TM_CAP"]) & pl.col("_cr").is_not_null()
+        )
+        # per entry: rc cents (exact, value_ccy has 4 decimals: hours/100 × rate cents/100) × p_leak (hundredths)
+        v = ctx.fx.rc_units((w["hours"] * w["_cr"]).to_numpy(), 4, w["_rccy"], np.full(w.height, ctx.A))
+        pl100 = np.round(p_leak(ctx.A - month_end(w["work_date"].to_numpy())) * 100).astype(np.int64)
+        return w.select("project_id", "correlation_id", "hours", _x=pl.Series(v * pl100, dtype=pl.Int64))
+
+    # sums per project (a project's entries all carry its correlation id), so slices of entries give the same
+    w = by_slices(ctx.t["time_entry"], unbilled)  # 1e-4 currency units
     g = (
         w.group_by("project_id")
         .agg(pl.col("_x").sum(), pl.first("correlation_id"), pl.len(), pl.col("hours").sum())
@@ -148,11 +193,15 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
         )
     )
     sla = CHECK_PARAMS["sla_approval_days"]
-    te = ctx.t["time_entry"].filter(
-        (pl.col("approval_status") == "submitted") & (ctx.A - pl.col("submitted_at") // DAY > sla)
+    te = (
+        ctx.t["time_entry"]
+        .select(
+            "project_id", "role", "work_date", "hours", "correlation_id", "approval_status", "submitted_at"
+        )
+        .filter((pl.col("approval_status") == "submitted") & (ctx.A - pl.col("submitted_at") // DAY > sla))
     )
     w = _rates(ctx, te).with_columns(pl.col("_cr").fill_null(0), _rccy=pl.coalesce("_rccy", "currency"))
-    v = ctx.fx.rc_units((w["hours"] * w["_cr"]).to_numpy(), 4, w["_rccy"].to_list(), np.full(w.height, ctx.A))
+    v = ctx.fx.rc_units((w["hours"] * w["_cr"]).to_numpy(), 4, w["_rccy"], np.full(w.height, ctx.A))
     w = w.with_columns(_x=pl.Series(v) * (ctx.A - pl.col("submitted_at") // DAY - sla))  # cents × days
     g = (
         w.group_by("project_id")
@@ -170,9 +219,32 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
 
 def _eval_033(ctx: Ctx) -> pl.DataFrame:
     tol = CHECK_PARAMS["rate_tol_pct"]
+    # shortcut: an entry's _rate is its rate_effective row (rate_grid = rate_card), so only lines priced off it can
+    # fail; those few are found on two columns of every time line before the lines are joined to anything else
+    rates = ctx.t["time_entry"].select(pl.col("time_entry_id").alias("source_id"), "_rate")
+    off = by_slices(
+        ctx.t["invoice_line"].select("invoice_line_id", "line_type", "source_id", "unit_price"),
+        lambda x: (
+            x.filter(pl.col("line_type") == "time")
+            .join(rates, on="source_id")
+            .filter(pl.col("unit_price") != pl.col("_rate"))
+            .select("invoice_line_id")
+        ),
+    )["invoice_line_id"].implode()
     il = (
         ctx.t["invoice_line"]
-        .filter(pl.col("line_type") == "time")
+        .select(
+            "invoice_line_id",
+            "invoice_id",
+            "line_type",
+            "source_id",
+            "unit_price",
+            "quantity",
+            "project_id",
+            "role",
+            "correlation_id",
+        )
+        .filter((pl.col("line_type") == "time") & pl.col("invoice_line_id").is_in(off))
         .join(
             ctx.t["invoice"]
             .filter(~pl.col("status").is_in(["draft", "cancelled"]))
@@ -190,7 +262,6 @@ def _eval_033(ctx: Ctx) -> pl.DataFrame:
         "time_entry_id",
         "_rate",
     )
-    # shortcut: an entry's _rate is its rate_effective row (rate_grid = rate_card), so only lines priced off it can fail
     cand = il.join(te, on="source_id").filter(pl.col("unit_price") != pl.col("_rate")).drop("_rate")
     j = _rates(ctx, cand).filter(pl.col("_cr").is_not_null())
     j = j.filter(
@@ -212,7 +283,7 @@ def _eval_033(ctx: Ctx) -> pl.DataFrame:
     imp = ctx.fx.rc_units(
         ((j["_cr"] - j["unit_price"]).abs() * j["quantity"]).to_numpy(),
         4,
-        j["_iccy"].to_list(),
+        j["_iccy"],
         j["invoice_date"].to_numpy(),
     )
     j = j.with_columns(_imp=pl.Series(imp))

@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from ..ctx import Ctx
+from ..frames import by_slices, set_rows
 from ..params import CHECK_PARAMS
 from .base import key, pick, rc, sow_effective
 
@@ -54,17 +55,24 @@ def inject(ctx: Ctx) -> None:
     )
     te = ctx.t["time_entry"]
     proj = ctx.t["project"].select("project_id", "sow_id").join(se, on="sow_id")
-    late = (
-        te.filter(pl.col("billable"))
-        .join(proj, on="project_id")
-        .filter(
-            (pl.col("work_date") > pl.col("eff_end_date") - 31)
-            & (pl.col("work_date") <= pl.col("eff_end_date"))
-        )
+    # the join runs on the key columns and a row number, a slice of entries at a time (each slice still the
+    # probe side, so rows keep the entries' order); the few late entries are then fetched by row number
+    late = by_slices(
+        te.select("project_id", "work_date", "billable").with_row_index("_ri"),
+        lambda x: (
+            x.filter(pl.col("billable"))
+            .join(proj, on="project_id", maintain_order="left")  # as a whole-table join (entries probe)
+            .filter(
+                (pl.col("work_date") > pl.col("eff_end_date") - 31)
+                & (pl.col("work_date") <= pl.col("eff_end_date"))
+            )
+            .select("_ri")
+        ),
     )
-    n_bill = te.filter(
-        pl.col("billable")
-    ).height  # §D.2: 0.8 % of billable entries, all in a SOW's last month
+    cols = ["time_entry_id", "project_id", "resource_id", "resource_legal_entity_id", "role"]
+    late = te.select(pl.col(cols).gather(late["_ri"]))
+    n_bill = int(te["billable"].sum())  # §D.2: 0.8 % of billable entries, all in a SOW's last month
+    del te
     ch = pick(ctx, late, "Q2C-037", p=min(1.0, 0.008 * ctx.defect_scale * n_bill / max(late.height, 1)))
     if not ch.height:
         return
@@ -77,6 +85,13 @@ def inject(ctx: Ctx) -> None:
         .agg(pl.col("resource_id").alias("_pool"))
         .rename({"legal_entity_id": "resource_legal_entity_id"})
     )
+    # each entry draws from its pool by position in one flat array of the pools' members: a copy of the whole
+    # pool list on every entry's row is pools × entries strings (GBs at tier l)
+    flat = pool["_pool"].explode()
+    size = pool["_pool"].list.len().cast(pl.Int64).to_numpy()
+    pool = pool.select("role", "resource_legal_entity_id").with_columns(
+        _start=pl.Series(np.cumsum(size) - size), _size=pl.Series(size)
+    )
     todo = ch.select("time_entry_id", "project_id", "role", "resource_legal_entity_id").join(
         pool, on=["role", "resource_legal_entity_id"], maintain_order="left"
     )
@@ -85,9 +100,10 @@ def inject(ctx: Ctx) -> None:
         if not todo.height:
             break
         u = rng.random(todo.height)
-        todo = todo.with_columns(
-            resource_id=pl.col("_pool").list.get((pl.Series(u) * pl.col("_pool").list.len()).cast(pl.Int64))
-        ).join(asg, on=["project_id", "resource_id"], how="left", maintain_order="left")
+        at = todo["_start"].to_numpy() + (u * todo["_size"].to_numpy()).astype(np.int64)
+        todo = todo.with_columns(resource_id=flat.gather(at)).join(
+            asg, on=["project_id", "resource_id"], how="left", maintain_order="left"
+        )
         done.append(todo.filter(pl.col("_on").is_null()).select("time_entry_id", "resource_id"))
         todo = todo.filter(pl.col("_on").is_not_null()).drop("resource_id", "_on")
     picked = (
@@ -107,14 +123,12 @@ def inject(ctx: Ctx) -> None:
         ),
         on="_nr",
     )
-    ctx.t["time_entry"] = (
-        te.join(m, on="time_entry_id", how="left", maintain_order="left")
-        .with_columns(
-            resource_id=pl.coalesce("_nr", "resource_id"),
-            resource_legal_entity_id=pl.coalesce("_nle", "resource_legal_entity_id"),
-            cost_rate=pl.coalesce("_ncr", "cost_rate"),
-        )
-        .drop("_nr", "_nle", "_ncr")
+    set_rows(
+        ctx.t,
+        "time_entry",
+        "time_entry_id",
+        m,
+        {"_nr": "resource_id", "_nle": "resource_legal_entity_id", "_ncr": "cost_rate"},
     )
 
 
@@ -243,35 +257,47 @@ def _eval_037(ctx: Ctx, se: pl.DataFrame) -> pl.DataFrame:
     s = se.select(
         "sow_id", pl.col("start_date").alias("_ss"), "eff_end_date", pl.col("currency").alias("_ccy")
     )
-    te = (
-        ctx.t["time_entry"]
-        .filter(pl.col("billable"))
-        .join(ctx.t["project"].select("project_id", "sow_id"), on="project_id")
-        .join(s, on="sow_id")
-    )
+    proj = ctx.t["project"].select("project_id", "sow_id")
     asg = ctx.t["assignment"]
     has_asg = asg["project_id"].unique().implode()
-    cov = (
-        te.select("time_entry_id", "project_id", "resource_id", "work_date")
-        .join(
-            asg.select("project_id", "resource_id", "start_date", "end_date"),
-            on=["project_id", "resource_id"],
+    asg = asg.select("project_id", "resource_id", "start_date", "end_date")
+
+    def outside(te: pl.DataFrame) -> pl.DataFrame:
+        te = (
+            te.select(
+                "time_entry_id",
+                "project_id",
+                "resource_id",
+                "role",
+                "work_date",
+                "hours",
+                "correlation_id",
+                "billable",
+            )
+            .filter(pl.col("billable"))
+            .join(proj, on="project_id")
+            .join(s, on="sow_id")
         )
-        .filter(
-            (pl.col("work_date") >= pl.col("start_date"))
-            & (pl.col("end_date").is_null() | (pl.col("work_date") <= pl.col("end_date")))
-        )["time_entry_id"]
-        .unique()
-        .implode()
-    )
-    bad = te.filter(
-        (pl.col("work_date") > pl.col("eff_end_date")).fill_null(False)
-        | (pl.col("work_date") < pl.col("_ss")).fill_null(False)
-        | (pl.col("project_id").is_in(has_asg) & ~pl.col("time_entry_id").is_in(cov))
-    )
-    bad = _time_rate(ctx, bad).sort("time_entry_id")
+        cov = (
+            te.select("time_entry_id", "project_id", "resource_id", "work_date")
+            .join(asg, on=["project_id", "resource_id"])
+            .filter(
+                (pl.col("work_date") >= pl.col("start_date"))
+                & (pl.col("end_date").is_null() | (pl.col("work_date") <= pl.col("end_date")))
+            )["time_entry_id"]
+            .unique()
+            .implode()
+        )
+        return te.filter(
+            (pl.col("work_date") > pl.col("eff_end_date")).fill_null(False)
+            | (pl.col("work_date") < pl.col("_ss")).fill_null(False)
+            | (pl.col("project_id").is_in(has_asg) & ~pl.col("time_entry_id").is_in(cov))
+        )
+
+    # each entry is judged on its own row (and sorted below), so slices of entries give the same rows
+    bad = _time_rate(ctx, by_slices(ctx.t["time_entry"], outside)).sort("time_entry_id")
     v = (bad["hours"] * bad["_rate_c"].fill_null(0)).to_numpy()
-    imp = ctx.fx.rc_units(v, 4, bad["_rate_ccy"].to_list(), bad["work_date"].to_numpy())
+    imp = ctx.fx.rc_units(v, 4, bad["_rate_ccy"], bad["work_date"].to_numpy())
     return key(
         "Q2C-037",
         "time_entry",
@@ -290,12 +316,20 @@ def _eval_050(ctx: Ctx, se: pl.DataFrame) -> pl.DataFrame:
     inv = ctx.t["invoice"].filter(
         live & (pl.col("type") == "invoice") & ~pl.col("invoice_id").is_in(credited)
     )
+    inv = inv.select("invoice_id", "sow_id", "currency")
+    # integer sums per (SOW, currency): per-slice sums of the lines, summed again, are the same
     billed = (
-        ctx.t["invoice_line"]
-        .filter(~pl.col("line_type").is_in(["expense", "subcontract"]))
-        .join(inv.select("invoice_id", "sow_id", "currency"), on="invoice_id")
+        by_slices(
+            ctx.t["invoice_line"].select("invoice_id", "line_type", "amount"),
+            lambda il: (
+                il.filter(~pl.col("line_type").is_in(["expense", "subcontract"]))
+                .join(inv, on="invoice_id")
+                .group_by("sow_id", "currency")
+                .agg(pl.col("amount").sum().alias("_b"))
+            ),
+        )
         .group_by("sow_id", "currency")
-        .agg(pl.col("amount").sum().alias("_b"))
+        .agg(pl.col("_b").sum())
     )
     c = se.filter(pl.col("eff_cap_amount").is_not_null() & (pl.col("eff_cap_amount") > 0)).join(
         billed, on=["sow_id", "currency"]

@@ -25,6 +25,7 @@ import polars as pl
 
 from ..calc import DAY, month_index
 from ..ctx import Ctx
+from ..frames import hash_parts
 from .base import pick, rate, sloppy, unbill
 
 LIVE = ~pl.col("status").is_in(["draft", "cancelled"])
@@ -48,24 +49,49 @@ def inject(ctx: Ctx) -> None:
 def _nonbillable(ctx: Ctx) -> None:
     tm = ctx.t["project"].filter(pl.col("billing_type").is_in(["TM", "TM_CAP"]))
     tasks = ctx.t["task"].filter(pl.col("billable"))["task_id"].implode()
-    te = ctx.t["time_entry"].filter(pl.col("billable") & pl.col("task_id").is_in(tasks))
-    te = te.join(tm.select("project_id", "pm_id"), on="project_id")
-    te = te.with_columns(_m=pl.Series(month_index(te["work_date"].to_numpy())))
+    tm_ids = tm["project_id"].implode()
+    src = ctx.t["time_entry"].select(
+        "time_entry_id", "task_id", "project_id", "work_date", "hours", "invoice_line_id", "billable"
+    )
+
+    def entries(part: pl.Expr) -> pl.DataFrame:
+        # T&M entries by a filter on project id; the PM comes to the (task, month) groups, one per project
+        te = src.filter(
+            pl.col("billable") & pl.col("task_id").is_in(tasks) & pl.col("project_id").is_in(tm_ids) & part
+        )
+        return te.with_columns(_m=pl.Series(month_index(te["work_date"].to_numpy())))
+
     inv = ctx.t["invoice"]
     dirty = inv.filter(pl.col("_credited").fill_null(False) | pl.col("_rebill_of").is_not_null())[
         "invoice_id"
     ]
-    dirty_lines = ctx.t["invoice_line"].filter(pl.col("invoice_id").is_in(dirty.implode()))["invoice_line_id"]
-    bad = te.filter(pl.col("invoice_line_id").is_in(dirty_lines.implode())).select("task_id", "_m").unique()
+    dirty_lines = (
+        ctx.t["invoice_line"]
+        .select("invoice_id", "invoice_line_id")
+        .filter(pl.col("invoice_id").is_in(dirty.implode()))["invoice_line_id"]
+    )
+    dirty_lines = dirty_lines.implode()
+    # everything below is per (task, month): a hash-part of the tasks at a time (its entries in their order)
+    parts = hash_parts("task_id", src.height, slices_per_part=4)
+    grouped = []
+    for part in parts:
+        te = entries(part)
+        bad = te.filter(pl.col("invoice_line_id").is_in(dirty_lines)).select("task_id", "_m").unique()
+        grouped.append(
+            te.group_by("task_id", "_m")
+            .agg(pl.first("project_id"), pl.col("hours").sum().alias("_h"))
+            .join(bad, on=["task_id", "_m"], how="anti")
+        )
+        del te, bad
     groups = (
-        te.group_by("task_id", "_m")
-        .agg(pl.first("pm_id"), pl.col("hours").sum().alias("_h"))
-        .join(bad, on=["task_id", "_m"], how="anti")
+        pl.concat(grouped)
         .filter(pl.col("_h") > 400)
         .sort("task_id", "_m")
+        .join(tm.select("project_id", "pm_id"), on="project_id", how="left", maintain_order="left")
     )
-    g = pick(ctx, groups, "Q2C-034", weight=sloppy(ctx, groups, by="pm_id"))
-    hit = te.join(g.select("task_id", "_m"), on=["task_id", "_m"])
+    g = pick(ctx, groups, "Q2C-034", weight=sloppy(ctx, groups, by="pm_id")).select("task_id", "_m")
+    hit = pl.concat([entries(part).join(g, on=["task_id", "_m"]) for part in parts])
+    del groups, grouped
     unbill(ctx, hit["invoice_line_id"].drop_nulls().to_list())
     ids_ = hit["time_entry_id"].implode()
     ctx.t["time_entry"] = ctx.t["time_entry"].with_columns(
@@ -225,9 +251,9 @@ def _presales(ctx: Ctx, rng: np.random.Generator) -> None:
         _value=pl.lit(0, pl.Int64),
         _ver=pl.lit(0, pl.Int64),
     ).with_columns(source_id=pl.col("time_entry_id"))
-    ctx.t["time_entry"] = pl.concat(
-        [te, new.select([c for c in new.columns if c in te.columns])], how="diagonal_relaxed"
-    )
+    cols = [c for c in new.columns if c in te.columns]
+    del te
+    ctx.append_rows("time_entry", new.select(cols), how="diagonal_relaxed")
 
 
 def evaluate(ctx: Ctx) -> pl.DataFrame:

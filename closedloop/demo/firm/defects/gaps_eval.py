@@ -40,9 +40,7 @@ def _standard(ctx: Ctx, te: pl.DataFrame) -> pl.DataFrame:
 
 def _per_entry_rc(ctx: Ctx, df: pl.DataFrame, rate: str, ccy: str) -> pl.DataFrame:
     has = df.filter(pl.col(rate).is_not_null())
-    v = ctx.fx.rc_units(
-        (has["hours"] * has[rate]).to_numpy(), 4, has[ccy].to_list(), np.full(has.height, ctx.A)
-    )
+    v = ctx.fx.rc_units((has["hours"] * has[rate]).to_numpy(), 4, has[ccy], np.full(has.height, ctx.A))
     return pl.concat(
         [
             has.with_columns(_v=pl.Series(v, dtype=pl.Int64)),
@@ -58,7 +56,9 @@ def _011(ctx: Ctx) -> pl.DataFrame:
     )
     te = (
         ctx.t["time_entry"]
-        .filter(pl.col("billable"))
+        .select("time_entry_id", "project_id", "role", "work_date", "hours", "billable")
+        # the join below keeps these projects only; filtering first spares a copy of every billable entry
+        .filter(pl.col("billable") & pl.col("project_id").is_in(p["project_id"].implode()))
         .join(
             p.select(
                 "project_id", pl.col("currency").alias("_pccy"), pl.col("correlation_id").alias("_pcid")
@@ -101,7 +101,7 @@ def _013(ctx: Ctx) -> pl.DataFrame:
         pl.when(pl.col("type") == "credit_note").then(-pl.col("amount_net").abs()).otherwise("amount_net")
     )
     inv = inv.with_columns(_a=signed)
-    v = ctx.fx.rc_units(inv["_a"].to_numpy(), 2, inv["currency"].to_list(), inv["invoice_date"].to_numpy())
+    v = ctx.fx.rc_units(inv["_a"].to_numpy(), 2, inv["currency"], inv["invoice_date"].to_numpy())
     billed = inv.with_columns(_v=pl.Series(v)).group_by("project_id").agg(pl.col("_v").sum())
     d = dup.join(billed, on="project_id", how="left").sort("project_id")
     return key(
@@ -137,6 +137,7 @@ def _034(ctx: Ctx, se: pl.DataFrame) -> pl.DataFrame:
     )
     te = (
         ctx.t["time_entry"]
+        .select("time_entry_id", "task_id", "project_id", "role", "work_date", "hours", "billable")
         .filter(~pl.col("billable"))
         .join(tasks, on="task_id")
         .join(tm.select("project_id", "sow_id", pl.col("correlation_id").alias("_pcid")), on="project_id")

@@ -25,6 +25,7 @@ import polars as pl
 from .. import ids
 from ..calc import DAY
 from ..ctx import Ctx
+from ..frames import replace_rows
 from ..params import CHECK_PARAMS
 from .base import key, pick, rc
 
@@ -50,9 +51,15 @@ def inject(ctx: Ctx) -> None:
     )
     _cash(ctx, rng)
     _events(ctx, rng)
+    # the pick runs over row numbers of the eligible entries (same rows, same order); the few picked are fetched
     te = ctx.t["time_entry"]
-    ok = te.filter(pl.col("approved_at").is_not_null() & pl.col("submitted_at").is_not_null())
+    ok = te.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_ri"),
+        (pl.col("approved_at").is_not_null() & pl.col("submitted_at").is_not_null()).alias("_ok"),
+    ).filter("_ok")
     d = pick(ctx, ok, "Q2C-107", p=min(1.0, 0.002 * ctx.defect_scale))
+    d = te.select(pl.col("time_entry_id", "submitted_at").gather(d["_ri"]))
+    del te
     back = dict(
         zip(
             d["time_entry_id"].to_list(),
@@ -60,11 +67,8 @@ def inject(ctx: Ctx) -> None:
             strict=True,
         )
     )
-    ctx.t["time_entry"] = te.with_columns(
-        approved_at=pl.col("time_entry_id").replace_strict(
-            back, default=pl.col("approved_at"), return_dtype=pl.Int64
-        )
-    )
+    del ok
+    replace_rows(ctx.t, "time_entry", "time_entry_id", back, "approved_at", pl.Int64)
 
 
 def _cash(ctx: Ctx, rng: np.random.Generator) -> None:

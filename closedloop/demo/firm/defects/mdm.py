@@ -25,6 +25,7 @@ import polars as pl
 
 from ..calc import cents_dec
 from ..ctx import Ctx
+from ..frames import by_slices, replace_rows
 from .base import key, pick, retotal
 
 
@@ -57,10 +58,13 @@ def inject(ctx: Ctx) -> None:
     ctx.t["invoice"] = inv.with_columns(
         legal_entity_id=pl.col("invoice_id").replace_strict(im, default=pl.col("legal_entity_id"))
     )
-    il = ctx.t["invoice_line"]
     # credited invoices keep their tax: the credit note mirrors the original gross
     uncredited = live.filter(~pl.col("_credited").fill_null(False))["invoice_id"].implode()
-    el = il.filter(pl.col("invoice_id").is_in(uncredited) & (pl.col("line_type") != "tax"))
+    el = (
+        ctx.t["invoice_line"]
+        .select("invoice_line_id", "invoice_id", "line_type", "tax_rate")
+        .filter(pl.col("invoice_id").is_in(uncredited) & (pl.col("line_type") != "tax"))
+    )
     d = pick(ctx, el, "Q2C-042", p=min(1.0, 0.007 * ctx.defect_scale))
     tm = dict(
         zip(
@@ -69,11 +73,8 @@ def inject(ctx: Ctx) -> None:
             strict=True,
         )
     )
-    ctx.t["invoice_line"] = il.with_columns(
-        tax_rate=pl.col("invoice_line_id").replace_strict(
-            tm, default=pl.col("tax_rate"), return_dtype=pl.Float64
-        )
-    )
+    del el
+    replace_rows(ctx.t, "invoice_line", "invoice_line_id", tm, "tax_rate", pl.Float64)
     retotal(ctx, d["invoice_id"].unique().sort().to_list())
     _late_agreements(ctx, rng)
 
@@ -82,10 +83,12 @@ def _late_agreements(ctx: Ctx, rng: np.random.Generator) -> None:
     """045: move each agreement's valid_from to the ~5 % quantile of its pair's cross-entity work dates."""
     if ctx.defect_scale <= 0:
         return
-    te = ctx.t["time_entry"].join(
-        ctx.t["project"].select("project_id", pl.col("legal_entity_id").alias("_ple")), on="project_id"
+    ple = ctx.t["project"].select("project_id", pl.col("legal_entity_id").alias("_ple"))
+    # cross-entity work, a slice of entries at a time (per-pair quantiles below do not depend on row order)
+    x = by_slices(
+        ctx.t["time_entry"].select("project_id", "resource_legal_entity_id", "work_date"),
+        lambda te: te.join(ple, on="project_id").filter(pl.col("resource_legal_entity_id") != pl.col("_ple")),
     )
-    x = te.filter(pl.col("resource_legal_entity_id") != pl.col("_ple"))
     ia = ctx.t["intercompany_agreement"]
     q = min(0.5, 0.05 * ctx.defect_scale)
     cut = x.group_by(
@@ -176,15 +179,32 @@ def _042(ctx: Ctx) -> pl.DataFrame:
     if tm.height == 0:
         return key("Q2C-042", "invoice_line", [])
     inv = t["invoice"].filter(~pl.col("status").is_in(["draft", "cancelled"]))
+    src = t["invoice_line"]
+    rows = []
+    # every line is judged on its own, so slices of lines give the same rows (sorted at the end) while the
+    # joined per-line frame stays a slice, not millions of lines × a dozen columns
+    for off in range(0, src.height, _SLICE):
+        lines = (
+            src.slice(off, _SLICE)
+            .select("invoice_line_id", "invoice_id", "amount", "tax_rate", "service_category", "line_type")
+            .filter(pl.col("line_type").fill_null("") != "tax")
+            .drop("line_type")
+        )
+        rows += _042_rows(ctx, lines, inv, tm)
+    return key("Q2C-042", "invoice_line", sorted(rows))
+
+
+_SLICE = 500_000
+
+
+def _042_rows(ctx: Ctx, lines: pl.DataFrame, inv: pl.DataFrame, tm: pl.DataFrame) -> list:
+    t = ctx.t
     cl = t["client"].select(
         "client_id", "tax_exempt", "tax_id", _buyer=pl.coalesce("bill_to_country", "country")
     )
     le = t["legal_entity"].select("legal_entity_id", pl.col("country").alias("_seller"))
     il = (
-        t["invoice_line"]
-        .filter(pl.col("line_type").fill_null("") != "tax")
-        .select("invoice_line_id", "invoice_id", "amount", "tax_rate", "service_category")
-        .join(
+        lines.join(
             inv.select(
                 "invoice_id", "client_id", "legal_entity_id", "invoice_date", "currency", "correlation_id"
             ),
@@ -226,23 +246,22 @@ def _042(ctx: Ctx) -> pl.DataFrame:
         & j["reverse_charge"].fill_null(False).to_numpy()
         & j["tax_id"].is_null().to_numpy()
     )
-    fx = ctx.fx.rate_e8(j["currency"].to_list(), j["invoice_date"].to_numpy()).astype(np.float64) / 1e8
+    fx = ctx.fx.rate_e8(j["currency"], j["invoice_date"].to_numpy()).astype(np.float64) / 1e8
     raw = np.abs(j["amount"].to_numpy() / 100 * (tr - np.nan_to_num(ex))) * fx * 100
     cents = np.floor(raw + 0.5)
     sel = no_row | rate_bad | rc_bad
-    rows = [
+    j = j.select("invoice_line_id", "correlation_id").filter(pl.Series(sel))
+    return [
         (
             lid,
             cid,
             (cents_dec(int(c)) if rb else 0),
             "rate" if rb else "no_matrix_row" if nr else "reverse_charge_without_tax_id",
         )
-        for lid, cid, c, rb, nr, s_ in zip(
-            j["invoice_line_id"], j["correlation_id"], cents, rate_bad, no_row, sel, strict=True
+        for lid, cid, c, rb, nr in zip(
+            j["invoice_line_id"], j["correlation_id"], cents[sel], rate_bad[sel], no_row[sel], strict=True
         )
-        if s_
     ]
-    return key("Q2C-042", "invoice_line", sorted(rows))
 
 
 def _045(ctx: Ctx) -> pl.DataFrame:
@@ -253,8 +272,19 @@ def _045(ctx: Ctx) -> pl.DataFrame:
         "currency",
         pl.col("correlation_id").alias("_pc"),
     )
-    te = t["time_entry"].filter(pl.col("resource_legal_entity_id").is_not_null()).join(p, on="project_id")
-    x = te.filter(pl.col("resource_legal_entity_id") != pl.col("_ple")).with_row_index("_r")
+
+    def cross(te: pl.DataFrame) -> pl.DataFrame:
+        return (
+            te.select(
+                "project_id", "resource_legal_entity_id", "work_date", "hours", "cost_rate", "correlation_id"
+            )
+            .filter(pl.col("resource_legal_entity_id").is_not_null())
+            .join(p, on="project_id")
+            .filter(pl.col("resource_legal_entity_id") != pl.col("_ple"))
+        )
+
+    # row-wise up to the per-project sums below (currency is the project's), so slices give the same sums
+    x = by_slices(t["time_entry"], cross).with_row_index("_r")
     ia = t["intercompany_agreement"].select(
         pl.col("supplier_le").alias("resource_legal_entity_id"),
         pl.col("buyer_le").alias("_ple"),

@@ -27,6 +27,7 @@ import polars as pl
 from .. import ids
 from ..calc import DAY
 from ..ctx import Ctx
+from ..frames import by_slices
 from .base import key, pick, rc, sloppy, sow_effective
 
 
@@ -156,9 +157,9 @@ def _pre_signature(ctx: Ctx, rng: np.random.Generator) -> None:
         )
         .with_columns(source_id=pl.col("time_entry_id"))
     )
-    ctx.t["time_entry"] = pl.concat(
-        [te, new.select([c for c in te.columns if c in new.columns])], how="diagonal_relaxed"
-    )
+    cols = [c for c in te.columns if c in new.columns]
+    del te
+    ctx.append_rows("time_entry", new.select(cols), how="diagonal_relaxed")
     early = new.group_by("project_id").agg(pl.col("work_date").min().alias("_w"))
     ctx.t["project"] = (
         ctx.t["project"]
@@ -280,16 +281,21 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
         .first()
         .select("sow_id", "role", pl.col("currency").alias("_rccy"), pl.col("bill_rate").alias("_sr"))
     )
-    te = (
-        ctx.t["time_entry"]
-        .filter(pl.col("billable"))
-        .join(first, on="project_id")
-        .filter(
-            (pl.col("signed_date").is_null() | (pl.col("work_date") < pl.col("signed_date")))
-            & ~pl.col("work_at_risk_approved").fill_null(False)
+
+    def early(te: pl.DataFrame) -> pl.DataFrame:
+        return (
+            te.select("project_id", "role", "work_date", "hours", "correlation_id", "billable")
+            .filter(pl.col("billable"))
+            .join(first, on="project_id")
+            .filter(
+                (pl.col("signed_date").is_null() | (pl.col("work_date") < pl.col("signed_date")))
+                & ~pl.col("work_at_risk_approved").fill_null(False)
+            )
         )
-        .join(signed_rate, on=["sow_id", "role"], how="left")
-    )
+
+    # row-wise up to the per-project sums below (each group's first row only lends per-project values: its
+    # correlation id, SOW signature and SOW rate currency), so slices of entries give the same rows
+    te = by_slices(ctx.t["time_entry"], early).join(signed_rate, on=["sow_id", "role"], how="left")
     rows = []
     for (pid,), g in te.group_by("project_id", maintain_order=True):
         r0 = g.row(0, named=True)

@@ -163,7 +163,8 @@ def _103(ctx: Ctx) -> pl.DataFrame:
             [(e, c, 0, "") for e, c in p.select("project_id", "correlation_id").iter_rows()],
         )
     )
-    te = t["time_entry"].filter(~pl.col("project_id").is_in(proj))
+    te = t["time_entry"].select("project_id", "time_entry_id", "correlation_id")
+    te = te.filter(~pl.col("project_id").is_in(proj))
     out.append(
         key(
             "Q2C-103",
@@ -171,7 +172,8 @@ def _103(ctx: Ctx) -> pl.DataFrame:
             [(e, c, 0, "") for e, c in te.select("time_entry_id", "correlation_id").iter_rows()],
         )
     )
-    il = t["invoice_line"].filter(~pl.col("invoice_id").is_in(invs))
+    il = t["invoice_line"].select("invoice_id", "invoice_line_id", "correlation_id")
+    il = il.filter(~pl.col("invoice_id").is_in(invs))
     out.append(
         key(
             "Q2C-103",
