@@ -50,7 +50,7 @@ def engine_pass(con: duckdb.DuckDBPyConnection, checks: list, as_of: Any, ccy: s
     """The engine's own path: run_checks restricted to these checks.
 
     Counted: everything run_checks does for them, including create_views, which rebuilds every chk.* helper
-    (fx_daily, standard_rate_key and time_rate are materialised tables; the rest are views the checks inline)
+    (fx_daily, standard_rate_key, rate_segment and time_line are materialised tables; the rest are views the checks inline)
     because the helpers are part of what the engine costs; and storing findings and their history.
     """
     import checks.runner as runner

@@ -5,7 +5,8 @@ WITH w AS (
   SELECT p.practice, t.hours * tr.bill_rate AS amount, tr.currency
   FROM canon.time_entry t
   JOIN canon.project p ON p.project_id = t.project_id
-  JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
+  JOIN chk.rate_segment tr ON tr.sow_id = p.sow_id AND tr.role = t.role
+                           AND t.work_date >= tr.valid_from AND t.work_date < tr.valid_until
   WHERE p.billing_type IN ('TM', 'TM_CAP') AND t.billable AND t.approval_status = 'approved'
     AND t.invoice_line_id IS NULL AND t.work_date <= getvariable('as_of')
   UNION ALL

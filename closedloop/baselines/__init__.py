@@ -23,7 +23,7 @@ TEN: tuple[str, ...] = (
     "Q2C-100",
 )
 
-# What those ten read, directly or through the chk.* helpers they use (fx_daily, time_rate, standard_rate,
+# What those ten read, directly or through the chk.* helpers they use (fx_daily, rate_segment, time_line, standard_rate,
 # sow_effective, ctx, bd): the pandas export, and the scan floor's column lists.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "time_entry": ("time_entry_id", "project_id", "task_id", "resource_id", "role", "work_date", "hours",

@@ -168,7 +168,7 @@ def net_rate_c(rc: pd.DataFrame) -> pd.Series:
 
 
 def time_rate(d: Data) -> pd.DataFrame:
-    """chk.time_rate: per time entry the contract rate in force (best scope, then latest valid_from).
+    """Per time entry the contract rate in force (best scope, then latest valid_from), as chk.rate_segment gives it.
 
     Columns tr_card, tr_scope, tr_ccy, tr_rate_c aligned to d.time_entry's rows (NaN where no rate).
     """

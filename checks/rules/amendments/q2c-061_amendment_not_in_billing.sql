@@ -54,9 +54,8 @@ part_b AS (
   FROM am a
   JOIN canon.rate_card rn ON rn.rate_card_id = a.new_rate_card_id
   JOIN canon.project p ON p.sow_id = a.sow_id
-  JOIN canon.time_entry t ON t.project_id = p.project_id AND t.role = rn.role AND t.work_date >= a.effective_date
-                         AND t.work_date <= coalesce(rn.valid_to, DATE '9999-12-31')
-  JOIN canon.invoice_line il ON il.line_type = 'time' AND il.source_id = t.time_entry_id
+  JOIN chk.time_line il ON il.project_id = p.project_id AND il.role = rn.role AND il.work_date >= a.effective_date
+                        AND il.work_date <= coalesce(rn.valid_to, DATE '9999-12-31')
   JOIN canon.invoice i ON i.invoice_id = il.invoice_id
   LEFT JOIN chk.fx_daily fx ON fx.from_ccy = i.currency AND fx.d = i.invoice_date
   WHERE i.type = 'invoice' AND i.status NOT IN ('draft', 'cancelled') AND i.currency = rn.currency

@@ -37,9 +37,10 @@ WITH o AS (
 b AS (  -- average contract rate, only for the overrun projects (entries without a rate do not count)
   SELECT t.project_id,
          sum(t.hours * tr.bill_rate) / nullif(sum(CASE WHEN tr.bill_rate IS NOT NULL THEN t.hours END), 0) AS avg_bill
-  FROM canon.time_entry t
-  JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
-  WHERE t.project_id IN (SELECT project_id FROM o)
+  FROM o
+  JOIN canon.time_entry t ON t.project_id = o.project_id
+  JOIN chk.rate_segment tr ON tr.sow_id = o.sow_id AND tr.role = t.role
+                           AND t.work_date >= tr.valid_from AND t.work_date < tr.valid_until
   GROUP BY t.project_id),
 h AS (
   SELECT o.*, b.avg_bill FROM o LEFT JOIN b ON b.project_id = o.project_id)

@@ -20,9 +20,8 @@ WITH l AS (
   FROM canon.invoice_line il
   JOIN canon.invoice i ON i.invoice_id = il.invoice_id
   WHERE i.status NOT IN ('draft', 'cancelled')),
-src AS (
-  SELECT 'time' AS line_type, time_entry_id AS source_id FROM canon.time_entry
-  UNION ALL SELECT 'expense', expense_id FROM canon.expense
+src AS (  -- time lines are matched to their entries once, in chk.time_line
+  SELECT 'expense' AS line_type, expense_id AS source_id FROM canon.expense
   UNION ALL SELECT 'milestone', milestone_id FROM canon.milestone
   UNION ALL SELECT 'fixed', schedule_line_id FROM canon.billing_schedule
   UNION ALL SELECT 'retainer', schedule_line_id FROM canon.billing_schedule
@@ -30,8 +29,12 @@ src AS (
 sourced AS (  -- lines without their source record: one outer join, no DISTINCT over millions of line ids
   SELECT l.* FROM l
   LEFT JOIN src ON src.line_type = l.line_type AND src.source_id = l.source_id
-  WHERE l.line_type IN ('time', 'expense', 'milestone', 'fixed', 'retainer', 'subcontract')
-    AND src.source_id IS NULL),
+  WHERE l.line_type IN ('expense', 'milestone', 'fixed', 'retainer', 'subcontract')
+    AND src.source_id IS NULL
+  UNION ALL
+  SELECT l.* FROM l
+  WHERE l.line_type = 'time'
+    AND l.invoice_line_id IN (SELECT invoice_line_id FROM chk.time_line WHERE time_entry_id IS NULL)),
 flagged AS (
   SELECT *, 'missing_source' AS issue FROM sourced
   UNION ALL

@@ -20,11 +20,13 @@ WITH t AS (
          coalesce(CAST(round(t.hours * sr.bill_rate * fx.rate, 2) AS DECIMAL(18, 2)), 0) AS value_rc
   FROM canon.time_entry t
   JOIN canon.project p ON p.project_id = t.project_id
-  LEFT JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
-  LEFT JOIN chk.standard_rate sr ON sr.time_entry_id = t.time_entry_id
+  LEFT JOIN chk.rate_segment tr ON tr.sow_id = p.sow_id AND tr.role = t.role
+                                AND t.work_date >= tr.valid_from AND t.work_date < tr.valid_until
+  LEFT JOIN chk.standard_rate_key sr
+         ON sr.role = t.role AND sr.work_date = t.work_date AND sr.pccy = coalesce(p.currency, '')
   LEFT JOIN chk.fx_daily fx ON fx.from_ccy = sr.currency AND fx.d = t.work_date
   WHERE p.billing_type IN ('TM', 'TM_CAP') AND t.billable
-    AND (tr.time_entry_id IS NULL OR tr.scope = 'STANDARD'))
+    AND (tr.sow_id IS NULL OR tr.scope = 'STANDARD'))
 SELECT 'project_role' AS entity_type, project_id || ':' || coalesce(role, '') AS entity_id,
        min(correlation_id) AS correlation_id, CAST(sum(value_rc) AS DECIMAL(18, 2)) AS impact_rc,
        min(client_id) AS client_id, min(sow_id) AS sow_id, project_id, min(legal_entity_id) AS legal_entity_id,

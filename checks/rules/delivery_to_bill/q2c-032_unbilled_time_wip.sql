@@ -23,7 +23,8 @@ WITH w AS (
          CAST(round(t.hours * tr.bill_rate * fx.rate, 2) AS DECIMAL(18, 2)) AS value_rc
   FROM canon.time_entry t
   JOIN canon.project p ON p.project_id = t.project_id
-  JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
+  JOIN chk.rate_segment tr ON tr.sow_id = p.sow_id AND tr.role = t.role
+                           AND t.work_date >= tr.valid_from AND t.work_date < tr.valid_until
   CROSS JOIN chk.ctx ctx
   LEFT JOIN chk.fx_daily fx ON fx.from_ccy = tr.currency AND fx.d = ctx.as_of
   WHERE p.billing_type IN ('TM', 'TM_CAP')

@@ -22,7 +22,8 @@ WITH w AS (
   FROM canon.time_entry t
   JOIN canon.project p ON p.project_id = t.project_id
   CROSS JOIN chk.ctx ctx
-  LEFT JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
+  LEFT JOIN chk.rate_segment tr ON tr.sow_id = p.sow_id AND tr.role = t.role
+                                AND t.work_date >= tr.valid_from AND t.work_date < tr.valid_until
   LEFT JOIN chk.fx_daily fx ON fx.from_ccy = tr.currency AND fx.d = ctx.as_of
   WHERE t.approval_status = 'submitted'
     AND date_diff('day', CAST(t.submitted_at AS DATE), ctx.as_of) > getvariable('sla_approval_days'))

@@ -19,15 +19,15 @@ params:
 --- */
 SELECT 'invoice_line' AS entity_type, il.invoice_line_id AS entity_id, i.correlation_id,
        CAST(round(abs(tr.bill_rate - il.unit_price) * il.quantity * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
-       i.client_id, p.sow_id, p.project_id, i.invoice_id, i.legal_entity_id, t.work_date AS event_date,
-       t.time_entry_id, t.role, il.quantity, il.unit_price AS billed_rate, tr.bill_rate AS contract_rate,
+       i.client_id, p.sow_id, p.project_id, i.invoice_id, i.legal_entity_id, il.work_date AS event_date,
+       il.time_entry_id, il.role, il.quantity, il.unit_price AS billed_rate, tr.bill_rate AS contract_rate,
        (tr.bill_rate - il.unit_price) * il.quantity AS under_billed_ccy,
        CASE WHEN il.unit_price > tr.bill_rate THEN 'S1' END AS severity
-FROM canon.invoice_line il
+FROM chk.time_line il
 JOIN canon.invoice i ON i.invoice_id = il.invoice_id
-JOIN canon.time_entry t ON il.line_type = 'time' AND il.source_id = t.time_entry_id
-JOIN canon.project p ON p.project_id = t.project_id
-JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
+JOIN canon.project p ON p.project_id = il.project_id
+JOIN chk.rate_segment tr ON tr.sow_id = p.sow_id AND tr.role = il.role
+                         AND il.work_date >= tr.valid_from AND il.work_date < tr.valid_until
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = i.currency AND fx.d = i.invoice_date
 WHERE i.type = 'invoice' AND i.status NOT IN ('draft', 'cancelled')
   AND tr.currency = i.currency

@@ -21,7 +21,8 @@ WITH w AS (
   JOIN canon.task k ON k.task_id = t.task_id
   JOIN canon.project p ON p.project_id = t.project_id
   CROSS JOIN chk.ctx ctx
-  LEFT JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
+  LEFT JOIN chk.rate_segment tr ON tr.sow_id = p.sow_id AND tr.role = t.role
+                                AND t.work_date >= tr.valid_from AND t.work_date < tr.valid_until
   LEFT JOIN chk.fx_daily fx ON fx.from_ccy = tr.currency AND fx.d = ctx.as_of
   WHERE p.billing_type IN ('TM', 'TM_CAP') AND k.billable AND NOT t.billable)
 SELECT 'task' AS entity_type, task_id AS entity_id, min(correlation_id) AS correlation_id,

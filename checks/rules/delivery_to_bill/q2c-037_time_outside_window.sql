@@ -35,7 +35,7 @@ islands AS (
   GROUP BY project_id, resource_id, island),
 t AS (
   SELECT t.time_entry_id, t.correlation_id, p.project_id, p.client_id, p.sow_id, p.legal_entity_id, t.resource_id,
-         t.work_date, t.hours,
+         t.role, t.work_date, t.hours,
          CASE WHEN t.work_date > se.eff_end_date THEN 'after_end'
               WHEN t.work_date < se.start_date THEN 'before_start'
               WHEN ap.project_id IS NOT NULL AND cv.project_id IS NULL THEN 'unassigned' END AS issue
@@ -49,7 +49,9 @@ t AS (
   WHERE t.billable),
 f AS (  -- the rate only for the failing entries
   SELECT t.*, tr.bill_rate, tr.currency
-  FROM t LEFT JOIN chk.time_rate tr ON tr.time_entry_id = t.time_entry_id
+  FROM t
+  LEFT JOIN chk.rate_segment tr ON tr.sow_id = t.sow_id AND tr.role = t.role
+                                AND t.work_date >= tr.valid_from AND t.work_date < tr.valid_until
   WHERE t.issue IS NOT NULL)
 SELECT 'time_entry' AS entity_type, t.time_entry_id AS entity_id, t.correlation_id,
        CAST(coalesce(round(t.hours * t.bill_rate * fx.rate, 2), 0) AS DECIMAL(18, 2)) AS impact_rc,
