@@ -118,6 +118,11 @@ def badge(status: str) -> str:
     return f"{STATUS_ICONS.get(status, '•')} {status}"
 
 
+# No mode bar (plotly's toolbar of zoom, pan and download buttons): each chart draws less on first paint,
+# and drag-to-zoom with double-click to reset still work without it.
+PLOTLY_CONFIG: dict[str, Any] = {"displayModeBar": False}
+
+
 def style(fig: go.Figure, height: int = 320) -> go.Figure:
     """One look for every chart: compact margins, the theme's font, horizontal legend."""
     fig.update_layout(
@@ -128,6 +133,11 @@ def style(fig: go.Figure, height: int = 320) -> go.Figure:
         hoverlabel={"font_size": 12},
     )
     return fig
+
+
+def plot(fig: go.Figure, *, key: str, height: int = 320, **kwargs: Any) -> Any:
+    """Draw a styled plotly figure; kwargs (on_select, selection_mode) pass through to st.plotly_chart."""
+    return st.plotly_chart(style(fig, height), key=key, config=PLOTLY_CONFIG, **kwargs)
 
 
 # ---- filters in the URL -------------------------------------------------------------------------

@@ -138,7 +138,13 @@ def sources(h: dict[str, pl.DataFrame], failed: pl.DataFrame) -> None:
                 st.error(str(s["error"])[:300], icon=":material/error:")
             elif s["source"] in judged:
                 st.error("Collected, then failed its data checks (above).", icon=":material/error:")
-    with st.expander(f"All {src.height} streams, and the canonical tables they fed"):
+    # Closed sections build nothing: their tables are sent when someone opens them (a rerun), not on every paint.
+    streams_box = st.expander(
+        f"All {src.height} streams, and the canonical tables they fed", key="all_streams", on_change="rerun"
+    )
+    if not streams_box.open:
+        return
+    with streams_box:
         ui.table(src, column_config={"seconds": st.column_config.NumberColumn(format="%.1f s")})
         snap = h.get("snapshot", pl.DataFrame())
         if not snap.is_empty():
@@ -196,7 +202,14 @@ def contracts(streams: pl.DataFrame, fails: pl.DataFrame) -> None:
             else f"{int(r['unexpected_count'] or 0):,} of {int(r['element_count'] or 0):,} rows"
         )
         icon = "✕" if r["severity"] == "critical" and not r["exception"] else ("?" if r["exception"] else "!")
-        with st.expander(f"{icon} {r['severity']} · {r['source']} · {r['stream']} · {r['label']} — {what}"):
+        box = st.expander(
+            f"{icon} {r['severity']} · {r['source']} · {r['stream']} · {r['label']} — {what}",
+            key=f"expectation_{r['source']}_{r['stream']}_{r['label']}",
+            on_change="rerun",
+        )
+        if not box.open:
+            continue
+        with box:
             if r["exception"]:
                 st.code(str(r["exception"])[:1000], language=None)
             samples = json.loads(r["sample_failing_keys"] or "[]")
@@ -334,7 +347,7 @@ def timeline(h: dict[str, pl.DataFrame], ledger: pl.DataFrame) -> None:
     if last - first < dt.timedelta(hours=2):  # one run (or a burst): show hours, not milliseconds
         fig.update_xaxes(range=[first - dt.timedelta(hours=1), last + dt.timedelta(hours=1)])
     fig.update_layout(legend_title_text="")
-    st.plotly_chart(ui.style(fig, 260), key="run_timeline")
+    ui.plot(fig, key="run_timeline", height=260)
     tab_pub, tab_ledger = st.tabs(["Published runs", "Run ledger"])
     with tab_pub:
         if hist.is_empty():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import auth, queries
+from app import auth, prewarm, queries
 from app import components as ui
 
 st.set_page_config(page_title="closedloop", page_icon="🔁", layout="wide", initial_sidebar_state="expanded")
@@ -38,4 +38,7 @@ with st.sidebar:
     who = ui.plain(auth.current_user())
     st.caption(f"Signed in as **{who}**" if auth.signed_in() else f"Acting as **{who}**")
 
-page.run()
+try:
+    page.run()
+finally:  # after the page has been sent: the other pages' defaults are computed while this one is read
+    prewarm.start(run)

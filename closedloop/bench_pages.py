@@ -30,11 +30,23 @@ PAGES = {
     "checks_catalog": "/checks_catalog",
 }
 ROOT = Path(__file__).resolve().parents[1]
-IDLE = (
-    "() => !document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"]')"
-    " && document.querySelectorAll('[data-testid=\"stSkeleton\"]').length === 0"
-    " && !!document.querySelector('[data-testid=\"stMainBlockContainer\"] h1')"
-)
+# Fully rendered and idle. The app's own script-run state must be past a finished run: it reads "initial"
+# until the page's first run ends, so no fixed wait is needed and a fast page cannot look idle in the
+# moment before its running icon shows (which would time it before its deltas arrive). Nothing may be a
+# loading skeleton, the title must be up, every visible plotly chart must have drawn its SVG, every metric
+# sparkline its chart and every visible table its grid.
+IDLE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.dataset.testScriptState !== 'notRunning' || app.dataset.testConnectionState !== 'CONNECTED') return false;
+  if (document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')) return false;
+  if (document.querySelector('[data-testid="stSkeleton"]')) return false;
+  if (!document.querySelector('[data-testid="stMainBlockContainer"] h1')) return false;
+  const shown = (sel) => [...document.querySelectorAll(sel)].filter((e) => e.checkVisibility());
+  for (const c of shown('[data-testid="stPlotlyChart"]')) if (!c.querySelector('.main-svg')) return false;
+  for (const d of shown('[data-testid="stDataFrame"]')) if (!d.querySelector('canvas')) return false;
+  for (const m of shown('[data-testid="stMetricChart"]')) if (!m.querySelector('svg, canvas')) return false;
+  return true;
+}"""
 
 
 def _port() -> int:
@@ -90,7 +102,6 @@ def main(config: str) -> dict:
                 page = browser.new_page(viewport={"width": 1440, "height": 1000})
                 t0 = time.perf_counter()
                 page.goto(base + path)
-                page.wait_for_timeout(200)
                 page.wait_for_function(IDLE, timeout=120_000)
                 out["first_render_seconds"][name] = round(time.perf_counter() - t0, 3)
                 page.close()
@@ -105,7 +116,6 @@ def main(config: str) -> dict:
                 page = ctx.new_page()
                 t0 = time.perf_counter()
                 page.goto(base + path)
-                page.wait_for_timeout(200)
                 page.wait_for_function(IDLE, timeout=120_000)
                 out["first_render_cached_bundle_seconds"][name] = round(time.perf_counter() - t0, 3)
                 page.close()

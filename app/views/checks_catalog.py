@@ -152,4 +152,4 @@ with right:
             secondary_y=True,
         )
         fig.update_xaxes(type="category")
-        st.plotly_chart(ui.style(fig, 260), key="check_trend")
+        ui.plot(fig, key="check_trend", height=260)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-import plotly.express as px
 import polars as pl
 import streamlit as st
 
@@ -12,6 +11,22 @@ from app import components as ui
 from app import queries as q
 from app import workflow_panel
 from closedloop.workflow import ACTIVE, STATUSES, overlay
+
+# the queue as it is shown, in screen order
+QUEUE_COLUMNS = (
+    "status",
+    "severity",
+    "check_id",
+    "title",
+    "impact_rc",
+    "entity_type",
+    "entity_id",
+    "client_name",
+    "legal_entity_name",
+    "owner_team",
+    "assignee",
+    "age_days",
+)
 
 run = q.published()
 ui.header("Findings", "Every break with its $ impact, owner and status", run)
@@ -115,24 +130,30 @@ t1, t2, t3 = st.columns([1, 1, 2])
 t1.metric("Findings", f"{totals['n']:,}", border=True)
 t2.metric("$ impact", ui.money(totals["impact"], run.currency), border=True)
 with t3:
+    # A small table with in-cell bars rather than a chart: the grid's code is already loaded for the queue,
+    # while a chart would make the browser load and start a charting library before the page is drawn.
     aging = pl.DataFrame(
         {
-            "age": [b[0] for b in totals["buckets"]],
+            "age": [f"{b[0]} days" for b in totals["buckets"]],
             "findings": [b[1] for b in totals["buckets"]],
             "usd": [float(b[2]) for b in totals["buckets"]],
         }
     )
-    fig = px.bar(
-        aging.to_pandas(),
-        x="age",
-        y="usd",
-        text="findings",
-        labels={"age": "age (days) · bars: $, labels: count", "usd": run.currency},
+    ui.table(
+        aging,
+        key="aging",
+        column_config={
+            "age": st.column_config.TextColumn("Age"),
+            "findings": st.column_config.NumberColumn("Findings", format="localized"),
+            "usd": st.column_config.ProgressColumn(
+                f"$ impact ({run.currency})",
+                format="compact",
+                min_value=0.0,
+                max_value=max([*aging["usd"].to_list(), 1.0]),
+                width="medium",
+            ),
+        },
     )
-    fig.update_traces(
-        marker_color=ui.PALETTE[0], texttemplate="%{text}", textposition="outside", cliponaxis=False
-    )
-    st.plotly_chart(ui.style(fig, 170), key="aging")
 
 rows = q.findings(run, as_of, filters, ov)
 if rows.is_empty():
@@ -150,26 +171,20 @@ else:
         icon=":material/download:",
         width="stretch",
     )
-    shown = rows.with_columns(pl.col("status").map_elements(ui.badge, return_dtype=pl.String))
+    # only the columns on screen travel to the browser (the evidence JSON alone was most of the payload)
+    shown = rows.select(*QUEUE_COLUMNS).with_columns(
+        pl.concat_str(
+            pl.col("status").replace_strict(ui.STATUS_ICONS, default="•", return_dtype=pl.String),
+            pl.col("status"),
+            separator=" ",
+        )
+    )
     event = ui.table(
         shown,
         key="queue",
         on_select="rerun",
         selection_mode="single-row",
-        column_order=(
-            "status",
-            "severity",
-            "check_id",
-            "title",
-            "impact_rc",
-            "entity_type",
-            "entity_id",
-            "client_name",
-            "legal_entity_name",
-            "owner_team",
-            "assignee",
-            "age_days",
-        ),
+        column_order=QUEUE_COLUMNS,
         column_config={
             "status": st.column_config.TextColumn("Status", width="medium"),
             "severity": st.column_config.TextColumn("Sev", width="small"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import plotly.express as px
 import polars as pl
 import streamlit as st
@@ -133,7 +131,7 @@ with left:
             labels={"usd": run.currency, "run": ""},
         )
         fig.update_layout(legend_title_text="")
-        st.plotly_chart(ui.style(fig), key="trend_runs")
+        ui.plot(fig, key="trend_runs")
 with right:
     st.subheader("$ impact by month of the break")
     months = q.impact_by_month(run, as_of)
@@ -147,13 +145,23 @@ with right:
             color="impact_kind",
             labels={"impact": run.currency, "month": "", "impact_kind": ""},
         )
-        st.plotly_chart(ui.style(fig), key="by_month")
+        ui.plot(fig, key="by_month")
 
 st.subheader("Where the money is")
 kind = st.segmented_control("Measure", ["Leakage", "All $ impact"], default="Leakage", key="measure")
 kind_filter = "leakage" if kind == "Leakage" else None
-tabs = st.tabs(["Check family", "Legal entity", "Practice", "Region", "Client"])
-for tab, dim in zip(tabs, ("domain", "legal_entity", "practice", "region", "client"), strict=True):
+# Only the open tab is built and sent (one chart on first paint, not five); a tab click reruns for its chart.
+WHERE = {
+    "Check family": "domain",
+    "Legal entity": "legal_entity",
+    "Practice": "practice",
+    "Region": "region",
+    "Client": "client",
+}
+tabs = st.tabs(list(WHERE), key="where", on_change="rerun")
+for tab, dim in zip(tabs, WHERE.values(), strict=True):
+    if not tab.open:
+        continue
     with tab:
         data = q.impact_by(run, as_of, dim, kind_filter)
         if data.is_empty():
@@ -167,12 +175,12 @@ for tab, dim in zip(tabs, ("domain", "legal_entity", "practice", "region", "clie
             y="label",
             orientation="h",
             custom_data=["value"],
-            text=[ui.money(Decimal(str(v)), run.currency, compact=True) for v in plot["impact"]],
+            text=[_money(v) for v in plot["impact"]],
             labels={"usd": run.currency, "label": ""},
         )
         fig.update_traces(marker_color=ui.PALETTE[0], textposition="outside", cliponaxis=False)
-        event = st.plotly_chart(
-            ui.style(fig, 60 + 34 * plot.height), key=f"by_{dim}", on_select="rerun", selection_mode="points"
+        event = ui.plot(
+            fig, key=f"by_{dim}", height=60 + 34 * plot.height, on_select="rerun", selection_mode="points"
         )
         extra = {"kind": [kind_filter]} if kind_filter else {}
         ui.on_select_go(

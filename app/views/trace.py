@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import plotly.graph_objects as go
 import polars as pl
@@ -10,7 +11,7 @@ import streamlit as st
 
 from app import components as ui
 from app import queries as q
-from closedloop.trace import LANES, MAX_ID_LEN, clean_id, record_fields
+from closedloop.trace import LANES, MAX_ID_LEN, TraceRecord, clean_id, record_fields
 
 SYMBOLS = {
     "opportunity": "circle",
@@ -26,6 +27,8 @@ SYMBOLS = {
     "revenue_schedule": "hexagon",
     "integration_event": "x",
 }
+FAILED = "#B91C1C"
+
 
 run = q.published()
 ui.header(
@@ -35,71 +38,17 @@ if run is None:
     ui.no_run()
     st.stop()
 
-ui.seed("trace_id", ui.url_one("id"))
-raw = st.text_input(
-    "ID",
-    key="trace_id",
-    placeholder="e.g. CID-0001, INV-2026-0001, EVT-42 …",
-    label_visibility="collapsed",
-    icon=":material/search:",
-)
-needle = clean_id(raw)
-if len(raw or "") > MAX_ID_LEN:
-    st.warning(f"IDs are at most {MAX_ID_LEN} characters; searching for the first {MAX_ID_LEN}.")
-ui.sync_url({"id": needle})
-if not needle:
-    ui.empty(
-        "Start with any ID you have in hand.",
-        "The trace finds the flow it belongs to and lays out every record on it, system by system.",
-    )
-    st.stop()
 
-cids, matches = q.trace_lookup(run.path, needle)
-if not cids:
-    if matches:
-        st.warning(
-            "These records match, but none is on a resolved flow (no correlation ID). "
-            "That is itself a finding (Q2C-102).",
-            icon=":material/link_off:",
-        )
-        ui.table(pl.DataFrame([m.__dict__ for m in matches]))
-    else:
-        ui.empty(
-            f"Nothing in this run has the ID “{needle}”.",
-            "IDs are matched exactly. Try the correlation ID, the invoice number (e.g. INV-…) or the record id.",
-        )
-    st.stop()
-cid = cids[0]
-if len(cids) > 1:
-    cid = st.selectbox(f"This ID is on {len(cids)} flows", cids, key="trace_flow")
-records, findings = q.trace_flow(run.path, cid)
-
-st.markdown(f"### Flow {ui.code(cid)}")
-c = st.columns(4)
-c[0].metric("Records", f"{len(records):,}", border=True)
-c[1].metric("Systems", f"{len({r.lane for r in records})} of {len(LANES)}", border=True)
-events = [r for r in records if r.entity_type == "integration_event"]
-failed = [
-    e
-    for e in events
-    if str(e.fields.get("status", "")).lower() not in ("succeeded", "success", "ok", "processed")
-]
-c[2].metric(
-    "Integration events",
-    f"{len(events)}",
-    delta=f"{len(failed)} not succeeded" if failed else None,
-    delta_color="inverse",
-    delta_arrow="off",
-    border=True,
-)
-c[3].metric("Findings on this flow", f"{len(findings)}", border=True)
-
-dated = [r for r in records if r.ts]
-if dated:
+def _timeline(records: list[TraceRecord], failed: list[TraceRecord]) -> None:
+    """The swim lanes: every dated record by system over time, failed integration events in red."""
+    dated = [r for r in records if r.ts]
+    if not dated:
+        ui.empty("No dated records on this flow.")
+        return
     fig = go.Figure()
     for etype in dict.fromkeys(r.entity_type for r in dated):
         pts = [r for r in dated if r.entity_type == etype]
-        colors = ["#B91C1C" if r in failed else ui.LANE_COLORS[r.lane] for r in pts]
+        colors = [FAILED if r in failed else ui.LANE_COLORS[r.lane] for r in pts]
         fig.add_trace(
             go.Scatter(
                 x=[r.ts for r in pts],
@@ -130,29 +79,26 @@ if dated:
         gridcolor="#E2E8F0",
     )
     fig.update_xaxes(title=None, showgrid=False)
-    st.plotly_chart(ui.style(fig, 340), key="swimlanes")
+    ui.plot(fig, key="swimlanes", height=340)
     st.caption(
         "Colour is the system; red marks an integration event that did not succeed. Hover a mark for its fields."
     )
-else:
-    ui.empty("No dated records on this flow.")
 
-for e in failed:
-    f = e.fields
-    st.error(
-        f"Integration event {ui.code(e.entity_id)} · {ui.plain(f.get('event_type'))} "
-        f"{ui.plain(f.get('source_system'))} → {ui.plain(f.get('target_system'))}: **{ui.plain(f.get('status'))}** "
-        f"after {f.get('attempt') or 0} attempt(s). {ui.plain(f.get('error_message') or '')}",
-        icon=":material/sync_problem:",
-    )
 
-if findings:
+def _findings(findings: list[dict[str, Any]], cid: str) -> None:
+    """The flow's findings; a row opens the finding in the queue."""
+    if not findings:
+        return
     st.markdown("#### Findings on this flow")
     fdf = pl.DataFrame(findings).select(
         "check_id", "title", "severity", "status", "impact_rc", "entity_type", "entity_id"
     )
-    ui.table(
+    # one selectable table rather than a link element per finding: fewer elements to draw per lookup
+    picked = ui.table(
         fdf,
+        key=f"flow_findings_{cid}",
+        on_select="rerun",
+        selection_mode="single-row",
         column_config={
             "check_id": "Check",
             "title": "What broke",
@@ -163,39 +109,122 @@ if findings:
             "entity_id": "ID",
         },
     )
-    links = st.columns(min(4, len(findings)))
-    for i, f in enumerate(findings[:8]):
-        with links[i % len(links)]:
-            ui.link(
-                f"{f['check_id']} · {ui.money(f['impact_rc'], run.currency, compact=True)} →",
-                "findings",
-                {"sel": f["finding_key"], "status": "any"},
-            )
+    st.caption("Select a finding to open it in the findings queue.")
+    chosen = picked.selection.rows if picked and picked.selection else []
+    if chosen:
+        st.switch_page(
+            ui.PAGES["findings"], query_params={"sel": findings[chosen[0]]["finding_key"], "status": "any"}
+        )
 
-st.markdown("#### Records by system")
-for lane, tab in zip(LANES, st.tabs(list(LANES)), strict=True):
-    with tab:
-        mine = [r for r in records if r.lane == lane]
-        if not mine:
-            ui.empty(
-                f"No {lane} records on this flow.",
-                "A gap here is often the break itself: the record was never created or never synced.",
-            )
+
+def _lanes(records: list[TraceRecord]) -> None:
+    """Every record on the flow, one tab per system, one table per record type."""
+    st.markdown("#### Records by system")
+    # Only the open lane's tables are built and sent (a flow has a dozen record tables across the four
+    # lanes); a tab click reruns for its own.
+    for lane, tab in zip(LANES, st.tabs(list(LANES), key="trace_lane", on_change="rerun"), strict=True):
+        if not tab.open:
             continue
-        for etype in dict.fromkeys(r.entity_type for r in mine):
-            rows = [r for r in mine if r.entity_type == etype]
-            st.markdown(f"**{etype.replace('_', ' ')}** · {len(rows)}")
-            ui.table(
-                pl.DataFrame(
-                    [
-                        {
-                            "id": r.entity_id,
-                            "when": r.ts.strftime("%Y-%m-%d %H:%M")
-                            if isinstance(r.ts, dt.datetime)
-                            else None,
-                            **{k: None if v is None else str(v) for k, v in record_fields(r).items()},
-                        }
-                        for r in rows
-                    ]
+        with tab:
+            mine = [r for r in records if r.lane == lane]
+            if not mine:
+                ui.empty(
+                    f"No {lane} records on this flow.",
+                    "A gap here is often the break itself: the record was never created or never synced.",
                 )
+                continue
+            for etype in dict.fromkeys(r.entity_type for r in mine):
+                rows = [r for r in mine if r.entity_type == etype]
+                st.markdown(f"**{etype.replace('_', ' ')}** · {len(rows)}")
+                ui.table(
+                    pl.DataFrame(
+                        [
+                            {
+                                "id": r.entity_id,
+                                "when": r.ts.strftime("%Y-%m-%d %H:%M")
+                                if isinstance(r.ts, dt.datetime)
+                                else None,
+                                **{k: None if v is None else str(v) for k, v in record_fields(r).items()},
+                            }
+                            for r in rows
+                        ]
+                    )
+                )
+
+
+# A fragment: a lookup (or a lane tab) reruns only the search box and the flow, not the router, sidebar and
+# header around them, so fewer deltas travel and the browser re-renders less per lookup.
+@st.fragment
+def lookup() -> None:
+    """The search box and everything the ID leads to."""
+    ui.seed("trace_id", ui.url_one("id"))
+    raw = st.text_input(
+        "ID",
+        key="trace_id",
+        placeholder="e.g. CID-0001, INV-2026-0001, EVT-42 …",
+        label_visibility="collapsed",
+        icon=":material/search:",
+    )
+    needle = clean_id(raw)
+    if len(raw or "") > MAX_ID_LEN:
+        st.warning(f"IDs are at most {MAX_ID_LEN} characters; searching for the first {MAX_ID_LEN}.")
+    ui.sync_url({"id": needle})
+    if not needle:
+        ui.empty(
+            "Start with any ID you have in hand.",
+            "The trace finds the flow it belongs to and lays out every record on it, system by system.",
+        )
+        return
+
+    cids, matches = q.trace_lookup(run.path, needle)
+    if not cids:
+        if matches:
+            st.warning(
+                "These records match, but none is on a resolved flow (no correlation ID). "
+                "That is itself a finding (Q2C-102).",
+                icon=":material/link_off:",
             )
+            ui.table(pl.DataFrame([m.__dict__ for m in matches]))
+        else:
+            ui.empty(
+                f"Nothing in this run has the ID “{needle}”.",
+                "IDs are matched exactly. Try the correlation ID, the invoice number (e.g. INV-…) or the record id.",
+            )
+        return
+    cid = cids[0]
+    if len(cids) > 1:
+        cid = st.selectbox(f"This ID is on {len(cids)} flows", cids, key="trace_flow")
+    records, findings = q.trace_flow(run.path, cid)
+    st.markdown(f"### Flow {ui.code(cid)}")
+    c = st.columns(4)
+    c[0].metric("Records", f"{len(records):,}", border=True)
+    c[1].metric("Systems", f"{len({r.lane for r in records})} of {len(LANES)}", border=True)
+    events = [r for r in records if r.entity_type == "integration_event"]
+    failed = [
+        e
+        for e in events
+        if str(e.fields.get("status", "")).lower() not in ("succeeded", "success", "ok", "processed")
+    ]
+    c[2].metric(
+        "Integration events",
+        f"{len(events)}",
+        delta=f"{len(failed)} not succeeded" if failed else None,
+        delta_color="inverse",
+        delta_arrow="off",
+        border=True,
+    )
+    c[3].metric("Findings on this flow", f"{len(findings)}", border=True)
+    _timeline(records, failed)
+    for e in failed:
+        f = e.fields
+        st.error(
+            f"Integration event {ui.code(e.entity_id)} · {ui.plain(f.get('event_type'))} "
+            f"{ui.plain(f.get('source_system'))} → {ui.plain(f.get('target_system'))}: **{ui.plain(f.get('status'))}** "
+            f"after {f.get('attempt') or 0} attempt(s). {ui.plain(f.get('error_message') or '')}",
+            icon=":material/sync_problem:",
+        )
+    _findings(findings, cid)
+    _lanes(records)
+
+
+lookup()

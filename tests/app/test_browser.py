@@ -180,6 +180,23 @@ def test_a_kpi_tile_leads_to_the_findings_behind_it(server, page):
     assert page.get_by_test_id("stMetric").first.inner_text().strip().endswith("3")  # three leakage findings
 
 
+def test_a_bar_of_where_the_money_is_leads_to_its_findings(server, page):
+    page.goto(server + "/")
+    settle(page, "Where the money is")
+    page.get_by_role("tab", name="Legal entity").click()  # a tab built on its click, not on first paint
+    settle(page, "Click a bar to open its findings")
+    chart = page.locator('[data-testid="stPlotlyChart"]').filter(has_text="Acme Consulting").first
+    bar = chart.locator("g.point path").first
+    bar.scroll_into_view_if_needed()
+    box = bar.bounding_box()
+    assert box is not None
+    # plotly's drag layer lies over the bars, so click where the bar is rather than on its element
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_url(re.compile(r"/findings\?.*kind=leakage.*entity=LE-"))
+    settle(page, "largest $ first")
+
+
 def test_a_finding_leads_to_its_trace(server, page):
     page.goto(server + "/findings?sel=k-033-inv1")
     settle(page, "History across runs")
