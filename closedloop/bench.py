@@ -319,7 +319,7 @@ def checks_stage(b: Bench) -> list[Row]:
         ]
     samples, detail, error = [], {}, None
     for _ in range(b.repeat):
-        child = measure(module("closedloop.bench_checks", str(path)))
+        child = measure(module("closedloop.bench_checks", str(path), str(b.config)))
         if child.error:
             error = child.error
             break

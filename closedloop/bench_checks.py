@@ -1,6 +1,7 @@
 """Benchmark body for the checks stage: all checks and KPIs on a copy of a published warehouse.
 
-Run as `python -m closedloop.bench_checks WAREHOUSE.duckdb`; prints JSON (wall, per-check durations).
+Run as `python -m closedloop.bench_checks WAREHOUSE.duckdb [CONFIG.toml]`; prints JSON (wall, per-check durations).
+The connection gets the run's DuckDB threads and memory limit ([warehouse] in the config), as a run's checks do.
 """
 
 from __future__ import annotations
@@ -15,11 +16,18 @@ from pathlib import Path
 import duckdb
 
 
-def main(path: str) -> dict:
+def main(path: str, config: str | None = None) -> dict:
+    from closedloop import settings
+
+    cfg = settings.load(config)
+    limits = {
+        "threads": cfg.get("warehouse", "threads"),
+        "memory_limit": cfg.get("warehouse", "memory_limit"),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "bench.duckdb"
         shutil.copy(path, copy)
-        con = duckdb.connect(str(copy))
+        con = duckdb.connect(str(copy), config=limits)
         con.execute("SET TimeZone = 'UTC'")
         as_of = con.execute("SELECT max(as_of) FROM meta.run").fetchone()[0]
         ccy = con.execute("SELECT any_value(reporting_currency) FROM meta.run").fetchone()[0] or "USD"
@@ -49,8 +57,9 @@ def main(path: str) -> dict:
         "ratio_total_to_heaviest": round((t2 - t0) / (heaviest[1] / 1000), 2) if heaviest[1] else None,
         "top5": [{"check": c, "seconds": round(ms / 1000, 2)} for c, ms in durations[:5]],
         "rows": rows,
+        **limits,
     }
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1]), default=str))
+    print(json.dumps(main(*sys.argv[1:3]), default=str))
