@@ -3,7 +3,7 @@
 -- (entry columns NULL when no entry has the line's source_id: Q2C-056 reports those). This is the one
 -- join of invoice lines to time entries on the VARCHAR entry id (11M lines against 20M entries at tier l),
 -- made once for Q2C-033, 056 and 061 instead of once in each.
-SELECT il.invoice_line_id, il.invoice_id, il.source_id, il.quantity, il.unit_price,
+SELECT il.invoice_line_id, il.invoice_id, il.source_id, il.quantity, il.unit_price, il.amount,
        t.time_entry_id, t.project_id, t.role, t.work_date
 FROM canon.invoice_line il
 JOIN canon.invoice i ON i.invoice_id = il.invoice_id
