@@ -183,45 +183,35 @@ def write_batch(
         )
     if text.num_rows == 0:
         return 0, extra, missing
-    con.register("_cl_batch", text)
-    try:
-        # one scan for every column's first bad row (a query per column per page was the hot spot)
-        checked = [c for c in stream.columns if c.required or c.type != "VARCHAR"]
-        firsts = (
-            con.execute(
-                "SELECT "
-                + ", ".join(f"min(CASE WHEN {_bad_value(c)} THEN _row END)" for c in checked)
-                + " FROM _cl_batch"
-            ).fetchone()
-            if checked
-            else ()
-        )
-        for c, first in zip(checked, firsts, strict=True):  # declared order: the first bad column is named
-            if first is None:
-                continue
-            value = con.execute(f"SELECT {quote(c.name)} FROM _cl_batch WHERE _row = ?", [first]).fetchone()[
-                0
-            ]
-            shown = value if value is None else repr(value[:80])
-            what = (
-                "is empty but required" if value in (None, "") else f"value {shown} is not a valid {c.type}"
-            )
-            raise CollectorError(f"column {c.name!r}: {what}", file=batch.source_file, row=first)
-        select = [f"{_cast_expr(c.name, c.type)} AS {quote(c.name)}" for c in stream.columns]
-        select += [
-            "? AS _run_id",
-            "? AS _source",
-            "? AS _stream",
-            "CAST(? AS TIMESTAMPTZ) AS _extracted_at",
-            "? AS _source_file",
-            "_row AS _source_row",
-        ]
-        con.execute(
-            f"INSERT INTO {table or raw_table(source, stream.name)} SELECT {', '.join(select)} FROM _cl_batch",
-            [run_id, source, stream.name, extracted_at, batch.source_file],
-        )
-    finally:
-        con.unregister("_cl_batch")
+    # The relational API, not con.register: inside the stream's transaction DuckDB keeps every registered
+    # Arrow table alive until COMMIT, so a 20M-row stream held all its batches in memory (15 GB at tier l).
+    rel = con.from_arrow(text)
+    # one scan for every column's first bad row (a query per column per page was the hot spot)
+    checked = [c for c in stream.columns if c.required or c.type != "VARCHAR"]
+    firsts = (
+        rel.aggregate(", ".join(f"min(CASE WHEN {_bad_value(c)} THEN _row END)" for c in checked)).fetchone()
+        if checked
+        else ()
+    )
+    for c, first in zip(checked, firsts, strict=True):  # declared order: the first bad column is named
+        if first is None:
+            continue
+        value = rel.filter(f"_row = {int(first)}").select(quote(c.name)).fetchone()[0]
+        shown = value if value is None else repr(value[:80])
+        what = "is empty but required" if value in (None, "") else f"value {shown} is not a valid {c.type}"
+        raise CollectorError(f"column {c.name!r}: {what}", file=batch.source_file, row=first)
+    lineage = {
+        "_run_id": run_id,
+        "_source": source,
+        "_stream": stream.name,
+        "_extracted_at": extracted_at,
+        "_source_file": batch.source_file,
+    }
+    rel.select(
+        *(duckdb.SQLExpression(_cast_expr(c.name, c.type)).alias(c.name) for c in stream.columns),
+        *(duckdb.ConstantExpression(v).cast(dict(LINEAGE_COLUMNS)[k]).alias(k) for k, v in lineage.items()),
+        duckdb.ColumnExpression("_row").alias("_source_row"),
+    ).insert_into(table or raw_table(source, stream.name))
     return text.num_rows, extra, missing
 
 
