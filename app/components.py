@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import plotly.graph_objects as go
+import polars as pl
 import streamlit as st
 
 from app import queries
@@ -116,6 +117,12 @@ def empty(message: str, hint: str = "") -> None:
 def badge(status: str) -> str:
     """Status with its icon."""
     return f"{STATUS_ICONS.get(status, '•')} {status}"
+
+
+def badge_column(col: str) -> pl.Expr:
+    """badge() over a column, in polars (a Python call per row is slow on a long queue)."""
+    icon = pl.col(col).replace_strict(STATUS_ICONS, default="•", return_dtype=pl.String)
+    return pl.concat_str(icon, pl.col(col), separator=" ")
 
 
 # No mode bar (plotly's toolbar of zoom, pan and download buttons): each chart draws less on first paint,

@@ -172,13 +172,7 @@ else:
         width="stretch",
     )
     # only the columns on screen travel to the browser (the evidence JSON alone was most of the payload)
-    shown = rows.select(*QUEUE_COLUMNS).with_columns(
-        pl.concat_str(
-            pl.col("status").replace_strict(ui.STATUS_ICONS, default="•", return_dtype=pl.String),
-            pl.col("status"),
-            separator=" ",
-        )
-    )
+    shown = rows.select(*QUEUE_COLUMNS).with_columns(ui.badge_column("status"))
     event = ui.table(
         shown,
         key="queue",

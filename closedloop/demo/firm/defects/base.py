@@ -266,6 +266,25 @@ def reprice(ctx: Ctx, line_ids: list[str], unit_price: list[int]) -> None:
     retotal(ctx, inv.unique().to_list())
 
 
+def fees_billed(ctx: Ctx, inv: pl.DataFrame, ccy: str) -> pl.DataFrame:
+    """Σ amount (integer units) of the fee lines (all but expense and subcontract) on the invoices in inv
+    (invoice_id, sow_id, ccy), as sow_id, ccy, _b. Summed a slice of lines at a time, then again: integer sums
+    are the same, and the lines joined to their invoices never exist whole (GBs at tier l)."""
+    return (
+        by_slices(
+            ctx.t["invoice_line"].select("invoice_id", "line_type", "amount"),
+            lambda il: (
+                il.filter(~pl.col("line_type").is_in(["expense", "subcontract"]))
+                .join(inv, on="invoice_id")
+                .group_by("sow_id", ccy)
+                .agg(pl.col("amount").sum().alias("_b"))
+            ),
+        )
+        .group_by("sow_id", ccy)
+        .agg(pl.col("_b").sum())
+    )
+
+
 def live_invoices(ctx: Ctx) -> pl.DataFrame:
     """Invoices not draft/cancelled."""
     return ctx.t["invoice"].filter(~pl.col("status").is_in(["draft", "cancelled"]))

@@ -32,8 +32,7 @@ import polars as pl
 
 from ..calc import DAY
 from ..ctx import Ctx
-from ..frames import by_slices
-from .base import bd_age, pick, rate, reprice, retotal, sow_effective, unbill
+from .base import bd_age, fees_billed, pick, rate, reprice, retotal, sow_effective, unbill
 
 LIVE = ~pl.col("status").is_in(["draft", "cancelled"])
 
@@ -210,21 +209,8 @@ def _over_cap(ctx: Ctx, rng: np.random.Generator, ct: pl.DataFrame) -> list[str]
         .filter(LIVE & (pl.col("type") == "invoice") & ~pl.col("_credited").fill_null(False))
         .select("invoice_id", "sow_id", pl.col("currency").alias("_iccy"))
     )
-    # integer sums per (SOW, currency): per-slice sums of the lines, summed again, are the same (a SOW has one row
-    # in the candidates below, so their order does not depend on the sums' order)
-    fees = (
-        by_slices(
-            ctx.t["invoice_line"].select("invoice_id", "line_type", "amount"),
-            lambda il: (
-                il.filter(~pl.col("line_type").is_in(["expense", "subcontract"]))
-                .join(inv, on="invoice_id")
-                .group_by("sow_id", "_iccy")
-                .agg(pl.col("amount").sum().alias("_b"))
-            ),
-        )
-        .group_by("sow_id", "_iccy")
-        .agg(pl.col("_b").sum())
-    )
+    # a SOW has one row in the candidates below, so their order does not depend on the sums' order
+    fees = fees_billed(ctx, inv, "_iccy")
     # each project's last clean time line by (invoice_date, line id) sits on the invoice whose date and highest
     # line id come last: found per invoice (an invoice's lines all carry its project) instead of per line
     last = (

@@ -33,7 +33,7 @@ import polars as pl
 from ..ctx import Ctx
 from ..frames import by_slices, set_rows
 from ..params import CHECK_PARAMS
-from .base import key, pick, rc, sow_effective
+from .base import fees_billed, key, pick, rc, sow_effective
 
 
 def inject(ctx: Ctx) -> None:
@@ -316,21 +316,7 @@ def _eval_050(ctx: Ctx, se: pl.DataFrame) -> pl.DataFrame:
     inv = ctx.t["invoice"].filter(
         live & (pl.col("type") == "invoice") & ~pl.col("invoice_id").is_in(credited)
     )
-    inv = inv.select("invoice_id", "sow_id", "currency")
-    # integer sums per (SOW, currency): per-slice sums of the lines, summed again, are the same
-    billed = (
-        by_slices(
-            ctx.t["invoice_line"].select("invoice_id", "line_type", "amount"),
-            lambda il: (
-                il.filter(~pl.col("line_type").is_in(["expense", "subcontract"]))
-                .join(inv, on="invoice_id")
-                .group_by("sow_id", "currency")
-                .agg(pl.col("amount").sum().alias("_b"))
-            ),
-        )
-        .group_by("sow_id", "currency")
-        .agg(pl.col("_b").sum())
-    )
+    billed = fees_billed(ctx, inv.select("invoice_id", "sow_id", "currency"), "currency")
     c = se.filter(pl.col("eff_cap_amount").is_not_null() & (pl.col("eff_cap_amount") > 0)).join(
         billed, on=["sow_id", "currency"]
     )
