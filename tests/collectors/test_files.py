@@ -102,6 +102,17 @@ def test_bad_files_are_named_with_file_and_row(tmp_path, name, content, expected
     assert res.streams[0].error.startswith("source erp, stream invoice")
 
 
+def test_a_bad_row_after_the_first_batches_fails_the_stream_and_keeps_nothing_of_it(tmp_path):
+    # CSV is streamed: batches before the bad row have been appended when it is read; the stream rolls back
+    good = 600_000  # more than one columnar batch
+    lines = ["id,amount", *(f"{i},1" for i in range(1, good + 1)), f"{good + 1},1,99", f"{good + 2},1"]
+    (tmp_path / "invoice.csv").write_text("\n".join(lines) + "\n")
+    con, res = collect(tmp_path)
+    assert res.status == "failed"
+    assert f"file invoice.csv, row {good + 1}: row has 3 fields, header has 2" in res.streams[0].error
+    assert con.execute("SELECT count(*) FROM raw.erp__invoice").fetchone() == (0,)
+
+
 def test_missing_export_is_a_clear_error(tmp_path):
     _, res = collect(tmp_path)
     assert "no file matches 'invoice*'" in res.streams[0].error
