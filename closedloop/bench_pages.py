@@ -13,11 +13,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import duckdb
 
-from closedloop import settings
+from closedloop import appserver, settings
 from closedloop.warehouse import Warehouse
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,7 +28,6 @@ PAGES = {
     "data_health": "/data_health",
     "checks_catalog": "/checks_catalog",
 }
-ROOT = Path(__file__).resolve().parents[1]
 # Fully rendered and idle. The app's own script-run state must be past a finished run: it reads "initial"
 # until the page's first run ends, so no fixed wait is needed and a fast page cannot look idle in the
 # moment before its running icon shows (which would time it before its deltas arrive). Nothing may be a
@@ -78,10 +76,12 @@ def main(config: str) -> dict:
     cfg = settings.load(config)
     port = _port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "streamlit_app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        env={**os.environ, settings.ENV_CONFIG: str(cfg.path)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        appserver.command(port),
+        cwd=appserver.ROOT,
+        env={**os.environ, settings.ENV_CONFIG: str(cfg.path)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):

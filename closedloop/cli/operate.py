@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -46,24 +44,10 @@ def serve(
         _progress(f"scheduled {job['id']}: {job['trigger']}, next {job['next_run_time']}")
     child = None
     if not no_app:
-        app_file = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
+        from closedloop import appserver
+
         env = {**os.environ, **({cfgmod.ENV_CONFIG: str(cfg.path)} if cfg.path else {})}
-        child = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(app_file),
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-            ],
-            env=env,
-        )
+        child = subprocess.Popen(appserver.command(port), cwd=appserver.ROOT, env=env)
         _progress(f"app on http://127.0.0.1:{port} (pid {child.pid})")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -6,13 +6,13 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from closedloop import appserver
 from tests.app import warehouse
 
 pytestmark = pytest.mark.browser
@@ -61,22 +61,8 @@ def _streamlit(root):
     env = {**os.environ, "CLOSEDLOOP_CONFIG": str(cfg)}
     log = open(root / "streamlit.log", "w")  # noqa: SIM115 - closed in teardown
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app/streamlit_app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
+        [*appserver.command(port), "--browser.gatherUsageStats", "false"],
+        cwd=appserver.ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -159,6 +145,14 @@ def test_each_page_renders_in_chromium(server, page, path, text, name):
     page.goto(server + path)
     settle(page, text)
     shot(page, name)
+    # app/preload.py names each page's element code in its HTML; what the page still had to fetch itself
+    # after its script ran (a dynamic import: initiator "script") was missing from that list
+    late = page.evaluate(
+        "() => performance.getEntriesByType('resource')"
+        ".filter(e => e.initiatorType === 'script' && /[/]static[/]js[/]/.test(e.name))"
+        ".map(e => e.name.split('/').pop()).filter(n => !n.startsWith('index.'))"
+    )
+    assert late == [], f"{name}: element code fetched after the script ran, not preloaded: {late}"
 
 
 def test_data_health_opens_a_failing_contract_and_requests_a_run(server, page):
