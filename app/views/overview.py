@@ -129,6 +129,7 @@ with left:
             color="series",
             markers=True,
             labels={"usd": run.currency, "run": ""},
+            color_discrete_sequence=ui.PALETTE,  # explicit: Streamlit's chart theme overrides a colorway
         )
         fig.update_layout(legend_title_text="")
         ui.plot(fig, key="trend_runs")
@@ -144,6 +145,7 @@ with right:
             y="impact",
             color="impact_kind",
             labels={"impact": run.currency, "month": "", "impact_kind": ""},
+            color_discrete_sequence=ui.PALETTE,
         )
         ui.plot(fig, key="by_month")
 
