@@ -28,7 +28,7 @@ PAGE_ELEMENTS: dict[str, tuple[str, ...]] = {
     "overview": ("Metric", "PageLink", "PlotlyChart", "ButtonGroup", "Progress", "embed"),
     "findings": ("Multiselect", "Selectbox", "TextInput", "Metric", "DataFrame", "DownloadButton"),
     "trace": ("TextInput",),
-    "data_health": ("Metric", "DataFrame", "Checkbox", "PlotlyChart", "Button"),
+    "data_health": ("Metric", "DataFrame", "Checkbox", "Button"),
     "checks_catalog": ("Metric", "Multiselect", "DataFrame"),
 }
 # Code a page needs soon after first paint rather than on it: fetched, then run once the page is idle, so a
@@ -37,6 +37,7 @@ PAGE_SOON: dict[str, tuple[str, ...]] = {
     "trace": ("PlotlyChart", "DataFrame", "Metric"),
     "checks_catalog": ("PlotlyChart", "StreamlitSyntaxHighlighter", "PageLink"),  # a check's detail
     "findings": ("Button", "PageLink", "TextArea", "DateInput"),  # a finding's detail and its actions
+    "data_health": ("PlotlyChart",),  # the runs timeline, one tab away
 }
 _IMPORT = re.compile(rb'(?:from|import)\s*"\./([\w.\-]+\.js)"')
 _INDEX_JS = re.compile(r"\./static/js/([\w.\-]+\.js)")

@@ -165,6 +165,17 @@ def test_data_health_opens_a_failing_contract_and_requests_a_run(server, page):
     shot(page, "data_health_run_now")
 
 
+def test_the_runs_timeline_draws_when_its_tab_opens(server, page):
+    page.goto(server + "/data_health")
+    settle(page, "Every attempt from the ops store")
+    assert page.get_by_test_id("stPlotlyChart").count() == 0  # no chart on first paint
+    page.get_by_role("tab", name="Timeline").click()
+    page.locator('[data-testid="stPlotlyChart"] .scatterlayer .points path').first.wait_for()
+    assert page.locator('[data-testid="stPlotlyChart"] .scatterlayer .points path').count() >= 2  # runs
+    page.get_by_role("tab", name="Published runs").click()
+    page.get_by_test_id("stPlotlyChart").first.wait_for(state="detached")
+
+
 def test_a_kpi_tile_leads_to_the_findings_behind_it(server, page):
     page.goto(server + "/")
     settle(page, "Revenue leakage")
