@@ -75,6 +75,18 @@ def closure(elements: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(seen)
 
 
+# Runs IMPORTS once the page's first script run has ended and nothing is still loading, then when the browser
+# is idle. Not on the load event: that comes while the app waits for its first deltas, and starting Plotly
+# then would hold the main thread just as they arrive. The app's root carries its script state
+# (data-test-script-state: "initial" until the first run ends); 15 s is the fallback.
+_AFTER_FIRST_PAINT = (
+    "const t0=Date.now(),w=setInterval(()=>{const a=document.querySelector('[data-testid=\"stApp\"]');"
+    "if(Date.now()-t0<15000&&(!a||a.dataset.testScriptState!=='notRunning'"
+    "||document.querySelector('[data-testid=\"stSkeleton\"]')))return;"
+    "clearInterval(w);requestIdleCallback(()=>{IMPORTS},{timeout:3000})},250);"
+)
+
+
 @functools.cache
 def head_tags(page: str) -> bytes:
     """The <link>/<script> tags for a page's <head>; empty for a page not listed."""
@@ -84,11 +96,7 @@ def head_tags(page: str) -> bytes:
     if soon:
         roots = [chunk(e) for e in PAGE_SOON[page]]
         imports = "".join(f'import("./static/js/{c}");' for c in roots)
-        # after load, when the browser is idle: never in the way of the page's own first paint
-        tags.append(
-            '<script type="module">addEventListener("load",()=>'
-            f"requestIdleCallback(()=>{{{imports}}},{{timeout:3000}}))</script>"
-        )
+        tags.append(f'<script type="module">{_AFTER_FIRST_PAINT.replace("IMPORTS", imports)}</script>')
     return "".join(tags).encode()
 
 

@@ -176,6 +176,14 @@ def test_the_runs_timeline_draws_when_its_tab_opens(server, page):
     page.get_by_test_id("stPlotlyChart").first.wait_for(state="detached")
 
 
+def test_the_trace_page_starts_plotly_after_its_first_paint(server, page):
+    page.goto(server + "/trace")
+    settle(page, "Start with any ID you have in hand")
+    assert page.get_by_test_id("stPlotlyChart").count() == 0
+    # app/preload.py: the first lookup's chart code is started once the empty page is idle
+    page.wait_for_function("() => typeof window.Plotly === 'object'", timeout=20_000)
+
+
 def test_a_kpi_tile_leads_to_the_findings_behind_it(server, page):
     page.goto(server + "/")
     settle(page, "Revenue leakage")
