@@ -403,7 +403,7 @@ def kpis(path: str, headline: tuple[tuple[str, str], ...]) -> pl.DataFrame:
 def trace_lookup(path: str, any_id: str) -> tuple[list[str], list[trace.Match]]:
     """Correlation IDs an ID resolves to, and the records it names."""
     with _cur(path) as cur:
-        return trace.resolve(cur, any_id), trace.match(cur, any_id)
+        return trace.lookup(cur, any_id)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)

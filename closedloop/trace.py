@@ -206,9 +206,10 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 def match(con: duckdb.DuckDBPyConnection, any_id: str) -> list[Match]:
     """Every record the ID names: a correlation ID, a record id, an invoice number or an event id."""
     needle = clean_id(any_id)
-    if not needle:
-        return []
-    have = _tables(con)
+    return _match(con, needle, _tables(con)) if needle else []
+
+
+def _match(con: duckdb.DuckDBPyConnection, needle: str, have: set[str]) -> list[Match]:
     parts: list[str] = []
     params: list[str] = []
     for e in ENTITIES:
@@ -229,20 +230,24 @@ def match(con: duckdb.DuckDBPyConnection, any_id: str) -> list[Match]:
 
 def resolve(con: duckdb.DuckDBPyConnection, any_id: str) -> list[str]:
     """The correlation ID(s) of the flow(s) an ID belongs to; an ID that is itself a correlation ID wins."""
+    return lookup(con, any_id)[0]
+
+
+def lookup(con: duckdb.DuckDBPyConnection, any_id: str) -> tuple[list[str], list[Match]]:
+    """resolve() and match() of one ID, reading the records it names once."""
     needle = clean_id(any_id)
     if not needle:
-        return []
+        return [], []
     have = _tables(con)
+    matches = _match(con, needle, have)
     direct = [
         f"SELECT correlation_id FROM canon.{e.table} WHERE correlation_id = ?"
         for e in ENTITIES
         if f"canon.{e.table}" in have
     ]
-    if direct:
-        hit = con.execute(" UNION ".join(direct) + " LIMIT 1", [needle] * len(direct)).fetchall()
-        if hit:
-            return [needle]
-    return sorted({m.correlation_id for m in match(con, needle) if m.correlation_id})
+    if direct and con.execute(" UNION ".join(direct) + " LIMIT 1", [needle] * len(direct)).fetchall():
+        return [needle], matches
+    return sorted({m.correlation_id for m in matches if m.correlation_id}), matches
 
 
 def _jsonable(value: Any) -> Any:

@@ -80,8 +80,7 @@ def trace(
     cfg = _config(config)
     con = _published(cfg)
     try:
-        flows = tmod.resolve(con, any_id)
-        matches = tmod.match(con, any_id)
+        flows, matches = tmod.lookup(con, any_id)
         docs = []
         for cid in flows:
             records = tmod.timeline(con, cid)

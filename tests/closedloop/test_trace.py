@@ -39,6 +39,8 @@ def con(tmp_path):
 )
 def test_any_id_resolves_to_its_correlation_id(con, any_id):
     assert trace.resolve(con, any_id) == ["CID-0001"]
+    flows, matches = trace.lookup(con, any_id)  # the app's and the CLI's one call: both answers at once
+    assert (flows, matches) == (["CID-0001"], trace.match(con, any_id))
 
 
 def test_unknown_unresolved_and_empty_ids(con):
@@ -48,6 +50,8 @@ def test_unknown_unresolved_and_empty_ids(con):
     assert [(m.entity_type, m.entity_id, m.correlation_id) for m in trace.match(con, "INV-2026-0009")] == [
         ("invoice", "INV-9", None)
     ]
+    assert trace.lookup(con, "INV-2026-0009") == ([], trace.match(con, "INV-2026-0009"))
+    assert trace.lookup(con, "  ") == ([], [])
 
 
 @pytest.mark.parametrize(
