@@ -19,21 +19,34 @@ params:
   overrun_pct: 0.10
   recent_co_days: 60
 --- */
-WITH o AS (
+-- Hours and costs are summed per project on the narrow time columns, then the project's wide columns join the
+-- few thousand sums (not 9M entries carrying eight project columns into the GROUP BY, the cost at tier l). The
+-- outer GROUP BY keeps the original's grouping on the project's columns; sums of sums are the same exact
+-- DECIMAL totals.
+WITH p AS (
   SELECT p.project_id, p.correlation_id, p.client_id, p.sow_id, p.legal_entity_id, p.billing_type, p.currency,
-         p.budget_hours, sum(t.hours) AS hours,
-         sum(t.hours * t.cost_rate) / nullif(sum(CASE WHEN t.cost_rate IS NOT NULL THEN t.hours END), 0) AS avg_cost
+         p.budget_hours
   FROM canon.project p
-  JOIN canon.time_entry t ON t.project_id = p.project_id
   WHERE p.billing_type IN ('FF', 'MILESTONE', 'TM_CAP') AND p.budget_hours > 0
     AND NOT EXISTS (SELECT 1 FROM canon.amendment a
                     WHERE a.sow_id = p.sow_id
                       AND (a.status IN ('draft', 'in_review')
                            OR (a.status = 'executed'
-                               AND date_diff('day', a.signed_date, getvariable('as_of')) <= getvariable('recent_co_days'))))
+                               AND date_diff('day', a.signed_date, getvariable('as_of')) <= getvariable('recent_co_days'))))),
+th AS (
+  SELECT t.project_id, sum(t.hours) AS hours, sum(t.hours * t.cost_rate) AS cost,
+         sum(CASE WHEN t.cost_rate IS NOT NULL THEN t.hours END) AS costed_hours
+  FROM canon.time_entry t
+  WHERE t.project_id IN (SELECT project_id FROM p)
+  GROUP BY t.project_id),
+o AS (
+  SELECT p.project_id, p.correlation_id, p.client_id, p.sow_id, p.legal_entity_id, p.billing_type, p.currency,
+         p.budget_hours, sum(th.hours) AS hours, sum(th.cost) / nullif(sum(th.costed_hours), 0) AS avg_cost
+  FROM p
+  JOIN th ON th.project_id = p.project_id
   GROUP BY p.project_id, p.correlation_id, p.client_id, p.sow_id, p.legal_entity_id, p.billing_type, p.currency,
            p.budget_hours
-  HAVING sum(t.hours) > p.budget_hours * (1 + getvariable('overrun_pct'))),
+  HAVING sum(th.hours) > p.budget_hours * (1 + getvariable('overrun_pct'))),
 b AS (  -- average contract rate, only for the overrun projects (entries without a rate do not count)
   SELECT t.project_id,
          sum(t.hours * tr.bill_rate) / nullif(sum(CASE WHEN tr.bill_rate IS NOT NULL THEN t.hours END), 0) AS avg_bill

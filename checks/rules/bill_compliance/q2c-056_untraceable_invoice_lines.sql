@@ -34,7 +34,7 @@ flagged AS (
   UNION ALL
   SELECT invoice_line_id, invoice_id, 'time', source_id, amount, 'missing_source'
   FROM chk.time_line
-  WHERE time_entry_id IS NULL
+  WHERE NOT matched
   UNION ALL
   SELECT il.invoice_line_id, il.invoice_id, il.line_type, il.source_id, il.amount, 'adjustment_unapproved'
   FROM canon.invoice_line il

@@ -17,20 +17,27 @@ depends_on: [invoice_line, invoice, time_entry, project, sow, rate_card, amendme
 params:
   rate_tol_pct: 0.005
 --- */
+-- The rate test first, on the time lines' narrow columns: each (SOW, role) has disjoint rate segments, so a line
+-- meets at most one segment per project row whatever its invoice's currency; the invoice's columns (and the
+-- same-currency test) are joined to the few off-rate lines only, not carried through the 11M-line range join.
+WITH off AS (
+  SELECT il.invoice_line_id, il.invoice_id, il.project_id, il.source_id AS time_entry_id, il.role, il.work_date, il.quantity,
+         il.unit_price, p.sow_id, tr.bill_rate, tr.currency, tr.rate_card_id
+  FROM chk.time_line il
+  JOIN canon.project p ON p.project_id = il.project_id  -- so the line has its entry: source_id is the entry's id
+  JOIN chk.rate_segment tr ON tr.sow_id = p.sow_id AND tr.role = il.role
+                           AND il.work_date >= tr.valid_from AND il.work_date < tr.valid_until
+  WHERE abs(il.unit_price - tr.bill_rate) > getvariable('rate_tol_pct') * tr.bill_rate)
 SELECT 'invoice_line' AS entity_type, il.invoice_line_id AS entity_id, i.correlation_id,
-       CAST(round(abs(tr.bill_rate - il.unit_price) * il.quantity * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
-       i.client_id, p.sow_id, p.project_id, i.invoice_id, i.legal_entity_id, il.work_date AS event_date,
-       il.time_entry_id, il.role, il.quantity, il.unit_price AS billed_rate, tr.bill_rate AS contract_rate,
-       (tr.bill_rate - il.unit_price) * il.quantity AS under_billed_ccy,
-       CASE WHEN il.unit_price > tr.bill_rate THEN 'S1' END AS severity
-FROM chk.time_line il
+       CAST(round(abs(il.bill_rate - il.unit_price) * il.quantity * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
+       i.client_id, il.sow_id, il.project_id, i.invoice_id, i.legal_entity_id, il.work_date AS event_date,
+       il.time_entry_id, il.role, il.quantity, il.unit_price AS billed_rate, il.bill_rate AS contract_rate,
+       (il.bill_rate - il.unit_price) * il.quantity AS under_billed_ccy,
+       CASE WHEN il.unit_price > il.bill_rate THEN 'S1' END AS severity
+FROM off il
 JOIN canon.invoice i ON i.invoice_id = il.invoice_id
-JOIN canon.project p ON p.project_id = il.project_id
-JOIN chk.rate_segment tr ON tr.sow_id = p.sow_id AND tr.role = il.role
-                         AND il.work_date >= tr.valid_from AND il.work_date < tr.valid_until
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = i.currency AND fx.d = i.invoice_date
 WHERE i.type = 'invoice' AND i.status NOT IN ('draft', 'cancelled')
-  AND tr.currency = i.currency
-  AND abs(il.unit_price - tr.bill_rate) > getvariable('rate_tol_pct') * tr.bill_rate
+  AND il.currency = i.currency
   AND NOT EXISTS (SELECT 1 FROM canon.amendment a
-                  WHERE a.status = 'executed' AND a.new_rate_card_id = tr.rate_card_id)
+                  WHERE a.status = 'executed' AND a.new_rate_card_id = il.rate_card_id)

@@ -14,8 +14,7 @@ impact: round(hours * contract rate * fx(rate ccy, work_date), 2) (0 without rat
 entity: time_entry
 depends_on: [time_entry, project, sow, amendment, contract, assignment, rate_card, fx_rate]
 --- */
-WITH asg_proj AS (
-  SELECT DISTINCT a.project_id FROM canon.assignment a),
+WITH
 -- Coverage as disjoint islands per (project, resource): overlapping assignments merged, so an entry
 -- matches at most one island and needs no DISTINCT over millions of entry ids (the cost at tier l).
 asg AS (
@@ -33,16 +32,21 @@ numbered AS (
 islands AS (
   SELECT project_id, resource_id, min(lo) AS lo, max(hi) AS hi FROM numbered
   GROUP BY project_id, resource_id, island),
+-- Per project (tens of thousands of rows): its SOW's window and whether it uses assignments, so the 20M entries
+-- meet one small table instead of project, sow_effective and the assignment projects in turn.
+pe AS (
+  SELECT p.project_id, p.client_id, p.sow_id, p.legal_entity_id, se.eff_end_date, se.start_date,
+         EXISTS (SELECT 1 FROM canon.assignment a WHERE a.project_id = p.project_id) AS uses_asg
+  FROM canon.project p
+  JOIN chk.sow_effective se ON se.sow_id = p.sow_id),
 t AS (
-  SELECT t.time_entry_id, t.correlation_id, p.project_id, p.client_id, p.sow_id, p.legal_entity_id, t.resource_id,
-         t.role, t.work_date, t.hours,
-         CASE WHEN t.work_date > se.eff_end_date THEN 'after_end'
-              WHEN t.work_date < se.start_date THEN 'before_start'
-              WHEN ap.project_id IS NOT NULL AND cv.project_id IS NULL THEN 'unassigned' END AS issue
+  SELECT t.time_entry_id, t.correlation_id, pe.project_id, pe.client_id, pe.sow_id, pe.legal_entity_id,
+         t.resource_id, t.role, t.work_date, t.hours,
+         CASE WHEN t.work_date > pe.eff_end_date THEN 'after_end'
+              WHEN t.work_date < pe.start_date THEN 'before_start'
+              WHEN pe.uses_asg AND cv.project_id IS NULL THEN 'unassigned' END AS issue
   FROM canon.time_entry t
-  JOIN canon.project p ON p.project_id = t.project_id
-  JOIN chk.sow_effective se ON se.sow_id = p.sow_id
-  LEFT JOIN asg_proj ap ON ap.project_id = t.project_id
+  JOIN pe ON pe.project_id = t.project_id
   LEFT JOIN islands cv
     ON cv.project_id = t.project_id AND cv.resource_id = t.resource_id
    AND t.work_date >= cv.lo AND t.work_date <= cv.hi

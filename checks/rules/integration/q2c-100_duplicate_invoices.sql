@@ -27,22 +27,34 @@ WITH tech AS (
          first_value(i.invoice_id) OVER (PARTITION BY i.source_system, i.source_id ORDER BY i.invoice_id) AS original_id
   FROM canon.invoice i
   WHERE i.status <> 'cancelled' AND i.source_id IS NOT NULL),
-biz AS (
-  SELECT a.invoice_id, 'business' AS kind, 2 AS rn, min(b.invoice_id) AS original_id
+-- Business duplicates: candidate pairs on the invoices' own columns first; the line test (every sourced line of
+-- a is on b) then reads the lines of those few invoices only, not a correlated NOT EXISTS over all 11M lines.
+pairs AS (
+  SELECT a.invoice_id AS a_id, b.invoice_id AS b_id
   FROM canon.invoice a
   JOIN canon.invoice b
     ON a.client_id = b.client_id AND a.invoice_id > b.invoice_id AND a.currency = b.currency
-   AND abs(a.amount_gross - b.amount_gross) < 0.01
+   AND a.amount_gross = b.amount_gross  -- DECIMAL(18,2): |a - b| < 0.01 means equal; an equality key, not a filter
    AND abs(date_diff('day', b.invoice_date, a.invoice_date)) <= getvariable('business_dup_days')
   WHERE a.type = 'invoice' AND b.type = 'invoice'
     AND a.status NOT IN ('draft', 'cancelled') AND b.status NOT IN ('draft', 'cancelled')
-    AND (a.source_ref = b.source_ref OR a.correlation_id = b.correlation_id)
-    AND NOT EXISTS (SELECT 1 FROM canon.invoice_line la
-                    WHERE la.invoice_id = a.invoice_id AND la.source_id IS NOT NULL
-                      AND NOT EXISTS (SELECT 1 FROM canon.invoice_line lb
-                                      WHERE lb.invoice_id = b.invoice_id AND lb.line_type = la.line_type
-                                        AND lb.source_id = la.source_id))
-  GROUP BY a.invoice_id),
+    AND (a.source_ref = b.source_ref OR a.correlation_id = b.correlation_id)),
+pl AS (
+  SELECT il.invoice_id, il.line_type, il.source_id
+  FROM canon.invoice_line il
+  WHERE il.source_id IS NOT NULL
+    AND il.invoice_id IN (SELECT a_id FROM pairs UNION SELECT b_id FROM pairs)),
+unmatched AS (  -- pairs where a sourced line of a has no line on b with the same line_type and source_id
+  SELECT DISTINCT p.a_id, p.b_id
+  FROM pairs p
+  JOIN pl la ON la.invoice_id = p.a_id
+  LEFT JOIN pl lb ON lb.invoice_id = p.b_id AND lb.line_type = la.line_type AND lb.source_id = la.source_id
+  WHERE lb.invoice_id IS NULL),
+biz AS (
+  SELECT p.a_id AS invoice_id, 'business' AS kind, 2 AS rn, min(p.b_id) AS original_id
+  FROM pairs p
+  WHERE NOT EXISTS (SELECT 1 FROM unmatched u WHERE u.a_id = p.a_id AND u.b_id = p.b_id)
+  GROUP BY p.a_id),
 dup AS (
   SELECT invoice_id, kind, original_id FROM tech WHERE rn > 1
   UNION ALL

@@ -23,7 +23,9 @@ SELECT 'integration_event' AS entity_type, e.event_id AS entity_id, e.correlatio
        e.error_message
 FROM canon.integration_event e
 CROSS JOIN chk.ctx ctx
-LEFT JOIN canon.invoice i ON e.entity_type = 'invoice' AND i.invoice_id = e.entity_id
+-- The invoice key is NULL unless the event is about an invoice: an equality (hash) join; the ON clause
+-- `e.entity_type = 'invoice' AND i.invoice_id = e.entity_id` planned as a nested-loop join over all invoices.
+LEFT JOIN canon.invoice i ON i.invoice_id = CASE WHEN e.entity_type = 'invoice' THEN e.entity_id END
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = i.currency AND fx.d = i.invoice_date
 WHERE e.status IN ('failed', 'dead_letter', 'retrying')
   AND e.created_at < ctx.as_of_ts - getvariable('int_sla_hours') * INTERVAL '1' HOUR
