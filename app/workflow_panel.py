@@ -112,7 +112,7 @@ def detail(run: q.Run, key: str, wf: Workflow, state: State | None, info: dict[s
     if close.button("Close", icon=":material/close:", key="close_detail"):
         del st.query_params["sel"]
         st.rerun()
-    m = st.columns([1, 1, 3])
+    m = st.columns([2, 1, 3])  # the exact amount to the cent (finance reconciles it) fits without an ellipsis
     m[0].metric("$ impact", ui.money(f.get("impact_rc"), run.currency), border=True)
     m[1].metric("Severity", f.get("severity") or "—", border=True)
     with m[2].container(border=True):
