@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+import altair as alt
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
@@ -132,9 +133,10 @@ PLOTLY_CONFIG: dict[str, Any] = {"displayModeBar": False}
 
 def style(fig: go.Figure, height: int = 320) -> go.Figure:
     """One look for every chart: compact margins, the theme's font, horizontal legend."""
+    legend_row = 32 if fig.layout.showlegend is not False else 8  # room above the plot for the legend
     fig.update_layout(
         height=height,
-        margin={"l": 8, "r": 8, "t": 32, "b": 8},
+        margin={"l": 8, "r": 8, "t": legend_row, "b": 8},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         colorway=PALETTE,
         hoverlabel={"font_size": 12},
@@ -197,9 +199,34 @@ def link(label: str, page: str, params: dict[str, Any] | None = None, icon: str 
     st.page_link(PAGES[page], label=label, icon=icon, query_params=qp or None)
 
 
-def on_select_go(event: Any, page: str, to_params: Callable[[dict[str, Any]], dict[str, Any] | None]) -> None:
-    """Follow a click on a chart point to the page behind it."""
-    points = (getattr(event, "selection", None) or {}).get("points") or []
+def vega(chart: alt.TopLevelMixin, *, key: str, height: int | alt.Step = 320, **kwargs: Any) -> Any:
+    """Draw an Altair (Vega-Lite) chart; kwargs (on_select, selection_mode) pass through.
+
+    `height` is in pixels, or alt.Step(n) for n pixels per bar of a chart with one bar per row.
+
+    The overview's charts are Vega-Lite rather than plotly: its metric sparklines load Vega anyway, and
+    plotly's start-up alone held the browser's main thread for about 1 s of the page's first render.
+    """
+    return st.altair_chart(chart.properties(height=height), key=key, **kwargs)
+
+
+def legend() -> alt.Legend:
+    """The charts' legend: one row above the plot, no title."""
+    return alt.Legend(orient="top", direction="horizontal", title=None, labelLimit=240)
+
+
+def on_select_go(
+    event: Any,
+    page: str,
+    to_params: Callable[[dict[str, Any]], dict[str, Any] | None],
+    selection: str = "points",
+) -> None:
+    """Follow a click on a chart point to the page behind it.
+
+    `selection` names where the clicked points are: "points" for plotly, the selection parameter's name
+    for a Vega-Lite chart.
+    """
+    points = (getattr(event, "selection", None) or {}).get(selection) or []
     if points:
         params = to_params(points[0])
         if params:

@@ -27,10 +27,10 @@ import streamlit as st
 JS = Path(st.__file__).parent / "static" / "static" / "js"
 # Page (the URL's last path segment; "" is the default page) → the Streamlit elements it draws on first
 # paint. Names are the element's chunk name in Streamlit's build (PlotlyChart.<hash>.js); "embed" is
-# Vega-Embed, which st.metric's sparklines load.
+# Vega-Embed, which st.metric's sparklines and st.altair_chart (ArrowVegaLiteChart) load.
 PAGE_ELEMENTS: dict[str, tuple[str, ...]] = {
-    "": ("Metric", "PageLink", "PlotlyChart", "ButtonGroup", "Progress", "embed"),
-    "overview": ("Metric", "PageLink", "PlotlyChart", "ButtonGroup", "Progress", "embed"),
+    "": ("Metric", "PageLink", "ArrowVegaLiteChart", "ButtonGroup", "Progress", "embed"),
+    "overview": ("Metric", "PageLink", "ArrowVegaLiteChart", "ButtonGroup", "Progress", "embed"),
     "findings": ("Multiselect", "Selectbox", "TextInput", "Metric", "DataFrame", "DownloadButton"),
     "trace": ("TextInput",),
     "data_health": ("Metric", "DataFrame", "Checkbox", "Button"),

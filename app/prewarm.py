@@ -22,14 +22,17 @@ _lock = threading.Lock()
 
 
 def start(run: Run | None) -> None:
-    """Warm `run` in a daemon thread, once per run file (a newly published run is a new file)."""
+    """Warm `run` in a background thread, once per run file (a newly published run is a new file)."""
     if run is None:
         return
     with _lock:
         if run.path in _warmed:
             return
         _warmed.add(run.path)
-    threading.Thread(target=_quietly, args=(run,), name="closedloop-prewarm", daemon=True).start()
+    # Not a daemon: at exit Python waits for it (seconds) instead of tearing the interpreter down under a
+    # DuckDB query still running in it, which aborts the process ("terminate called without an active
+    # exception"; seen as an exit code of 134 after a test session whose last app run was still warming).
+    threading.Thread(target=_quietly, args=(run,), name="closedloop-prewarm", daemon=False).start()
 
 
 def _quietly(run: Run) -> None:
@@ -51,8 +54,8 @@ def warm(run: Run) -> None:
     from closedloop import workflow
 
     # what a page's first visit would otherwise import: the Data health page's live panels (run ledger,
-    # scheduler), and plotly express, which the charted pages build their figures with
-    for module in ("closedloop.ops", "closedloop.scheduler", "plotly.express"):
+    # scheduler), altair for the overview's charts and plotly express for the runs timeline
+    for module in ("closedloop.ops", "closedloop.scheduler", "altair", "plotly.express"):
         importlib.import_module(module)
 
     have = q.tables(run.path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import plotly.express as px
+import altair as alt
 import polars as pl
 import streamlit as st
 
@@ -26,6 +26,8 @@ if "results.check_run" not in q.tables(run.path):
 info = q.run_info(run.path)
 as_of = info.get("as_of")
 totals = q.run_totals(run.path)
+MONEY_AXIS = "$~s"  # d3-format: $40M
+MONEY_TIP = "$,.2f"
 ALL = {"status": [s for s in STATUSES if s != "closed"]}  # every finding of the run, as the tiles count them
 
 
@@ -122,32 +124,43 @@ with left:
             pl.col("impact").cast(pl.Float64).alias("All $ impact"),
             pl.col("leakage").cast(pl.Float64).alias("Leakage $"),
         ).unpivot(index="run", variable_name="series", value_name="usd")
-        fig = px.line(
-            long.to_pandas(),
-            x="run",
-            y="usd",
-            color="series",
-            markers=True,
-            labels={"usd": run.currency, "run": ""},
-            color_discrete_sequence=ui.PALETTE,  # explicit: Streamlit's chart theme overrides a colorway
+        chart = (
+            alt.Chart(long)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("run:T", title=None),
+                y=alt.Y("usd:Q", title=run.currency, axis=alt.Axis(format=MONEY_AXIS)),
+                color=alt.Color("series:N", scale=alt.Scale(range=ui.PALETTE), legend=ui.legend()),
+                tooltip=[
+                    alt.Tooltip("run:T", title="run"),
+                    "series:N",
+                    alt.Tooltip("usd:Q", format=MONEY_TIP),
+                ],
+            )
         )
-        fig.update_layout(legend_title_text="")
-        ui.plot(fig, key="trend_runs")
+        ui.vega(chart, key="trend_runs")
 with right:
     st.subheader("$ impact by month of the break")
     months = q.impact_by_month(run, as_of)
     if months.is_empty():
         ui.empty("No findings in this run.", "Nothing is breaking — or no check ran.")
     else:
-        fig = px.bar(
-            months.with_columns(pl.col("impact").cast(pl.Float64)).to_pandas(),
-            x="month",
-            y="impact",
-            color="impact_kind",
-            labels={"impact": run.currency, "month": "", "impact_kind": ""},
-            color_discrete_sequence=ui.PALETTE,
+        chart = (
+            alt.Chart(months.with_columns(pl.col("impact").cast(pl.Float64)))
+            .mark_bar()
+            .encode(
+                x=alt.X("yearmonth(month):O", title=None, axis=alt.Axis(format="%b %y", labelAngle=-45)),
+                y=alt.Y("sum(impact):Q", title=run.currency, axis=alt.Axis(format=MONEY_AXIS)),
+                color=alt.Color("impact_kind:N", scale=alt.Scale(range=ui.PALETTE), legend=ui.legend()),
+                tooltip=[
+                    alt.Tooltip("yearmonth(month):O", title="month", format="%B %Y"),
+                    alt.Tooltip("impact_kind:N", title="kind"),
+                    alt.Tooltip("sum(impact):Q", title=run.currency, format=MONEY_TIP),
+                    alt.Tooltip("sum(findings):Q", title="findings", format=","),
+                ],
+            )
         )
-        ui.plot(fig, key="by_month")
+        ui.vega(chart, key="by_month")
 
 st.subheader("Where the money is")
 kind = st.segmented_control("Measure", ["Leakage", "All $ impact"], default="Leakage", key="measure")
@@ -170,29 +183,30 @@ for tab, dim in zip(tabs, WHERE.values(), strict=True):
             ui.empty("Nothing to show for this measure.", "No findings of this kind in the run.")
             continue
         url_key = q.DIMENSIONS[dim][2]
-        plot = data.with_columns(pl.col("impact").cast(pl.Float64).alias("usd")).reverse()
-        fig = px.bar(
-            plot.to_pandas(),
-            x="usd",
-            y="label",
-            orientation="h",
-            custom_data=["value"],
-            text=[_money(v) for v in plot["impact"]],
-            labels={"usd": run.currency, "label": ""},
+        bars = data.with_columns(
+            pl.col("impact").cast(pl.Float64).alias("usd"),
+            pl.Series("text", [_money(v) for v in data["impact"]]),
         )
-        fig.update_traces(marker_color=ui.PALETTE[0], textposition="outside", cliponaxis=False)
-        event = ui.plot(
-            fig, key=f"by_{dim}", height=60 + 34 * plot.height, on_select="rerun", selection_mode="points"
+        pick = alt.selection_point(name="pick", fields=["value"])
+        base = alt.Chart(bars).encode(
+            y=alt.Y("label:N", title=None, sort=None),  # the query's order: largest $ on top
+            x=alt.X("usd:Q", title=run.currency, axis=alt.Axis(format=MONEY_AXIS)),
+            tooltip=[
+                alt.Tooltip("label:N", title=dim.replace("_", " ")),
+                alt.Tooltip("text:N", title=run.currency),
+                alt.Tooltip("findings:Q", format=","),
+            ],
         )
+        chart = base.mark_bar(color=ui.PALETTE[0], cursor="pointer").add_params(pick) + base.mark_text(
+            align="left", dx=4
+        ).encode(text="text:N")
+        event = ui.vega(chart, key=f"by_{dim}", height=alt.Step(30), on_select="rerun", selection_mode="pick")
         extra = {"kind": [kind_filter]} if kind_filter else {}
         ui.on_select_go(
             event,
             "findings",
-            lambda p, k=url_key, e=extra: (
-                {**ALL, **e, k: p["customdata"][0]}
-                if p.get("customdata") and p["customdata"][0] is not None
-                else None
-            ),
+            lambda p, k=url_key, e=extra: {**ALL, **e, k: p["value"]} if p.get("value") is not None else None,
+            selection="pick",
         )
         st.caption("Click a bar to open its findings.")
 
