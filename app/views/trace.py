@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 import plotly.graph_objects as go
 import polars as pl
@@ -13,21 +14,25 @@ from app import components as ui
 from app import queries as q
 from closedloop.trace import LANES, MAX_ID_LEN, TraceRecord, clean_id, record_fields
 
+# Record type → plotly marker symbol, and the same shape as a character every system font has, for the
+# chart's key in its caption (a plotly legend of a dozen entries cost about 30 ms of each lookup's render).
 SYMBOLS = {
-    "opportunity": "circle",
-    "crm_invoice_status": "diamond",
-    "contract": "square",
-    "sow": "circle",
-    "amendment": "triangle-up",
-    "milestone": "star",
-    "project": "square",
-    "billing_schedule": "triangle-down",
-    "invoice": "diamond",
-    "payment": "circle",
-    "revenue_schedule": "hexagon",
-    "integration_event": "x",
+    "opportunity": ("circle", "●"),
+    "crm_invoice_status": ("diamond", "◆"),
+    "contract": ("square", "■"),
+    "sow": ("circle", "●"),
+    "amendment": ("triangle-up", "▲"),
+    "milestone": ("star", "★"),
+    "project": ("square", "■"),
+    "billing_schedule": ("triangle-down", "▼"),
+    "invoice": ("diamond", "◆"),
+    "payment": ("circle", "●"),
+    "revenue_schedule": ("cross", "✚"),
+    "integration_event": ("x", "✕"),
 }
+DEFAULT_SYMBOL = ("circle", "●")
 FAILED = "#B91C1C"
+FINDINGS_SHOWN = 10
 
 
 run = q.published()
@@ -46,9 +51,12 @@ def _timeline(records: list[TraceRecord], failed: list[TraceRecord]) -> None:
         ui.empty("No dated records on this flow.")
         return
     fig = go.Figure()
+    shapes: dict[str, list[str]] = {}  # the caption's key: character → the record types drawn with it
     for etype in dict.fromkeys(r.entity_type for r in dated):
         pts = [r for r in dated if r.entity_type == etype]
         colors = [FAILED if r in failed else ui.LANE_COLORS[r.lane] for r in pts]
+        symbol, mark = SYMBOLS.get(etype, DEFAULT_SYMBOL)
+        shapes.setdefault(mark, []).append(etype.replace("_", " "))
         fig.add_trace(
             go.Scatter(
                 x=[r.ts for r in pts],
@@ -59,7 +67,7 @@ def _timeline(records: list[TraceRecord], failed: list[TraceRecord]) -> None:
                     "size": 15,
                     "color": colors,
                     "line": {"width": 1, "color": "#FFFFFF"},
-                    "symbol": SYMBOLS.get(etype, "circle"),
+                    "symbol": symbol,
                 },
                 customdata=[
                     [r.entity_id, "<br>".join(f"{k}: {v}" for k, v in list(r.fields.items())[:6])]
@@ -79,77 +87,80 @@ def _timeline(records: list[TraceRecord], failed: list[TraceRecord]) -> None:
         gridcolor="#E2E8F0",
     )
     fig.update_xaxes(title=None, showgrid=False)
-    ui.plot(fig, key="swimlanes", height=340)
+    fig.update_layout(showlegend=False)
+    ui.plot(fig, key="swimlanes", height=300)
     st.caption(
-        "Colour is the system; red marks an integration event that did not succeed. Hover a mark for its fields."
+        "Colour is the system, the shape the record type: "
+        + " · ".join(f"{mark} {', '.join(names)}" for mark, names in shapes.items())
+        + ". Red marks an integration event that did not succeed. Hover a mark for its fields."
     )
 
 
 def _findings(findings: list[dict[str, Any]], cid: str) -> None:
-    """The flow's findings; a row opens the finding in the queue."""
+    """The flow's findings, largest $ first, each a link to it in the findings queue.
+
+    One Markdown list, not a data grid: a flow has a handful of findings, a line each reads better, and the
+    grid cost about 60 ms of every lookup's render. Links open in a new tab, so the trace stays open.
+    """
     if not findings:
+        ui.empty("No findings on this flow.", "Every check that ran passed for the records on it.")
         return
-    st.markdown("#### Findings on this flow")
-    fdf = pl.DataFrame(findings).select(
-        "check_id", "title", "severity", "status", "impact_rc", "entity_type", "entity_id"
-    )
-    # one selectable table rather than a link element per finding: fewer elements to draw per lookup
-    picked = ui.table(
-        fdf,
-        key=f"flow_findings_{cid}",
-        on_select="rerun",
-        selection_mode="single-row",
-        column_config={
-            "check_id": "Check",
-            "title": "What broke",
-            "severity": "Sev",
-            "status": "Status",
-            "impact_rc": st.column_config.NumberColumn(f"$ impact ({run.currency})", format="accounting"),
-            "entity_type": "Entity",
-            "entity_id": "ID",
-        },
-    )
-    st.caption("Select a finding to open it in the findings queue.")
-    chosen = picked.selection.rows if picked and picked.selection else []
-    if chosen:
-        st.switch_page(
-            ui.PAGES["findings"], query_params={"sel": findings[chosen[0]]["finding_key"], "status": "any"}
+    lines = [
+        f"- **{ui.plain(f['check_id'])}** · {ui.plain(f['severity'])} · {ui.plain(ui.badge(f['status']))} · "
+        f"**{ui.plain(ui.money(f['impact_rc'], run.currency))}** · {ui.plain(f['title'])} · "
+        f"{ui.plain(f['entity_type'])} {ui.code(f['entity_id'])} · "
+        f"[open →](findings?{urlencode({'sel': f['finding_key'], 'status': 'any'})})"
+        for f in findings[:FINDINGS_SHOWN]
+    ]
+    if len(findings) > FINDINGS_SHOWN:
+        everything = urlencode({"q": cid, "status": "any"})
+        lines.append(f"\n[All {len(findings)} findings on this flow in the queue →](findings?{everything})")
+    st.markdown("\n".join(lines))
+
+
+def _records(lane: str, mine: list[TraceRecord]) -> None:
+    """One system's records on the flow, one table per record type."""
+    if not mine:
+        ui.empty(
+            f"No {lane} records on this flow.",
+            "A gap here is often the break itself: the record was never created or never synced.",
+        )
+        return
+    for etype in dict.fromkeys(r.entity_type for r in mine):
+        rows = [r for r in mine if r.entity_type == etype]
+        st.markdown(f"**{etype.replace('_', ' ')}** · {len(rows)}")
+        ui.table(
+            pl.DataFrame(
+                [
+                    {
+                        "id": r.entity_id,
+                        "when": r.ts.strftime("%Y-%m-%d %H:%M") if isinstance(r.ts, dt.datetime) else None,
+                        **{k: None if v is None else str(v) for k, v in record_fields(r).items()},
+                    }
+                    for r in rows
+                ]
+            )
         )
 
 
-def _lanes(records: list[TraceRecord]) -> None:
-    """Every record on the flow, one tab per system, one table per record type."""
-    st.markdown("#### Records by system")
-    # Only the open lane's tables are built and sent (a flow has a dozen record tables across the four
-    # lanes); a tab click reruns for its own.
-    for lane, tab in zip(LANES, st.tabs(list(LANES), key="trace_lane", on_change="rerun"), strict=True):
-        if not tab.open:
-            continue
-        with tab:
-            mine = [r for r in records if r.lane == lane]
-            if not mine:
-                ui.empty(
-                    f"No {lane} records on this flow.",
-                    "A gap here is often the break itself: the record was never created or never synced.",
-                )
-                continue
-            for etype in dict.fromkeys(r.entity_type for r in mine):
-                rows = [r for r in mine if r.entity_type == etype]
-                st.markdown(f"**{etype.replace('_', ' ')}** · {len(rows)}")
-                ui.table(
-                    pl.DataFrame(
-                        [
-                            {
-                                "id": r.entity_id,
-                                "when": r.ts.strftime("%Y-%m-%d %H:%M")
-                                if isinstance(r.ts, dt.datetime)
-                                else None,
-                                **{k: None if v is None else str(v) for k, v in record_fields(r).items()},
-                            }
-                            for r in rows
-                        ]
-                    )
-                )
+def _on_this_flow(records: list[TraceRecord], findings: list[dict[str, Any]], cid: str) -> None:
+    """The flow's findings, then its records system by system, a tab each.
+
+    Only the open tab is built and sent (a click reruns for its own): the findings first, as they are why
+    support opens a trace, so a lookup draws no record table until a system's tab is opened (a flow has a
+    dozen across four systems). A new flow opens on its findings again: the tab labels carry its counts.
+    """
+    st.markdown("#### Findings and records by system")
+    lanes = {lane: [r for r in records if r.lane == lane] for lane in LANES}
+    labels = [f"Findings · {len(findings)}"] + [f"{lane} · {len(rows)}" for lane, rows in lanes.items()]
+    tabs = st.tabs(labels, key="trace_tab", on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            _findings(findings, cid)
+    for (lane, mine), tab in zip(lanes.items(), tabs[1:], strict=True):
+        if tab.open:
+            with tab:
+                _records(lane, mine)
 
 
 # A fragment: a lookup (or a lane tab) reruns only the search box and the flow, not the router, sidebar and
@@ -223,8 +234,7 @@ def lookup() -> None:
             f"after {f.get('attempt') or 0} attempt(s). {ui.plain(f.get('error_message') or '')}",
             icon=":material/sync_problem:",
         )
-    _findings(findings, cid)
-    _lanes(records)
+    _on_this_flow(records, findings, cid)
 
 
 lookup()

@@ -22,6 +22,15 @@ def test_id_in_the_url_opens_the_flow(app, any_id):
     assert any("EVT-2" in e.value for e in at.error)  # the failed integration event is called out
 
 
+def test_the_flows_findings_link_to_the_queue(app):
+    at = app("trace", id="CID-0001")
+    listing = next(m.value for m in at.markdown if "findings?sel=" in m.value)
+    assert listing.count("[open →](findings?sel=") == next(
+        int(m.value) for m in at.metric if m.label == "Findings on this flow"
+    )
+    assert "**Q2C" in listing and "status=any" in listing
+
+
 def test_a_record_without_a_flow_says_so(app):
     at = app("trace", id="INV-9")
     assert "Q2C-102" in text_of(at)
