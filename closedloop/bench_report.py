@@ -105,7 +105,17 @@ def targets(b: Bench, by_name: dict[str, Row], ratios: dict[str, float], peak_mb
         _target("engine faster than GX", ratios.get("gx_over_engine"), ">=", 10, "x", True),
         _target("engine within the scan floor", ratios.get("engine_over_scan_floor"), "<=", 5, "x", True),
         _target("peak RSS at tier l", peak_mb / 1024 if peak_mb else None, "<=", 6, "GB", size == "l"),
+        _target("slowest page's first render at tier m", _slowest_page(by_name), "<=", 2, "s", size == "m"),
+        _target("trace lookup at tier m", _median(by_name, "trace lookup"), "<=", 0.3, "s", size == "m"),
     ]
+
+
+def _slowest_page(by_name: dict[str, Row]) -> float | None:
+    """The largest of the pages' median first renders (each page is held to the limit)."""
+    medians = [
+        m for name in by_name if name.startswith("page: ") if (m := _median(by_name, name)) is not None
+    ]
+    return max(medians, default=None)
 
 
 def _target(name: str, measured: float | None, op: str, limit: float, unit: str, applies: bool) -> dict:
