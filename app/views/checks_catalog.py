@@ -76,6 +76,10 @@ event = st.dataframe(
     column_config={
         "check_id": "Check",
         "title": st.column_config.TextColumn("Title", width="large"),
+        "domain": "Family",
+        "severity": "Severity",
+        "owner": "Owner team",
+        "findings": st.column_config.NumberColumn("Findings", format="localized"),
         "impact": st.column_config.NumberColumn(
             f"$ impact ({run.currency if run else 'USD'})", format="accounting"
         ),
