@@ -210,9 +210,13 @@ def vega(chart: alt.TopLevelMixin, *, key: str, height: int | alt.Step = 320, **
     return st.altair_chart(chart.properties(height=height), key=key, **kwargs)
 
 
-def legend() -> alt.Legend:
-    """The charts' legend: one row above the plot, no title."""
-    return alt.Legend(orient="top", direction="horizontal", title=None, labelLimit=240)
+def series_color(field: str) -> alt.Color:
+    """Colour by `field` in the app's palette, keyed in one legend row above the plot, no title."""
+    return alt.Color(
+        field,
+        scale=alt.Scale(range=PALETTE),
+        legend=alt.Legend(orient="top", direction="horizontal", title=None, labelLimit=240),
+    )
 
 
 def on_select_go(

@@ -130,7 +130,7 @@ with left:
             .encode(
                 x=alt.X("run:T", title=None),
                 y=alt.Y("usd:Q", title=run.currency, axis=alt.Axis(format=MONEY_AXIS)),
-                color=alt.Color("series:N", scale=alt.Scale(range=ui.PALETTE), legend=ui.legend()),
+                color=ui.series_color("series:N"),
                 tooltip=[
                     alt.Tooltip("run:T", title="run"),
                     "series:N",
@@ -151,7 +151,7 @@ with right:
             .encode(
                 x=alt.X("yearmonth(month):O", title=None, axis=alt.Axis(format="%b %y", labelAngle=-45)),
                 y=alt.Y("sum(impact):Q", title=run.currency, axis=alt.Axis(format=MONEY_AXIS)),
-                color=alt.Color("impact_kind:N", scale=alt.Scale(range=ui.PALETTE), legend=ui.legend()),
+                color=ui.series_color("impact_kind:N"),
                 tooltip=[
                     alt.Tooltip("yearmonth(month):O", title="month", format="%B %Y"),
                     alt.Tooltip("impact_kind:N", title="kind"),
