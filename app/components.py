@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from app import queries
+from app import plotly_chart, queries
 
 SEVERITY_COLORS = {"S1": "#B91C1C", "S2": "#EA580C", "S3": "#CA8A04", "S4": "#64748B"}
 # Symbols every system font has (headless browsers and locked-down desktops often lack emoji fonts).
@@ -27,6 +27,9 @@ STATUS_ICONS = {
     "closed": "✔",
 }
 LANE_COLORS = {"CRM": "#2563EB", "CLM": "#7C3AED", "ERP": "#0F766E", "Middleware": "#64748B"}
+# The app theme's text colour and font (.streamlit/config.toml), for charts drawn outside Streamlit's elements.
+TEXT = "#0F172A"
+FONT = '"Source Sans", sans-serif'
 PALETTE = ["#0F766E", "#2563EB", "#7C3AED", "#EA580C", "#CA8A04", "#DB2777", "#64748B", "#059669"]
 PAGES = {
     "overview": "views/overview.py",
@@ -135,18 +138,22 @@ def style(fig: go.Figure, height: int = 320) -> go.Figure:
     """One look for every chart: compact margins, the theme's font, horizontal legend."""
     legend_row = 32 if fig.layout.showlegend is not False else 8  # room above the plot for the legend
     fig.update_layout(
+        template="plotly_white",
+        font={"family": FONT, "color": TEXT, "size": 13},
         height=height,
         margin={"l": 8, "r": 8, "t": legend_row, "b": 8},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         colorway=PALETTE,
         hoverlabel={"font_size": 12},
     )
+    fig.update_xaxes(automargin=True)  # tick labels widen the margin rather than being cut at the edge
+    fig.update_yaxes(automargin=True)
     return fig
 
 
-def plot(fig: go.Figure, *, key: str, height: int = 320, **kwargs: Any) -> Any:
-    """Draw a styled plotly figure; kwargs (on_select, selection_mode) pass through to st.plotly_chart."""
-    return st.plotly_chart(style(fig, height), key=key, config=PLOTLY_CONFIG, **kwargs)
+def plot(fig: go.Figure, *, key: str, height: int = 320) -> None:
+    """Draw a styled plotly figure with plotly.js's basic bundle (app/plotly_chart.py)."""
+    plotly_chart.draw(style(fig, height), key=key, config=PLOTLY_CONFIG)
 
 
 # ---- filters in the URL -------------------------------------------------------------------------

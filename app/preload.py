@@ -1,6 +1,6 @@
 """Each page's element code, asked for by the page's HTML instead of after its script has run.
 
-Streamlit loads an element's JavaScript (Plotly: 4.7 MB, the data grid: 1.2 MB) only when the first
+Streamlit loads an element's JavaScript (the data grid: 1.2 MB) only when the first
 element of that kind arrives, after the browser has booted the app, opened the websocket and the script has
 sent it, and then chunk by chunk as each one's imports are read: a waterfall of round trips after the
 script ran. Named in the page's <head> as modulepreload links (the whole import closure), they download
@@ -8,8 +8,9 @@ while the main bundle boots, at low priority. On 127.0.0.1 that measured about e
 without, alternated); over a real network each
 link saves a round trip.
 
-Code a page needs only after its first paint (Plotly for a trace lookup) is also started once the page is
-idle: the first lookup then does not pay Plotly's start-up, about 0.8 s of the browser's main thread.
+Code a page needs only after its first paint (plotly.js for a trace lookup) is also started once the page
+is idle, so the first lookup does not pay its start-up on the browser's main thread. A trace link
+(/trace?id=...) starts it as soon as its first script run has started.
 
 The chunk files are found by element name in the installed Streamlit's static folder, with their static
 imports followed, so a Streamlit upgrade that renames them needs no change here (tests/app/test_preload.py
@@ -24,10 +25,15 @@ from pathlib import Path
 
 import streamlit as st
 
+from app import plotly_chart
+
 JS = Path(st.__file__).parent / "static" / "static" / "js"
 # Page (the URL's last path segment; "" is the default page) → the Streamlit elements it draws on first
 # paint. Names are the element's chunk name in Streamlit's build (PlotlyChart.<hash>.js); "embed" is
 # Vega-Embed, which st.metric's sparklines and st.altair_chart (ArrowVegaLiteChart) load.
+# PLOTLY stands for the app's own plotly chart (app/plotly_chart.py): Streamlit's components.v2 element and
+# plotly.js's basic bundle, which the app serves from app/static.
+PLOTLY = "Plotly"
 PAGE_ELEMENTS: dict[str, tuple[str, ...]] = {
     "": ("Metric", "PageLink", "ArrowVegaLiteChart", "ButtonGroup", "Progress", "embed"),
     "overview": ("Metric", "PageLink", "ArrowVegaLiteChart", "ButtonGroup", "Progress", "embed"),
@@ -37,12 +43,19 @@ PAGE_ELEMENTS: dict[str, tuple[str, ...]] = {
     "checks_catalog": ("Metric", "Multiselect", "DataFrame"),
 }
 # Code a page needs soon after first paint rather than on it: fetched, then run once the page is idle, so a
-# support engineer's first lookup does not pay Plotly's start-up (about 0.8 s of the browser's main thread).
+# support engineer's first lookup does not pay the chart code's start-up on the browser's main thread.
 PAGE_SOON: dict[str, tuple[str, ...]] = {
-    "trace": ("PlotlyChart", "DataFrame", "Metric"),
-    "checks_catalog": ("PlotlyChart", "StreamlitSyntaxHighlighter", "PageLink"),  # a check's detail
+    "trace": (PLOTLY, "DataFrame", "Metric"),
+    "checks_catalog": (PLOTLY, "StreamlitSyntaxHighlighter", "PageLink"),  # a check's detail
     "findings": ("Button", "PageLink", "TextArea", "DateInput"),  # a finding's detail and its actions
-    "data_health": ("PlotlyChart",),  # the runs timeline, one tab away
+    "data_health": (PLOTLY,),  # the runs timeline, one tab away
+}
+# A link that opens a page straight on some content (the page, the query parameter that carries it, and the
+# elements that content draws first): a trace pasted into a ticket, /trace?id=..., draws its swim lanes.
+# Their code is started as soon as the app has sent its first script run, so the browser's main thread
+# runs it while the server runs the page, not after the page's deltas arrive.
+PAGE_LINKED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "trace": ("id", (PLOTLY, "Metric")),
 }
 _IMPORT = re.compile(rb'(?:from|import)\s*"\./([\w.\-]+\.js)"')
 _INDEX_JS = re.compile(r"\./static/js/([\w.\-]+\.js)")
@@ -92,20 +105,57 @@ _AFTER_FIRST_PAINT = (
 )
 
 
+# Runs START once the app's first script run has started (the root's script state leaves "initial"), if the
+# page's URL carries the query parameter PARAM. Earlier, at the module's own start, the main thread would
+# run the chart code instead of booting the app and opening its websocket, and the script would start later.
+_ON_FIRST_RUN = (
+    "if(new URLSearchParams(location.search).has(PARAM)){const w=setInterval(()=>{"
+    "const a=document.querySelector('[data-testid=\"stApp\"]');"
+    "if(a&&a.dataset.testScriptState&&a.dataset.testScriptState!=='initial'){clearInterval(w);START}},10)}"
+)
+# A page other than the root names the server's base URL itself. Otherwise Streamlit guesses it from the
+# page's path: it asks /trace/_stcore/health and host-config first, gets 404s, and only then tries /, which
+# delayed the websocket by about 0.1 s on every cold deep link (window.__streamlit is Streamlit's own
+# settings object for a page that embeds or hosts the app).
+_BASE_URL = (
+    "<script>window.__streamlit=Object.assign(window.__streamlit||{},"
+    "{BACKEND_BASE_URL:location.origin+location.pathname.replace(/[^/]*\\/?$/,'')})</script>"
+)
+
+
+def _chunks(elements: tuple[str, ...]) -> tuple[str, ...]:
+    """The Streamlit element chunks behind a list of elements (PLOTLY: the components.v2 element's)."""
+    return tuple("BidiComponent" if e == PLOTLY else e for e in elements)
+
+
+def _start(elements: tuple[str, ...]) -> str:
+    """JavaScript that starts loading and running the elements' code."""
+    js = "".join(f'import("./static/js/{chunk(e)}");' for e in _chunks(elements))
+    return js + (f"{plotly_chart.LOAD_JS};" if PLOTLY in elements else "")
+
+
 @functools.cache
 def head_tags(page: str) -> bytes:
     """The <link>/<script> tags for a page's <head>; empty for a page not listed."""
-    now = closure(PAGE_ELEMENTS.get(page, ()))
-    soon = [c for c in closure(PAGE_SOON.get(page, ())) if c not in now]
+    if page not in PAGE_ELEMENTS:
+        return b""
+    first, later = PAGE_ELEMENTS[page], PAGE_SOON.get(page, ())
+    now = closure(_chunks(first))
+    soon = [c for c in closure(_chunks(later)) if c not in now]
     # low priority: after the main bundle, which the app needs first to boot and open its websocket
-    tags = [
+    tags = [_BASE_URL] if page else []
+    tags += [
         f'<link rel="modulepreload" crossorigin fetchpriority="low" href="./static/js/{c}">'
         for c in (*now, *soon)
     ]
-    if soon:
-        roots = [chunk(e) for e in PAGE_SOON[page]]
-        imports = "".join(f'import("./static/js/{c}");' for c in roots)
-        tags.append(f'<script type="module">{_AFTER_FIRST_PAINT.replace("IMPORTS", imports)}</script>')
+    if PLOTLY in first + later:
+        tags.append(f'<link rel="preload" as="script" fetchpriority="low" href="{plotly_chart.URL}">')
+    if later:
+        tags.append(f'<script type="module">{_AFTER_FIRST_PAINT.replace("IMPORTS", _start(later))}</script>')
+    if page in PAGE_LINKED:
+        param, elements = PAGE_LINKED[page]
+        script = _ON_FIRST_RUN.replace("PARAM", f'"{param}"').replace("START", _start(elements))
+        tags.append(f'<script type="module">{script}</script>')
     return "".join(tags).encode()
 
 

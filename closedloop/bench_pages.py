@@ -32,8 +32,9 @@ PAGES = {
 # Fully rendered and idle. The app's own script-run state must be past a finished run: it reads "initial"
 # until the page's first run ends, so no fixed wait is needed and a fast page cannot look idle in the
 # moment before its running icon shows (which would time it before its deltas arrive). Nothing may be a
-# loading skeleton, the title must be up, every visible plotly or Vega-Lite chart must have drawn its SVG,
-# every metric sparkline its chart and every visible table its grid.
+# loading skeleton, the title must be up, every visible plotly or Vega-Lite chart must have drawn its SVG
+# (the app's plotly charts are components.v2 elements, app/plotly_chart.py), every metric sparkline its
+# chart and every visible table its grid.
 IDLE = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.dataset.testScriptState !== 'notRunning' || app.dataset.testConnectionState !== 'CONNECTED') return false;
@@ -42,6 +43,7 @@ IDLE = """() => {
   if (!document.querySelector('[data-testid="stMainBlockContainer"] h1')) return false;
   const shown = (sel) => [...document.querySelectorAll(sel)].filter((e) => e.checkVisibility());
   for (const c of shown('[data-testid="stPlotlyChart"]')) if (!c.querySelector('.main-svg')) return false;
+  for (const c of shown('[data-testid="stBidiComponentRegular"]')) if (!c.querySelector('.main-svg')) return false;
   for (const v of shown('[data-testid="stVegaLiteChart"]')) if (!v.querySelector('svg.marks, canvas')) return false;
   for (const d of shown('[data-testid="stDataFrame"]')) if (!d.querySelector('canvas')) return false;
   for (const m of shown('[data-testid="stMetricChart"]')) if (!m.querySelector('svg, canvas')) return false;

@@ -31,6 +31,10 @@ ARGS = [
     "--no-first-run",
 ]
 
+# The app's plotly charts (app/plotly_chart.py): a components.v2 element holding the plot's div.
+CHART = '[data-testid="stBidiComponentRegular"]'
+POINTS = f"{CHART} .cl-plot .scatterlayer .points path"
+
 if not Path(CHROMIUM).exists():
     pytest.skip("Chromium is not installed at /usr/bin/chromium", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -174,20 +178,21 @@ def test_data_health_opens_a_failing_contract_and_requests_a_run(server, page):
 def test_the_runs_timeline_draws_when_its_tab_opens(server, page):
     page.goto(server + "/data_health")
     settle(page, "Every attempt from the ops store")
-    assert page.get_by_test_id("stPlotlyChart").count() == 0  # no chart on first paint
+    assert page.locator(CHART).count() == 0  # no chart on first paint
     page.get_by_role("tab", name="Timeline").click()
-    page.locator('[data-testid="stPlotlyChart"] .scatterlayer .points path').first.wait_for()
-    assert page.locator('[data-testid="stPlotlyChart"] .scatterlayer .points path').count() >= 2  # runs
+    page.locator(POINTS).first.wait_for()
+    assert page.locator(POINTS).count() >= 2  # runs
     page.get_by_role("tab", name="Published runs").click()
-    page.get_by_test_id("stPlotlyChart").first.wait_for(state="detached")
+    page.locator(CHART).first.wait_for(state="detached")
 
 
 def test_the_trace_page_starts_plotly_after_its_first_paint(server, page):
     page.goto(server + "/trace")
     settle(page, "Start with any ID you have in hand")
-    assert page.get_by_test_id("stPlotlyChart").count() == 0
+    assert page.locator(CHART).count() == 0
     # app/preload.py: the first lookup's chart code is started once the empty page is idle
     page.wait_for_function("() => typeof window.Plotly === 'object'", timeout=20_000)
+    assert page.evaluate("() => document.querySelectorAll('script[data-plotly-basic]').length") == 1
 
 
 def test_a_kpi_tile_leads_to_the_findings_behind_it(server, page):
@@ -248,9 +253,18 @@ def test_a_cold_trace_url_opens_the_flow(server, browser):
     ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
     try:
         pg = ctx.new_page()
+        failed: list[str] = []
+        pg.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         pg.goto(server + "/trace?id=INV-2026-0001")
         settle(pg, "Records by system")
         assert pg.get_by_text("CID-0001").count() >= 1
+        # the swim lanes: one mark per record, and a mark's fields on hover
+        records = int(pg.get_by_test_id("stMetricValue").first.inner_text())
+        assert pg.locator(POINTS).count() == records
+        pg.locator(POINTS).first.hover(force=True)
+        pg.locator(f"{CHART} .hoverlayer .hovertext").first.wait_for()
+        # the page named the server's base URL itself: no guessed /trace/_stcore/... requests answered 404
+        assert failed == []
         assert (
             pg.get_by_test_id("stDataFrame").count() == 0
         )  # findings first; each system's records on its tab
@@ -262,5 +276,18 @@ def test_a_cold_trace_url_opens_the_flow(server, browser):
         settle(pg, "invoice ·")
         assert pg.get_by_test_id("stDataFrame").count() >= 2  # project, invoice, … tables of the ERP lane
         shot(pg, "trace_erp_records")
+    finally:
+        ctx.close()
+
+
+def test_a_chart_whose_code_cannot_load_says_so_and_the_page_still_works(server, browser):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+    try:
+        pg = ctx.new_page()
+        pg.route(re.compile(r".*/app/static/plotly-basic-[^/]*\.js$"), lambda route: route.abort())
+        pg.goto(server + "/trace?id=CID-0001")
+        settle(pg, "Records by system")
+        pg.get_by_text("The chart could not be drawn: plotly.js did not load").first.wait_for()
+        assert pg.get_by_role("tab", name=re.compile("^ERP")).count() == 1
     finally:
         ctx.close()

@@ -9,21 +9,42 @@ import asyncio
 
 import pytest
 
-from app import preload
+from app import plotly_chart, preload
 
 HTML = b"<html><head><title>x</title></head><body></body></html>"
 
 
 def test_every_listed_element_has_exactly_one_chunk():
-    names = {n for page in (preload.PAGE_ELEMENTS, preload.PAGE_SOON) for ns in page.values() for n in ns}
+    lists = (preload.PAGE_ELEMENTS, preload.PAGE_SOON, {p: e for p, (_, e) in preload.PAGE_LINKED.items()})
+    names = {n for page in lists for ns in page.values() for n in preload._chunks(ns)}
     for name in names:
         assert (preload.JS / preload.chunk(name)).is_file()
     for page in preload.PAGE_ELEMENTS:
         tags = preload.head_tags(page).decode()
         assert tags.count('rel="modulepreload"') == len(
-            set(preload.closure(preload.PAGE_ELEMENTS[page]))
-            | {c for c in preload.closure(preload.PAGE_SOON.get(page, ()))}
+            set(preload.closure(preload._chunks(preload.PAGE_ELEMENTS[page])))
+            | set(preload.closure(preload._chunks(preload.PAGE_SOON.get(page, ()))))
         )
+
+
+def test_a_page_with_a_plotly_chart_preloads_the_bundle_and_the_component():
+    tags = preload.head_tags("data_health").decode()
+    assert f'rel="preload" as="script" fetchpriority="low" href="{plotly_chart.URL}"' in tags
+    assert preload.chunk("BidiComponent") in tags
+    assert plotly_chart.LOAD_JS in tags  # started once the page is idle
+    assert plotly_chart.URL not in preload.head_tags("findings").decode()
+
+
+def test_a_trace_link_starts_the_chart_code_on_the_first_script_run():
+    tags = preload.head_tags("trace").decode()
+    linked = tags[tags.index('has("id")') :]
+    assert "testScriptState!=='initial'" in linked and plotly_chart.LOAD_JS in linked
+
+
+def test_only_pages_below_the_root_name_the_base_url():
+    assert "BACKEND_BASE_URL" not in preload.head_tags("").decode()
+    for page in ("findings", "trace", "data_health"):
+        assert preload.head_tags(page).decode().startswith("<script>window.__streamlit=")
 
 
 def test_an_unknown_element_is_named_in_the_error():
@@ -32,10 +53,10 @@ def test_an_unknown_element_is_named_in_the_error():
 
 
 def test_the_closure_follows_static_imports_and_skips_what_index_html_loads():
-    plotly = preload.closure(("PlotlyChart",))
-    assert plotly[0] == preload.chunk("PlotlyChart")
-    assert any(c.startswith("withFullScreenWrapper.") for c in plotly)
-    assert not any(c.startswith("react-dom.") for c in plotly)  # in index.html already
+    grid = preload.closure(("DataFrame",))
+    assert grid[0] == preload.chunk("DataFrame")
+    assert any(c.startswith("withFullScreenWrapper.") for c in grid)
+    assert not any(c.startswith("react-dom.") for c in grid)  # in index.html already
 
 
 @pytest.mark.parametrize(

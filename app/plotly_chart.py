@@ -1,0 +1,74 @@
+"""Plotly figures drawn by plotly.js's basic bundle (scatter, bar and pie; 1.2 MB), not st.plotly_chart's.
+
+st.plotly_chart loads Streamlit's build of the whole of plotly.js (4.7 MB: maps, 3-D, WebGL and some
+forty trace types). Starting it held the browser's main thread for 0.6-0.7 s on this 2-core machine,
+the largest single cost of a cold trace link's first render. closedloop's charts (the trace's swim
+lanes, the runs timeline, a check's trend) use scatter and bar traces only, which the basic bundle has.
+
+The bundle is plotly's own release, at the plotly.js version the installed plotly Python package was built
+for, so figures serialize the same (tests/app/test_plotly_chart.py fails when they part). To refresh it:
+`npm pack plotly.js-basic-dist-min@<version>`, copy the tarball's plotly-basic.min.js to app/static as
+plotly-basic-<version>.min.js and set VERSION. It is served from app/static (Streamlit's static serving,
+.streamlit/config.toml) and loaded once per browser tab; the chart is a components.v2 element in the
+page's own DOM, not an iframe.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+VERSION = "4.1.1"
+BUNDLE = Path(__file__).parent / "static" / f"plotly-basic-{VERSION}.min.js"
+TRACE_TYPES = frozenset({"scatter", "bar", "pie"})  # what the basic bundle draws
+URL = f"./app/static/{BUNDLE.name}"  # relative to the app's base URL, as Streamlit's own chunks are
+
+# Starts loading the bundle unless this tab has it or is loading it (one script element, found by its
+# attribute) and gives that element, or null once plotly.js has run. app/preload.py starts it early too.
+LOAD_JS = (
+    "(()=>{let s=document.querySelector('script[data-plotly-basic]');"
+    f"if(!s&&!window.Plotly){{s=document.createElement('script');s.src=new URL('{URL}',document.baseURI).href;"
+    "s.dataset.plotlyBasic='';s.onerror=()=>s.remove();document.head.append(s)}return s})()"
+)
+_JS = """
+function plotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  const s = __LOAD__;
+  return new Promise((resolve, reject) => {
+    s.addEventListener("load", () => resolve(window.Plotly));
+    s.addEventListener("error", () => reject(new Error("plotly.js did not load from " + s.src)));
+  });
+}
+export default function ({ parentElement, data }) {
+  let div = parentElement.querySelector(":scope > .cl-plot");
+  if (!div) {
+    div = document.createElement("div");
+    div.className = "cl-plot";
+    parentElement.appendChild(div);
+  }
+  const fig = JSON.parse(data.figure);
+  div.style.height = (fig.layout.height || 320) + "px";
+  let live = true;
+  plotly().then(
+    (Plotly) => { if (live) Plotly.react(div, fig.data, fig.layout, data.config); },
+    (err) => { div.textContent = "The chart could not be drawn: " + err.message; },
+  );
+  return () => { live = false; };
+}
+""".replace("__LOAD__", LOAD_JS)
+
+_component = st.components.v2.component("closedloop.plotly", js=_JS, isolate_styles=False)
+
+
+def draw(fig: go.Figure, *, key: str, config: dict[str, Any]) -> None:
+    """Draw a finished figure (sized by its layout.height, full width) under a stable key."""
+    other = sorted({trace.type for trace in fig.data} - TRACE_TYPES)
+    if other:
+        raise ValueError(
+            f"chart {key!r}: plotly.js's basic bundle cannot draw {', '.join(other)} traces"
+            f" (it has {', '.join(sorted(TRACE_TYPES))})"
+        )
+    _component(key=key, data={"figure": fig.to_json(), "config": {**config, "responsive": True}})
