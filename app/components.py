@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-import altair as alt
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
@@ -151,9 +150,11 @@ def style(fig: go.Figure, height: int = 320) -> go.Figure:
     return fig
 
 
-def plot(fig: go.Figure, *, key: str, height: int = 320) -> None:
-    """Draw a styled plotly figure with plotly.js's basic bundle (app/plotly_chart.py)."""
-    plotly_chart.draw(style(fig, height), key=key, config=PLOTLY_CONFIG)
+def plot(fig: go.Figure, *, key: str, height: int = 320, clickable: bool = False) -> dict | None:
+    """Draw a styled plotly figure with plotly.js's basic bundle (app/plotly_chart.py).
+
+    With clickable, returns the clicked mark's point on the rerun its click triggers (else None)."""
+    return plotly_chart.draw(style(fig, height), key=key, config=PLOTLY_CONFIG, clickable=clickable)
 
 
 # ---- filters in the URL -------------------------------------------------------------------------
@@ -206,42 +207,13 @@ def link(label: str, page: str, params: dict[str, Any] | None = None, icon: str 
     st.page_link(PAGES[page], label=label, icon=icon, query_params=qp or None)
 
 
-def vega(chart: alt.TopLevelMixin, *, key: str, height: int | alt.Step = 320, **kwargs: Any) -> Any:
-    """Draw an Altair (Vega-Lite) chart; kwargs (on_select, selection_mode) pass through.
-
-    `height` is in pixels, or alt.Step(n) for n pixels per bar of a chart with one bar per row.
-
-    The overview's charts are Vega-Lite rather than plotly: its metric sparklines load Vega anyway, and
-    plotly's start-up alone held the browser's main thread for about 1 s of the page's first render.
-    """
-    return st.altair_chart(chart.properties(height=height), key=key, **kwargs)
-
-
-def series_color(field: str) -> alt.Color:
-    """Colour by `field` in the app's palette, keyed in one legend row above the plot, no title."""
-    return alt.Color(
-        field,
-        scale=alt.Scale(range=PALETTE),
-        legend=alt.Legend(orient="top", direction="horizontal", title=None, labelLimit=240),
-    )
-
-
-def on_select_go(
-    event: Any,
-    page: str,
-    to_params: Callable[[dict[str, Any]], dict[str, Any] | None],
-    selection: str = "points",
+def click_go(
+    point: dict | None, page: str, to_params: Callable[[dict[str, Any]], dict[str, Any] | None]
 ) -> None:
-    """Follow a click on a chart point to the page behind it.
-
-    `selection` names where the clicked points are: "points" for plotly, the selection parameter's name
-    for a Vega-Lite chart.
-    """
-    points = (getattr(event, "selection", None) or {}).get(selection) or []
-    if points:
-        params = to_params(points[0])
-        if params:
-            st.switch_page(PAGES[page], query_params=params)
+    """Follow a click on a chart's mark (ui.plot's result) to the page behind it."""
+    params = to_params(point) if point else None
+    if params:
+        st.switch_page(PAGES[page], query_params=params)
 
 
 def today() -> dt.date:

@@ -42,7 +42,7 @@ function plotly() {
     s.addEventListener("error", () => reject(new Error("plotly.js did not load from " + s.src)));
   });
 }
-export default function ({ parentElement, data }) {
+export default function ({ parentElement, data, setTriggerValue }) {
   let div = parentElement.querySelector(":scope > .cl-plot");
   if (!div) {
     div = document.createElement("div");
@@ -51,24 +51,45 @@ export default function ({ parentElement, data }) {
   }
   const fig = JSON.parse(data.figure);
   div.style.height = (fig.layout.height || 320) + "px";
+  div.classList.toggle("cl-clickable", data.clickable);
+  div.clickTo = data.clickable ? setTriggerValue : null; // the latest mount's, read at click time
   let live = true;
-  plotly().then(
-    (Plotly) => { if (live) Plotly.react(div, fig.data, fig.layout, data.config); },
-    (err) => { div.textContent = "The chart could not be drawn: " + err.message; },
-  );
+  plotly()
+    .then((Plotly) => live && Plotly.react(div, fig.data, fig.layout, data.config))
+    .then(() => {
+      if (!live || div.clickBound) return;
+      div.clickBound = true;
+      div.on("plotly_click", (ev) => {
+        const p = ev.points && ev.points[0];
+        if (p && div.clickTo) div.clickTo("click", { x: p.x, y: p.y, customdata: p.customdata ?? null });
+      });
+    })
+    .catch((err) => { div.textContent = "The chart could not be drawn: " + err.message; });
   return () => { live = false; };
 }
 """.replace("__LOAD__", LOAD_JS)
+# plotly's drag layer draws a crosshair over the plot; a chart whose marks open something shows a hand
+_CSS = ".cl-clickable .nsewdrag { cursor: pointer !important; }"
 
-_component = st.components.v2.component("closedloop.plotly", js=_JS, isolate_styles=False)
+_component = st.components.v2.component("closedloop.plotly", js=_JS, css=_CSS, isolate_styles=False)
 
 
-def draw(fig: go.Figure, *, key: str, config: dict[str, Any]) -> None:
-    """Draw a finished figure (sized by its layout.height, full width) under a stable key."""
+def _no_callback() -> None:
+    """Clicks are read from the component's result on the rerun they trigger; nothing to do on change."""
+
+
+def draw(fig: go.Figure, *, key: str, config: dict[str, Any], clickable: bool = False) -> dict | None:
+    """Draw a finished figure (sized by its layout.height, full width) under a stable key.
+
+    With clickable, a click on a mark reruns the page and this returns the mark's point on that run
+    ({"x", "y", "customdata"}); otherwise, and on every other run, None.
+    """
     other = sorted({trace.type for trace in fig.data} - TRACE_TYPES)
     if other:
         raise ValueError(
             f"chart {key!r}: plotly.js's basic bundle cannot draw {', '.join(other)} traces"
             f" (it has {', '.join(sorted(TRACE_TYPES))})"
         )
-    _component(key=key, data={"figure": fig.to_json(), "config": {**config, "responsive": True}})
+    data = {"figure": fig.to_json(), "config": {**config, "responsive": True}, "clickable": clickable}
+    result = _component(key=key, data=data, on_click_change=_no_callback)
+    return getattr(result, "click", None) if clickable else None

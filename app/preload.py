@@ -29,14 +29,14 @@ from app import plotly_chart
 
 JS = Path(st.__file__).parent / "static" / "static" / "js"
 # Page (the URL's last path segment; "" is the default page) → the Streamlit elements it draws on first
-# paint. Names are the element's chunk name in Streamlit's build (PlotlyChart.<hash>.js); "embed" is
-# Vega-Embed, which st.metric's sparklines and st.altair_chart (ArrowVegaLiteChart) load.
+# paint. Names are the element's chunk name in Streamlit's build (Metric.<hash>.js); "embed" is
+# Vega-Embed, which st.metric's sparklines load.
 # PLOTLY stands for the app's own plotly chart (app/plotly_chart.py): Streamlit's components.v2 element and
 # plotly.js's basic bundle, which the app serves from app/static.
 PLOTLY = "Plotly"
 PAGE_ELEMENTS: dict[str, tuple[str, ...]] = {
-    "": ("Metric", "PageLink", "ArrowVegaLiteChart", "ButtonGroup", "Progress", "embed"),
-    "overview": ("Metric", "PageLink", "ArrowVegaLiteChart", "ButtonGroup", "Progress", "embed"),
+    "": ("Metric", "PageLink", PLOTLY, "ButtonGroup", "Progress", "embed"),
+    "overview": ("Metric", "PageLink", PLOTLY, "ButtonGroup", "Progress", "embed"),
     "findings": ("Multiselect", "Selectbox", "TextInput", "Metric", "DataFrame", "DownloadButton"),
     "trace": ("TextInput",),
     "data_health": ("Metric", "DataFrame", "Checkbox", "Button"),

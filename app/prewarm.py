@@ -54,8 +54,8 @@ def warm(run: Run) -> None:
     from closedloop import workflow
 
     # what a page's first visit would otherwise import: the Data health page's live panels (run ledger,
-    # scheduler), altair for the overview's charts and plotly express for the runs timeline
-    for module in ("closedloop.ops", "closedloop.scheduler", "altair", "plotly.express"):
+    # scheduler) and plotly express for the overview's charts and the runs timeline
+    for module in ("closedloop.ops", "closedloop.scheduler", "plotly.express"):
         importlib.import_module(module)
 
     have = q.tables(run.path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import altair as alt
+import plotly.express as px
 import polars as pl
 import streamlit as st
 
@@ -26,7 +26,7 @@ if "results.check_run" not in q.tables(run.path):
 info = q.run_info(run.path)
 as_of = info.get("as_of")
 totals = q.run_totals(run.path)
-MONEY_AXIS = "$~s"  # d3-format: $40M
+MONEY_AXIS = "$~s"  # d3-format, as plotly reads it: $40M
 MONEY_TIP = "$,.2f"
 ALL = {"status": [s for s in STATUSES if s != "closed"]}  # every finding of the run, as the tiles count them
 
@@ -124,43 +124,36 @@ with left:
             pl.col("impact").cast(pl.Float64).alias("All $ impact"),
             pl.col("leakage").cast(pl.Float64).alias("Leakage $"),
         ).unpivot(index="run", variable_name="series", value_name="usd")
-        chart = (
-            alt.Chart(long)
-            .mark_line(point=True)
-            .encode(
-                x=alt.X("run:T", title=None),
-                y=alt.Y("usd:Q", title=run.currency, axis=alt.Axis(format=MONEY_AXIS)),
-                color=ui.series_color("series:N"),
-                tooltip=[
-                    alt.Tooltip("run:T", title="run"),
-                    "series:N",
-                    alt.Tooltip("usd:Q", format=MONEY_TIP),
-                ],
-            )
+        fig = px.line(
+            long.to_pandas(),
+            x="run",
+            y="usd",
+            color="series",
+            markers=True,
+            labels={"usd": run.currency, "run": ""},
+            color_discrete_sequence=ui.PALETTE,
         )
-        ui.vega(chart, key="trend_runs")
+        fig.update_traces(hovertemplate="%{x|%Y-%m-%d %H:%M}<br>%{y:" + MONEY_TIP + "}")
+        fig.update_layout(legend_title_text="", yaxis_tickformat=MONEY_AXIS)
+        ui.plot(fig, key="trend_runs")
 with right:
     st.subheader("$ impact by month of the break")
     months = q.impact_by_month(run, as_of)
     if months.is_empty():
         ui.empty("No findings in this run.", "Nothing is breaking — or no check ran.")
     else:
-        chart = (
-            alt.Chart(months.with_columns(pl.col("impact").cast(pl.Float64)))
-            .mark_bar()
-            .encode(
-                x=alt.X("yearmonth(month):O", title=None, axis=alt.Axis(format="%b %y", labelAngle=-45)),
-                y=alt.Y("sum(impact):Q", title=run.currency, axis=alt.Axis(format=MONEY_AXIS)),
-                color=ui.series_color("impact_kind:N"),
-                tooltip=[
-                    alt.Tooltip("yearmonth(month):O", title="month", format="%B %Y"),
-                    alt.Tooltip("impact_kind:N", title="kind"),
-                    alt.Tooltip("sum(impact):Q", title=run.currency, format=MONEY_TIP),
-                    alt.Tooltip("sum(findings):Q", title="findings", format=","),
-                ],
-            )
+        fig = px.bar(
+            months.with_columns(pl.col("impact").cast(pl.Float64)).to_pandas(),
+            x="month",
+            y="impact",
+            color="impact_kind",
+            custom_data=["findings"],
+            labels={"impact": run.currency, "month": "", "impact_kind": ""},
+            color_discrete_sequence=ui.PALETTE,
         )
-        ui.vega(chart, key="by_month")
+        fig.update_traces(hovertemplate="%{x|%B %Y}<br>%{y:" + MONEY_TIP + "}<br>%{customdata[0]:,} findings")
+        fig.update_layout(legend_title_text="", yaxis_tickformat=MONEY_AXIS, xaxis_tickformat="%b %y")
+        ui.plot(fig, key="by_month")
 
 st.subheader("Where the money is")
 kind = st.segmented_control("Measure", ["Leakage", "All $ impact"], default="Leakage", key="measure")
@@ -183,30 +176,33 @@ for tab, dim in zip(tabs, WHERE.values(), strict=True):
             ui.empty("Nothing to show for this measure.", "No findings of this kind in the run.")
             continue
         url_key = q.DIMENSIONS[dim][2]
-        bars = data.with_columns(
-            pl.col("impact").cast(pl.Float64).alias("usd"),
-            pl.Series("text", [_money(v) for v in data["impact"]]),
+        bars = data.with_columns(pl.col("impact").cast(pl.Float64).alias("usd")).reverse()  # largest on top
+        fig = px.bar(
+            bars.to_pandas(),
+            x="usd",
+            y="label",
+            orientation="h",
+            custom_data=["value", "findings"],
+            text=[_money(v) for v in bars["impact"]],
+            labels={"usd": run.currency, "label": ""},
         )
-        pick = alt.selection_point(name="pick", fields=["value"])
-        base = alt.Chart(bars).encode(
-            y=alt.Y("label:N", title=None, sort=None),  # the query's order: largest $ on top
-            x=alt.X("usd:Q", title=run.currency, axis=alt.Axis(format=MONEY_AXIS)),
-            tooltip=[
-                alt.Tooltip("label:N", title=dim.replace("_", " ")),
-                alt.Tooltip("text:N", title=run.currency),
-                alt.Tooltip("findings:Q", format=","),
-            ],
+        fig.update_traces(
+            marker_color=ui.PALETTE[0],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}<br>%{text}<br>%{customdata[1]:,} findings<extra></extra>",
         )
-        chart = base.mark_bar(color=ui.PALETTE[0], cursor="pointer").add_params(pick) + base.mark_text(
-            align="left", dx=4
-        ).encode(text="text:N")
-        event = ui.vega(chart, key=f"by_{dim}", height=alt.Step(30), on_select="rerun", selection_mode="pick")
+        fig.update_layout(xaxis_tickformat=MONEY_AXIS)
+        point = ui.plot(fig, key=f"by_{dim}", height=60 + 34 * bars.height, clickable=True)
         extra = {"kind": [kind_filter]} if kind_filter else {}
-        ui.on_select_go(
-            event,
+        ui.click_go(
+            point,
             "findings",
-            lambda p, k=url_key, e=extra: {**ALL, **e, k: p["value"]} if p.get("value") is not None else None,
-            selection="pick",
+            lambda p, k=url_key, e=extra: (
+                {**ALL, **e, k: p["customdata"][0]}
+                if (p.get("customdata") or [None])[0] is not None
+                else None
+            ),
         )
         st.caption("Click a bar to open its findings.")
 
