@@ -18,9 +18,11 @@ from tests.closedloop.test_contracts import make_firm
 
 
 def config(tmp_path, extra=""):
+    # Schedules that cannot fire while a test runs (once a year): a job firing mid-test publishes a run of
+    # its own (an ERP collection every 15 minutes did, at 11:00:00, between a kill and its check).
     cfg = make_firm(tmp_path)
-    text = cfg.path.read_text() + "[schedule]\nrun = '0 */6 * * *'\npoll_seconds = 1\n" + extra
-    cfg.path.write_text(text.replace("[sources.erp]\n", "[sources.erp]\nschedule = '*/15 * * * *'\n"))
+    text = cfg.path.read_text() + "[schedule]\nrun = '0 4 1 1 *'\npoll_seconds = 1\n" + extra
+    cfg.path.write_text(text.replace("[sources.erp]\n", "[sources.erp]\nschedule = '0 3 1 1 *'\n"))
     return settings.load(cfg.path)
 
 
