@@ -50,7 +50,12 @@ SECTIONS: dict[str, list[Setting]] = {
             "Publish a run even when a source failed (default: keep the last good).",
         ),
         Setting("threads", int, 2, "DuckDB worker threads for a run."),
-        Setting("memory_limit", str, "8GB", "DuckDB memory limit for a run."),
+        Setting(
+            "memory_limit",
+            str,
+            "4GB",
+            "DuckDB memory limit for a run; past it DuckDB spills to disk instead of growing.",
+        ),
     ],
     "ops": [
         Setting(

@@ -85,7 +85,7 @@ class Warehouse:
         return self.runs_dir / doc["file"] if doc else None
 
     def create(
-        self, run_id: str, *, threads: int = 2, memory_limit: str = "8GB"
+        self, run_id: str, *, threads: int = 2, memory_limit: str = "4GB"
     ) -> duckdb.DuckDBPyConnection:
         """A fresh run file with the warehouse schemas; nothing the app reads is touched."""
         self.runs_dir.mkdir(parents=True, exist_ok=True)
