@@ -142,8 +142,8 @@ def head_tags(page: str) -> bytes:
     first, later = PAGE_ELEMENTS[page], PAGE_SOON.get(page, ())
     now = closure(_chunks(first))
     soon = [c for c in closure(_chunks(later)) if c not in now]
-    # low priority: after the main bundle, which the app needs first to boot and open its websocket
     tags = [_BASE_URL] if page else []
+    # low priority: after the main bundle, which the app needs first to boot and open its websocket
     tags += [
         f'<link rel="modulepreload" crossorigin fetchpriority="low" href="./static/js/{c}">'
         for c in (*now, *soon)
