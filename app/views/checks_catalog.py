@@ -156,4 +156,9 @@ with right:
             secondary_y=True,
         )
         fig.update_xaxes(type="category")
+        top = max(trend["row_count"].to_list() or [1]) or 1
+        # findings are whole numbers: a step of 1, 2 or 5 × 10^k, at most five of them (no 0.2 ticks)
+        step = next(m * 10**k for k in range(12) for m in (1, 2, 5) if top / (m * 10**k) <= 5)
+        fig.update_yaxes(tick0=0, dtick=step, tickformat=",d", rangemode="tozero", secondary_y=False)
+        fig.update_yaxes(tickprefix="$", tickformat=".3~s", rangemode="tozero", secondary_y=True)
         ui.plot(fig, key="check_trend", height=260)

@@ -192,7 +192,7 @@ for tab, dim in zip(tabs, WHERE.values(), strict=True):
             cliponaxis=False,
             hovertemplate="%{y}<br>%{text}<br>%{customdata[1]:,} findings<extra></extra>",
         )
-        fig.update_layout(xaxis_tickformat=MONEY_AXIS)
+        fig.update_layout(xaxis_tickformat=MONEY_AXIS, showlegend=False)  # one series: no legend row
         point = ui.plot(fig, key=f"by_{dim}", height=60 + 34 * bars.height, clickable=True)
         extra = {"kind": [kind_filter]} if kind_filter else {}
         ui.click_go(
