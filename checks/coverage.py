@@ -78,11 +78,18 @@ def _view_sql(name: str) -> str | None:
     return None
 
 
-def reads(sql: str, schema: dict[str, set[str]], _seen: frozenset[str] = frozenset()) -> set[tuple[str, str]]:
+def reads(
+    sql: str,
+    schema: dict[str, set[str]],
+    wanted: frozenset[str] | None = None,
+    _seen: frozenset[str] = frozenset(),
+) -> set[tuple[str, str]]:
     """Canonical (table, column) pairs a query reads, through the chk helper views it uses.
 
     Alias-qualified columns resolve to their table; an unqualified one counts for every canonical table of the
-    query that has it (conservative). Columns of CTEs are read inside the CTE, where they are qualified.
+    query that has it (conservative). Columns of CTEs are read inside the CTE, where they are qualified. A
+    helper view's `s.*` counts only for the columns its reader asks of it (`wanted`), so a check is not made
+    to depend on every column of a table a view passes through.
     """
     try:
         tables, pairs, bare = _references(sql)
@@ -92,10 +99,15 @@ def reads(sql: str, schema: dict[str, set[str]], _seen: frozenset[str] = frozens
     for alias, name in tables:
         by_alias.setdefault(alias, set()).add(name)
     out: set[tuple[str, str]] = set()
+    asked: dict[str, set[str]] = {}  # chk view -> the columns this query asks of it
     for alias, column in pairs:
         for name in by_alias.get(alias, ()):
             schema_name, table = name.split(".")
-            if schema_name == "canon" and column in schema.get(table, ()):
+            if schema_name == "chk":
+                asked.setdefault(table, set()).add(column)
+            elif column == "*":
+                out.update((table, c) for c in (wanted or ()) if c in schema.get(table, ()))
+            elif column in schema.get(table, ()):
                 out.add((table, column))
     canon_tables = {n.split(".")[1] for _, n in tables if n.startswith("canon.")}
     for column in bare:
@@ -103,7 +115,7 @@ def reads(sql: str, schema: dict[str, set[str]], _seen: frozenset[str] = frozens
     for name in {n.split(".")[1] for _, n in tables if n.startswith("chk.")} - _seen:
         view = _view_sql(name)
         if view:
-            out |= reads(view, schema, _seen | {name})
+            out |= reads(view, schema, frozenset(asked.get(name, set()) | bare), _seen | {name})
     return out
 
 

@@ -302,7 +302,11 @@ def _drop_unjudged(con: duckdb.DuckDBPyConnection, run_id: str, check_id: str, f
     """Remove a check's staged findings on the given flows; returns how many entities were left unjudged."""
     con.execute("CREATE OR REPLACE TEMP TABLE _unjudged(correlation_id VARCHAR)")
     con.executemany("INSERT INTO _unjudged VALUES (?)", [(f,) for f in sorted(flows)])
-    where = "run_id = ? AND check_id = ? AND correlation_id IN (SELECT correlation_id FROM _unjudged)"
+    # case- and space-blind: a malformed copy of a flow's ID (Q2C-102) still names that flow
+    where = (
+        "run_id = ? AND check_id = ? AND upper(trim(correlation_id)) IN"
+        " (SELECT upper(trim(correlation_id)) FROM _unjudged)"
+    )
     n = con.execute(
         f"SELECT count(DISTINCT entity_type || '|' || entity_id) FROM chk.finding_stage WHERE {where}",
         [run_id, check_id],
