@@ -201,10 +201,10 @@ def unjudged_flows(con: duckdb.DuckDBPyConnection, sql: str) -> set[str]:
     return {cid for t, c, cid in rows if (t, c) in read}
 
 
-def store(con: duckdb.DuckDBPyConnection, run_id: str, coverage: list[Coverage]) -> None:
-    """Replace this run's coverage rows (results.coverage, read by the CLI, run --json and the app)."""
+def store(con: duckdb.DuckDBPyConnection, run_id: str, coverage: list[Coverage], kind: str) -> None:
+    """Replace this run's coverage rows of one kind (results.coverage: the CLI, run --json and the app read it)."""
     con.execute(COVERAGE_DDL)
-    con.execute("DELETE FROM results.coverage WHERE run_id = ?", [run_id])
+    con.execute("DELETE FROM results.coverage WHERE run_id = ? AND item_kind = ?", [run_id, kind])
     if coverage:
         con.executemany(
             "INSERT INTO results.coverage VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -7,6 +7,8 @@ from typing import Any
 
 import duckdb
 
+from checks.coverage import NOT_COVERED, assess
+from checks.coverage import store as store_coverage
 from checks.loader import KPIS_DIR, create_views, set_context, set_variables
 from checks.results import ensure_results
 
@@ -42,8 +44,15 @@ def compute_kpis(
     ensure_results(con)
     create_views(con, reuse=True)  # built by run_checks for this run
     con.execute("DELETE FROM results.kpi WHERE run_id = ?", [run_id])
-    for path in kpi_files():
-        sql = path.read_text().strip().rstrip(";")
+    queries = {
+        path.stem.split("_", 1)[0].upper(): (path, path.read_text().strip().rstrip(";"))
+        for path in kpi_files()
+    }
+    coverage = assess(con, [(kpi, "kpi", sql) for kpi, (_, sql) in queries.items()])
+    store_coverage(con, run_id, list(coverage.values()), "kpi")
+    for kpi, (path, sql) in queries.items():
+        if coverage[kpi].status == NOT_COVERED:  # no value rather than a 0 % or 100 % tile on missing inputs
+            continue
         try:
             con.execute(
                 "INSERT INTO results.kpi SELECT getvariable('run_id'), getvariable('as_of'), "

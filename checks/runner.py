@@ -294,7 +294,7 @@ def run_checks(
             ],
         )
     con.execute(FINALIZE_SQL)
-    store_coverage(con, run_id, list(coverage.values()))
+    store_coverage(con, run_id, list(coverage.values()), "check")
     return RunSummary(run_id, ordered, time.perf_counter() - started, list(coverage.values()))
 
 

@@ -131,3 +131,64 @@ def trace(
                 f"[red]⚑[/red] {f.get('check_id')} {f.get('severity')} ${f.get('impact_rc') or 0:,.2f} "
                 f"{f.get('entity_type')} {f.get('entity_id')}"
             )
+
+
+@app.command()
+def coverage(
+    config: ConfigOpt = None,
+    show_all: Annotated[bool, typer.Option("--all", help="List covered checks and KPIs too.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """What the published run's data covers: each check and KPI covered, partly covered or not covered."""
+    cfg = _config(config)
+    con = _published(cfg)
+    try:
+        has = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'results' AND table_name = 'coverage'"
+        ).fetchone()[0]
+        rows = (
+            con.execute(
+                "SELECT item_id, item_kind, status, not_judged, missing, settings FROM results.coverage"
+                " WHERE run_id = (SELECT run_id FROM meta.run ORDER BY started_at DESC LIMIT 1)"
+                " ORDER BY item_kind, item_id"
+            ).fetchall()
+            if has
+            else []
+        )
+    finally:
+        con.close()
+    items = [
+        {
+            "id": r[0],
+            "kind": r[1],
+            "status": r[2],
+            "not_judged": r[3],
+            "missing": json.loads(r[4]),
+            "settings": json.loads(r[5]),
+        }
+        for r in rows
+    ]
+    counts = {
+        s: sum(1 for i in items if i["status"] == s) for s in ("covered", "partly covered", "not covered")
+    }
+    if as_json:
+        out.print_json(json.dumps({**counts, "total": len(items), "items": items}))
+        return
+    if not items:
+        console.print("the published run has no coverage record (it predates coverage): run `closedloop run`")
+        return
+    title = (
+        f"{counts['covered']} of {len(items)} checks and KPIs covered, {counts['partly covered']} partly,"
+        f" {counts['not covered']} not covered"
+    )
+    table = Table(title=title)
+    for col in ("id", "status", "what is missing", "set"):
+        table.add_column(col)
+    for i in items:
+        if i["status"] == "covered" and not show_all:
+            continue
+        missing = "\n".join(i["missing"])
+        if i["not_judged"]:
+            missing += f"\n{i['not_judged']:,} findings not judged"
+        table.add_row(i["id"], i["status"], missing, "\n".join(i["settings"]))
+    out.print(table)

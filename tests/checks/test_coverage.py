@@ -13,8 +13,10 @@ import shutil
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
 from closedloop import pipeline
+from closedloop.cli import app
 from closedloop.demo import answer, generate_firm, write_demo
 from closedloop.demo.config import write_demo_config
 from closedloop.settings import load
@@ -102,6 +104,15 @@ def test_unmapped_values_leave_their_flows_unjudged_never_breached(firm_exports,
     gap = next(g for g in summary["gaps"] if g["id"] == "Q2C-001")
     assert 'sources.ironclad.values."sow.status"' in gap["settings"]
     assert any("'Fully Signed' unmapped" in m for m in gap["missing"])
+    cli = CliRunner().invoke(
+        app, ["coverage", "--config", str(tmp_path / "unmapped" / "closedloop.toml"), "--json"]
+    )
+    assert cli.exit_code == 0, cli.output
+    shown = json.loads(cli.output)
+    assert shown["partly covered"] == summary["partly covered"] + sum(
+        1 for i in shown["items"] if i["kind"] == "kpi" and i["status"] == "partly covered"
+    )
+    assert next(i for i in shown["items"] if i["id"] == "Q2C-001")["not_judged"] == partly["Q2C-001"]
 
 
 def _no_expense_cap(path, text: str) -> str:
