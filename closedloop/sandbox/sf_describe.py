@@ -19,7 +19,15 @@ _MONEY = re.compile(r"amount|balance|paid|price|total|revenue|value", re.I)
 # standard key prefixes of the objects the demo org has (what a reference field's id starts with)
 _PREFIXES = {"001": "Account", "006": "Opportunity", "005": "User", "800": "Contract"}
 # standard fields whose describe type is not what their values suggest
-_STANDARD = {"Name": "string", "OwnerId": "reference", "CurrencyIsoCode": "picklist"}
+_STANDARD = {
+    "Name": "string",
+    "OwnerId": "reference",
+    "CurrencyIsoCode": "picklist",
+    "StageName": "picklist",
+    "Type": "picklist",
+    "ForecastCategoryName": "picklist",
+}
+_ENUM_NAME = re.compile(r"status|stage|type|category", re.I)  # what admins declare as picklists
 
 
 def sobject_entry(name: str, version: str) -> dict[str, Any]:
@@ -85,7 +93,9 @@ def _field(name: str, values: list[Any], related: dict[str, Any] | None) -> dict
     ftype = _STANDARD.get(name) or _type(name, present, related)
     distinct = list(dict.fromkeys(str(v) for v in present))
     picklist = ftype == "picklist" or (
-        ftype == "string" and 0 < len(distinct) <= PICKLIST_MAX and len(present) >= 2 * len(distinct)
+        ftype == "string"
+        and 0 < len(distinct) <= PICKLIST_MAX
+        and (len(present) >= 2 * len(distinct) or _ENUM_NAME.search(name) is not None)
     )
     if picklist:
         ftype = "picklist"
