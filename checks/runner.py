@@ -13,6 +13,9 @@ from typing import Any
 
 import duckdb
 
+from checks.coverage import NOT_COVERED, Coverage, assess, unjudged_flows
+from checks.coverage import store as store_coverage
+from checks.coverage import summary as coverage_summary
 from checks.loader import Check, context_values, create_views, load_checks, set_variables
 from checks.results import FINALIZE_SQL, STAGE_DDL, carry_forward, ensure_results
 
@@ -27,11 +30,12 @@ class CheckResult:
     """Outcome of one check in one run."""
 
     check_id: str
-    status: str  # passed | failed | suppressed | error
+    status: str  # passed | failed | suppressed | not_covered | error
     row_count: int = 0
     impact_rc: Decimal = Decimal("0.00")
     duration_ms: float = 0.0
     error: str | None = None
+    not_judged: int = 0  # findings on flows whose values the config does not map (coverage: partly covered)
 
 
 @dataclass
@@ -41,6 +45,7 @@ class RunSummary:
     run_id: str
     results: list[CheckResult] = field(default_factory=list)
     duration_s: float = 0.0
+    coverage: list[Coverage] = field(default_factory=list)
 
     def by_status(self, status: str) -> list[str]:
         """Check ids with the given status."""
@@ -58,7 +63,9 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly summary for run reports."""
-        counts = {s: len(self.by_status(s)) for s in ("passed", "failed", "suppressed", "error")}
+        counts = {
+            s: len(self.by_status(s)) for s in ("passed", "failed", "suppressed", "not_covered", "error")
+        }
         return {
             "run_id": self.run_id,
             **counts,
@@ -66,6 +73,7 @@ class RunSummary:
             "impact_rc": str(self.impact_rc),
             "duration_s": round(self.duration_s, 3),
             "errors": {r.check_id: r.error for r in self.results if r.error},
+            "coverage": coverage_summary(self.coverage),
         }
 
     def result(self, check_id: str) -> CheckResult:
@@ -217,6 +225,12 @@ def run_checks(
             for r in pool.map(lambda c: _run_one(con, c, run_id, ctx, values[c.id]), batch):
                 results[r.check_id] = r
 
+    # a check whose inputs no source fills does not run: it would read NULL and report nothing or everything
+    coverage = assess(con, [(c.id, "check", c.sql) for c in checks])
+    for c in checks:
+        if coverage[c.id].status == NOT_COVERED:
+            results[c.id] = CheckResult(c.id, "not_covered")
+    gating = [c for c in gating if c.id not in results]
     suppressed = {s.lower() for s in suppressed_sources}
     run_batch([c for c in gating if not (_dependency_keys(con, c, {}) & suppressed)])
     for src, table in con.execute(
@@ -236,6 +250,12 @@ def run_checks(
         else:
             runnable.append(c)
     run_batch(runnable)
+    for c in checks:  # partly covered: findings on flows with unmapped values are left unjudged
+        if coverage[c.id].missing and results[c.id].status == "passed":
+            flows = unjudged_flows(con, c.sql)
+            if flows:
+                coverage[c.id].not_judged = _drop_unjudged(con, run_id, c.id, flows)
+                results[c.id].not_judged = coverage[c.id].not_judged
 
     totals = {
         cid: (n, amt)
@@ -274,4 +294,19 @@ def run_checks(
             ],
         )
     con.execute(FINALIZE_SQL)
-    return RunSummary(run_id, ordered, time.perf_counter() - started)
+    store_coverage(con, run_id, list(coverage.values()))
+    return RunSummary(run_id, ordered, time.perf_counter() - started, list(coverage.values()))
+
+
+def _drop_unjudged(con: duckdb.DuckDBPyConnection, run_id: str, check_id: str, flows: set[str]) -> int:
+    """Remove a check's staged findings on the given flows; returns how many entities were left unjudged."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _unjudged(correlation_id VARCHAR)")
+    con.executemany("INSERT INTO _unjudged VALUES (?)", [(f,) for f in sorted(flows)])
+    where = "run_id = ? AND check_id = ? AND correlation_id IN (SELECT correlation_id FROM _unjudged)"
+    n = con.execute(
+        f"SELECT count(DISTINCT entity_type || '|' || entity_id) FROM chk.finding_stage WHERE {where}",
+        [run_id, check_id],
+    ).fetchone()[0]
+    con.execute(f"DELETE FROM chk.finding_stage WHERE {where}", [run_id, check_id])
+    con.execute("DROP TABLE _unjudged")
+    return int(n)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from closedloop import settings as cfgmod
+from closedloop import valuemaps
 from closedloop.sqlfiles import PipelineError, run_sql_file
 from collectors.runner import raw_table
 
@@ -53,10 +54,14 @@ def build_canon(con: duckdb.DuckDBPyConnection, cfg: cfgmod.Config, keys: list[s
     for key in keys:
         found = mapping_sql(key, cfg.sources[key])
         if found:
+            marks = valuemaps.row_marks(con)
             run_sql_file(con, found[0], found[1])
+            scfg = cfg.sources[key]
+            valuemaps.apply(con, key, scfg["kind"], scfg.get("values"), marks)
     resolve = CANON_DIR / "resolve.sql"
     if resolve.exists():
         run_sql_file(con, resolve)
+    valuemaps.record_unmapped(con)
     rows = con.execute(
         "SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = 'canon' ORDER BY 1"
     ).fetchall()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from closedloop import settings
@@ -22,6 +23,11 @@ EXAMPLE_VALUES: dict[tuple[str, str], Any] = {
     ("sql", "transport"): "api",
     ("sql", "streams"): {"payments": "payments"},
     ("files", "streams"): {"timesheets": "timesheets/*.csv"},
+    ("salesforce", "values"): {
+        "opportunity.deal_type": {"New Business": "new", "Change Order": "change_order"}
+    },
+    ("ironclad", "values"): {"sow.status": {"Fully Signed": "executed", "Out for Signature": "in_review"}},
+    ("netsuite", "values"): {"invoice.status": {"Open": "posted", "Paid In Full": "paid"}},
 }
 
 
@@ -37,10 +43,15 @@ def toml_value(value: Any) -> str:
     if isinstance(value, dt.date):
         return f'"{value.isoformat()}"'
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return json.dumps(str(value))
+
+
+def _key(key: str) -> str:
+    """A TOML key: bare where TOML allows it, else quoted ('sow.status', 'Fully Signed')."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
 
 
 def _lines(settings_list: list[settings.Setting], kind: str | None = None) -> list[str]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from closedloop import lineage
 from closedloop import settings as cfgmod
 from closedloop.canonical import CANON_DIR, MAPPING_ORDER, build_canon, mapping_sql, ordered, snapshot_meta
 from closedloop.collect import (
@@ -204,6 +205,7 @@ def _run_steps(con, cfg, wh, report, enabled, only, say, *, with_checks: bool, t
     with clock.step("canonical") as step:
         report.canon_rows = build_canon(con, cfg, ordered(enabled))
         snapshot_meta(con, cfg, report)
+        lineage.record(con, cfg, ordered(enabled), report.sources)  # what coverage judges checks by
         step.rows = report.canon_total
     with clock.step("contracts") as step:
         trust.after_canon(say)  # critical results fail their source: suppressed checks, partial run

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from closedloop import valuemaps
+
 CONFIG_NAME = "closedloop.toml"
 ENV_CONFIG = "CLOSEDLOOP_CONFIG"
 
@@ -209,6 +211,13 @@ SOURCE_COMMON: list[Setting] = [
         "Newest source-side change (or last snapshot) older than this fails the source for the run; 0 = off.",
     ),
     Setting("schedule", str, "", "Cron to refresh this source alone (`collect`) under `closedloop serve`."),
+    Setting(
+        "values",
+        dict,
+        {},
+        "Value map per canonical column: {'sow.status' = {'Fully Signed' = 'executed'}}; matching ignores case"
+        " and spacing, canonical values map to themselves (closedloop/valuemaps.py lists the columns).",
+    ),
 ]
 
 
@@ -320,6 +329,10 @@ def parse(doc: dict, path: Path | None) -> Config:
             raise ConfigError(f"{file}: key 'sources.{key}.kind': {exc}") from exc
         values = _validate_section(raw, settings, f"sources.{key}", file)
         values["kind"] = kind
+        try:
+            values["values"] = valuemaps.validate(values["values"], f"key 'sources.{key}.values'")
+        except ValueError as exc:
+            raise ConfigError(f"{file}: {exc}") from None
         if values["transport"] == "files" and not values["path"]:
             raise ConfigError(f"{file}: key 'sources.{key}.path' is required when transport = 'files'")
         for key_ in ("path", "bulk_path"):  # directories are relative to the config file

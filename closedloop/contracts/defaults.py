@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from closedloop.valuemaps import DOMAINS
+
 # Default severity of each rule kind: critical ones fail the source for the run (dependent checks suppressed).
 SEVERITY = {
     "key": "critical",  # primary key not null and unique: joins would fan out or drop rows
@@ -39,33 +41,12 @@ CANON_KEYS: dict[str, tuple[str, ...]] = {
     "fx_rate": ("rate_date", "from_ccy", "to_ccy"),
 }
 
-# The value domains the checks test with literals (q2c-catalog.md §0.2 and checks/rules): anything else is
-# a vendor value the mapping did not translate. Replace one with [contracts] allowed_values 'canon.<t>.<c>'.
-_BILLING_TYPES = ["TM", "TM_CAP", "FF", "MILESTONE", "RETAINER", "MANAGED_SERVICE"]
-_APPROVAL = ["open", "submitted", "approved", "rejected"]
-CANON_DOMAINS: dict[str, dict[str, list[str]]] = {
-    "sow": {
-        "status": ["draft", "in_review", "executed", "completed", "terminated", "expired", "cancelled"],
-        "billing_type": _BILLING_TYPES,
-    },
-    "contract": {
-        "status": ["draft", "in_review", "executed", "completed", "terminated", "expired", "cancelled"]
-    },
-    "amendment": {"status": ["draft", "in_review", "executed", "cancelled", "terminated"]},
-    "project": {"billing_type": _BILLING_TYPES},
-    "rate_card": {"scope": ["SOW", "MSA", "STANDARD"]},
-    "invoice": {
-        "type": ["invoice", "credit_note"],
-        "status": ["draft", "posted", "paid", "partially_paid", "cancelled"],
-    },
-    "invoice_line": {
-        "line_type": ["time", "expense", "milestone", "fixed", "retainer", "subcontract", "adjustment"],
-    },
-    "billing_schedule": {"line_type": ["fixed", "milestone", "retainer"]},
-    "time_entry": {"approval_status": _APPROVAL},
-    "expense": {"approval_status": _APPROVAL},
-    "integration_event": {"status": ["success", "failed", "retrying", "dead_letter"]},
-}
+# The value domains the checks test with literals, declared once in closedloop/valuemaps.py: the value maps
+# leave only these (or NULL, recorded as unmapped) in canon. Replace one with [contracts] allowed_values.
+CANON_DOMAINS: dict[str, dict[str, list[str]]] = {}
+for _key, _values in DOMAINS.items():
+    _table, _column = _key.split(".")
+    CANON_DOMAINS.setdefault(_table, {})[_column] = list(_values)
 
 # child table.column -> parent table.column, within canon.
 CANON_REFERENCES: dict[str, str] = {
