@@ -403,7 +403,9 @@ def draft_toml(report: Report, current: Mapping[str, Any], defaults: Mapping[str
             lines.append(f"{_key(str(k))} = {_value(v)}")
     if report.value_maps:
         lines += ["", f"[sources.{report.source}.values]"]
+        mine = current.get("values") or {}  # what the firm already mapped beats a fresh TODO
         for m in report.value_maps:
+            m.pairs |= {k: v for k, v in (mine.get(m.canonical) or {}).items() if k in m.pairs}
             lines.append(
                 f"# {m.canonical} <- {m.stream}.{m.column}; canonical: {', '.join(vm.domain(m.canonical))}"
             )
