@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from closedloop.sandbox import sf_describe
 from closedloop.sandbox.state import SandboxState, bearer, form_of, json_response, unauthorized
 from collectors.http.cursor import parse_timestamp
 
@@ -146,6 +147,8 @@ class SalesforceAPI:
             Route("/services/data/{version}/queryAll", self.query, methods=["GET"]),
             Route("/services/data/{version}/query/{locator}", self.more, methods=["GET"]),
             Route("/services/data/{version}/queryAll/{locator}", self.more, methods=["GET"]),
+            Route("/services/data/{version}/sobjects", self.sobjects, methods=["GET"]),
+            Route("/services/data/{version}/sobjects/{name}/describe", self.describe, methods=["GET"]),
         ]
 
     # --- OAuth ------------------------------------------------------------------------------------
@@ -244,6 +247,37 @@ class SalesforceAPI:
             return self.state.count(VENDOR, json_response(body, 400))
         return self._page(locator, int(offset))
 
+    # --- describe (closedloop/sandbox/sf_describe.py derives it from the exports) -----------------------
+    def _object_names(self) -> list[str]:
+        return sorted(p.stem for p in (self.state.exports.root / "salesforce").glob("*.jsonl"))
+
+    async def sobjects(self, request: Request) -> Response:
+        denied = await self._guard(request)
+        if denied is not None:
+            return denied
+        version = request.path_params["version"]
+        doc = {
+            "encoding": "UTF-8",
+            "maxBatchSize": 200,
+            "sobjects": [sf_describe.sobject_entry(n, version) for n in self._object_names()],
+        }
+        return self.state.finish(VENDOR, json_response(doc))
+
+    async def describe(self, request: Request) -> Response:
+        denied = await self._guard(request)
+        if denied is not None:
+            return denied
+        name = request.path_params["name"]
+        records = self.state.exports.salesforce_object(name)
+        if records is None:
+            body = error(404, "NOT_FOUND", f"The requested resource does not exist: sObject type '{name}'")
+            return self.state.count(VENDOR, json_response(body, 404))
+        fields = sorted(self._fields_of(records, name) or (), key=_field_order(records))
+        doc = sf_describe.describe(
+            name, [self._drifted(r, name) for r in records], fields, request.path_params["version"]
+        )
+        return self.state.finish(VENDOR, json_response(doc))
+
     def _batch_size(self, request: Request) -> int:
         """Sforce-Query-Options batchSize (200..2000), never above the sandbox's cap."""
         m = re.search(r"batchSize=(\d+)", request.headers.get("sforce-query-options", ""))
@@ -296,6 +330,12 @@ class SalesforceAPI:
             doc["nextRecordsUrl"] = f"/services/data/{version}/query/{locator}-{offset + batch}"
         headers = {"Sforce-Limit-Info": f"api-usage={self.api_usage}/15000"}
         return self.state.finish(VENDOR, json_response(doc, headers=headers))
+
+
+def _field_order(records: list[dict[str, Any]]):
+    """Fields in the export's order (Id first), a drift-renamed field last; relationship objects are not fields."""
+    order = {k: i for i, k in enumerate(records[0] if records else {})}
+    return lambda f: (order.get(f, len(order)), f)
 
 
 def _matches(value: Any, op: str, lit: Any) -> bool:
