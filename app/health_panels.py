@@ -377,3 +377,40 @@ def _run_chart(hist: pl.DataFrame, ledger: pl.DataFrame) -> None:
         fig.update_xaxes(range=[first - dt.timedelta(hours=1), last + dt.timedelta(hours=1)])
     fig.update_layout(legend_title_text="")
     ui.plot(fig, key="run_timeline", height=260)
+
+
+def coverage(cov: pl.DataFrame) -> None:
+    """How much of the catalog this firm's data lets closedloop judge, and the setting that fills each gap."""
+    st.subheader("Coverage")
+    if cov.is_empty():
+        st.caption("This run has no coverage record (it predates coverage).")
+        return
+    total = cov.height
+    full = cov.filter(pl.col("status") == "covered").height
+    gaps = cov.filter(pl.col("status") != "covered")
+    st.markdown(
+        f"**{full} of {total}** checks and KPIs are covered by this firm's data;"
+        f" {gaps.filter(pl.col('status') == 'partly covered').height} partly,"
+        f" {gaps.filter(pl.col('status') == 'not covered').height} not covered."
+    )
+    if gaps.is_empty():
+        st.caption("Every check and KPI reads inputs the sources fill, with every value mapped.")
+        return
+    st.caption(
+        "A check that is **not covered** does not run (never 0 findings); a **partly covered** one leaves the"
+        " flows holding unmapped values unjudged. The last column is the setting that fills the gap."
+    )
+    ui.table(
+        gaps.select(
+            pl.col("item_id").alias("check / KPI"),
+            pl.col("status"),
+            pl.col("missing")
+            .map_elements(lambda m: "; ".join(json.loads(m)), return_dtype=pl.String)
+            .alias("what is missing"),
+            pl.col("not_judged").alias("findings not judged"),
+            pl.col("settings")
+            .map_elements(lambda s: ", ".join(json.loads(s)), return_dtype=pl.String)
+            .alias("set in closedloop.toml"),
+        ),
+        max_height=320,
+    )

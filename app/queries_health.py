@@ -289,3 +289,20 @@ def request_run(user: str) -> int:
     from closedloop.scheduler import request_run_now
 
     return request_run_now(settings.load(), user)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def coverage(path: str, run_id: str) -> pl.DataFrame:
+    """Each check's and KPI's coverage in this run (checks/coverage.py): covered, partly or not covered."""
+    if "results.coverage" not in tables(path):
+        return pl.DataFrame(
+            schema={c: pl.String for c in ("item_id", "item_kind", "status", "missing", "settings")}
+            | {"not_judged": pl.Int64}
+        )
+    return _pl(
+        path,
+        "SELECT item_id, item_kind, status, not_judged, missing, settings FROM results.coverage"
+        " WHERE run_id = ? ORDER BY CASE status WHEN 'not covered' THEN 0 WHEN 'partly covered' THEN 1 ELSE 2 END,"
+        " item_kind, item_id",
+        [run_id],
+    )

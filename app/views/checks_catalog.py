@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 from app import catalog
 from app import components as ui
 from app import queries as q
+from app import queries_health as qh
 
 run = q.published()
 ui.header("Checks catalog", "Every rule: what it verifies, its owner, severity, SQL and track record", run)
@@ -19,6 +20,8 @@ defs = {d.id: d for d in catalog.check_definitions()}
 results = q.check_runs(run.path) if run and "results.check_run" in q.tables(run.path) else pl.DataFrame()
 last = results.group_by("check_id").agg(pl.all().last()) if not results.is_empty() else results
 last_by = {r["check_id"]: r for r in last.iter_rows(named=True)} if not last.is_empty() else {}
+cov = qh.coverage(run.path, run.run_id) if run else pl.DataFrame()
+cov_by = {r["item_id"]: r["status"] for r in cov.iter_rows(named=True)} if not cov.is_empty() else {}
 ids = sorted(set(defs) | set(last_by))
 if not ids:
     ui.empty("No checks found.", "Rule files live in checks/rules/<domain>/<id>_<name>.sql.")
@@ -42,6 +45,7 @@ table = pl.DataFrame(
         "severity": [_field(c, "severity") for c in ids],
         "owner": [_field(c, "owner") for c in ids],
         "last_status": [last_by.get(c, {}).get("status") or "not run" for c in ids],
+        "coverage": [cov_by.get(c, "—") for c in ids],
         "findings": [last_by.get(c, {}).get("row_count") for c in ids],
         "impact": [
             float(last_by[c]["impact_rc"]) if last_by.get(c, {}).get("impact_rc") is not None else None

@@ -8,6 +8,7 @@ import streamlit as st
 
 from app import components as ui
 from app import queries as q
+from app import queries_health as qh
 from app.kpi_targets import HEADLINE, KPI_LINKS, LABELS, SLA_MEASURES, TARGETS, meets
 from closedloop.workflow import STATUSES
 
@@ -25,6 +26,14 @@ if "results.check_run" not in q.tables(run.path):
 
 info = q.run_info(run.path)
 as_of = info.get("as_of")
+cov = qh.coverage(run.path, run.run_id)
+if not cov.is_empty():
+    full = cov.filter(pl.col("status") == "covered").height
+    gaps = cov.height - full
+    st.caption(
+        f"This firm's data covers **{full} of {cov.height}** checks and KPIs"
+        + (f"; {gaps} partly or not covered ([what is missing](/data_health))." if gaps else ".")
+    )
 totals = q.run_totals(run.path)
 MONEY_AXIS = "$~s"  # d3-format, as plotly reads it: $40M
 MONEY_TIP = "$,.2f"
