@@ -299,9 +299,8 @@ def collect_source(
                 _merge_delta(con, target, into, stream.primary_key)
                 sr.rows = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             con.execute("COMMIT")
-        except (
-            StreamAbsent
-        ) as exc:  # the estate lacks it: an empty table so mappings bind, the source stays ok
+        # the estate lacks it: an empty table so mappings bind, and the source stays ok
+        except StreamAbsent as exc:
             con.execute("ROLLBACK")
             sr.status, sr.rows, sr.missing_fields = "absent", 0, []
             sr.absent_reason = exc.detail
