@@ -114,7 +114,8 @@ def sources(h: dict[str, pl.DataFrame], failed: pl.DataFrame) -> None:
         pl.col("transport").first(),
         pl.col("rows").sum(),
         pl.col("seconds").sum(),
-        (~pl.col("status").is_in(OK)).sum().alias("failed"),
+        (~pl.col("status").is_in((*OK, "absent"))).sum().alias("failed"),  # absent: the estate lacks it
+        (pl.col("status") == "absent").sum().alias("absent"),
         pl.len().alias("streams"),
         pl.col("error").drop_nulls().first().alias("error"),
     )
@@ -131,7 +132,8 @@ def sources(h: dict[str, pl.DataFrame], failed: pl.DataFrame) -> None:
             st.metric("Rows", f"{int(s['rows'] or 0):,}")
             ls = last.get(s["source"])
             st.caption(
-                f"{s['streams']} stream{'s' if s['streams'] != 1 else ''} · {float(s['seconds'] or 0):.1f}s  \n"
+                f"{s['streams']} stream{'s' if s['streams'] != 1 else ''}"
+                f"{f' ({absent} absent)' if (absent := s['absent']) else ''} · {float(s['seconds'] or 0):.1f}s  \n"
                 f"Last good: {ls.strftime('%Y-%m-%d %H:%M UTC') if ls else 'never'}"
             )
             if s["error"]:

@@ -20,22 +20,26 @@ HISTORY_RUNS = 10  # runs shown in a contract's or monitor's pass/fail history
 SYMBOLS = "CASE {s} WHEN 'failed' THEN '✕' WHEN 'breach' THEN '✕' WHEN 'warning' THEN '!' WHEN 'error' THEN '?' WHEN 'skipped' THEN '·' ELSE '✓' END"
 
 
+_SOURCE_RUN = (
+    "source", "system", "transport", "stream", "status", "rows", "files", "seconds", "extracted_at", "error",
+    "absent_reason", "missing_fields", "extra_fields",
+)  # fmt: skip
+
+
 @st.cache_data(ttl=TTL, show_spinner=False)
 def health(path: str) -> dict[str, pl.DataFrame]:
     """Sources of this run, each source's last good collection, run history and snapshot metadata."""
     have = tables(path)
     out: dict[str, pl.DataFrame] = {}
     if "meta.source_run" in have:
-        out["source_run"] = _pl(
-            path,
-            "SELECT source, system, transport, stream, status, rows, files, seconds, extracted_at, error, "
-            "missing_fields, extra_fields FROM meta.source_run ORDER BY source, stream",
-        )
+        # SELECT *: warehouses from before absent streams have no absent_reason column
+        run = _pl(path, "SELECT * FROM meta.source_run ORDER BY source, stream")
+        out["source_run"] = run.select([c for c in _SOURCE_RUN if c in run.columns])
     if "meta.source_history" in have:
         out["last_ok"] = _pl(
             path,
             "SELECT source, max(extracted_at) FILTER (WHERE status = 'ok') AS last_success, "
-            "max(extracted_at) AS last_attempt, count(*) FILTER (WHERE status <> 'ok') AS failed_streams, "
+            "max(extracted_at) AS last_attempt, count(*) FILTER (WHERE status NOT IN ('ok', 'absent')) AS failed_streams, "
             "count(DISTINCT run_id) AS runs FROM meta.source_history GROUP BY source ORDER BY source",
         )
     if "meta.run_history" in have:
@@ -160,7 +164,8 @@ def failed_sources(path: str, run_id: str) -> pl.DataFrame:
     if "meta.source_run" in have:
         for r in _rows(
             path,
-            "SELECT source, stream, error FROM meta.source_run WHERE run_id = ? AND status <> 'ok' ORDER BY 1, 2",
+            "SELECT source, stream, error FROM meta.source_run WHERE run_id = ? AND status NOT IN ('ok', 'absent')"
+            " ORDER BY 1, 2",
             [run_id],
         ):
             rows.append(

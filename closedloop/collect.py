@@ -39,7 +39,7 @@ def record_sources(
         system = getattr(cfgmod.source_module(scfg["kind"]), "SYSTEM", "")
         for st in res.streams:
             con.execute(
-                "INSERT INTO meta.source_run VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO meta.source_run VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     run_id,
                     res.source,
@@ -47,7 +47,7 @@ def record_sources(
                     scfg["transport"],
                     st.stream,
                     st.table,
-                    "failed" if st.error else "ok",
+                    _status(st),
                     st.rows,
                     st.files,
                     st.seconds,
@@ -55,6 +55,7 @@ def record_sources(
                     st.error,
                     ",".join(st.extra_fields),
                     ",".join(st.missing_fields),
+                    st.absent_reason,  # why the estate lacks it (the vendor's words), when absent
                 ],
             )
             con.execute(
@@ -63,13 +64,18 @@ def record_sources(
                     run_id,
                     res.source,
                     st.stream,
-                    "failed" if st.error else "ok",
+                    _status(st),
                     st.rows,
                     st.seconds,
                     extracted_at,
                     st.error,
                 ],
             )
+
+
+def _status(st: StreamResult) -> str:
+    """ok | absent | failed; 'absent' is stored as such so data health and coverage can show it."""
+    return "failed" if st.error else st.status
 
 
 def incremental_base(con, prev: Path | None, key: str, scfg: dict, collector: Collector):
@@ -104,7 +110,7 @@ def incremental_base(con, prev: Path | None, key: str, scfg: dict, collector: Co
 
 def save_states(con, run_id: str, key: str, states: dict[str, StreamState], res: SourceResult) -> None:
     """Remember how far each stream was read, for the next incremental pull (only streams read whole)."""
-    ok = {s.stream for s in res.streams if not s.error}
+    ok = {s.stream for s in res.streams if s.status == "ok"}
     for stream, state in states.items():
         if stream in ok and state.cursor:
             con.execute("DELETE FROM meta.stream_state WHERE source = ? AND stream = ?", [key, stream])
@@ -127,21 +133,42 @@ def carry_raw(
     con.execute(f"ATTACH '{prev}' AS prevraw (READ_ONLY)")
     carried = []
     try:
+        # an absent stream is carried as absent: its empty table keeps the mappings bound
+        # runs before absent streams existed have no absent_reason column
+        why = (
+            "absent_reason"
+            if con.execute(
+                "SELECT count(*) FROM duckdb_columns() WHERE database_name = 'prevraw'"
+                " AND table_name = 'source_run' AND column_name = 'absent_reason'"
+            ).fetchone()[0]
+            else "NULL"
+        )
         rows = con.execute(
-            "SELECT source, stream, raw_table, rows FROM prevraw.meta.source_run"
-            " WHERE status IN ('ok', 'carried') AND source IN (SELECT unnest(?))",
+            f"SELECT source, stream, raw_table, rows, status, {why} FROM prevraw.meta.source_run"
+            " WHERE status IN ('ok', 'carried', 'absent') AND source IN (SELECT unnest(?))",
             [keys],
         ).fetchall()
         for key in keys:
             res = SourceResult(source=key, status="carried")
-            for source, stream, table, n in rows:
+            for source, stream, table, n, status, why in rows:
                 if source == key:
                     con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM prevraw.{table}")
-                    res.streams.append(StreamResult(stream=stream, table=table, rows=n))
+                    absent = status == "absent"
+                    res.streams.append(
+                        StreamResult(
+                            stream=stream,
+                            table=table,
+                            rows=n,
+                            status="absent" if absent else "ok",
+                            absent_reason=why if absent else None,
+                        )
+                    )
             carried.append(res)
         con.execute(
-            "INSERT INTO meta.source_run BY NAME SELECT * REPLACE (? AS run_id, 'carried' AS status)"
-            " FROM prevraw.meta.source_run WHERE status IN ('ok', 'carried') AND source IN (SELECT unnest(?))",
+            "INSERT INTO meta.source_run BY NAME SELECT * REPLACE (? AS run_id,"
+            " CASE WHEN status = 'absent' THEN 'absent' ELSE 'carried' END AS status)"
+            " FROM prevraw.meta.source_run WHERE status IN ('ok', 'carried', 'absent')"
+            " AND source IN (SELECT unnest(?))",
             [run_id, keys],
         )
     finally:

@@ -79,7 +79,16 @@ class RunReport:
                     "status": s.status,
                     "rows": s.rows,
                     "seconds": s.seconds,
-                    "streams": {st.stream: {"rows": st.rows, "error": st.error} for st in s.streams},
+                    "streams": {
+                        st.stream: {
+                            "status": "failed" if st.error else st.status,
+                            "rows": st.rows,
+                            "error": st.error,
+                            "absent_reason": st.absent_reason,
+                            "missing_fields": st.missing_fields,
+                        }
+                        for st in s.streams
+                    },
                 }
                 for s in self.sources
             },

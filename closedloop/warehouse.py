@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS meta.run_history(run_id VARCHAR, started_at TIMESTAMP
     status VARCHAR, as_of DATE, trigger VARCHAR, rows BIGINT, errors INTEGER, seconds DOUBLE);
 CREATE TABLE IF NOT EXISTS meta.source_run(run_id VARCHAR, source VARCHAR, system VARCHAR, transport VARCHAR,
     stream VARCHAR, raw_table VARCHAR, status VARCHAR, rows BIGINT, files INTEGER, seconds DOUBLE,
-    extracted_at TIMESTAMPTZ, error VARCHAR, extra_fields VARCHAR, missing_fields VARCHAR);
+    extracted_at TIMESTAMPTZ, error VARCHAR, extra_fields VARCHAR, missing_fields VARCHAR, absent_reason VARCHAR);
 CREATE TABLE IF NOT EXISTS meta.source_history(run_id VARCHAR, source VARCHAR, stream VARCHAR, status VARCHAR,
     rows BIGINT, seconds DOUBLE, extracted_at TIMESTAMPTZ, error VARCHAR);
 CREATE TABLE IF NOT EXISTS meta.stream_state(source VARCHAR, stream VARCHAR, cursor VARCHAR, run_id VARCHAR,

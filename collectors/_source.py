@@ -26,12 +26,25 @@ def resolve_names(defaults: Mapping[str, str], cfg: Mapping[str, Any] | None) ->
 
 
 def cols(*specs: str, required: tuple[str, ...] = ()) -> tuple[Column, ...]:
-    """Columns from 'name' or 'name:TYPE' specs, so declarations read as one line per stream."""
-    out = []
+    """Columns from 'name' or 'name:TYPE' specs, so declarations read as one line per stream.
+
+    A name given twice with one type is one field configured into two roles (inv_number_field = "Name"):
+    it is declared once (the raw table cannot hold a column twice; the mapping selects it in both roles).
+    """
+    out: dict[str, Column] = {}
     for spec in specs:
         name, _, typ = spec.partition(":")
-        out.append(Column(name, typ or "VARCHAR", required=name in required))
-    return tuple(out)
+        col = Column(name, typ or "VARCHAR", required=name in required)
+        if name in out and out[name].type != col.type:
+            raise ValueError(f"column {name!r} declared as {out[name].type} and as {col.type}")
+        out.setdefault(name, col)
+    return tuple(out.values())
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """('name', 'TYPE') of a 'name[:TYPE]' spec."""
+    name, _, typ = spec.partition(":")
+    return name, typ or "VARCHAR"
 
 
 def files_collector(source: str, cfg: Mapping[str, Any], streams: list[Stream]) -> FilesCollector:

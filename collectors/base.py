@@ -57,6 +57,12 @@ class Stream:
     file_pattern: str | None = None
     description: str = ""
 
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # the raw table cannot hold a column twice (DuckDB: duplicate column name)
+            raise ValueError(f"stream {self.name!r} declares {', '.join(map(repr, twice))} more than once")
+
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
@@ -74,6 +80,9 @@ class Batch:
     records: list[Mapping[str, Any]] | pa.Table
     source_file: str | None = None
     first_row: int = 1  # row number of the first record in source_file (1-based, header excluded)
+    # declared columns the source said it lacks (dropped from the query and retried): NULL in raw, and
+    # listed even when no record came back, which record keys alone could not tell
+    missing_fields: tuple[str, ...] = ()
 
 
 @dataclass
@@ -112,3 +121,11 @@ class Collector(Protocol):
     def streams(self) -> list[Stream]: ...
 
     def read(self, stream: Stream, state: StreamState) -> Iterator[Batch]: ...
+
+
+class StreamAbsent(CollectorError):
+    """The source has no such table/object/file, or the integration role may not read it.
+
+    Not a failure: a firm's estate lacks what it lacks. The runner writes the stream's raw table empty,
+    records it as absent with this message (the vendor's words, never a secret) and the source stays ok.
+    """

@@ -12,7 +12,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from collectors.base import Batch, CollectorError, Column, Stream, StreamState
+from collectors.base import Batch, CollectorError, Column, Stream, StreamAbsent, StreamState
 
 # JSON envelopes of the vendors' list responses: a file saved from an API page reads as its records.
 _ENVELOPE_KEYS = ("records", "items", "list", "value", "data")
@@ -176,8 +176,8 @@ class FilesCollector:
     def read(self, stream: Stream, state: StreamState) -> Iterator[Batch]:
         pattern = stream.file_pattern or f"{stream.name}.*"
         paths = sorted(p for p in self.path.glob(pattern) if p.is_file())
-        if not paths:
-            raise CollectorError(f"no file matches {pattern!r} in {self.path}")
+        if not paths:  # a firm exports what it has: a stream without its file is absent, not failed
+            raise StreamAbsent(f"no file matches {pattern!r} in {self.path}")
         for p in paths:
             yield from read_file(p, str(p.relative_to(self.path)))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import difflib
 import json
 import logging
 import time
@@ -14,7 +15,16 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from collectors.base import LINEAGE_COLUMNS, Batch, Collector, CollectorError, Column, Stream, StreamState
+from collectors.base import (
+    LINEAGE_COLUMNS,
+    Batch,
+    Collector,
+    CollectorError,
+    Column,
+    Stream,
+    StreamAbsent,
+    StreamState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +32,16 @@ _TRUE = "('T','TRUE','1','Y','YES')"
 _FALSE = "('F','FALSE','0','N','NO')"
 
 
+STREAM_STATUSES = ("ok", "absent", "failed")
+
+
 @dataclass
 class StreamResult:
-    """What one stream's collection produced, for run metadata and the data-health page."""
+    """What one stream's collection produced, for run metadata and the data-health page.
+
+    status: ok (written whole), absent (the source has no such table/object/file or may not read it:
+    an empty raw table, absent_reason says why, the source stays ok) or failed (error says why).
+    """
 
     stream: str
     table: str
@@ -33,8 +50,14 @@ class StreamResult:
     seconds: float = 0.0
     error: str | None = None
     extra_fields: list[str] = field(default_factory=list)
-    missing_fields: list[str] = field(default_factory=list)
+    missing_fields: list[str] = field(default_factory=list)  # declared columns the source lacks: NULL
     duplicates: int = 0
+    status: str = "ok"
+    absent_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.error and self.status == "ok":  # built with only an error (a source that cannot start)
+            self.status = "failed"
 
 
 @dataclass
@@ -178,8 +201,13 @@ def write_batch(
         missing = {n for n in names if batch.records and all(n not in r for r in batch.records)}
     required_missing = sorted(c.name for c in stream.columns if c.required and c.name in missing)
     if required_missing:
+        have = sorted(extra | (set(names) - missing))
+        close = sorted(
+            {m for r in required_missing for m in difflib.get_close_matches(r, have, n=3, cutoff=0.5)}
+        )
+        hint = f"; closest names the file has: {', '.join(close)}" if close else ""
         raise CollectorError(
-            f"required column(s) {', '.join(required_missing)} absent", file=batch.source_file
+            f"required column(s) {', '.join(required_missing)} absent{hint}", file=batch.source_file
         )
     if text.num_rows == 0:
         return 0, extra, missing
@@ -260,7 +288,8 @@ def collect_source(
                 )
                 sr.rows += n
                 extra_all |= extra
-                sr.missing_fields = sorted(set(sr.missing_fields) | missing) if n else sr.missing_fields
+                missing = (missing if n else set()) | set(batch.missing_fields)
+                sr.missing_fields = sorted(set(sr.missing_fields) | missing)
                 if batch.source_file:
                     files.add(batch.source_file)
             sr.extra_fields = sorted(extra_all - {"attributes", "links", "_row"})
@@ -270,8 +299,16 @@ def collect_source(
                 _merge_delta(con, target, into, stream.primary_key)
                 sr.rows = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             con.execute("COMMIT")
+        # the estate lacks it: an empty table so mappings bind, and the source stays ok
+        except StreamAbsent as exc:
+            con.execute("ROLLBACK")
+            sr.status, sr.rows, sr.missing_fields = "absent", 0, []
+            sr.absent_reason = exc.detail
+            log.info("stream absent: %s.%s: %s", collector.source, stream.name, exc.detail)
+            create_raw_table(con, collector.source, stream)
         except Exception as exc:
             con.execute("ROLLBACK")
+            sr.status = "failed"
             sr.error = _describe(exc, collector.source, stream.name)
             sr.rows = 0
             result.status = "failed"

@@ -55,6 +55,15 @@ def _missing_fields(con: duckdb.DuckDBPyConnection, run_id: str, source: str) ->
     return {stream: {f for f in (m or "").split(",") if f} for stream, m in rows}
 
 
+def _absent_streams(con: duckdb.DuckDBPyConnection, run_id: str, source: str) -> set[str]:
+    """Streams the estate lacks this run: their raw tables are empty by design, so no raw contract applies."""
+    rows = con.execute(
+        "SELECT stream FROM meta.source_run WHERE run_id = ? AND source = ? AND status = 'absent'",
+        [run_id, source],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def _table_sources(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
     try:
         return [
@@ -82,7 +91,12 @@ def run_contracts(
     if not cfg.get("contracts", "enabled"):
         return out
     if layer == "raw":
-        targets = [t for s in sources for t in raw_targets(con, cfg, s, _missing_fields(con, run_id, s))]
+        targets = [
+            t
+            for s in sources
+            for t in raw_targets(con, cfg, s, _missing_fields(con, run_id, s))
+            if t.stream not in _absent_streams(con, run_id, s)
+        ]
     else:
         targets = canon_targets(con, cfg)
     if not any(t.rules for t in targets):

@@ -282,13 +282,21 @@ def raw_targets(
             return (raw_table(src, st), col) if table_columns(con, "raw", f"{src}__{st}") else (None, None)
 
         t.rules += _structure_rules(cfg, where, table_of, spec, cols)
-        t.rules = _absent_to_exists(cfg, where, t.rules, absent)
+        required = {c.name for c in stream.columns if c.required}
+        t.rules = _absent_to_exists(cfg, where, t.rules, absent, required)
         out.append(t)
     return out
 
 
-def _absent_to_exists(cfg, where: str, rules: list[Rule], absent: set[str]) -> list[Rule]:
-    """A rule on a column the source stopped sending becomes one 'column exists' expectation."""
+def _absent_to_exists(
+    cfg, where: str, rules: list[Rule], absent: set[str], required: set[str] = frozenset()
+) -> list[Rule]:
+    """A rule on a column the source does not send becomes one 'column exists' expectation.
+
+    Only a required column's absence is critical: an optional one the firm's estate lacks is NULL by
+    design (DESIGN.md "Every firm is configured differently"), reported as a warning, never a failed
+    source. A column that was sent before and stopped is schema drift's to judge (monitors.schema_drift).
+    """
     kept, gone = [], {}
     for r in rules:
         hit = [c for c in (_cols(r) or [r.column]) if c in absent]
@@ -300,6 +308,7 @@ def _absent_to_exists(cfg, where: str, rules: list[Rule], absent: set[str]) -> l
         else:
             kept.append(r)
     for c, sev in sorted(gone.items()):
+        sev = sev if c in required else ("warning" if sev == "critical" else sev)
         kept.append(Rule("exists", "ExpectColumnToExist", c, {"column": c}, sev, f"{c} sent by the source"))
     return kept
 

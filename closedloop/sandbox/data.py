@@ -67,6 +67,19 @@ class Exports:
             return None
         return self._once(("salesforce", path.stem), lambda: list(read_jsonl(path)))
 
+    def salesforce_schema(self) -> dict[str, set[str]] | None:
+        """The org's manifest (salesforce/_schema.json, {object: [fields]}, keys lower-cased), if the estate has one.
+
+        Without one, an object is its export file and its fields the records' keys (/query keeps nulls).
+        """
+        path = self.root / "salesforce" / "_schema.json"
+        if not path.is_file():
+            return None
+        return self._once(
+            ("salesforce", "_schema"),
+            lambda: {k.lower(): set(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()},
+        )
+
     # --- NetSuite: JSON lines of SuiteQL items, CSV saved-search exports for the bulk tables -----------
     def netsuite_path(self, table: str) -> Path | None:
         for ext in ("jsonl", "csv"):

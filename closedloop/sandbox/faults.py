@@ -22,7 +22,14 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     "truncated": (VENDORS, "the page body is cut in half: malformed JSON"),
     "drift": (VENDORS, "field <field> renamed to <to> (empty: dropped) in every record"),
     "duplicates": (("netsuite", "ironclad"), "offset/page-number pages overlap by one record"),
+    "permission_denied": (
+        ("salesforce", "netsuite"),
+        "the integration role may not read <stream> (a table/object): NetSuite 403 INSUFFICIENT_PERMISSION,"
+        " Salesforce 400 INVALID_TYPE (an object the user cannot see does not exist for it)",
+    ),
 }
+# Faults that are properties of the estate, not of a request: in force on every matching request.
+STANDING = ("drift", "duplicates", "permission_denied")
 
 
 class FaultError(ValueError):
@@ -85,7 +92,9 @@ def parse_fault(spec: str) -> Fault:
             ) from None
     if kind == "drift" and not fault.field:
         raise FaultError(f"fault {spec!r}: drift needs field=<name>")
-    if kind not in ("drift", "duplicates") and fault.always():
+    if kind == "permission_denied" and not fault.stream:
+        raise FaultError(f"fault {spec!r}: permission_denied needs stream=<table or object>")
+    if kind not in STANDING and fault.always():
         # a request fault with no schedule: the daily limit and slowness persist, the rest strike once
         if kind in ("total_requests", "slow"):
             fault.every = 1
@@ -107,9 +116,11 @@ class FaultBook:
             return [f for f in self.faults if f.kind in kinds and f.fires(vendor)]
 
     def standing(self, vendor: str, kind: str, stream: str = "") -> list[Fault]:
-        """Data faults (drift, duplicates) in force for this vendor and stream."""
+        """Data faults (drift, duplicates, permission_denied) in force for this vendor and stream."""
         return [
             f
             for f in self.faults
-            if f.kind == kind and f.applies_to(vendor) and (not f.stream or f.stream == stream)
+            if f.kind == kind
+            and f.applies_to(vendor)
+            and (not f.stream or f.stream.lower() == stream.lower())
         ]

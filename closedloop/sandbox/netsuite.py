@@ -21,6 +21,10 @@ VENDOR = "netsuite"
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
 MAX_ROWS = 100_000  # REST SuiteQL serves at most this many rows of one query
+PERMISSION_VIOLATION = (
+    "Permission Violation: You need the 'Lists -> Custom Record Entries' permission to access this page."
+    " Please contact your account administrator."
+)
 _ALGORITHMS = ["PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 
 
@@ -150,6 +154,9 @@ class NetSuiteAPI:
             table, cols, rows = self.engine.run(query)
         except SuiteQLError as exc:
             return self.state.count(VENDOR, json_response(error(400, exc.code, str(exc)), 400))
+        if self.state.faults.standing(VENDOR, "permission_denied", table):
+            body = error(403, "INSUFFICIENT_PERMISSION", PERMISSION_VIOLATION)
+            return self.state.count(VENDOR, json_response(body, 403))
         total = min(len(rows), MAX_ROWS)
         start = offset
         if offset and self.state.faults.standing(VENDOR, "duplicates", table):

@@ -54,6 +54,39 @@ class SoqlError(Exception):
         self.code = code
 
 
+def _at(query: str, token: str, sentence: str) -> str:
+    """/query's parse errors: the query line, a caret under the token, its row and column, then the sentence."""
+    line = " ".join(query.split())
+    col = max(0, line.find(token))
+    return f"\n{line}\n{' ' * col}^\nERROR at Row:1:Column:{col + 1}\n{sentence}"
+
+
+def invalid_field(query: str, field: str, sobject: str) -> SoqlError:
+    return SoqlError(
+        "INVALID_FIELD",
+        _at(
+            query,
+            field,
+            f"No such column '{field}' on entity '{sobject}'. If you are attempting to use a custom field, be"
+            " sure to append the '__c' after the custom field name. Please reference your WSDL or the describe"
+            " call for the appropriate names.",
+        ),
+    )
+
+
+def invalid_type(query: str, sobject: str) -> SoqlError:
+    return SoqlError(
+        "INVALID_TYPE",
+        _at(
+            query,
+            sobject,
+            f"sObject type '{sobject}' is not supported. If you are attempting to use a custom object, be sure"
+            " to append the '__c' after the entity name. Please reference your WSDL or the describe call for"
+            " the appropriate names.",
+        ),
+    )
+
+
 @dataclass
 class Query:
     """The SOQL subset the collector sends: fields, object, AND-ed comparisons, one ORDER BY, LIMIT."""
@@ -64,6 +97,7 @@ class Query:
     order: str | None
     descending: bool
     limit: int | None
+    text: str = ""  # as sent, for the error messages that quote it
 
 
 def _literal(text: str) -> Any:
@@ -89,7 +123,10 @@ def parse_soql(text: str) -> Query:
     if not m:
         raise SoqlError("MALFORMED_QUERY", "unexpected token: query is not SELECT ... FROM ...")
     fields = [f.strip() for f in m["fields"].split(",")]
-    for f in fields:
+    all_fields = [f.upper().replace(" ", "") for f in fields] == ["FIELDS(ALL)"]
+    if all_fields and not (m["limit"] and int(m["limit"]) <= 200):
+        raise SoqlError("MALFORMED_QUERY", "The SOQL FIELDS function must have a LIMIT of at most 200")
+    for f in [] if all_fields else fields:
         if not _FIELD.match(f):
             raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{f}'")
     conditions = []
@@ -102,7 +139,9 @@ def parse_soql(text: str) -> Query:
                 raise SoqlError("MALFORMED_QUERY", f"unexpected token near: '{part.strip()[:40]}'")
             conditions.append((c["field"], c["op"], _literal(c["lit"])))
     limit = int(m["limit"]) if m["limit"] else None
-    return Query(fields, m["obj"], conditions, m["order"], (m["dir"] or "").upper() == "DESC", limit)
+    q = Query(fields, m["obj"], conditions, m["order"], (m["dir"] or "").upper() == "DESC", limit)
+    q.text = text
+    return q
 
 
 def _comparable(value: Any, like: Any) -> Any:
@@ -285,7 +324,12 @@ class SalesforceAPI:
         return max(1, min(asked, self.state.caps.salesforce))
 
     def _fields_of(self, records: list[dict[str, Any]], sobject: str) -> set[str] | None:
-        fields = {k for r in records for k in r if k != "attributes"}
+        """The object's fields: the estate's manifest, else the records' keys (/query keeps nulls)."""
+        schema = self.state.exports.salesforce_schema()
+        if schema is not None:
+            fields = set(schema.get(sobject.lower(), ()))
+        else:
+            fields = {k for r in records for k in r if k != "attributes"}
         for fault in self.state.faults.standing(VENDOR, "drift", sobject):
             if fault.field in fields:
                 fields.discard(fault.field)
@@ -294,13 +338,22 @@ class SalesforceAPI:
         return fields or None  # an empty object: nothing to check fields against
 
     def _select(self, q: Query, *, include_deleted: bool) -> list[dict[str, Any]]:
+        schema = self.state.exports.salesforce_schema()
         records = self.state.exports.salesforce_object(q.sobject)
-        if records is None:
-            raise SoqlError("INVALID_TYPE", f"sObject type '{q.sobject}' is not supported.")
+        if schema is not None and q.sobject.lower() in schema and records is None:
+            records = []  # in the org, never exported: no rows
+        if (
+            records is None
+            or (schema is not None and q.sobject.lower() not in schema)
+            or self.state.faults.standing(VENDOR, "permission_denied", q.sobject)
+        ):
+            raise invalid_type(q.text, q.sobject)
         known = self._fields_of(records, q.sobject)
+        if [f.upper().replace(" ", "") for f in q.fields] == ["FIELDS(ALL)"]:
+            q.fields = sorted(known or {k for r in records for k in r if k != "attributes"})
         for f in [*q.fields, *(c[0] for c in q.conditions), *([q.order] if q.order else [])]:
             if known is not None and f.split(".")[0] not in known:
-                raise SoqlError("INVALID_FIELD", f"No such column '{f}' on entity '{q.sobject}'.")
+                raise invalid_field(q.text, f, q.sobject)
         rows = records if include_deleted else [r for r in records if r.get("IsDeleted") is not True]
         rows = [self._drifted(r, q.sobject) for r in rows]
         for field, op, lit in q.conditions:

@@ -47,6 +47,30 @@ def _search_error(detail: str) -> SuiteQLError:
     )
 
 
+def _unknown_field(table: str, name: str) -> SuiteQLError:
+    """NetSuite's words for a column the account does not have (a custom field never created)."""
+    return _search_error(
+        f"Field '{name}' for record '{table}' was not found. Reason: UNKNOWN_FIELD - Unknown identifier"
+        f" '{name}'. The field may not exist, or you may not have permission to access it."
+    )
+
+
+SCHEMA_FILE = "_schema.json"
+
+
+def load_schema(path: Path) -> dict[str, list[str]] | None:
+    """An estate's schema manifest ({table: [columns]}): what this account has, beyond what its exports show.
+
+    Items omit nulls, so the exports alone cannot tell a column that is always empty from one the account
+    lacks; with a manifest the sandbox refuses unknown tables and columns as NetSuite does, without one it
+    answers every table it has a file for and every column (as null when no item has it).
+    """
+    if not path.is_file():
+        return None
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return {str(t).lower(): [str(c).lower() for c in cols] for t, cols in doc.items()}
+
+
 class SuiteQL:
     """Tables loaded on first use (items kept as exported, typed copies in DuckDB); results cached per query."""
 
@@ -56,6 +80,7 @@ class SuiteQL:
         self.con.execute("SET TimeZone = 'UTC'")
         for stmt in filter(str.strip, _MACROS.split(";")):
             self.con.execute(stmt)
+        self.schema = load_schema(self.root / SCHEMA_FILE)
         self.items: dict[str, list[dict[str, Any]]] = {}
         self.columns: dict[str, list[str]] = {}
         self._results: OrderedDict[str, tuple[str, list[str], list[int]]] = OrderedDict()
@@ -71,9 +96,11 @@ class SuiteQL:
     def _load(self, table: str) -> None:
         """Items as the export has them; a DuckDB copy with integer columns as BIGINT so keys order as numbers."""
         path = self._path(table)
-        if path is None:
+        if (path is None and self.schema is None) or (self.schema is not None and table not in self.schema):
             raise _search_error(f"Record '{table}' was not found.")
-        if path.suffix == ".csv":
+        if path is None:  # in the manifest, nothing exported: a table with no rows
+            items = []
+        elif path.suffix == ".csv":
             with path.open(newline="", encoding="utf-8") as fh:
                 items = [{k: v for k, v in row.items() if v != ""} for row in csv.DictReader(fh)]
         else:
@@ -115,11 +142,16 @@ class SuiteQL:
             self._load(table)
         cols = [c.strip() for c in m["cols"].split(",")]
         if cols == ["*"]:
-            cols = self.columns[table]
+            cols = self.schema[table] if self.schema is not None else self.columns[table]
         for c in cols:
             if not _IDENT.match(c):
                 raise _search_error(f"the sandbox selects plain columns only, not {c!r}.")
         order = [o.strip() for o in (m["order"] or "").split(",") if o.strip()]
+        if self.schema is not None:  # the first name the account lacks, as NetSuite reports one per query
+            known = set(self.schema[table])
+            for name in [*cols, *_names(m["where"] or ""), *(o.split()[0] for o in order)]:
+                if name.lower() not in known:
+                    raise _unknown_field(table, name)
         where = self._where(m["where"]) if m["where"] else None
         for name in {*_names(m["where"] or ""), *(o.split()[0] for o in order)}:
             if not _IDENT.match(name):

@@ -7,6 +7,7 @@ import email.utils
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -103,6 +104,16 @@ def where(request: httpx.Request) -> str:
     return f"{request.method} {request.url.host}{request.url.path}"
 
 
+# SOQL parse errors echo the query, a caret and "ERROR at Row:1:Column:12" before the sentence that matters
+_QUERY_ECHO = re.compile(r"^\s*.*?\n\s*\^\s*\nERROR at Row:\d+:Column:\d+\s*\n", re.DOTALL)
+
+
+def _sentence(message: str) -> str:
+    """A vendor message without its echo of the query: queries never go into errors or logs, and a long
+    one would push the sentence naming the unknown field or object past the length kept."""
+    return _QUERY_ECHO.sub("", message, count=1)
+
+
 def error_message(response: httpx.Response) -> tuple[str, str | None]:
     """The vendor's own words from an error body, and its error code when it has one."""
     text = response.content.decode("utf-8", errors="replace").strip()
@@ -112,7 +123,7 @@ def error_message(response: httpx.Response) -> tuple[str, str | None]:
         return (text[:_MESSAGE_CHARS] or "(empty body)"), None
     # Salesforce: [{"message": ..., "errorCode": ...}, ...]
     if isinstance(doc, list) and doc and all(isinstance(e, dict) for e in doc):
-        parts = [f"{e.get('errorCode', '?')}: {e.get('message', '')}".strip() for e in doc]
+        parts = [f"{e.get('errorCode', '?')}: {_sentence(str(e.get('message', '')))}".strip() for e in doc]
         codes = [str(e["errorCode"]) for e in doc if e.get("errorCode")]
         return "; ".join(parts)[:_MESSAGE_CHARS], (codes[0] if codes else None)
     if isinstance(doc, dict):

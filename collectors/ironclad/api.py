@@ -10,7 +10,7 @@ import httpx
 
 from closedloop.settings import Setting
 from collectors.auth import IroncladClientCredentials, SecretSource, StaticBearer, need
-from collectors.base import Batch, CollectorError, Stream, StreamState
+from collectors.base import Batch, CollectorError, Stream, StreamAbsent, StreamState
 from collectors.http import (
     DEFAULT_TIMEOUT,
     HttpClient,
@@ -151,10 +151,11 @@ class IroncladAPI:
     def _records(self, stream: Stream, state: StreamState) -> Iterator[Batch]:
         rtype = record_type_of(stream, self.cfg)
         known = self.metadata().get("recordTypes")
-        if isinstance(known, dict) and known and rtype not in known:
-            raise CollectorError(
+        if isinstance(known, dict) and known and rtype not in known:  # the tenant has no such type
+            raise StreamAbsent(
                 f"record type {rtype!r} is not in this tenant's /records/metadata"
-                f" (known: {', '.join(sorted(known)[:20])}); set [sources.{self.source}] record_types"
+                f" (known: {', '.join(sorted(known)[:20])}); set sources.{self.source}.record_types.{stream.name}"
+                " if it has another key"
             )
         params: dict[str, Any] = {"types": rtype, "sortField": "lastUpdated", "sortDirection": "ASC"}
         since = parse_timestamp(state.cursor) if state.cursor else None

@@ -10,12 +10,15 @@ from typing import Any
 import httpx
 
 from closedloop.settings import Setting
+from collectors._tolerant import Verdict as Tolerance
+from collectors._tolerant import read_tolerant, vendor_words
 from collectors.auth import NetSuiteM2M, NetSuiteTBA, SecretSource, need
-from collectors.base import Batch, CollectorError, Stream, StreamState
+from collectors.base import Batch, CollectorError, Column, Stream, StreamState
 from collectors.files import FilesCollector
 from collectors.http import (
     Action,
     HttpClient,
+    HttpError,
     MalformedResponse,
     Page,
     RetryPolicy,
@@ -65,6 +68,9 @@ API_SETTINGS: list[Setting] = [
     ),
 ]
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$", re.IGNORECASE)
+# SuiteQL's words for what the account lacks (vendor-apis.md; USER_ERROR 400, INSUFFICIENT_PERMISSION 403)
+_NO_RECORD = re.compile(r"Record '([^']+)' was not found", re.IGNORECASE)
+_NO_FIELD = re.compile(r"Field '([^']+)' for record '[^']*' was not found|Unknown identifier '([^']+)'", re.I)
 _NUMBER = re.compile(r"^-?\d{1,30}(\.\d{1,30})?$")
 
 
@@ -119,6 +125,21 @@ def table_of(stream: Stream, cfg: Mapping[str, Any]) -> str:
     return _ident(name or stream.name, f"table of stream {stream.name!r}")
 
 
+def tolerance(exc: HttpError) -> Tolerance | None:
+    """A table the account lacks or the role may not read: absent; an unknown column: drop it and retry."""
+    if exc.status == 403 and (exc.code == "INSUFFICIENT_PERMISSION" or "INSUFFICIENT_PERMISSION" in str(exc)):
+        return Tolerance(absent=vendor_words(exc))
+    if exc.status != 400:
+        return None
+    text = str(exc)
+    field = _NO_FIELD.search(text)
+    if field:
+        return Tolerance(column=field[1] or field[2])
+    if _NO_RECORD.search(text):
+        return Tolerance(absent=vendor_words(exc))
+    return None
+
+
 def suiteql(
     stream: Stream,
     table: str,
@@ -126,10 +147,11 @@ def suiteql(
     where: str | None = None,
     since: str | None = None,
     after: tuple[str, ...] | None = None,
+    columns: tuple[Column, ...] | None = None,
 ) -> str:
-    """SELECT the declared columns, filtered, newer than the cursor, after the keyset, in key order."""
+    """SELECT the declared columns (or those the account has), filtered, newer than the cursor, in key order."""
     key = stream.primary_key or ("id",)
-    cols = ", ".join(_ident(c.name, "column") for c in stream.columns)
+    cols = ", ".join(_ident(c.name, "column") for c in (stream.columns if columns is None else columns))
     conds = [f"({where})"] if where else []
     if since and stream.cursor_field:
         # >=: NetSuite timestamps render to the minute, so the boundary minute is read again
@@ -220,6 +242,31 @@ class NetSuiteAPI:
             yield from files.read(stream, state)
             return
         table = table_of(stream, self.cfg)
+        yield from read_tolerant(
+            stream,
+            lambda columns: self._windows(stream, state, table, columns),
+            tolerance,
+            kind="netsuite",
+            source=self.source,
+            cfg=self.cfg,
+            have=lambda: self._columns_of(table),
+        )
+
+    def _columns_of(self, table: str) -> list[str]:
+        """Columns one item of the table has (SuiteQL omits nulls: a hint, not the full list)."""
+        doc = self.http.request_json(
+            "POST",
+            self.url,
+            params={"limit": 1, "offset": 0},
+            json_body={"q": f"SELECT * FROM {table}"},
+            headers={"Prefer": "transient"},
+            parse=parse_suiteql_page,
+        )
+        return sorted({k for rec in doc.records for k in rec})
+
+    def _windows(
+        self, stream: Stream, state: StreamState, table: str, columns: tuple[Column, ...]
+    ) -> Iterator[Batch]:
         filters = self.cfg.get("filters") or {}
         where = filters.get(stream.name) if isinstance(filters, Mapping) else None
         since_dt = parse_timestamp(state.cursor) if state.cursor else None
@@ -229,7 +276,7 @@ class NetSuiteAPI:
         after: tuple[str, ...] | None = None
         row = 1
         while True:
-            query = suiteql(stream, table, where=where, since=since, after=after)
+            query = suiteql(stream, table, where=where, since=since, after=after, columns=columns)
             last: Page | None = None
             for page in offset_pages(
                 self.http,

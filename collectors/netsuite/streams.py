@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from collectors._source import cols, resolve_names
+from collectors._source import cols, resolve_names, split_spec
 from collectors.base import Stream
+from collectors.config_keys import duplicate_columns
 
 # The correlation ID lives in one custom field per NetSuite field family (own settings).
 CORRELATION = {
@@ -337,6 +338,7 @@ def streams(cfg: Mapping[str, Any] | None = None) -> list[Stream]:
             (s.split(":")[0] for s in specs if s.split(":")[0] in ("lastmodifieddate", "lastmodified")), None
         )
         pattern = f"{table}.csv" if name in BULK else f"{table}.jsonl"
+        duplicate_columns("netsuite", name, [split_spec(s) for s in specs], cfg)
         out.append(
             Stream(
                 name,

@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 
 from closedloop.settings import Setting
+from collectors._tolerant import Verdict as Tolerance
+from collectors._tolerant import read_tolerant
 from collectors.auth import (
     SALESFORCE_TOKEN_URL,
     SalesforceClientCredentials,
@@ -17,11 +19,12 @@ from collectors.auth import (
     SecretSource,
     need,
 )
-from collectors.base import Batch, CollectorError, Stream, StreamState
+from collectors.base import Batch, CollectorError, Column, Stream, StreamState
 from collectors.http import (
     DEFAULT_TIMEOUT,
     Action,
     HttpClient,
+    HttpError,
     MalformedResponse,
     Page,
     RetryPolicy,
@@ -60,6 +63,9 @@ API_SETTINGS: list[Setting] = [
     Setting("relationship_fields", dict, {}, "Fields selected per relationship column (default ['Name'])."),
 ]
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+# /query's words for what the org lacks (INVALID_TYPE / INVALID_FIELD, HTTP 400)
+_NO_TYPE = re.compile(r"sObject type '([^']+)' is not supported\.?")
+_NO_FIELD = re.compile(r"No such column '([^']+)' on entity '([^']+)'")
 
 
 def classify(response: httpx.Response) -> Verdict | None:
@@ -100,11 +106,34 @@ def sobject_of(stream: Stream, cfg: Mapping[str, Any]) -> str:
     return _api_name(name or stream.name, f"object of stream {stream.name!r}")
 
 
-def soql(stream: Stream, sobject: str, cursor: str | None, cfg: Mapping[str, Any]) -> str:
+def tolerance(exc: HttpError) -> Tolerance | None:
+    """An object the org lacks (or the user cannot see): absent; an unknown field: drop it and retry.
+
+    Only the sentence naming the object or field is kept: the vendor's message quotes the query around it.
+    """
+    if exc.status != 400:
+        return None
+    text = str(exc)
+    field = _NO_FIELD.search(text)
+    if exc.code == "INVALID_FIELD" and field:
+        return Tolerance(column=field[1])
+    missing = _NO_TYPE.search(text)
+    if exc.code == "INVALID_TYPE" and missing:
+        return Tolerance(absent=f"INVALID_TYPE: {missing[0]}")
+    return None
+
+
+def soql(
+    stream: Stream,
+    sobject: str,
+    cursor: str | None,
+    cfg: Mapping[str, Any],
+    columns: tuple[Column, ...] | None = None,
+) -> str:
     """SELECT the declared columns (relationships as Rel.Name), newer than the cursor, in cursor order."""
     rel_fields = cfg.get("relationship_fields") or {}
     fields: list[str] = []
-    for c in stream.columns:
+    for c in stream.columns if columns is None else columns:
         if c.type == "JSON":  # a relationship object: ask for its fields, the record nests them
             subs = rel_fields.get(c.name, ["Name"]) if isinstance(rel_fields, Mapping) else ["Name"]
             fields += [_api_name(f"{c.name}.{s}", "relationship field") for s in subs]
@@ -195,7 +224,30 @@ class SalesforceAPI:
     def read(self, stream: Stream, state: StreamState) -> Iterator[Batch]:
         """Page through one SOQL query; the cursor advances only when the stream was read to the end."""
         sobject = sobject_of(stream, self.cfg)
-        query = soql(stream, sobject, state.cursor, self.cfg)
+        yield from read_tolerant(
+            stream,
+            lambda columns: self._query(stream, state, sobject, columns),
+            tolerance,
+            kind="salesforce",
+            source=self.source,
+            cfg=self.cfg,
+            have=lambda: self._fields_of(sobject),
+        )
+
+    def _fields_of(self, sobject: str) -> list[str]:
+        """The object's field names, from one record of FIELDS(ALL) (null fields included, unlike NetSuite)."""
+        doc = self.http.request_json(
+            "GET",
+            self.instance_url() + f"/services/data/{self.api_version}/query",
+            params={"q": f"SELECT FIELDS(ALL) FROM {sobject} LIMIT 1"},
+            parse=parse_query_page,
+        )
+        return sorted({k for rec in doc.records for k in rec if k != "attributes"})
+
+    def _query(
+        self, stream: Stream, state: StreamState, sobject: str, columns: tuple[Column, ...]
+    ) -> Iterator[Batch]:
+        query = soql(stream, sobject, state.cursor, self.cfg, columns)
         resource = "queryAll" if self.cfg.get("include_deleted") else "query"
         path = f"/services/data/{self.api_version}/{resource}"
         headers = {}

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from collectors._source import cols, resolve_names
+from collectors._source import cols, resolve_names, split_spec
 from collectors.base import Stream
+from collectors.config_keys import duplicate_columns
 
 # Logical name -> API name in a default org; every key is a setting of [sources.<key>].
 NAMES = {
@@ -47,13 +48,21 @@ def relationship(field: str) -> str:
     return field[:-3] + "__r" if field.endswith("__c") else field.removesuffix("Id")
 
 
+def _cols(stream: str, cfg: Mapping[str, Any] | None, *specs: str, required: tuple[str, ...]):
+    """cols(), after refusing two settings that name one field with different types (naming both)."""
+    duplicate_columns("salesforce", stream, [split_spec(s) for s in specs], cfg)
+    return cols(*specs, required=required)
+
+
 def streams(cfg: Mapping[str, Any] | None = None) -> list[Stream]:
     """Account, Opportunity and the invoice-status object, as /query returns their records."""
     n = names(cfg)
     corr = n["correlation_field"]
     account = Stream(
         "account",
-        cols(
+        _cols(
+            "account",
+            cfg,
             "Id",
             "Name",
             "Type",
@@ -71,7 +80,9 @@ def streams(cfg: Mapping[str, Any] | None = None) -> list[Stream]:
     )
     opportunity = Stream(
         "opportunity",
-        cols(
+        _cols(
+            "opportunity",
+            cfg,
             "Id",
             "Name",
             "AccountId",
@@ -99,7 +110,9 @@ def streams(cfg: Mapping[str, Any] | None = None) -> list[Stream]:
     obj = n["invoice_status_object"]
     invoice_status = Stream(
         "invoice_status",
-        cols(
+        _cols(
+            "invoice_status",
+            cfg,
             "Id",
             "Name",
             n["inv_opportunity_field"],

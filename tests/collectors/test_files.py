@@ -113,8 +113,12 @@ def test_a_bad_row_after_the_first_batches_fails_the_stream_and_keeps_nothing_of
     assert con.execute("SELECT count(*) FROM raw.erp__invoice").fetchone() == (0,)
 
 
-def test_missing_export_is_a_clear_error(tmp_path):
-    _, res = collect(tmp_path)
-    assert "no file matches 'invoice*'" in res.streams[0].error
+def test_missing_export_file_is_an_absent_stream_and_a_missing_directory_an_error(tmp_path):
+    # a firm exports what it has: a stream without its file is absent (empty table), the source stays ok
+    con, res = collect(tmp_path)
+    assert res.status == "ok" and res.errors == []
+    assert res.streams[0].status == "absent" and res.streams[0].error is None
+    assert "no file matches 'invoice*'" in res.streams[0].absent_reason
+    assert con.execute("SELECT count(*) FROM raw.erp__invoice").fetchone() == (0,)
     _, res = collect(tmp_path / "nowhere")
     assert "does not exist" in res.errors[0]

@@ -72,10 +72,10 @@ FATAL = [
     ("truncated@ironclad:every=1", "ironclad", ["stream msa", "not valid JSON"]),
     ("truncated@salesforce:every=1", "salesforce", ["stream account", "not valid JSON"]),
     ("rate_limit@ironclad:every=1,seconds=1000", "ironclad", ["stream msa", "HTTP 429", "too long"]),
-    (
-        "drift@salesforce:field=Name,to=Account_Name__c,stream=Account",
+    (  # a key column the org lacks cannot be dropped: the message says what to check and what it has
+        "drift@salesforce:field=Id,to=Id__c,stream=Account",
         "salesforce",
-        ["stream account", "INVALID_FIELD", "No such column 'Name' on entity 'Account'"],
+        ["stream account", "required column 'Id'", "sources.salesforce.objects.account", "Id__c"],
     ),
 ]
 
@@ -102,6 +102,21 @@ def test_ironclad_property_drift_is_data_not_an_error(exports):
     assert res.status == "ok"
     props = [json.loads(p) for (p,) in con.execute("SELECT properties FROM raw.ironclad__sow").fetchall()]
     assert all("correlationId" not in p for p in props) and any("correlation_id" in p for p in props)
+
+
+def test_salesforce_field_the_org_lacks_is_dropped_and_null(exports):
+    # INVALID_FIELD on an optional field: the query is re-sent without it, the column stays NULL
+    res, con, counts = run_with(
+        exports, "salesforce", "drift@salesforce:field=Name,to=Account_Name__c,stream=Account"
+    )
+    assert res.status == "ok", res.errors
+    account = next(s for s in res.streams if s.stream == "account")
+    assert account.status == "ok" and account.missing_fields == ["Name"] and account.rows > 0
+    assert con.execute('SELECT count("Name"), count("Id") FROM raw.salesforce__account').fetchone() == (
+        0,
+        account.rows,
+    )
+    assert counts[("salesforce", 400)] == 1  # one refusal, one retry
 
 
 def test_netsuite_dropped_field_is_reported_missing(exports):
