@@ -51,6 +51,10 @@ class StreamResult:
     error: str | None = None
     extra_fields: list[str] = field(default_factory=list)
     missing_fields: list[str] = field(default_factory=list)  # declared columns the source lacks: NULL
+    # the part of missing_fields the source itself proved: the vendor refused the field, or a file's header
+    # lacks it. A JSON key absent from every record is not proof (NetSuite leaves out null columns), and
+    # coverage (closedloop/lineage.py) only calls a canonical column absent on proof.
+    absent_fields: list[str] = field(default_factory=list)
     duplicates: int = 0
     status: str = "ok"
     absent_reason: str | None = None
@@ -290,6 +294,10 @@ def collect_source(
                 extra_all |= extra
                 missing = (missing if n else set()) | set(batch.missing_fields)
                 sr.missing_fields = sorted(set(sr.missing_fields) | missing)
+                proven = set(batch.missing_fields) | (
+                    missing if isinstance(batch.records, pa.Table) else set()
+                )
+                sr.absent_fields = sorted(set(sr.absent_fields) | proven)
                 if batch.source_file:
                     files.add(batch.source_file)
             sr.extra_fields = sorted(extra_all - {"attributes", "links", "_row"})
