@@ -115,3 +115,17 @@ def test_a_newer_failed_attempt_is_called_out_at_the_top(site, app):
     )
     at = app("data_health")
     assert "20991231T000000000Z-late01" in at.warning[0].value and "HTTP 401" in at.warning[0].value
+
+
+def test_coverage_says_what_is_missing_and_the_setting_that_fills_it(app):
+    at = app("data_health")
+    assert not at.exception
+    assert "2 of 4 checks and KPIs are covered by this firm's data; 1 partly, 1 not covered" in text_of(at)
+    gaps = frame_with(at, "check / KPI", "Q2C-075", has="set in closedloop.toml")
+    row = gaps[gaps["check / KPI"] == "Q2C-075"].iloc[0]
+    assert row["status"] == "not covered"
+    assert "custbody_credit_reason is not in the source" in row["what is missing"]
+    assert row["set in closedloop.toml"] == "sources.netsuite.custom_fields.custbody_credit_reason"
+    partly = gaps[gaps["check / KPI"] == "Q2C-001"].iloc[0]
+    assert partly["findings not judged"] == 3 and "Fully Signed" in partly["what is missing"]
+    assert "Q2C-010" not in gaps["check / KPI"].tolist()  # covered checks are not listed as gaps
