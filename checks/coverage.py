@@ -39,6 +39,7 @@ class Coverage:
     missing: list[str] = field(default_factory=list)  # what cannot be read, in words
     settings: list[str] = field(default_factory=list)  # the config keys that would fix it
     not_judged: int = 0  # findings left unjudged on flows with unmapped values
+    unjudged_flows: set[str] = field(default_factory=set)  # correlation IDs holding those values
 
 
 # --- what a query reads ---------------------------------------------------------------------------------
@@ -158,10 +159,12 @@ def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
 
 
 def assess(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str, str]]) -> dict[str, Coverage]:
-    """Coverage of (item_id, kind, sql) items before they run: not covered, or covered (partly: see judge)."""
+    """Coverage of (item_id, kind, sql) items before they run: not covered, partly (with the flows left
+    unjudged) or covered. The run's observations are read once for all items."""
     schema = _canon_schema(con)
     absent = _absent_inputs(con)
     unmapped = _unmapped(con)
+    flows = _unmapped_flows(con) if unmapped else {}
     out: dict[str, Coverage] = {}
     for item_id, kind, sql in items:
         cov = Coverage(item_id, kind)
@@ -180,6 +183,7 @@ def assess(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str, str]]) ->
                         f"canon.{table}.{column}: vendor value {value!r} unmapped ({rows:,} rows)"
                     )
                     cov.settings.append(setting)
+                cov.unjudged_flows |= flows.get((table, column), set())
             if cov.missing:
                 cov.status = PARTLY
         cov.settings = sorted(set(cov.settings))
@@ -187,18 +191,15 @@ def assess(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str, str]]) ->
     return out
 
 
-def unjudged_flows(con: duckdb.DuckDBPyConnection, sql: str) -> set[str]:
-    """Correlation IDs holding an unmapped value in a column the query reads: its findings there are not judged."""
-    if not _has(con, "meta", "unmapped_value"):
-        return set()
-    read = reads(sql, _canon_schema(con))
-    if not read:
-        return set()
-    rows = con.execute(
+def _unmapped_flows(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[str]]:
+    """(table, column) -> correlation IDs holding an unmapped value there: the flows a reader cannot judge."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for table, column, cid in con.execute(
         "SELECT DISTINCT table_name, column_name, correlation_id FROM meta.unmapped_value"
         " WHERE correlation_id IS NOT NULL"
-    ).fetchall()
-    return {cid for t, c, cid in rows if (t, c) in read}
+    ).fetchall():
+        out.setdefault((table, column), set()).add(cid)
+    return out
 
 
 def store(con: duckdb.DuckDBPyConnection, run_id: str, coverage: list[Coverage], kind: str) -> None:

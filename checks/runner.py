@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from checks.coverage import NOT_COVERED, Coverage, assess, unjudged_flows
+from checks.coverage import NOT_COVERED, Coverage, assess
 from checks.coverage import store as store_coverage
 from checks.coverage import summary as coverage_summary
 from checks.loader import Check, context_values, create_views, load_checks, set_variables
@@ -251,11 +251,10 @@ def run_checks(
             runnable.append(c)
     run_batch(runnable)
     for c in checks:  # partly covered: findings on flows with unmapped values are left unjudged
-        if coverage[c.id].missing and results[c.id].status == "passed":
-            flows = unjudged_flows(con, c.sql)
-            if flows:
-                coverage[c.id].not_judged = _drop_unjudged(con, run_id, c.id, flows)
-                results[c.id].not_judged = coverage[c.id].not_judged
+        flows = coverage[c.id].unjudged_flows
+        if flows and results[c.id].status == "passed":
+            coverage[c.id].not_judged = _drop_unjudged(con, run_id, c.id, flows)
+            results[c.id].not_judged = coverage[c.id].not_judged
 
     totals = {
         cid: (n, amt)

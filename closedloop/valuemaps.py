@@ -205,7 +205,11 @@ def apply(
 
 
 def record_unmapped(con: duckdb.DuckDBPyConnection) -> None:
-    """After cross-source resolution: the unmapped rows by value and by flow (correlation IDs are final now)."""
+    """After cross-source resolution: the unmapped rows by value and by flow (correlation IDs are final now).
+
+    Rows are found again by rowid: resolve.sql updates these tables but deletes from none of them (only
+    canon.client, which has no enumerated column), so the rowids noted while mapping still name them.
+    """
     con.execute(UNMAPPED_DDL)
     for table in sorted(
         {r[0] for r in con.execute("SELECT DISTINCT table_name FROM _unmapped_rows").fetchall()}
