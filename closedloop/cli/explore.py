@@ -181,6 +181,9 @@ def coverage(
         f"{counts['covered']} of {len(items)} checks and KPIs covered, {counts['partly covered']} partly,"
         f" {counts['not covered']} not covered"
     )
+    if not show_all and counts["covered"] == len(items):
+        out.print(title + ": every input is filled and every value mapped")
+        return
     table = Table(title=title)
     for col in ("id", "status", "what is missing", "set"):
         table.add_column(col)
