@@ -77,6 +77,7 @@ def warm(run: Run) -> None:
         q.filter_options(run.path, run.run_id)
         q.finding_totals(run, as_of, filters, ov)
         q.findings(run, as_of, filters, ov)
+    qh.coverage(run.path, run.run_id)  # overview, checks catalog and data health
     qh.health(run.path)  # data health
     qh.contract_streams(run.path, run.run_id)
     qh.contract_failures(run.path, run.run_id)
