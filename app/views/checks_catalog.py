@@ -45,12 +45,12 @@ table = pl.DataFrame(
         "severity": [_field(c, "severity") for c in ids],
         "owner": [_field(c, "owner") for c in ids],
         "last_status": [last_by.get(c, {}).get("status") or "not run" for c in ids],
-        "coverage": [cov_by.get(c, "—") for c in ids],
         "findings": [last_by.get(c, {}).get("row_count") for c in ids],
         "impact": [
             float(last_by[c]["impact_rc"]) if last_by.get(c, {}).get("impact_rc") is not None else None
             for c in ids
         ],
+        "coverage": [cov_by.get(c, "—") for c in ids],
     }
 )
 m = st.columns(4)
@@ -88,6 +88,9 @@ event = st.dataframe(
             f"$ impact ({run.currency if run else 'USD'})", format="accounting"
         ),
         "last_status": "Last result",
+        "coverage": st.column_config.TextColumn(
+            "Coverage", help="Whether this firm's data lets the check judge: covered, partly or not covered."
+        ),
     },
 )
 if event and event.selection and event.selection.rows:
