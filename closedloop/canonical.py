@@ -11,7 +11,7 @@ import duckdb
 
 from closedloop import settings as cfgmod
 from closedloop import valuemaps
-from closedloop.sqlfiles import PipelineError, run_sql_file
+from closedloop.sqlfiles import PipelineError, run_sql_file, split_statements
 from collectors.runner import raw_table
 
 if TYPE_CHECKING:
@@ -33,11 +33,38 @@ def mapping_sql(key: str, scfg: dict) -> tuple[Path, str] | None:
     path = Path(path)
     params = dict(module.mapping_params(scfg)) if hasattr(module, "mapping_params") else {}
     params.setdefault("source", key)
-    text = string.Template(path.read_text(encoding="utf-8")).safe_substitute(params)
+    text = select_variants(path.read_text(encoding="utf-8"), module, scfg, path)
+    text = string.Template(text).safe_substitute(params)
     left = sorted(set(re.findall(r"\$\{(\w+)\}", text)))
     if left:
         raise PipelineError(f"{path}: no value for placeholder(s) {', '.join(left)} (source {key})")
     return path, text
+
+
+# A statement whose leading comment holds `-- when <setting> = '<value>'` belongs to one modeling variant.
+_WHEN = re.compile(r"^\s*--\s*when\s+(\w+)\s*(=|<>)\s*'([^']*)'\s*$", re.M)
+
+
+def select_variants(text: str, module, scfg: dict, path: Path) -> str:
+    """Mapping SQL selects a modeling variant by config, never by code edits: a statement guarded by
+    `-- when <setting> = '<value>'` runs only when the source's setting has that value (its declared default
+    when the section leaves it out). Statements of other variants are blanked line for line, so an error
+    still names the file's own line and a variant may read raw tables the others do not declare."""
+    if "-- when" not in text and "--when" not in text:
+        return text
+    defaults = {s.name: s.default for s in getattr(module, "SETTINGS", [])}
+    lines = text.split("\n")
+    for start, stmt in split_statements(text):
+        head = stmt.split("\n")
+        head = "\n".join(head[: next((i for i, ln in enumerate(head) if not ln.lstrip().startswith("--")), 0)])
+        for name, op, value in _WHEN.findall(head):
+            if name not in defaults:
+                raise PipelineError(f"{path}: line {start} guards on {name!r}, which is not a setting of the source")
+            actual = str(scfg.get(name, defaults[name]))
+            if (actual == value) != (op == "="):
+                lines[start - 1 : start - 1 + stmt.count("\n") + 1] = [""] * (stmt.count("\n") + 1)
+                break
+    return "\n".join(lines)
 
 
 def ordered(sources: dict[str, dict]) -> list[str]:

@@ -83,6 +83,8 @@ VENDOR_DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
         "project.status": {"In Progress": "active", "Not Started": "pending", "Completed": "closed"},
         "time_entry.approval_status": {"Pending Approval": "submitted"},
         "expense.approval_status": {"Pending Approval": "submitted"},
+        # charge types of charge-based billing (billing_schedules = 'charges'); a retainer fee is a fixed-date charge
+        "billing_schedule.line_type": {"Fixed Date": "fixed", "Milestone": "milestone"},
     },
     "ironclad": {
         "contract.status": {"Signed": "executed", "Active": "executed"},

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from closedloop.demo.render import files, ironclad, netsuite, netsuite_txn, salesforce
+from closedloop.demo.render import files, ironclad, netsuite, netsuite_charges, netsuite_txn, salesforce
 from closedloop.demo.render._fmt import FirmLike
 
 SOURCES = ("salesforce", "ironclad", "netsuite", "middleware", "reference")
@@ -37,6 +37,8 @@ def render_exports(
             )
             counts |= {"transaction": netsuite_txn.render_transactions(ctx)}
             counts |= netsuite_txn.render_revenue(ctx) | netsuite_txn.render_custom_records(ctx)
+            if "charge" in ctx.streams:  # billing_schedules = 'charges'
+                counts |= netsuite_charges.render_charges(ctx)
         elif source == "middleware":
             counts = files.render_middleware(firm, target)
         else:

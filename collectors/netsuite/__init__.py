@@ -11,6 +11,7 @@ from collectors._source import files_collector as _files
 from collectors._source import name_settings
 from collectors.files import FilesCollector
 from collectors.netsuite.api import API_SETTINGS, api_collector
+from collectors.netsuite.schedules import SETTINGS as SCHEDULE_SETTINGS
 from collectors.netsuite.streams import CORRELATION, CUSTOM_RECORDS, names, streams
 
 SYSTEM = "ERP"
@@ -30,6 +31,7 @@ SETTINGS: list[Setting] = [
 MAPPING = Path(__file__).with_name("mapping.sql")
 
 SETTINGS += API_SETTINGS  # transport = 'api' (collectors/netsuite/api.py)
+SETTINGS += SCHEDULE_SETTINGS  # modeling variants of billing schedules (collectors/netsuite/schedules.py)
 
 __all__ = ["MAPPING", "SETTINGS", "SYSTEM", "api_collector", "files_collector", "mapping_params", "streams"]
 

@@ -59,6 +59,7 @@ SELECT project, ruletype, "${custrecord_cap}", "${custrecord_cap_hours}", '${sou
        "${correlation_record_field}"
 FROM raw.${source}__chargerule;
 
+-- when billing_schedules = 'billing_schedule'
 INSERT INTO canon.billing_schedule (schedule_line_id, project_id, sow_id, bill_date, amount, currency, milestone_id,
                                     line_type, updated_at, source_system, source_id, snapshot_ts, correlation_id)
 SELECT l.id, h.project, h."${custrecord_sow_id}", l.billdate, l.amount, cur.symbol, l."${custrecord_milestone_id}",
@@ -67,6 +68,17 @@ SELECT l.id, h.project, h."${custrecord_sow_id}", l.billdate, l.amount, cur.symb
 FROM raw.${source}__billingschedule_line l
 LEFT JOIN raw.${source}__billingschedule h ON h.id = l.billingschedule
 LEFT JOIN raw.${source}__currency cur ON cur.id = h.currency;
+
+-- when billing_schedules = 'charges'
+-- SuiteBilling: each charge is one schedule line, its SOW the project's; a non-billable charge bills nothing.
+INSERT INTO canon.billing_schedule (schedule_line_id, project_id, sow_id, bill_date, amount, currency, milestone_id,
+                                    line_type, updated_at, source_system, source_id, snapshot_ts, correlation_id)
+SELECT c.id, c.project, j."${custentity_sow_id}", c.chargedate, c.amount, cur.symbol, c."${custrecord_milestone_id}",
+       c.chargetype, c.lastmodifieddate, '${source}', c.id, c._extracted_at, c."${correlation_record_field}"
+FROM raw.${source}__charge c
+LEFT JOIN raw.${source}__job j ON j.id = c.project
+LEFT JOIN raw.${source}__currency cur ON cur.id = c.currency
+WHERE coalesce(c.stage, '') <> 'NON_BILLABLE';
 
 INSERT INTO canon.time_entry (time_entry_id, project_id, task_id, resource_id, resource_legal_entity_id, role,
                               work_date, hours, billable, approval_status, submitted_at, approved_at, cost_rate,

@@ -8,6 +8,7 @@ from typing import Any
 from collectors._source import cols, resolve_names, split_spec
 from collectors.base import Stream
 from collectors.config_keys import duplicate_columns
+from collectors.netsuite.schedules import charge_specs, undeclared
 
 # The correlation ID lives in one custom field per NetSuite field family (own settings).
 CORRELATION = {
@@ -331,7 +332,10 @@ def streams(cfg: Mapping[str, Any] | None = None) -> list[Stream]:
     """Every SuiteQL table the mapping reads: bulk ones as CSV, the rest as JSON lines of items."""
     n = names(cfg)
     out = []
-    for name, specs in _specs(n).items():
+    skip = undeclared(cfg)  # the billing-schedule variants this account does not use (schedules.py)
+    for name, specs in (_specs(n) | charge_specs(n)).items():
+        if name in skip:
+            continue
         pk = "uniquekey" if name == "transactionline" else "id"
         table = n.get(name, name)  # custom record tables are named by config
         cursor = next(

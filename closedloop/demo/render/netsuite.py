@@ -255,6 +255,8 @@ def render_projects(c: Ctx) -> dict[str, int]:
             "lastmodifieddate": modstamp(c.now),
         },
     )
+    if "billingschedule" not in c.streams:  # billing_schedules = 'charges': netsuite_charges renders them
+        return counts
     keys = ["project_id", "sow_id", "currency"]
     b = table(c.firm, "billing_schedule").with_columns(_sched=synthetic_ids(9_300_000_000, keys))
     b = b.with_columns(_line=pl.col("bill_date").rank("ordinal").over("_sched"))

@@ -1,0 +1,75 @@
+"""Where a NetSuite account keeps its billing schedules: the modeling variants `billing_schedules` selects.
+
+- billing_schedule (default): billing-schedule records, a header per project and SOW with its lines
+  (billingschedule + billingschedule_line, custom fields for the SOW, milestone and line type).
+- charges: SuiteBilling / charge-based project billing. Every amount to bill is a `charge` record (project,
+  chargedate, amount, currency, chargetype, stage, rule = the project's charge rule); the SOW is the
+  project's. Retainer fees are fixed-date charges like any other: canon calls them `fixed`, and the checks
+  treat fixed and retainer schedule lines alike.
+
+The mapping (mapping.sql) guards each variant's statement with `-- when billing_schedules = '...'`; the
+streams of the variants not chosen are not declared, so an account without them is not asked for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from closedloop.settings import Setting
+
+BILLING_SCHEDULES = ("billing_schedule", "charges")
+# the SuiteQL tables each variant reads; the others are not declared for that account
+VARIANT_STREAMS = {
+    "billing_schedule": ("billingschedule", "billingschedule_line"),
+    "charges": ("charge",),
+}
+# charge stages (REST enumeration values): a NON_BILLABLE charge is not something to bill
+CHARGE_STAGES = ("NOT_READY", "READY_FOR_BILLING", "PROCESSED", "NON_BILLABLE")
+
+SETTINGS = [
+    Setting(
+        "billing_schedules",
+        str,
+        "billing_schedule",
+        "Where billing schedules live: 'billing_schedule' (billing-schedule records and their lines) or 'charges'"
+        " (SuiteBilling charge records: chargedate, amount, currency, chargetype, stage; the SOW is the"
+        " project's; a charge's milestone in custom_fields.custrecord_milestone_id).",
+        choices=BILLING_SCHEDULES,
+    ),
+]
+
+
+def variant(cfg: Mapping[str, Any] | None) -> str:
+    """The billing-schedule variant in force (the default when the section leaves it out)."""
+    value = (cfg or {}).get("billing_schedules") or "billing_schedule"
+    if value not in BILLING_SCHEDULES:
+        raise ValueError(f"billing_schedules = {value!r} is not one of {', '.join(BILLING_SCHEDULES)}")
+    return value
+
+
+def undeclared(cfg: Mapping[str, Any] | None) -> set[str]:
+    """Streams of the billing-schedule variants this account does not use."""
+    chosen = variant(cfg)
+    return {s for v, names in VARIANT_STREAMS.items() if v != chosen for s in names}
+
+
+def charge_specs(n: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """The charge table's columns (SuiteQL names; custom fields are 'other record' fields, custrecord_...)."""
+    return {
+        "charge": (
+            "id",
+            "project",
+            "billto",
+            "chargedate:DATE",
+            "amount:DECIMAL(18,2)",
+            "currency",
+            "chargetype",
+            "stage",
+            "description",
+            "rule",
+            n["custrecord_milestone_id"],
+            n["correlation_record_field"],
+            "lastmodifieddate:TIMESTAMPTZ",
+        )
+    }

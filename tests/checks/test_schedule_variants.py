@@ -1,0 +1,93 @@
+"""Billing-schedule modeling variants: the same firm rendered the way another firm's NetSuite keeps its billing
+schedules, collected with the same setting in its config, gives the answer key exactly.
+
+- billing_schedules = 'charges': SuiteBilling charge records instead of billing-schedule records, through the
+  files transport and through the NetSuite API of the sandbox (an account whose schema has no schedule records).
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from closedloop import pipeline
+from closedloop.demo import answer, generate_firm
+from closedloop.demo.config import write_demo_config
+from closedloop.demo.exports import render_exports
+from closedloop.sandbox.demo import through_sandbox
+from closedloop.sandbox.suiteql import SCHEMA_FILE
+from closedloop.settings import ConfigError, load
+from collectors.netsuite.streams import streams as netsuite_streams
+from tests.checks.test_answer_key import RECONCILED_CHECKS
+
+CHARGES = {"netsuite": {"billing_schedules": "charges"}}
+
+
+@pytest.fixture(scope="module")
+def firm():
+    return generate_firm("s", seed=1)
+
+
+def with_settings(path, profile: dict) -> None:
+    """The estate's settings written into its config's source sections, as the customer would."""
+    text = path.read_text()
+    for source, cfg in profile.items():
+        lines = "".join(f"{k} = {json.dumps(v)}\n" for k, v in cfg.items())
+        assert f"[sources.{source}]\n" in text
+        text = text.replace(f"[sources.{source}]\n", f"[sources.{source}]\n{lines}", 1)
+    path.write_text(text)
+
+
+def _score(report, firm, key=None, checks=RECONCILED_CHECKS) -> list[str]:
+    assert report.status == "ok", report.as_dict()
+    con = duckdb.connect(report.warehouse_file, read_only=True)
+    got = answer.score(
+        answer.findings(con, report.run_id),
+        firm.answer_key if key is None else key,
+        sorted(checks),
+    )
+    con.close()
+    return [s.explain() for s in got.values() if not s.exact]
+
+
+def test_charges_through_files_give_the_answer_key(firm, tmp_path):
+    counts = render_exports(firm, tmp_path / "exports", CHARGES)
+    assert counts["netsuite"]["charge"] == firm.tables["billing_schedule"].height
+    assert not (tmp_path / "exports" / "netsuite" / "billingschedule_line.jsonl").exists()
+    path = write_demo_config(tmp_path, firm.params["as_of"])
+    with_settings(path, CHARGES)
+    report = pipeline.run(load(path), trigger="test")
+    assert not _score(report, firm)
+    con = duckdb.connect(report.warehouse_file, read_only=True)
+    types = dict(con.execute("SELECT line_type, count(*) FROM canon.billing_schedule GROUP BY 1").fetchall())
+    assert set(types) == {"fixed", "milestone"}  # 'Fixed Date' and 'Milestone' through the NetSuite defaults
+    assert con.execute("SELECT count(*) FROM meta.unmapped_value").fetchone()[0] == 0
+
+
+def test_charges_through_the_netsuite_api_give_the_answer_key(firm, tmp_path):
+    render_exports(firm, tmp_path / "exports", CHARGES)
+    # the account's schema: charge-based billing, no billing-schedule records to read
+    tables = {s.file_pattern.split(".")[0]: s.column_names() for s in netsuite_streams(CHARGES["netsuite"])}
+    assert "charge" in tables and "billingschedule" not in tables
+    (tmp_path / "exports" / "netsuite" / SCHEMA_FILE).write_text(json.dumps(tables))
+    with through_sandbox(tmp_path, firm.params["as_of"]) as (path, _):
+        with_settings(path, CHARGES)
+        cfg = load(path)
+        assert cfg.sources["netsuite"]["transport"] == "api"
+        report = pipeline.run(cfg, trigger="test")
+    assert not _score(report, firm)
+    ns = next(s for s in report.sources if s.source == "netsuite")
+    charge = next(s for s in ns.streams if s.stream == "charge")
+    assert charge.status == "ok" and charge.rows == firm.tables["billing_schedule"].height
+    assert not any(s.stream.startswith("billingschedule") for s in ns.streams)
+
+
+def test_an_unknown_billing_schedules_value_names_the_key_and_the_choices(tmp_path):
+    path = write_demo_config(tmp_path, "2026-10-31")
+    with_settings(path, {"netsuite": {"billing_schedules": "invoices"}})
+    with pytest.raises(ConfigError) as err:
+        load(path)
+    assert "sources.netsuite.billing_schedules" in str(err.value)
+    assert "billing_schedule, charges" in str(err.value)
