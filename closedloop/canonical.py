@@ -56,10 +56,14 @@ def select_variants(text: str, module, scfg: dict, path: Path) -> str:
     lines = text.split("\n")
     for start, stmt in split_statements(text):
         head = stmt.split("\n")
-        head = "\n".join(head[: next((i for i, ln in enumerate(head) if not ln.lstrip().startswith("--")), 0)])
+        head = "\n".join(
+            head[: next((i for i, ln in enumerate(head) if not ln.lstrip().startswith("--")), 0)]
+        )
         for name, op, value in _WHEN.findall(head):
             if name not in defaults:
-                raise PipelineError(f"{path}: line {start} guards on {name!r}, which is not a setting of the source")
+                raise PipelineError(
+                    f"{path}: line {start} guards on {name!r}, which is not a setting of the source"
+                )
             actual = str(scfg.get(name, defaults[name]))
             if (actual == value) != (op == "="):
                 lines[start - 1 : start - 1 + stmt.count("\n") + 1] = [""] * (stmt.count("\n") + 1)

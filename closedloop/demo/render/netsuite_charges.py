@@ -22,7 +22,9 @@ def _invoiced(c: Ctx) -> pl.DataFrame:
     inv = table(c.firm, "invoice").filter(
         (pl.col("type") == "invoice") & ~pl.col("status").is_in(["draft", "cancelled"])
     )
-    lines = table(c.firm, "invoice_line").filter(pl.col("line_type").is_in(["fixed", "retainer", "milestone"]))
+    lines = table(c.firm, "invoice_line").filter(
+        pl.col("line_type").is_in(["fixed", "retainer", "milestone"])
+    )
     billed = lines.join(inv.select("invoice_id"), on="invoice_id", how="semi")
     return billed.select(pl.col("source_id").alias("_billed")).drop_nulls().unique()
 
@@ -48,7 +50,9 @@ def render_charges(c: Ctx) -> dict[str, int]:
         .then(pl.lit("READY_FOR_BILLING"))
         .otherwise(pl.lit("NOT_READY"))
     )
-    kind = pl.col("line_type").replace_strict(CHARGE_TYPES, default=pl.col("line_type"), return_dtype=pl.String)
+    kind = pl.col("line_type").replace_strict(
+        CHARGE_TYPES, default=pl.col("line_type"), return_dtype=pl.String
+    )
     what = pl.when(pl.col("milestone_id").is_not_null()).then(pl.lit("Milestone ") + pl.col("milestone_id"))
     return {
         "charge": c.write(
@@ -63,7 +67,9 @@ def render_charges(c: Ctx) -> dict[str, int]:
                 "currency": c.currency("currency"),
                 "chargetype": kind,
                 "stage": stage,
-                "description": what.otherwise(kind + pl.lit(" charge ") + pl.col("bill_date").dt.strftime("%Y-%m")),
+                "description": what.otherwise(
+                    kind + pl.lit(" charge ") + pl.col("bill_date").dt.strftime("%Y-%m")
+                ),
                 "rule": pl.col("_rule"),
                 n["custrecord_milestone_id"]: pl.col("milestone_id"),
                 n["correlation_record_field"]: pl.col("correlation_id"),
