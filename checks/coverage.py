@@ -136,6 +136,23 @@ def _absent_inputs(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list
     return out
 
 
+def _derived_inputs(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(table, column) -> [(why, setting)] for columns linking derived rows to the records they were made from.
+
+    A check reading such a column compares rows with their own origin (a billing schedule derived from the
+    milestones, checked against the milestones): it cannot find a break, so it is not covered, never passed.
+    """
+    if not _has(con, "meta", "canon_input"):
+        return {}
+    out: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for table, column, detail, setting in con.execute(
+        "SELECT DISTINCT table_name, column_name, detail, coalesce(setting, '') FROM meta.canon_input"
+        " WHERE status = 'derived' ORDER BY 1, 2, 3"
+    ).fetchall():
+        out.setdefault((table, column), []).append((detail, setting))
+    return out
+
+
 def _unmapped(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[tuple[str, str, int]]]:
     if not _has(con, "meta", "unmapped_value"):
         return {}
@@ -163,6 +180,8 @@ def assess(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str, str]]) ->
     unjudged) or covered. The run's observations are read once for all items."""
     schema = _canon_schema(con)
     absent = _absent_inputs(con)
+    for column, why in _derived_inputs(con).items():
+        absent.setdefault(column, []).extend(why)
     unmapped = _unmapped(con)
     flows = _unmapped_flows(con) if unmapped else {}
     out: dict[str, Coverage] = {}

@@ -9,6 +9,7 @@ missing and which setting names it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import duckdb
@@ -59,6 +60,41 @@ def feeds(sql: str) -> list[tuple[str, str, str, set[str], set[str]]]:
                 if len(path.expressions) > 1 and isinstance(path.expressions[1], exp.JSONPathKey)
             }
             out.append((table.name, column, stream, raw_cols, props))
+    return out
+
+
+_WHEN = re.compile(r"^\s*--\s*when\s+(\w+)\s*=", re.M)
+
+
+def derived_links(sql: str) -> list[tuple[str, str, str, str | None]]:
+    """(canon table, column, origin table, guarding setting) where a mapping derives rows from another canonical
+    table and copies the origin's key into a column: that column links each derived row to its own origin.
+
+    E.g. billing-schedule lines derived from milestones (milestone_schedules = 'clm_milestones'): the line's
+    milestone_id is the milestone it was made from, so a check comparing the two reads the same record twice.
+    """
+    out = []
+    for _, stmt in split_statements(sql):
+        try:
+            tree = sqlglot.parse_one(stmt, read="duckdb")
+        except sqlglot.errors.ParseError:
+            continue
+        if not isinstance(tree, exp.Insert) or not isinstance(tree.expression, exp.Select):
+            continue
+        target = tree.this
+        if not isinstance(target, exp.Schema) or not isinstance(target.this, exp.Table):
+            continue
+        source_from = tree.expression.args.get("from") or tree.expression.args.get("from_")
+        main = source_from.this if source_from is not None else None
+        if target.this.db != "canon" or not isinstance(main, exp.Table) or main.db != "canon":
+            continue
+        guard = _WHEN.search(stmt)
+        for column, expr in zip(
+            [c.name for c in target.expressions], tree.expression.expressions, strict=False
+        ):
+            key = f"{main.name}_id"  # the origin's key copied into a column of that name: a link, not the row's id
+            if column == key and isinstance(expr, exp.Column) and expr.name == key:
+                out.append((target.this.name, column, main.name, guard.group(1) if guard else None))
     return out
 
 
@@ -130,6 +166,14 @@ def record(con: duckdb.DuckDBPyConnection, cfg: cfgmod.Config, keys: list[str], 
             if column == "correlation_id":  # resolved through the flow's references when a record lacks it
                 status, detail, setting = "present", None, None
             rows.append((table, column, key, stream, status, detail, setting))
+        for table, column, origin, guard in derived_links(found[1]):
+            detail = (
+                f"{key} derives canon.{table} from canon.{origin}: each row's {column} is the {origin} it was"
+                f" made from, so the two cannot differ"
+            )
+            rows.append(
+                (table, column, key, f"canon.{origin}", "derived", detail, guard and f"sources.{key}.{guard}")
+            )
     if rows:
         con.executemany("INSERT INTO meta.canon_input VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from closedloop.demo.render import files, ironclad, netsuite, netsuite_charges, netsuite_txn, salesforce
 from closedloop.demo.render._fmt import FirmLike
+from closedloop.demo.render.variants import estate_firm
 
 SOURCES = ("salesforce", "ironclad", "netsuite", "middleware", "reference")
 
@@ -21,6 +22,7 @@ def render_exports(
     Returns {source: {stream: rows}, "seconds": {source: s}}.
     """
     out_dir, config = Path(out_dir), config or {}
+    firm = estate_firm(firm, config)  # where the configured modeling variants keep the firm's records
     result: dict[str, Any] = {"seconds": {}}
     for source in SOURCES:
         t0 = time.perf_counter()

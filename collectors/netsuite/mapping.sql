@@ -80,6 +80,17 @@ LEFT JOIN raw.${source}__job j ON j.id = c.project
 LEFT JOIN raw.${source}__currency cur ON cur.id = c.currency
 WHERE coalesce(c.stage, '') <> 'NON_BILLABLE';
 
+-- when milestone_schedules = 'clm_milestones'
+-- The CLM's milestones are the schedule of milestone-billed SOWs: one line per milestone of a project, billed on its
+-- due date. The CLM is mapped before the ERP, so canon.milestone holds its (value-mapped) milestones here.
+INSERT INTO canon.billing_schedule (schedule_line_id, project_id, sow_id, bill_date, amount, currency, milestone_id,
+                                    line_type, updated_at, source_system, source_id, snapshot_ts, correlation_id)
+SELECT m.milestone_id, p.project_id, m.sow_id, m.due_date, m.amount, p.currency, m.milestone_id, 'milestone', NULL,
+       m.source_system, m.source_id, m.snapshot_ts, m.correlation_id
+FROM canon.milestone m
+JOIN canon.project p ON p.project_id = m.project_id AND p.source_system = '${source}'
+WHERE coalesce(m.status, '') <> 'cancelled';
+
 INSERT INTO canon.time_entry (time_entry_id, project_id, task_id, resource_id, resource_legal_entity_id, role,
                               work_date, hours, billable, approval_status, submitted_at, approved_at, cost_rate,
                               invoice_line_id, source_system, source_id, snapshot_ts, correlation_id)

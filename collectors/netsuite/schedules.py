@@ -7,6 +7,13 @@
   project's. Retainer fees are fixed-date charges like any other: canon calls them `fixed`, and the checks
   treat fixed and retainer schedule lines alike.
 
+`milestone_schedules = 'clm_milestones'` is for a firm whose only schedule for milestone-billed SOWs is the
+milestone plan in its CLM (Ironclad milestone records with amounts and due dates): the mapping derives one
+canon.billing_schedule line per milestone of a project (its id, amount, due date, the project's currency),
+after the CLM is mapped. Checks that total or age the schedule judge the same money as before (the milestone
+plan is what the firm bills); the one that compares the schedule with the milestones (Q2C-022) reads the
+derived milestone link and coverage reports it not covered.
+
 The mapping (mapping.sql) guards each variant's statement with `-- when billing_schedules = '...'`; the
 streams of the variants not chosen are not declared, so an account without them is not asked for them.
 """
@@ -19,6 +26,7 @@ from typing import Any
 from closedloop.settings import Setting
 
 BILLING_SCHEDULES = ("billing_schedule", "charges")
+MILESTONE_SCHEDULES = ("erp", "clm_milestones")
 # the SuiteQL tables each variant reads; the others are not declared for that account
 VARIANT_STREAMS = {
     "billing_schedule": ("billingschedule", "billingschedule_line"),
@@ -36,6 +44,15 @@ SETTINGS = [
         " (SuiteBilling charge records: chargedate, amount, currency, chargetype, stage; the SOW is the"
         " project's; a charge's milestone in custom_fields.custrecord_milestone_id).",
         choices=BILLING_SCHEDULES,
+    ),
+    Setting(
+        "milestone_schedules",
+        str,
+        "erp",
+        "Where milestone-billed SOWs keep their billing schedule: 'erp' (schedule lines or charges like any other)"
+        " or 'clm_milestones' (the CLM's milestones are the schedule: one line per milestone of a project, its"
+        " amount on its due date; the ERP holds none, and Q2C-022 schedule vs milestones cannot be judged).",
+        choices=MILESTONE_SCHEDULES,
     ),
 ]
 

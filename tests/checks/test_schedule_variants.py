@@ -3,6 +3,10 @@ schedules, collected with the same setting in its config, gives the answer key e
 
 - billing_schedules = 'charges': SuiteBilling charge records instead of billing-schedule records, through the
   files transport and through the NetSuite API of the sandbox (an account whose schema has no schedule records).
+- milestone_schedules = 'clm_milestones': the milestones live in the CLM and are the only schedule of
+  milestone-billed SOWs. The key is the estate's (closedloop.demo.estate_key): Q2C-022 cannot be judged and
+  coverage says so, naming the setting; the SOWs whose ERP milestone lines carried an injected drift are
+  judged on their milestone plan.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import pytest
 from closedloop import pipeline
 from closedloop.demo import answer, generate_firm
 from closedloop.demo.config import write_demo_config
+from closedloop.demo.estate_key import answer_key, not_judged
 from closedloop.demo.exports import render_exports
 from closedloop.sandbox.demo import through_sandbox
 from closedloop.sandbox.suiteql import SCHEMA_FILE
@@ -23,6 +28,7 @@ from collectors.netsuite.streams import streams as netsuite_streams
 from tests.checks.test_answer_key import RECONCILED_CHECKS
 
 CHARGES = {"netsuite": {"billing_schedules": "charges"}}
+CLM_MILESTONES = {"netsuite": {"milestone_schedules": "clm_milestones"}}
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +97,54 @@ def test_an_unknown_billing_schedules_value_names_the_key_and_the_choices(tmp_pa
         load(path)
     assert "sources.netsuite.billing_schedules" in str(err.value)
     assert "billing_schedule, charges" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [CLM_MILESTONES, {"netsuite": {"billing_schedules": "charges", "milestone_schedules": "clm_milestones"}}],
+    ids=["schedule-records", "charges"],
+)
+def test_clm_milestones_as_the_schedule_give_the_estate_key(firm, tmp_path, profile):
+    counts = render_exports(firm, tmp_path / "exports", profile)
+    milestones = firm.tables["milestone"].height
+    assert counts["ironclad"]["milestone"] == milestones and counts["netsuite"]["milestone"] == 0
+    erp_lines = counts["netsuite"].get("billingschedule_line", counts["netsuite"].get("charge"))
+    assert (
+        erp_lines
+        == firm.tables["billing_schedule"]
+        .filter(firm.tables["billing_schedule"]["milestone_id"].is_null())
+        .height
+    )
+    path = write_demo_config(tmp_path, firm.params["as_of"])
+    with_settings(path, profile)
+    report = pipeline.run(load(path), trigger="test")
+    unjudged = not_judged(profile)
+    assert unjudged == {"Q2C-022"}
+    assert not _score(report, firm, answer_key(firm, profile), RECONCILED_CHECKS - unjudged)
+    con = duckdb.connect(report.warehouse_file, read_only=True)
+    status, settings = con.execute(
+        "SELECT status, settings FROM results.coverage WHERE run_id = ? AND item_id = 'Q2C-022'",
+        [report.run_id],
+    ).fetchone()
+    assert status == "not covered" and json.loads(settings) == ["sources.netsuite.milestone_schedules"]
+    assert con.execute(
+        "SELECT status FROM results.check_run WHERE run_id = ? AND check_id = 'Q2C-022'", [report.run_id]
+    ).fetchone() == ("not_covered",)
+    # every other check stays covered: the schedule's totals and ages judge the milestone plan's money
+    others = con.execute(
+        "SELECT item_id FROM results.coverage WHERE run_id = ? AND status <> 'covered'", [report.run_id]
+    ).fetchall()
+    assert others == [("Q2C-022",)]
+    derived = con.execute(
+        "SELECT count(*), sum(amount) FROM canon.billing_schedule WHERE source_system = 'ironclad'"
+    ).fetchone()
+    plan = con.execute(
+        "SELECT count(*), sum(amount) FROM canon.milestone WHERE project_id IN"
+        " (SELECT project_id FROM canon.project)"
+    ).fetchone()
+    assert derived == plan and derived[0] > 0
+
+
+def test_the_default_estate_key_is_the_generators(firm):
+    assert answer_key(firm, {}).equals(firm.answer_key) and not not_judged({})
+    assert answer_key(firm, CHARGES).equals(firm.answer_key)  # charges keep every schedule line's id

@@ -17,11 +17,11 @@ depends_on: [invoice_line, invoice, time_entry, expense, milestone, billing_sche
 WITH posted AS (
   SELECT invoice_id FROM canon.invoice WHERE status NOT IN ('draft', 'cancelled')),
 src AS (  -- time lines are matched to their entries once, in chk.time_line
-  SELECT 'expense' AS line_type, expense_id AS source_id FROM canon.expense
-  UNION ALL SELECT 'milestone', milestone_id FROM canon.milestone
-  UNION ALL SELECT 'fixed', schedule_line_id FROM canon.billing_schedule
-  UNION ALL SELECT 'retainer', schedule_line_id FROM canon.billing_schedule
-  UNION ALL SELECT 'subcontract', vendor_bill_id FROM canon.vendor_bill),
+  SELECT 'expense' AS line_type, e.expense_id AS source_id FROM canon.expense e
+  UNION ALL SELECT 'milestone', m.milestone_id FROM canon.milestone m
+  UNION ALL SELECT 'fixed', bs.schedule_line_id FROM canon.billing_schedule bs
+  UNION ALL SELECT 'retainer', bs.schedule_line_id FROM canon.billing_schedule bs
+  UNION ALL SELECT 'subcontract', vb.vendor_bill_id FROM canon.vendor_bill vb),
 -- The failing lines on narrow columns first; the invoice's columns are joined to those few only (carrying
 -- them on all 11M lines at tier l cost more than finding the failures).
 flagged AS (

@@ -1,0 +1,104 @@
+"""The answer key of a firm as one estate holds it: what changes when a modeling variant moves its records.
+
+The generator injects defects into the records of the default estate. A variant that has no such records
+(milestone-billed SOWs whose only schedule is the CLM's milestone plan) cannot hold the defects injected
+there, nor their co-trips: its key says so, entity by entity, and says which checks it cannot judge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from closedloop.demo.render._fmt import table
+from closedloop.demo.render.variants import EstateFirm, milestone_plan
+
+# Checks that read the schedule's total or existence per SOW, keyed by an entity of that SOW.
+SCHEDULE_TOTAL_CHECKS = {"Q2C-020": "project", "Q2C-021": "sow", "Q2C-061": "amendment"}
+# Checks a variant cannot judge (coverage reports them not covered): their key rows are not expected.
+NOT_JUDGED = {"clm_milestones": ("Q2C-022",)}
+
+
+def not_judged(config: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    """Check ids the estate's variants leave unjudged (coverage: not covered, naming the setting)."""
+    return set(NOT_JUDGED["clm_milestones"]) if _clm_milestones(config) else set()
+
+
+def answer_key(firm: Any, config: Mapping[str, Mapping[str, Any]] | None = None) -> pl.DataFrame:
+    """The firm's answer key for the estate `config` (the render_exports / closedloop.toml settings) describes."""
+    config = config or {}
+    key = firm.answer_key
+    if _clm_milestones(config):
+        key = _clm_milestone_key(firm, key)
+    return key
+
+
+def _clm_milestones(config: Mapping[str, Mapping[str, Any]]) -> bool:
+    return ((config.get("netsuite") or {}).get("milestone_schedules") or "erp") == "clm_milestones"
+
+
+def _clm_milestone_key(firm: Any, key: pl.DataFrame) -> pl.DataFrame:
+    """milestone_schedules = 'clm_milestones': the schedule of a milestone-billed SOW is its milestone plan.
+
+    - Q2C-022 (schedule vs milestones) compares the plan with itself: not judged, its rows go.
+    - Where the ERP's milestone lines differed from the plan (an injected drift or gap), that difference does
+      not exist in this estate, so the SOW's schedule-total findings (020 project, 021 SOW, 061 amendment)
+      are the ones its milestone plan gives: those SOWs are re-judged on the estate's truth, straight from the
+      canonical tables (closedloop.demo.answer's fast path), every other SOW keeps the generator's key.
+    """
+    erp = table(firm, "billing_schedule").filter(pl.col("milestone_id").is_not_null())
+    plan = milestone_plan(firm)
+    cols = ["milestone_id", "sow_id", "amount", "bill_date", "currency"]
+    diff = erp.select(cols).join(
+        plan.select(cols), on="milestone_id", how="full", coalesce=True, nulls_equal=True
+    )
+    changed = diff.filter(
+        pl.col("sow_id").ne_missing(pl.col("sow_id_right"))
+        | pl.col("amount").cast(pl.Decimal(18, 2)).ne_missing(pl.col("amount_right").cast(pl.Decimal(18, 2)))
+        | pl.col("bill_date").ne_missing(pl.col("bill_date_right"))
+        | pl.col("currency").ne_missing(pl.col("currency_right"))
+    )
+    affected = set(changed["sow_id"].drop_nulls()) | set(changed["sow_id_right"].drop_nulls())
+    key = key.filter(~pl.col("check_id").is_in(list(NOT_JUDGED["clm_milestones"])))
+    if not affected:
+        return key
+    sow_of = _sow_of(firm)
+    on_affected = pl.struct("entity_type", "entity_id").map_elements(
+        lambda r: sow_of.get((r["entity_type"], r["entity_id"])) in affected, return_dtype=pl.Boolean
+    )
+    schedule_checks = pl.col("check_id").is_in(list(SCHEDULE_TOTAL_CHECKS))
+    kept = key.filter(~(schedule_checks & on_affected))
+    rejudged = _fast_path(firm, plan).filter(schedule_checks & on_affected)
+    rejudged = rejudged.with_columns(
+        defect_id=pl.lit("estate:clm_milestones"), correlation_id=pl.lit(None, pl.String), detail=pl.lit("")
+    )
+    return pl.concat([kept, rejudged.select(key.columns).cast(key.schema)]).sort(
+        "check_id", "entity_type", "entity_id"
+    )
+
+
+def _sow_of(firm: Any) -> dict[tuple[str, str], str]:
+    """(entity type, id) -> SOW, for the entities the schedule-total checks key on."""
+    out: dict[tuple[str, str], str] = {}
+    for sow in table(firm, "sow")["sow_id"].to_list():
+        out[("sow", sow)] = sow
+    for pid, sow in table(firm, "project").select("project_id", "sow_id").iter_rows():
+        out[("project", pid)] = sow
+    for aid, sow in table(firm, "amendment").select("amendment_id", "sow_id").iter_rows():
+        out[("amendment", aid)] = sow
+    return out
+
+
+def _fast_path(firm: Any, plan: pl.DataFrame) -> pl.DataFrame:
+    """Findings of the estate's truth: the ERP's non-milestone lines plus the milestone plan as the schedule."""
+    from closedloop.demo import answer
+
+    erp = table(firm, "billing_schedule").filter(pl.col("milestone_id").is_null())
+    tables = dict(firm.tables) | {
+        "billing_schedule": pl.concat([erp, plan], how="diagonal_relaxed")
+    }
+    estate = EstateFirm(tables=tables, params=firm.params)
+    con, _ = answer.run(estate, run_id="estate")  # type: ignore[arg-type]
+    return answer.findings(con, "estate")
