@@ -148,3 +148,18 @@ def test_clm_milestones_as_the_schedule_give_the_estate_key(firm, tmp_path, prof
 def test_the_default_estate_key_is_the_generators(firm):
     assert answer_key(firm, {}).equals(firm.answer_key) and not not_judged({})
     assert answer_key(firm, CHARGES).equals(firm.answer_key)  # charges keep every schedule line's id
+
+
+def test_guarded_statements_run_only_in_their_variant_and_keep_line_numbers(tmp_path):
+    import collectors.netsuite as ns
+    from closedloop.canonical import select_variants
+    from closedloop.sqlfiles import PipelineError, split_statements
+
+    sql = "SELECT 1;\n-- when billing_schedules = 'charges'\nSELECT\n2;\nSELECT 3;\n"
+    default = select_variants(sql, ns, {}, tmp_path / "m.sql")
+    assert [s for _, s in split_statements(default)] == ["SELECT 1;", "SELECT 3;"]
+    assert split_statements(default)[1][0] == 5  # an error still names the file's own line
+    charges = select_variants(sql, ns, {"billing_schedules": "charges"}, tmp_path / "m.sql")
+    assert len(split_statements(charges)) == 3
+    with pytest.raises(PipelineError, match="not a setting"):
+        select_variants("-- when nope = 'x'\nSELECT 1;", ns, {}, tmp_path / "m.sql")
