@@ -32,7 +32,23 @@ def answer_key(firm: Any, config: Mapping[str, Mapping[str, Any]] | None = None)
     key = firm.answer_key
     if _clm_milestones(config):
         key = _clm_milestone_key(firm, key)
+    elif (config.get("netsuite") or {}).get("milestone_acceptance") == "project_task":
+        _acceptance_needs_a_task(firm)  # the key stands: every accepted PSA milestone has its task
     return key
+
+
+def _acceptance_needs_a_task(firm: Any) -> None:
+    """milestone_acceptance = 'project_task': acceptance lives on the milestone's project task, so a milestone
+    without a project cannot hold any. The generator never accepts one (its SOW was never delivered); if it
+    did, this key would not be the estate's, so say so instead of scoring against it."""
+    ms = table(firm, "milestone").filter(
+        (pl.col("source_system") == "netsuite") & pl.col("project_id").is_null()
+    )
+    held = ms.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in ("completed_date", "accepted_date")))
+    if held.height:
+        raise ValueError(
+            f"milestones {held['milestone_id'].to_list()[:5]} are accepted without a project task"
+        )
 
 
 def _clm_milestones(config: Mapping[str, Mapping[str, Any]]) -> bool:
@@ -96,9 +112,7 @@ def _fast_path(firm: Any, plan: pl.DataFrame) -> pl.DataFrame:
     from closedloop.demo import answer
 
     erp = table(firm, "billing_schedule").filter(pl.col("milestone_id").is_null())
-    tables = dict(firm.tables) | {
-        "billing_schedule": pl.concat([erp, plan], how="diagonal_relaxed")
-    }
+    tables = dict(firm.tables) | {"billing_schedule": pl.concat([erp, plan], how="diagonal_relaxed")}
     estate = EstateFirm(tables=tables, params=firm.params)
     con, _ = answer.run(estate, run_id="estate")  # type: ignore[arg-type]
     return answer.findings(con, "estate")

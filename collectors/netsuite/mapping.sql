@@ -201,9 +201,24 @@ SELECT "${custrecord_invoice}", "${custrecord_opened}", "${custrecord_closed}", 
        '${source}', id, _extracted_at, "${correlation_record_field}"
 FROM raw.${source}__dispute;
 
+-- when milestone_acceptance = 'milestone_record'
 INSERT INTO canon.milestone (milestone_id, sow_id, project_id, name, amount, due_date, status, completed_date,
                              accepted_date, billing_trigger, source_system, source_id, snapshot_ts, correlation_id)
 SELECT id, "${custrecord_sow_id}", "${custrecord_project}", name, "${custrecord_amount}", "${custrecord_due_date}",
        "${custrecord_status}", "${custrecord_completed_date}", "${custrecord_accepted_date}",
        "${custrecord_billing_trigger}", '${source}', id, _extracted_at, "${correlation_record_field}"
 FROM raw.${source}__milestone;
+
+-- when milestone_acceptance = 'project_task'
+-- Acceptance on the milestone's project task (ismilestone, custevent_milestone_id = the record): its status and
+-- dates; the custom record keeps the plan. A milestone with several such tasks reads the first.
+INSERT INTO canon.milestone (milestone_id, sow_id, project_id, name, amount, due_date, status, completed_date,
+                             accepted_date, billing_trigger, source_system, source_id, snapshot_ts, correlation_id)
+SELECT m.id, m."${custrecord_sow_id}", m."${custrecord_project}", m.name, m."${custrecord_amount}",
+       m."${custrecord_due_date}", t."${custevent_milestone_status}", t."${custevent_completed_date}",
+       t."${custevent_accepted_date}", m."${custrecord_billing_trigger}", '${source}', m.id, m._extracted_at,
+       m."${correlation_record_field}"
+FROM raw.${source}__milestone m
+LEFT JOIN (SELECT *, row_number() OVER (PARTITION BY "${custevent_milestone_id}" ORDER BY id) AS rn
+           FROM raw.${source}__projecttask WHERE coalesce(ismilestone, false)) t
+       ON t."${custevent_milestone_id}" = m.id AND t.rn = 1;

@@ -14,6 +14,10 @@ after the CLM is mapped. Checks that total or age the schedule judge the same mo
 plan is what the firm bills); the one that compares the schedule with the milestones (Q2C-022) reads the
 derived milestone link and coverage reports it not covered.
 
+`milestone_acceptance = 'project_task'` is for a PSA that records a milestone's acceptance on the milestone's
+project task (a task with ismilestone set and custevent_milestone_id naming the milestone record): status,
+completion and acceptance dates come from that task's custom fields; the custom record keeps the plan.
+
 The mapping (mapping.sql) guards each variant's statement with `-- when billing_schedules = '...'`; the
 streams of the variants not chosen are not declared, so an account without them is not asked for them.
 """
@@ -27,6 +31,13 @@ from closedloop.settings import Setting
 
 BILLING_SCHEDULES = ("billing_schedule", "charges")
 MILESTONE_SCHEDULES = ("erp", "clm_milestones")
+MILESTONE_ACCEPTANCE = ("milestone_record", "project_task")
+# custom fields (custevent_: project tasks) holding a milestone's acceptance when it lives on its project task
+ACCEPTANCE_FIELDS = {
+    "custevent_milestone_status": "",
+    "custevent_completed_date": "DATE",
+    "custevent_accepted_date": "DATE",
+}
 # the SuiteQL tables each variant reads; the others are not declared for that account
 VARIANT_STREAMS = {
     "billing_schedule": ("billingschedule", "billingschedule_line"),
@@ -54,6 +65,16 @@ SETTINGS = [
         " amount on its due date; the ERP holds none, and Q2C-022 schedule vs milestones cannot be judged).",
         choices=MILESTONE_SCHEDULES,
     ),
+    Setting(
+        "milestone_acceptance",
+        str,
+        "milestone_record",
+        "Where a PSA milestone's status, completion and acceptance dates live: 'milestone_record' (the custom"
+        " milestone record) or 'project_task' (the milestone's project task: ismilestone, custevent_milestone_id,"
+        " custevent_milestone_status, custevent_completed_date, custevent_accepted_date; renamable in"
+        " custom_fields); the record keeps the plan (amount, due date, trigger).",
+        choices=MILESTONE_ACCEPTANCE,
+    ),
 ]
 
 
@@ -69,6 +90,26 @@ def undeclared(cfg: Mapping[str, Any] | None) -> set[str]:
     """Streams of the billing-schedule variants this account does not use."""
     chosen = variant(cfg)
     return {s for v, names in VARIANT_STREAMS.items() if v != chosen for s in names}
+
+
+def acceptance(cfg: Mapping[str, Any] | None) -> str:
+    """Where milestone acceptance lives in this account (the default when the section leaves it out)."""
+    value = (cfg or {}).get("milestone_acceptance") or "milestone_record"
+    if value not in MILESTONE_ACCEPTANCE:
+        raise ValueError(f"milestone_acceptance = {value!r} is not one of {', '.join(MILESTONE_ACCEPTANCE)}")
+    return value
+
+
+def variant_specs(
+    specs: dict[str, tuple[str, ...]], n: Mapping[str, str], cfg: Mapping[str, Any] | None
+) -> dict[str, tuple[str, ...]]:
+    """The streams' column specs for this account's variants: charges or schedule records, acceptance fields."""
+    skip = undeclared(cfg)
+    out = {k: v for k, v in (specs | charge_specs(n)).items() if k not in skip}
+    if acceptance(cfg) == "project_task":
+        extra = tuple(f"{n[f]}:{t}" if t else n[f] for f, t in ACCEPTANCE_FIELDS.items())
+        out["projecttask"] = out["projecttask"] + extra
+    return out
 
 
 def charge_specs(n: Mapping[str, str]) -> dict[str, tuple[str, ...]]:

@@ -8,7 +8,7 @@ from typing import Any
 from collectors._source import cols, resolve_names, split_spec
 from collectors.base import Stream
 from collectors.config_keys import duplicate_columns
-from collectors.netsuite.schedules import charge_specs, undeclared
+from collectors.netsuite.schedules import ACCEPTANCE_FIELDS, variant_specs
 
 # The correlation ID lives in one custom field per NetSuite field family (own settings).
 CORRELATION = {
@@ -50,7 +50,7 @@ def names(cfg: Mapping[str, Any] | None = None) -> dict[str, str]:
     """Field and table names in force: correlation settings, custom_fields and custom_records over defaults."""
     cfg = cfg or {}
     out = resolve_names(CORRELATION, cfg)
-    out |= resolve_names({f: f for f in CUSTOM_FIELDS}, cfg.get("custom_fields"))
+    out |= resolve_names({f: f for f in [*CUSTOM_FIELDS, *ACCEPTANCE_FIELDS]}, cfg.get("custom_fields"))
     out |= resolve_names(CUSTOM_RECORDS, cfg.get("custom_records"))
     return out
 
@@ -332,10 +332,8 @@ def streams(cfg: Mapping[str, Any] | None = None) -> list[Stream]:
     """Every SuiteQL table the mapping reads: bulk ones as CSV, the rest as JSON lines of items."""
     n = names(cfg)
     out = []
-    skip = undeclared(cfg)  # the billing-schedule variants this account does not use (schedules.py)
-    for name, specs in (_specs(n) | charge_specs(n)).items():
-        if name in skip:
-            continue
+    # the modeling variants this account uses: schedule records or charges, acceptance fields (schedules.py)
+    for name, specs in variant_specs(_specs(n), n, cfg).items():
         pk = "uniquekey" if name == "transactionline" else "id"
         table = n.get(name, name)  # custom record tables are named by config
         cursor = next(

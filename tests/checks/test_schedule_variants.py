@@ -7,6 +7,8 @@ schedules, collected with the same setting in its config, gives the answer key e
   milestone-billed SOWs. The key is the estate's (closedloop.demo.estate_key): Q2C-022 cannot be judged and
   coverage says so, naming the setting; the SOWs whose ERP milestone lines carried an injected drift are
   judged on their milestone plan.
+- milestone_acceptance = 'project_task': a PSA milestone's status and completion/acceptance dates live on its
+  project task (ismilestone, custevent_milestone_id), not on the custom milestone record.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from tests.checks.test_answer_key import RECONCILED_CHECKS
 
 CHARGES = {"netsuite": {"billing_schedules": "charges"}}
 CLM_MILESTONES = {"netsuite": {"milestone_schedules": "clm_milestones"}}
+ON_TASKS = {"netsuite": {"milestone_acceptance": "project_task"}}
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +146,24 @@ def test_clm_milestones_as_the_schedule_give_the_estate_key(firm, tmp_path, prof
         " (SELECT project_id FROM canon.project)"
     ).fetchone()
     assert derived == plan and derived[0] > 0
+
+
+def test_milestone_acceptance_on_project_tasks_gives_the_answer_key(firm, tmp_path):
+    render_exports(firm, tmp_path / "exports", ON_TASKS)
+    ns = tmp_path / "exports" / "netsuite"
+    records = [json.loads(x) for x in (ns / "customrecord_cl_milestone.jsonl").read_text().splitlines()]
+    tasks = [json.loads(x) for x in (ns / "projecttask.jsonl").read_text().splitlines()]
+    assert records and not any("custrecord_accepted_date" in r or "custrecord_status" in r for r in records)
+    accepted = [t for t in tasks if t.get("ismilestone") == "T" and "custevent_accepted_date" in t]
+    assert (
+        len(accepted)
+        == firm.tables["milestone"].filter(firm.tables["milestone"]["accepted_date"].is_not_null()).height
+    )
+    path = write_demo_config(tmp_path, firm.params["as_of"])
+    with_settings(path, ON_TASKS)
+    report = pipeline.run(load(path), trigger="test")
+    assert not _score(report, firm)
+    assert answer_key(firm, ON_TASKS).equals(firm.answer_key)
 
 
 def test_the_default_estate_key_is_the_generators(firm):

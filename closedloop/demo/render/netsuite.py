@@ -18,6 +18,7 @@ from closedloop.demo.render._fmt import (
     table,
     write_suiteql_jsonl,
 )
+from closedloop.demo.render.variants import acceptance_values, with_acceptance
 from collectors.base import Stream
 from collectors.netsuite.streams import names, streams
 
@@ -202,7 +203,7 @@ def render_projects(c: Ctx) -> dict[str, int]:
             "lastmodifieddate": modstamp(c.now, "created_at", "budget_updated_at"),
         },
     )
-    t = table(c.firm, "task")
+    t = with_acceptance(c.firm, table(c.firm, "task"))  # milestone_acceptance = 'project_task' (variants.py)
     counts["projecttask"] = c.write(
         "projecttask",
         t,
@@ -216,7 +217,8 @@ def render_projects(c: Ctx) -> dict[str, int]:
             n["custevent_milestone_id"]: pl.col("milestone_id"),
             n["correlation_event_field"]: pl.col("correlation_id"),
             "lastmodifieddate": modstamp(c.now),
-        },
+        }
+        | acceptance_values(n, c.streams["projecttask"].column_names()),
     )
     a = table(c.firm, "assignment")
     a = a.with_columns(
