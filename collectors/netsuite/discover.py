@@ -12,6 +12,7 @@ from collectors.discover import SAMPLE_ROWS, Report, TableProfile, Wanted, kind_
 from collectors.files import FilesCollector
 from collectors.http import HttpError, offset_pages
 from collectors.netsuite.api import NetSuiteAPI, is_bulk, parse_suiteql_page, table_of
+from collectors.netsuite.schedules import variant_value_columns
 from collectors.netsuite.streams import CORRELATION, CUSTOM_FIELDS, names, streams
 
 # Canonical enumerated column -> (stream, column by default name, rows the mapping reads).
@@ -54,7 +55,8 @@ def wanted(cfg: Mapping[str, Any]) -> dict[str, list[Wanted]]:
 
 def value_columns(cfg: Mapping[str, Any]) -> dict[str, tuple[str, str, Any]]:
     n = names(cfg)
-    return {canon: (stream, n.get(col, col), where) for canon, (stream, col, where) in VALUE_COLUMNS.items()}
+    columns = VALUE_COLUMNS | variant_value_columns(cfg)  # charges, acceptance on tasks (schedules.py)
+    return {canon: (stream, n.get(col, col), where) for canon, (stream, col, where) in columns.items()}
 
 
 def introspect(report: Report, cfg: Mapping[str, Any], secrets) -> None:

@@ -131,3 +131,13 @@ def charge_specs(n: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
             "lastmodifieddate:TIMESTAMPTZ",
         )
     }
+
+
+def variant_value_columns(cfg: Mapping[str, Any] | None) -> dict[str, tuple[str, str, None]]:
+    """Enumerated canonical columns whose vendor values another variant reads elsewhere (discover's value maps)."""
+    out: dict[str, tuple[str, str, None]] = {}
+    if variant(cfg) == "charges":
+        out["billing_schedule.line_type"] = ("charge", "chargetype", None)
+    if acceptance(cfg) == "project_task":
+        out["milestone.status"] = ("projecttask", "custevent_milestone_status", None)
+    return out

@@ -184,3 +184,23 @@ def test_guarded_statements_run_only_in_their_variant_and_keep_line_numbers(tmp_
     assert len(split_statements(charges)) == 3
     with pytest.raises(PipelineError, match="not a setting"):
         select_variants("-- when nope = 'x'\nSELECT 1;", ns, {}, tmp_path / "m.sql")
+
+
+def test_discover_on_a_charges_account_finds_the_charges_and_maps_their_types(tmp_path):
+    from closedloop import discover as disc
+    from closedloop import settings as cfgmod
+    from closedloop.sandbox import Sandbox
+    from tests.collectors import firm_fixture
+    from tests.sandbox.helpers import api_cfg
+
+    render_exports(firm_fixture.build(), tmp_path / "exports", CHARGES)
+    with Sandbox(tmp_path / "exports") as sb:
+        raw = {k: v for k, v in api_cfg(sb, "netsuite", **CHARGES["netsuite"]).items() if k != "kind"}
+        cfg = cfgmod.parse({"sources": {"netsuite": raw}}, None).sources["netsuite"]
+        env = sb.secrets()
+        report = disc.run("netsuite", cfg, lambda name: env.get(f"CLOSEDLOOP_NETSUITE_{name.upper()}"))
+    found = {f.wanted.column: f.status for f in report.findings["charge"]}
+    assert found["chargedate"] == found["chargetype"] == "found"
+    assert "billingschedule_line" not in report.findings
+    types = next(v for v in report.value_maps if v.canonical == "billing_schedule.line_type")
+    assert types.stream == "charge" and types.pairs.get("Fixed Date") == "fixed"
