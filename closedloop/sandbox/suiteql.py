@@ -140,7 +140,8 @@ class SuiteQL:
         table = m["table"].lower()
         if table not in self.items:
             self._load(table)
-        cols = [c.strip() for c in m["cols"].split(",")]
+        distinct = re.match(r"\s*DISTINCT\s+", m["cols"], re.I)
+        cols = [c.strip() for c in m["cols"][distinct.end() if distinct else 0 :].split(",")]
         if cols == ["*"]:
             cols = self.schema[table] if self.schema is not None else self.columns[table]
         for c in cols:
@@ -153,7 +154,7 @@ class SuiteQL:
                 if name.lower() not in known:
                     raise _unknown_field(table, name)
         where = self._where(m["where"]) if m["where"] else None
-        for name in {*_names(m["where"] or ""), *(o.split()[0] for o in order)}:
+        for name in {*_names(m["where"] or ""), *(o.split()[0] for o in order), *(cols if distinct else ())}:
             if not _IDENT.match(name):
                 raise _search_error(f"the sandbox orders by plain columns only, not {name!r}.")
             if name.lower() not in self.columns[table]:
@@ -161,6 +162,10 @@ class SuiteQL:
                 self.con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{name.lower()}" VARCHAR')
                 self.columns[table].append(name.lower())
         sql = f'SELECT _row FROM "{table}"' + (f" WHERE {where}" if where else "")
+        if distinct:  # one item per distinct combination: its first occurrence stands for it
+            group = ", ".join(f'"{c.lower()}"' for c in cols)
+            sql = f'SELECT min(_row) AS _row FROM ({sql}) JOIN "{table}" USING (_row) GROUP BY {group}'
+            sql = f"SELECT _row FROM ({sql})"
         sql += " ORDER BY " + ", ".join(
             [*(f'"{o.split()[0]}" {" ".join(o.split()[1:])}' for o in order), "_row"]
         )

@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from collectors.base import StreamState
-from collectors.discover import SAMPLE_ROWS, Report, TableProfile, Wanted, kind_of_type, profile_rows
+from collectors.discover import (
+    PICKLIST_MAX,
+    SAMPLE_ROWS,
+    Report,
+    TableProfile,
+    Wanted,
+    kind_of_type,
+    profile_rows,
+)
 from collectors.files import FilesCollector
 from collectors.http import HttpError, offset_pages
 from collectors.netsuite.api import NetSuiteAPI, is_bulk, parse_suiteql_page, table_of
@@ -89,6 +97,46 @@ def introspect(report: Report, cfg: Mapping[str, Any], secrets) -> None:
                 continue
             raise
         report.profiles[stream.name] = profile_rows(stream.name, table, records)
+    _all_values(report, cfg, api, ss)
+
+
+def _all_values(report: Report, cfg: Mapping[str, Any], api: NetSuiteAPI, ss) -> None:
+    """Every distinct value of each enumerated column, not only the sampled page's: a status that no sampled
+    row holds (a rare approval state) would otherwise be left out of the drafted map and found unmapped later."""
+    by_name = {s.name: s for s in ss}
+    for canonical, (stream_name, column, where) in value_columns(cfg).items():
+        prof = report.profiles.get(stream_name)
+        if prof is None or not prof.present or column not in prof.columns:
+            continue
+        stream = by_name[stream_name]
+        values: dict[str, None] = {}
+        if cfg.get("bulk_path") and is_bulk(stream):
+            files = FilesCollector("netsuite", Path(str(cfg["bulk_path"])), ss)
+            for batch in files.read(stream, StreamState()):
+                rows = batch.records if isinstance(batch.records, list) else batch.records.to_pylist()
+                values.update((str(r[column]), None) for r in rows if r.get(column) not in (None, ""))
+                if len(values) > PICKLIST_MAX:
+                    break
+        else:
+            filters = [f"{k} IN ({', '.join(repr(v) for v in vs)})" for k, vs in (where or {}).items()]
+            query = f"SELECT DISTINCT {column} FROM {table_of(stream, cfg)}" + (
+                f" WHERE {' AND '.join(filters)}" if filters else ""
+            )
+            pages = offset_pages(
+                api.http,
+                "POST",
+                api.url,
+                limit=PICKLIST_MAX + 1,  # one page: more distinct values than this is not a picklist
+                parse=parse_suiteql_page,
+                json_body={"q": query},
+                headers={"Prefer": "transient"},
+                max_rows=PICKLIST_MAX + 1,
+            )
+            values.update(
+                (str(r[column]), None) for p in pages for r in p.records if r.get(column) is not None
+            )
+        if values and len(values) <= PICKLIST_MAX:
+            report.distinct[canonical] = list(values)
 
 
 def _rows(records) -> list[dict[str, Any]]:
