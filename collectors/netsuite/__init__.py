@@ -12,6 +12,7 @@ from collectors._source import name_settings
 from collectors.files import FilesCollector
 from collectors.netsuite.api import API_SETTINGS, api_collector
 from collectors.netsuite.streams import CORRELATION, CUSTOM_RECORDS, names, streams
+from collectors.netsuite.variants import INVOICE_LINES, variant_params
 
 SYSTEM = "ERP"
 _DOCS = {k: f"Custom field ({k.split('_')[1]} family) holding the correlation ID." for k in CORRELATION}
@@ -26,6 +27,15 @@ SETTINGS: list[Setting] = [
     Setting(
         "custom_records", dict, {}, f"Custom record tables by stream, over the defaults {CUSTOM_RECORDS}."
     ),
+    Setting(
+        "invoice_lines",
+        str,
+        INVOICE_LINES[0],
+        "How time is billed: 'per_entry' (each time line names its entry in custcol_source_id) or 'aggregated'"
+        " (one line for many entries, e.g. per invoice x role x rate x period; each entry names its line in"
+        " custcol_invoice_line, and a line its entries name is linked through them).",
+        choices=INVOICE_LINES,
+    ),
 ]
 MAPPING = Path(__file__).with_name("mapping.sql")
 
@@ -35,8 +45,9 @@ __all__ = ["MAPPING", "SETTINGS", "SYSTEM", "api_collector", "files_collector", 
 
 
 def mapping_params(cfg: Mapping[str, Any]) -> dict[str, str]:
-    """Placeholders of mapping.sql: every custom field name in force, keyed by its default name."""
-    return names(cfg)
+    """Placeholders of mapping.sql: every custom field name in force (keyed by its default name), and the
+    SQL of the modeling variants the section chooses (collectors/netsuite/variants.py)."""
+    return names(cfg) | variant_params(cfg)
 
 
 def files_collector(cfg: Mapping[str, Any]) -> FilesCollector:

@@ -111,6 +111,13 @@ SELECT uniquekey, "transaction", CAST(linesequencenumber AS INTEGER), "${custcol
 FROM raw.${source}__transactionline
 WHERE NOT coalesce(mainline, false) AND NOT coalesce(taxline, false);
 
+-- invoice_lines = 'aggregated': a line its time entries name (custcol_invoice_line) bills all of them, so it names
+-- no single entry, whatever its source field holds; chk.time_line links such a line through its entries. A line no
+-- entry names keeps its source field (one entry per line). With 'per_entry' the WHERE is constant false.
+UPDATE canon.invoice_line SET source_id = NULL
+WHERE '${invoice_lines}' = 'aggregated' AND source_system = '${source}'
+  AND invoice_line_id IN (SELECT tb."${custcol_invoice_line}" FROM raw.${source}__timebill tb);
+
 INSERT INTO canon.payment (payment_id, invoice_id, client_id, legal_entity_id, amount, currency, received_date,
                            applied_date, source_system, source_id, snapshot_ts, correlation_id)
 SELECT x.id, x."${custbody_applied_invoice}", x.entity, x.subsidiary, x.foreigntotal, cur.symbol, x.trandate,

@@ -6,6 +6,7 @@ import polars as pl
 
 from closedloop.demo.render._fmt import modstamp, synthetic_ids, table, write_suiteql_csv
 from closedloop.demo.render.netsuite import Ctx, term
+from closedloop.demo.render.netsuite_lines import lines_and_entries
 
 # canonical invoice.type <-> NetSuite transaction type (the mapping reverses it)
 INVOICE_TYPES = {"invoice": "CustInvc", "credit_note": "CustCred"}
@@ -22,7 +23,7 @@ def _bulk(c: Ctx, stream: str, frame: pl.DataFrame, values: dict[str, pl.Expr]) 
 def render_bulk(c: Ctx) -> dict[str, int]:
     """timebill, expense_line and transactionline as saved-search CSV exports (millions of rows at tier m)."""
     n, counts = c.n, {}
-    te = table(c.firm, "time_entry")
+    il, te = lines_and_entries(table(c.firm, "invoice_line"), table(c.firm, "time_entry"), c.cfg)
     counts["timebill"] = _bulk(
         c,
         "timebill",
@@ -67,7 +68,6 @@ def render_bulk(c: Ctx) -> dict[str, int]:
             "lastmodifieddate": modstamp(c.now, "approved_at"),
         },
     )
-    il = table(c.firm, "invoice_line")
     counts["transactionline"] = _bulk(
         c,
         "transactionline",
