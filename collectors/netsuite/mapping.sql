@@ -92,12 +92,21 @@ INSERT INTO canon.invoice (invoice_id, erp_invoice_no, client_id, legal_entity_i
 SELECT x.id, x.tranid, x.entity, x.subsidiary, x."${custbody_sow_id}", x.job,
        CASE x.type WHEN 'CustCred' THEN 'credit_note' ELSE 'invoice' END, x.status, x.trandate,
        x."${custbody_posted_at}", x.duedate, cur.symbol, x."${custbody_net_amount}", x.taxtotal, x.foreigntotal,
-       x.foreignamountpaid, CAST(t.daysuntilnetdue AS INTEGER), x.otherrefnum, x."${custbody_source_ref}",
+       x.foreignamountpaid, CAST(t.daysuntilnetdue AS INTEGER), x.otherrefnum, ${credit_note_ref},
        x."${custbody_credit_reason}", '${source}', x.id, x._extracted_at, x."${correlation_body_field}"
 FROM raw.${source}__transaction x
 LEFT JOIN raw.${source}__currency cur ON cur.id = x.currency
 LEFT JOIN raw.${source}__term t ON t.id = x.terms
 WHERE x.type IN ('CustInvc', 'CustCred');
+
+-- credit_note_link = 'memo': a credit note names the invoice it credits only in a text field ('Credit for
+-- INV0000123', read into source_ref above); the invoice is the one with the number the pattern finds first. With
+-- 'applied' the WHERE is constant false.
+UPDATE canon.invoice AS cn
+SET source_ref = (SELECT min(inv.invoice_id) FROM canon.invoice inv
+                  WHERE inv.source_system = '${source}' AND inv.type = 'invoice'
+                    AND inv.erp_invoice_no = regexp_extract(cn.source_ref, '${credit_note_invoice_pattern}'))
+WHERE '${credit_note_link}' = 'memo' AND cn.source_system = '${source}' AND cn.type = 'credit_note';
 
 INSERT INTO canon.invoice_line (invoice_line_id, invoice_id, line_no, line_type, source_id, role, quantity,
                                 unit_price, amount, tax_code, tax_rate, period_start, period_end, reason_code,

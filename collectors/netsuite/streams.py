@@ -8,6 +8,7 @@ from typing import Any
 from collectors._source import cols, resolve_names, split_spec
 from collectors.base import Stream
 from collectors.config_keys import duplicate_columns
+from collectors.netsuite.variants import memo_field
 
 # The correlation ID lives in one custom field per NetSuite field family (own settings).
 CORRELATION = {
@@ -331,7 +332,11 @@ def streams(cfg: Mapping[str, Any] | None = None) -> list[Stream]:
     """Every SuiteQL table the mapping reads: bulk ones as CSV, the rest as JSON lines of items."""
     n = names(cfg)
     out = []
-    for name, specs in _specs(n).items():
+    specs_by = _specs(n)
+    memo = memo_field(cfg)  # read only when credit notes name their invoice there (variants.py)
+    if memo and memo not in (spec.split(":")[0] for spec in specs_by["transaction"]):
+        specs_by["transaction"] = (*specs_by["transaction"], memo)
+    for name, specs in specs_by.items():
         pk = "uniquekey" if name == "transactionline" else "id"
         table = n.get(name, name)  # custom record tables are named by config
         cursor = next(

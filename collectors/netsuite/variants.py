@@ -14,7 +14,19 @@ from typing import Any
 # entries (per invoice x role x rate x period), and each entry names its line (custcol_invoice_line).
 INVOICE_LINES = ("per_entry", "aggregated")
 
-VARIANTS: dict[str, tuple[str, ...]] = {"invoice_lines": INVOICE_LINES}
+# 'applied': a credit memo names the invoice it credits by internal id (custbody_source_ref, the applied-to link).
+# 'memo': only a text field says so ("Credit for INV0000123"); the invoice is found by its number (tranid).
+CREDIT_NOTE_LINK = ("applied", "memo")
+
+VARIANTS: dict[str, tuple[str, ...]] = {"invoice_lines": INVOICE_LINES, "credit_note_link": CREDIT_NOTE_LINK}
+# free-text companions of the variants: (setting, default)
+MEMO_FIELD = ("credit_note_memo_field", "memo")
+INVOICE_PATTERN = ("credit_note_invoice_pattern", "INV-?[0-9]+")
+
+
+def text(cfg: Mapping[str, Any] | None, setting: tuple[str, str]) -> str:
+    """A free-text companion setting, or its default."""
+    return (cfg or {}).get(setting[0]) or setting[1]
 
 
 def choice(cfg: Mapping[str, Any] | None, name: str) -> str:
@@ -26,6 +38,19 @@ def choice(cfg: Mapping[str, Any] | None, name: str) -> str:
     return value
 
 
-def variant_params(cfg: Mapping[str, Any] | None) -> dict[str, str]:
-    """mapping.sql placeholders: the chosen value of every variant, keyed by the setting's name."""
-    return {name: choice(cfg, name) for name in VARIANTS}
+def memo_field(cfg: Mapping[str, Any] | None) -> str | None:
+    """The transaction text field naming a credited invoice, when credit notes are linked that way."""
+    return text(cfg, MEMO_FIELD) if choice(cfg, "credit_note_link") == "memo" else None
+
+
+def variant_params(cfg: Mapping[str, Any] | None, n: Mapping[str, str]) -> dict[str, str]:
+    """mapping.sql placeholders: the chosen value of every variant, keyed by the setting's name, and the SQL
+    they put in it (n: the field names in force)."""
+    out = {name: choice(cfg, name) for name in VARIANTS}
+    memo = memo_field(cfg)
+    # the credit note's reference as read: the applied-to id, or the memo's text (resolved by number after)
+    out["credit_note_ref"] = (
+        f"CASE WHEN x.type = 'CustCred' THEN x.\"{memo}\" END" if memo else f'x."{n["custbody_source_ref"]}"'
+    )
+    out["credit_note_invoice_pattern"] = text(cfg, INVOICE_PATTERN).replace("'", "''")
+    return out

@@ -21,6 +21,7 @@ from closedloop.settings import ConfigError, load
 from tests.checks.test_answer_key import RECONCILED_CHECKS
 
 AGGREGATED = {"netsuite": {"invoice_lines": "aggregated"}}
+MEMO = {"netsuite": {"credit_note_link": "memo", "credit_note_memo_field": "custbody_cl_note"}}
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +100,22 @@ def test_unbacked_hours_of_an_aggregated_line_are_untraceable(firm):
         ).fetchall()
     }
     assert flagged & set(agg["invoice_line_id"]) == {padded, orphan}
+
+
+def test_credit_notes_linked_by_memo_give_the_answer_key_exactly(firm, tmp_path):
+    """No applied-to id: 'Credit for INV0000123' in a text field, resolved to the invoice by its number."""
+    con, report = _collect(firm, tmp_path / "memo", MEMO)
+    raw = con.execute(
+        "SELECT count(*) FILTER (WHERE custbody_source_ref IS NOT NULL),"
+        " count(*) FILTER (WHERE custbody_cl_note LIKE 'Credit for INV%') FROM raw.netsuite__transaction"
+    ).fetchone()
+    credited = firm.tables["invoice"].filter(pl.col("type") == "credit_note")["source_ref"].drop_nulls()
+    assert raw == (0, credited.len()) and credited.len() > 0
+    linked = con.execute(
+        "SELECT source_ref FROM canon.invoice WHERE type = 'credit_note' AND source_ref IS NOT NULL"
+    ).fetchall()
+    assert sorted(r[0] for r in linked) == sorted(credited.to_list())
+    _exact(con, report.run_id, variants.answer_key(firm, MEMO))
 
 
 def test_an_unknown_variant_is_a_config_error_naming_the_key(tmp_path):

@@ -7,6 +7,7 @@ import polars as pl
 from closedloop.demo.render._fmt import modstamp, synthetic_ids, table, write_suiteql_csv
 from closedloop.demo.render.netsuite import Ctx, term
 from closedloop.demo.render.netsuite_lines import lines_and_entries
+from collectors.netsuite.variants import memo_field
 
 # canonical invoice.type <-> NetSuite transaction type (the mapping reverses it)
 INVOICE_TYPES = {"invoice": "CustInvc", "credit_note": "CustCred"}
@@ -178,6 +179,17 @@ def render_transactions(c: Ctx) -> int:
         corr=pl.col("correlation_id"),
         lm=modstamp(c.now, "tp_updated_at"),
     )
+    memo = memo_field(c.cfg)
+    if memo:  # credit_note_link = 'memo': the credited invoice by number in a text field, no applied-to id
+        numbers = f(c.firm, "invoice").select(
+            source_ref=pl.col("invoice_id"), _ref_no=pl.col("erp_invoice_no")
+        )
+        inv = inv.join(numbers, on="source_ref", how="left", maintain_order="left").with_columns(
+            memo=pl.when(pl.col("type") == INVOICE_TYPES["credit_note"]).then(
+                pl.lit("Credit for ") + pl.col("_ref_no")
+            ),
+            source_ref=pl.lit(None, pl.String),
+        )
     tx = pl.concat([inv, pay, vb, po, rc], how="diagonal_relaxed")
     col = pl.col
     values = {
@@ -213,6 +225,8 @@ def render_transactions(c: Ctx) -> int:
         n["correlation_body_field"]: col("corr"),
         "lastmodifieddate": col("lm"),
     }
+    if memo:
+        values[memo] = col("memo")
     return c.write("transaction", tx, values)
 
 
