@@ -17,6 +17,7 @@ from collectors.netsuite.variants import (
     INVOICE_LINES,
     INVOICE_PATTERN,
     MEMO_FIELD,
+    SERVICE_PERIOD,
     variant_params,
 )
 
@@ -61,6 +62,14 @@ SETTINGS: list[Setting] = [
         str,
         INVOICE_PATTERN[1],
         "Regular expression of an invoice number (tranid) in that text; its first match names the invoice.",
+    ),
+    Setting(
+        "service_period",
+        str,
+        SERVICE_PERIOD[0],
+        "Where an invoice's service period is held: 'lines' (custcol_period_start/end on each line) or 'header'"
+        " (custbody_period_start/end on the invoice, taken by all its lines).",
+        choices=SERVICE_PERIOD,
     ),
 ]
 MAPPING = Path(__file__).with_name("mapping.sql")

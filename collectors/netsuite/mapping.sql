@@ -114,7 +114,7 @@ INSERT INTO canon.invoice_line (invoice_line_id, invoice_id, line_no, line_type,
                                 correlation_id)
 SELECT uniquekey, "transaction", CAST(linesequencenumber AS INTEGER), "${custcol_line_type}", "${custcol_source_id}",
        "${custcol_role}", CAST(quantity AS DECIMAL(12,2)), rate, foreignamount, taxcode, "${custcol_tax_rate}",
-       "${custcol_period_start}", "${custcol_period_end}", "${custcol_reason_code}", "${custcol_approved_by}",
+       ${line_period_start}, ${line_period_end}, "${custcol_reason_code}", "${custcol_approved_by}",
        "${custcol_service_category}", "${custcol_applied_to_retainer}", '${source}', _extracted_at,
        "${correlation_column_field}"
 FROM raw.${source}__transactionline
@@ -126,6 +126,12 @@ WHERE NOT coalesce(mainline, false) AND NOT coalesce(taxline, false);
 UPDATE canon.invoice_line SET source_id = NULL
 WHERE '${invoice_lines}' = 'aggregated' AND source_system = '${source}'
   AND invoice_line_id IN (SELECT tb."${custcol_invoice_line}" FROM raw.${source}__timebill tb);
+
+-- service_period = 'header': the invoice holds one service period for all its lines (custbody_period_start/end),
+-- which each line takes. With 'lines' the WHERE is constant false.
+UPDATE canon.invoice_line AS il SET period_start = ${header_period_start}, period_end = ${header_period_end}
+FROM raw.${source}__transaction h
+WHERE '${service_period}' = 'header' AND il.source_system = '${source}' AND h.id = il.invoice_id;
 
 INSERT INTO canon.payment (payment_id, invoice_id, client_id, legal_entity_id, amount, currency, received_date,
                            applied_date, source_system, source_id, snapshot_ts, correlation_id)

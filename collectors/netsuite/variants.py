@@ -18,7 +18,15 @@ INVOICE_LINES = ("per_entry", "aggregated")
 # 'memo': only a text field says so ("Credit for INV0000123"); the invoice is found by its number (tranid).
 CREDIT_NOTE_LINK = ("applied", "memo")
 
-VARIANTS: dict[str, tuple[str, ...]] = {"invoice_lines": INVOICE_LINES, "credit_note_link": CREDIT_NOTE_LINK}
+# 'lines': each invoice line holds its service period (custcol_period_start/end). 'header': the invoice holds one
+# period for all its lines (custbody_period_start/end), which the lines take.
+SERVICE_PERIOD = ("lines", "header")
+
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "invoice_lines": INVOICE_LINES,
+    "credit_note_link": CREDIT_NOTE_LINK,
+    "service_period": SERVICE_PERIOD,
+}
 # free-text companions of the variants: (setting, default)
 MEMO_FIELD = ("credit_note_memo_field", "memo")
 INVOICE_PATTERN = ("credit_note_invoice_pattern", "INV-?[0-9]+")
@@ -43,6 +51,11 @@ def memo_field(cfg: Mapping[str, Any] | None) -> str | None:
     return text(cfg, MEMO_FIELD) if choice(cfg, "credit_note_link") == "memo" else None
 
 
+def service_period(cfg: Mapping[str, Any] | None) -> str:
+    """Where the service period of an invoice's lines is held: 'lines' or 'header'."""
+    return choice(cfg, "service_period")
+
+
 def variant_params(cfg: Mapping[str, Any] | None, n: Mapping[str, str]) -> dict[str, str]:
     """mapping.sql placeholders: the chosen value of every variant, keyed by the setting's name, and the SQL
     they put in it (n: the field names in force)."""
@@ -53,4 +66,10 @@ def variant_params(cfg: Mapping[str, Any] | None, n: Mapping[str, str]) -> dict[
         f"CASE WHEN x.type = 'CustCred' THEN x.\"{memo}\" END" if memo else f'x."{n["custbody_source_ref"]}"'
     )
     out["credit_note_invoice_pattern"] = text(cfg, INVOICE_PATTERN).replace("'", "''")
+    # the lines' period as read from the line (NULL when the header holds it), and from the header (NULL otherwise)
+    for end in ("start", "end"):
+        line, body = n[f"custcol_period_{end}"], n[f"custbody_period_{end}"]
+        header = service_period(cfg) == "header"
+        out[f"line_period_{end}"] = "CAST(NULL AS DATE)" if header else f'"{line}"'
+        out[f"header_period_{end}"] = f'h."{body}"' if header else "CAST(NULL AS DATE)"
     return out

@@ -21,6 +21,7 @@ from closedloop.settings import ConfigError, load
 from tests.checks.test_answer_key import RECONCILED_CHECKS
 
 AGGREGATED = {"netsuite": {"invoice_lines": "aggregated"}}
+HEADER = {"netsuite": {"service_period": "header"}}
 MEMO = {"netsuite": {"credit_note_link": "memo", "credit_note_memo_field": "custbody_cl_note"}}
 
 
@@ -39,6 +40,11 @@ def _collect(firm, root, config):
 
 
 def _exact(con, run_id, key) -> None:
+    """Every reconciled check runs (a check not covered would pass a key with no rows for it) and matches."""
+    skipped = con.execute(
+        "SELECT check_id FROM results.check_run WHERE run_id = ? AND status = 'not_covered'", [run_id]
+    ).fetchall()
+    assert not {r[0] for r in skipped} & RECONCILED_CHECKS
     got = answer.score(answer.findings(con, run_id), key, sorted(RECONCILED_CHECKS))
     bad = [s.explain() for s in got.values() if not s.exact]
     assert not bad, "\n".join(bad)
@@ -116,6 +122,23 @@ def test_credit_notes_linked_by_memo_give_the_answer_key_exactly(firm, tmp_path)
     ).fetchall()
     assert sorted(r[0] for r in linked) == sorted(credited.to_list())
     _exact(con, report.run_id, variants.answer_key(firm, MEMO))
+
+
+def test_service_period_on_the_invoice_header_gives_the_answer_key_exactly(firm, tmp_path):
+    """The lines take their invoice's period: the header spans its lines' periods, so no line starts later
+    than it did and Q2C-051 (billing after contract end) still finds what the key holds."""
+    con, report = _collect(firm, tmp_path / "header", HEADER)
+    cols = {r[0] for r in con.execute("DESCRIBE raw.netsuite__transactionline").fetchall()}
+    assert not cols & {"custcol_period_start", "custcol_period_end"}
+    spread = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE n > 1) FROM (SELECT invoice_id, count(DISTINCT period_start) AS n"
+        " FROM canon.invoice_line GROUP BY invoice_id)"
+    ).fetchone()
+    assert spread[0] > 0 and spread[1] == 0
+    assert (
+        con.execute("SELECT count(*) FROM canon.invoice_line WHERE period_start IS NULL").fetchone()[0] == 0
+    )
+    _exact(con, report.run_id, variants.answer_key(firm, HEADER))
 
 
 def test_an_unknown_variant_is_a_config_error_naming_the_key(tmp_path):
