@@ -141,6 +141,13 @@ def test_service_period_on_the_invoice_header_gives_the_answer_key_exactly(firm,
     _exact(con, report.run_id, variants.answer_key(firm, HEADER))
 
 
+def test_the_variants_together_give_the_answer_key_exactly(firm, tmp_path):
+    """A profile may choose several variants at once: each translation composes with the others."""
+    together = {"netsuite": AGGREGATED["netsuite"] | MEMO["netsuite"] | HEADER["netsuite"]}
+    con, report = _collect(firm, tmp_path / "together", together)
+    _exact(con, report.run_id, variants.answer_key(firm, together))
+
+
 def test_an_unknown_variant_is_a_config_error_naming_the_key(tmp_path):
     path = write_demo_config(tmp_path, "2026-10-31", api={"netsuite": {"invoice_lines": "per_invoice"}})
     with pytest.raises(ConfigError, match=r"sources\.netsuite\.invoice_lines.*per_entry, aggregated"):
