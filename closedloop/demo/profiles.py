@@ -27,6 +27,8 @@ from closedloop import valuemaps
 if TYPE_CHECKING:
     import polars as pl
 
+    from closedloop.demo.firm.build import Firm
+
 _FAMILIES = ("custentity", "custevent", "custrecord", "custcol", "custbody")
 
 
@@ -38,10 +40,14 @@ class Profile:
     lacks: Mapping[str, Mapping[str, tuple[str, ...] | None]] = field(default_factory=dict)
     not_covered: frozenset[str] = frozenset()
 
-    def answer_key(self, key: pl.DataFrame) -> pl.DataFrame:
-        """The firm's answer key as this estate can be judged: checks it cannot cover leave it."""
+    def answer_key(self, firm: Firm) -> pl.DataFrame:
+        """The firm's answer key as this estate holds it (translated where a modeling variant merges the
+        entities a check names, closedloop/demo/variants.py); checks it cannot cover leave it."""
         import polars as pl  # here, so the CLI can list the profiles without loading polars
 
+        from closedloop.demo import variants
+
+        key = variants.answer_key(firm, self.sources)
         return key.filter(~pl.col("check_id").is_in(sorted(self.not_covered)))
 
     def config_sections(self) -> dict[str, dict[str, Any]]:
@@ -148,7 +154,7 @@ OWN_WORDS = Profile(
                     "Void": "cancelled",
                     "Past Due": "overdue",
                 },
-            }
+            },
         },
         "ironclad": {
             "properties": {"billing_type": "billingModel"},
@@ -175,7 +181,7 @@ OWN_WORDS = Profile(
                     "In Progress": "in_progress",
                 },
                 "milestone.billing_trigger": {"On Acceptance": "acceptance", "On Date": "date"},
-            }
+            },
         },
         "netsuite": {
             "custom_fields": {
@@ -211,7 +217,7 @@ OWN_WORDS = Profile(
                     "Fixed Fee": "fixed",
                 },
                 "billing_schedule.line_type": {"Fixed Amount": "fixed", "Milestone Billing": "milestone"},
-            }
+            },
         },
     },
 )
@@ -236,8 +242,24 @@ LEAN = Profile(
     not_covered=frozenset({"Q2C-012", "Q2C-036", "Q2C-042", "Q2C-074", "Q2C-080", "Q2C-092", "Q2C-093"}),
 )
 
+MODELING_VARIANTS = Profile(
+    "modeling-variants",
+    "NetSuite modeled the way many firms do: one invoice line bills many time entries (the link on the entry),"
+    " credit notes name the invoice they credit only in a memo, the service period sits on the invoice header.",
+    sources={
+        "netsuite": {
+            "invoice_lines": "aggregated",
+            "credit_note_link": "memo",
+            "credit_note_memo_field": "custbody_credit_memo_text",
+            "service_period": "header",
+        }
+    },
+)
+
 DEFAULT = Profile("default", "The demo firm's own estate: the product's default names and values.")
-PROFILES: dict[str, Profile] = {p.name: p for p in (DEFAULT, CUSTOM_NAMES, OWN_WORDS, LEAN)}
+PROFILES: dict[str, Profile] = {
+    p.name: p for p in (DEFAULT, CUSTOM_NAMES, OWN_WORDS, LEAN, MODELING_VARIANTS)
+}
 
 
 def profile(name: str) -> Profile:

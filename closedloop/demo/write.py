@@ -23,7 +23,7 @@ def write_demo(firm: Firm, out_dir: Path | str, profile: Profile = DEFAULT) -> P
         from .profiles import strip
 
         strip(out / "exports", profile)
-    profile.answer_key(firm.answer_key).write_parquet(out / "answer_key.parquet")
+    profile.answer_key(firm).write_parquet(out / "answer_key.parquet")
     (out / "kpi_truth.json").write_text(json.dumps(firm.kpi_truth, indent=2, default=str))
     params = firm.params | ({"profile": profile.name} if profile is not DEFAULT else {})
     (out / "firm.json").write_text(json.dumps(params, indent=2, default=str))

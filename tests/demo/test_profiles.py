@@ -61,7 +61,7 @@ def _judge(con, report, prof, firm) -> None:
         "SELECT DISTINCT setting, vendor_value FROM meta.unmapped_value ORDER BY ALL"
     ).fetchall()
     assert not unmapped, unmapped
-    bad = _score(con, report.run_id, prof.answer_key(firm.answer_key), RECONCILED_CHECKS - prof.not_covered)
+    bad = _score(con, report.run_id, prof.answer_key(firm), RECONCILED_CHECKS - prof.not_covered)
     assert not bad, "\n".join(bad)
     found = answer.findings(con, report.run_id)
     assert found.filter(found["check_id"].is_in(sorted(not_covered))).height == 0
