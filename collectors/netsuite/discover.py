@@ -97,12 +97,14 @@ def introspect(report: Report, cfg: Mapping[str, Any], secrets) -> None:
                 continue
             raise
         report.profiles[stream.name] = profile_rows(stream.name, table, records)
-    _all_values(report, cfg, api, ss)
 
 
-def _all_values(report: Report, cfg: Mapping[str, Any], api: NetSuiteAPI, ss) -> None:
+def all_values(report: Report, cfg: Mapping[str, Any], secrets) -> None:
     """Every distinct value of each enumerated column, not only the sampled page's: a status that no sampled
-    row holds (a rare approval state) would otherwise be left out of the drafted map and found unmapped later."""
+    row holds (a rare approval state) would otherwise be left out of the drafted map and found unmapped later.
+    cfg carries the names discover proposed, so a renamed status field is asked under its own name."""
+    ss = streams(cfg)
+    api = NetSuiteAPI(cfg, secrets, ss)
     by_name = {s.name: s for s in ss}
     for canonical, (stream_name, column, where) in value_columns(cfg).items():
         prof = report.profiles.get(stream_name)
