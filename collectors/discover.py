@@ -73,6 +73,7 @@ class ColumnProfile:
     non_null: int = 0
     vendor_type: str = ""  # what the vendor's metadata says (describe type, Ironclad property type)
     label: str = ""
+    references: tuple[str, ...] = ()  # the objects a lookup field points at (Salesforce describe referenceTo)
 
     @property
     def enumerated(self) -> bool:
@@ -358,7 +359,9 @@ def draft_values(
             continue
         values = report.distinct.get(canonical) or col.distinct
         report.value_maps.append(
-            ValueMap(canonical, stream, column, {v: vm.canonical_of(report.kind, canonical, v) for v in values})
+            ValueMap(
+                canonical, stream, column, {v: vm.canonical_of(report.kind, canonical, v) for v in values}
+            )
         )
 
 
