@@ -43,13 +43,13 @@ def toml_value(value: Any) -> str:
     if isinstance(value, dt.date):
         return f'"{value.isoformat()}"'
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return json.dumps(str(value))
 
 
-def _key(key: str) -> str:
+def toml_key(key: str) -> str:
     """A TOML key: bare where TOML allows it, else quoted ('sow.status', 'Fully Signed')."""
     return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
 

@@ -45,10 +45,24 @@ def run(key: str, cfg: Mapping[str, Any], secrets: Callable[[str], str | None]) 
     if vendor is not None:
         known = vendor.known(cfg) if hasattr(vendor, "known") else ()
         d.settle(report, vendor.wanted(cfg), known)
-        d.draft_values(report, vendor.value_columns(cfg))
+        proposed = with_proposals(cfg, report.settings)  # a renamed status field is read under its name
+        if transport == "api" and hasattr(vendor, "all_values"):
+            vendor.all_values(report, proposed, secrets)
+        d.draft_values(report, vendor.value_columns(proposed))
     else:
         report.notes.append(f"kind {kind!r} declares no wanted columns: the report lists what the files hold")
     return report
+
+
+def with_proposals(cfg: Mapping[str, Any], proposals: Mapping[tuple[str, ...], tuple[str, str]]) -> dict:
+    """The source's config with discover's proposed names in force (nested keys such as custom_fields.x)."""
+    out = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in cfg.items()}
+    for key, (value, _) in proposals.items():
+        if len(key) == 1:
+            out[key[0]] = value
+        else:
+            out.setdefault(key[0], {})[key[1]] = value
+    return out
 
 
 def _profile_files(report: d.Report, cfg: Mapping[str, Any], kind: str, vendor: ModuleType | None) -> None:

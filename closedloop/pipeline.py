@@ -26,6 +26,7 @@ from closedloop.sqlfiles import PipelineError, run_sql_file, split_statements
 from closedloop.steps import StepClock
 from closedloop.warehouse import Warehouse, new_run_id, utcnow
 from collectors.base import CollectorError
+from collectors.config_keys import mismatches
 from collectors.runner import SourceResult, StreamResult, collect_source
 
 __all__ = [
@@ -64,6 +65,13 @@ class RunReport:
     @property
     def canon_total(self) -> int:
         return sum(self.canon_rows.values())
+
+    @property
+    def exit_code(self) -> int:
+        """0 ok; 2 when a source failed on a name its config sets that the source lacks; else 1."""
+        if self.status == "ok":
+            return 0
+        return 2 if any(st.config_error for s in self.sources for st in s.streams) else 1
 
     def as_dict(self) -> dict:
         return {
@@ -246,9 +254,24 @@ def _collect(con, cfg, report, prev, key: str, extracted_at) -> SourceResult:
             merge_streams=merge,
         )
         save_states(con, report.run_id, key, states, res)
+        _refuse_config_mismatches(cfg.sources[key], key, collector, res)
     if res.status == "failed":
         declare_empty_streams(con, key, cfg.sources[key])
     return res
+
+
+def _refuse_config_mismatches(scfg, key: str, collector, res: SourceResult) -> None:
+    """A name the config sets that the source proved it lacks is a configuration error, not an absence:
+    the stream fails (so nothing is published) with the key to fix, and the run exits 2."""
+    have = {
+        s.name: [c.name for c in s.columns if c.name not in sr.missing_fields] + sr.extra_fields
+        for s in collector.streams()
+        for sr in res.streams
+        if sr.stream == s.name
+    }
+    for sr, message in mismatches(str(scfg.get("kind") or key), key, scfg, res.streams, have):
+        sr.status, sr.error, sr.config_error = "failed", f"source {key}, stream {sr.stream}: {message}", True
+        res.status = "failed"
 
 
 def _run_checks(con, cfg, report, prev, failed, say) -> dict | None:

@@ -108,3 +108,76 @@ def duplicate_columns(
                 f" give each its own field"
             )
         seen.setdefault(name, typ)
+
+
+def explicitly_set(
+    kind: str, name: str, cfg: Mapping[str, Any] | None, source: str | None = None
+) -> str | None:
+    """The config key naming `name` when the config sets it away from the product's default, else None.
+
+    A default name the estate lacks is an absence the product tolerates (coverage says what it costs); a name
+    someone typed into closedloop.toml that the source does not have is a mistake to stop on.
+    """
+    if not cfg:
+        return None
+    defaults = _keys(kind, {})
+    for key in _keys(kind, cfg).get(name, ()):
+        if key not in defaults.get(name, ()):
+            return f"sources.{source or kind}.{key}"
+    return None
+
+
+def mismatches(
+    kind: str,
+    source: str,
+    cfg: Mapping[str, Any],
+    results: Iterable[Any],
+    have: Mapping[str, Iterable[str]],
+) -> list[tuple[Any, str]]:
+    """(stream result, message) for each configured name the collection proved the source lacks: a stream
+    absent whose table/object/record type the config names, or a field the config names that it refused.
+    have[stream]: the names the source did return for it (the closest are offered)."""
+    out = []
+    for sr in results:
+        if sr.status == "absent":
+            for name in _stream_names(kind, sr.stream, cfg):
+                key = explicitly_set(kind, name, cfg, source)
+                if key:
+                    out.append(
+                        (
+                            sr,
+                            f"{key} = {name!r}: {kind} has no such table/object ({sr.absent_reason}); run"
+                            f" `closedloop discover {source}` to list what it has",
+                        )
+                    )
+            continue
+        for name in sr.absent_fields:
+            key = explicitly_set(kind, name, cfg, source)
+            if key:
+                close = difflib.get_close_matches(name, sorted(have.get(sr.stream, ())), n=3, cutoff=0.5)
+                hint = f"closest names it has: {', '.join(close)}; " if close else ""
+                out.append(
+                    (
+                        sr,
+                        f"{key} = {name!r}: {kind} {sr.stream} has no field {name!r} ({hint}run"
+                        f" `closedloop discover {source}` to list what it has)",
+                    )
+                )
+    return out
+
+
+def _stream_names(kind: str, stream: str, cfg: Mapping[str, Any]) -> list[str]:
+    """The table/object/record-type names in force for a stream (the names a config can set for it)."""
+    if kind == "netsuite":
+        from collectors.netsuite.streams import names
+
+        return [names(cfg)[stream]] if stream in cfg.get("custom_records", {}) else []
+    if kind == "ironclad":
+        from collectors.ironclad.streams import record_types
+
+        return [record_types(cfg)[stream]] if stream in record_types(cfg) else []
+    if kind == "salesforce" and stream == "invoice_status":
+        from collectors.salesforce.streams import names
+
+        return [names(cfg)["invoice_status_object"]]
+    return []

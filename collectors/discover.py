@@ -29,17 +29,28 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _BOOL = {"t", "f", "true", "false"}
 
 
-def normalize_name(name: str) -> str:
-    """The comparable core of a field name: custom prefixes/suffixes, namespace, case and separators gone."""
+def name_words(name: str) -> list[str]:
+    """The words of a field name: custom prefixes/suffixes and namespace gone, camelCase split, lower case."""
     n = _CUSTOM_PREFIX.sub("", name)
     n = re.sub(r"__[cr]$", "", n, flags=re.I)
     n = _NAMESPACE.sub("", n)
     n = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", n)  # camelCase -> camel_case before lower-casing
-    return re.sub(r"[^a-z0-9]", "", n.lower())
+    return [w for w in re.split(r"[^a-z0-9]+", n.lower()) if w]
+
+
+def normalize_name(name: str) -> str:
+    """The comparable core of a field name: custom prefixes/suffixes, namespace, case and separators gone."""
+    return "".join(name_words(name))
 
 
 def name_similarity(a: str, b: str) -> float:
-    return difflib.SequenceMatcher(None, normalize_name(a), normalize_name(b)).ratio()
+    """Spelling similarity, raised where every word of one name is a word of the other: an admin's name
+    usually adds a qualifier (role -> resource_role, region -> sales_region) rather than respelling."""
+    ratio = difflib.SequenceMatcher(None, normalize_name(a), normalize_name(b)).ratio()
+    short, long_ = sorted((name_words(a), name_words(b)), key=len)
+    if short and set(short) <= set(long_):
+        ratio = max(ratio, 0.8 + 0.2 * len(short) / len(long_))
+    return ratio
 
 
 def family(name: str) -> str:
@@ -62,6 +73,7 @@ class ColumnProfile:
     non_null: int = 0
     vendor_type: str = ""  # what the vendor's metadata says (describe type, Ironclad property type)
     label: str = ""
+    references: tuple[str, ...] = ()  # the objects a lookup field points at (Salesforce describe referenceTo)
 
     @property
     def enumerated(self) -> bool:
@@ -197,6 +209,9 @@ def sample_text(col: ColumnProfile) -> str:
     return f"{col.kind} values ({spread}) e.g. {vals}" if vals else f"{col.kind} values"
 
 
+ELIMINATED = "the only unclaimed"  # how an elimination proposal's evidence begins
+
+
 def match(profile: TableProfile, wanted: list[Wanted], known: Iterable[str] = ()) -> list[Finding]:
     """Found where the name in force exists; else the best unclaimed column of a compatible value kind, by
     name similarity first, then by elimination (the only compatible candidate left for the only wanted left).
@@ -243,7 +258,7 @@ def match(profile: TableProfile, wanted: list[Wanted], known: Iterable[str] = ()
                 w,
                 "proposed",
                 n,
-                f"the only unclaimed {family(n) or 'plain'} {cols[n].kind} column left for it"
+                f"{ELIMINATED} {family(n) or 'plain'} {cols[n].kind} column left for it"
                 f" (name ~{name_similarity(w.default, n):.2f}); {sample_text(cols[n])}",
             )
             taken.add(n)
@@ -278,9 +293,18 @@ class Report:
     settings: dict[tuple[str, ...], tuple[str, str]] = field(default_factory=dict)  # key -> (value, evidence)
     value_maps: list[ValueMap] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # canonical column -> every distinct vendor value, where the vendor module could ask for all of them
+    distinct: dict[str, list[str]] = field(default_factory=dict)
 
     def propose(self, key: tuple[str, ...], value: str, evidence: str) -> None:
-        """A setting to draft; a second stream proposing the same value adds its evidence."""
+        """A setting to draft; a second stream proposing the same value adds its evidence. One vendor name is
+        drafted for one setting only: a stream that saw less of it must not give it a second meaning."""
+        other = next((k for k, (v, _) in self.settings.items() if v == value and k != key), None)
+        if other is not None:
+            self.notes.append(
+                f"{'.'.join(key)}: {value!r} is already drafted for {'.'.join(other)}; not drafted twice"
+            )
+            return
         if key in self.settings:
             old, why = self.settings[key]
             if old == value:
@@ -301,11 +325,17 @@ def settle(report: Report, wanted: Mapping[str, list[Wanted]], known: Iterable[s
         prof = report.profiles.get(stream) or TableProfile(
             stream, stream, present=False, note="not introspected"
         )
-        found = match(prof, ws, names)
-        report.findings[stream] = found
-        for f in found:
-            if f.status == "proposed" and f.wanted.setting and f.name:
-                report.propose(f.wanted.setting, f.name, f"{stream}: {f.evidence}")
+        report.findings[stream] = match(prof, ws, names)
+    # by name first, then by elimination: a name proposed on its own evidence in one stream is not taken for
+    # something else by elimination in another, where its own column happened to be empty in the sample
+    proposals = [
+        (stream, f)
+        for stream, found in report.findings.items()
+        for f in found
+        if f.status == "proposed" and f.wanted.setting and f.name
+    ]
+    for stream, f in sorted(proposals, key=lambda p: p[1].evidence.startswith(ELIMINATED)):
+        report.propose(f.wanted.setting, f.name, f"{stream}: {f.evidence}")
 
 
 def draft_values(
@@ -327,12 +357,10 @@ def draft_values(
             col = prof.columns.get(column)
         if col is None or not col.enumerated:
             continue
+        values = report.distinct.get(canonical) or col.distinct
         report.value_maps.append(
             ValueMap(
-                canonical,
-                stream,
-                column,
-                {v: vm.canonical_of(report.kind, canonical, v) for v in col.distinct},
+                canonical, stream, column, {v: vm.canonical_of(report.kind, canonical, v) for v in values}
             )
         )
 

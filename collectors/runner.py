@@ -58,6 +58,7 @@ class StreamResult:
     duplicates: int = 0
     status: str = "ok"
     absent_reason: str | None = None
+    config_error: bool = False  # failed on a name the config sets that the source lacks: exit 2, not 1
 
     def __post_init__(self) -> None:
         if self.error and self.status == "ok":  # built with only an error (a source that cannot start)

@@ -53,6 +53,14 @@ def demo(
             "dropped_column, stale, volume_collapse (repeatable).",
         ),
     ] = None,
+    profile_name: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            help="Estate profile: how the firm's vendors are configured (default, custom-names, own-words,"
+            " lean, modeling-variants); the config written matches it.",
+        ),
+    ] = "default",
     as_json: JsonOpt = False,
 ) -> None:
     """Generate a demo firm, collect its exports through the real collectors, and show what breaks."""
@@ -60,15 +68,21 @@ def demo(
     from closedloop import pipeline
     from closedloop.demo import generate_firm, write_demo
     from closedloop.demo.config import write_demo_config
+    from closedloop.demo.profiles import profile as estate_profile
 
     if tier not in ("s", "m", "l"):
         console.print(f"[red]error:[/red] --tier must be s, m or l, not {tier!r}")
         raise typer.Exit(2)
+    try:
+        estate = estate_profile(profile_name)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] --profile: {exc}")
+        raise typer.Exit(2) from None
     t0 = time.perf_counter()
     _progress(f"generating a tier-{tier} firm (seed {seed})")
     firm = generate_firm(tier, seed, people=people)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_demo(firm, out_dir)
+    write_demo(firm, out_dir, estate)
     # the exports on disk are all the rest needs: the firm's frames (GBs at tier l) go before the pipeline runs
     as_of = firm.params["as_of"]
     del firm
@@ -82,11 +96,13 @@ def demo(
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None
     t_gen = time.perf_counter() - t0
-    cfg_path = write_demo_config(out_dir, as_of)  # files transport: later runs need no sandbox
+    sections = estate.config_sections()
+    # files transport: later runs need no sandbox
+    cfg_path = write_demo_config(out_dir, as_of, sections=sections)
     if transport == "api":
         from closedloop.sandbox.demo import through_sandbox
 
-        with through_sandbox(out_dir, as_of) as (sandbox_cfg, sandbox):
+        with through_sandbox(out_dir, as_of, sections=sections) as (sandbox_cfg, sandbox):
             _progress(
                 f"collecting salesforce, netsuite and ironclad through the sandbox at {sandbox.base_url}"
             )
@@ -111,7 +127,7 @@ def demo(
         if report.published:
             _print_headline(cfg)
     if report.status != "ok":
-        raise typer.Exit(1)
+        raise typer.Exit(report.exit_code)
     if serve_app and not as_json:
         console.print(f"serving the app: [bold]http://127.0.0.1:{port}[/bold]  (Ctrl-C to stop)")
         from closedloop.cli.operate import serve
@@ -175,17 +191,29 @@ def sandbox(
             help="KIND[@vendor][:every=N,first=K,seconds=S,status=C,field=F,to=T,stream=S]; repeatable."
         ),
     ] = None,
+    profile_name: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            help="Estate profile of the firm generated when DIR has no exports (as in `closedloop demo`).",
+        ),
+    ] = "default",
 ) -> None:
     """Serve a demo firm through the vendors' own APIs (Salesforce, NetSuite, Ironclad) on 127.0.0.1."""
+    from closedloop.demo.profiles import profile as estate_profile
     from closedloop.sandbox import KINDS, FaultError, Sandbox, ensure_exports, parse_fault
 
     try:
         faults = [parse_fault(f) for f in fault or []]
-    except FaultError as exc:
+        estate = estate_profile(profile_name)
+    except (FaultError, ValueError) as exc:
         kinds = "; ".join(f"{k}: {doc}" for k, (_, doc) in KINDS.items())
-        console.print(f"[red]error:[/red] {exc}\nfault kinds — {kinds}")
+        hint = f"\nfault kinds — {kinds}" if isinstance(exc, FaultError) else ""
+        console.print(f"[red]error:[/red] {exc}{hint}")
         raise typer.Exit(2) from None
-    root = ensure_exports(directory or Path(f"data/sandbox/{tier}-{seed}"), tier, seed, say=_progress)
+    suffix = "" if profile_name == "default" else f"-{profile_name}"
+    directory = directory or Path(f"data/sandbox/{tier}-{seed}{suffix}")
+    root = ensure_exports(directory, tier, seed, say=_progress, profile=estate)
     sb = Sandbox(root, faults=faults, port=port)
     cfg = sb.state.credentials
     faults_text = ", ".join(fault or []) or "none"

@@ -28,7 +28,7 @@ def run(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     cfg = _config(config)
     report = _run_or_exit(pipeline.run, cfg, progress=None if as_json else _progress)
     _print_report(report, as_json)
-    raise typer.Exit(0 if report.status == "ok" else 1)
+    raise typer.Exit(report.exit_code)
 
 
 @app.command()
@@ -41,7 +41,7 @@ def collect(source: str, config: ConfigOpt = None, as_json: JsonOpt = False) -> 
         pipeline.run, cfg, only=[source], trigger="collect", progress=None if as_json else _progress
     )
     _print_report(report, as_json)
-    raise typer.Exit(0 if report.status == "ok" else 1)
+    raise typer.Exit(report.exit_code)
 
 
 @app.command()
@@ -56,7 +56,7 @@ def check(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     _print_report(report, as_json)
     if not as_json and report.checks:
         console.print(f"checks: {json.dumps(report.checks, default=str)[:400]}")
-    raise typer.Exit(0 if report.status == "ok" else 1)
+    raise typer.Exit(report.exit_code)
 
 
 @app.command()

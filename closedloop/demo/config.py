@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from closedloop.config_doc import toml_key, toml_value
+
 DEMO_SOURCES = ("reference", "salesforce", "ironclad", "netsuite", "middleware")
 
 
@@ -17,10 +19,12 @@ def demo_toml(
     transport: str = "files",
     extra: str = "",
     api: Mapping[str, Mapping[str, Any]] | None = None,
+    sections: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     """A closedloop.toml for a demo directory (paths relative to it), as a newcomer would write one.
 
-    api[source] holds the API transport keys of a source collected through the sandbox (no secrets).
+    api[source] holds the API transport keys of a source collected through the sandbox (no secrets);
+    sections[source] the estate's own settings of that source (an estate profile's names, maps and variants).
     """
     if isinstance(as_of, str):  # the generator's params may carry it as text
         as_of = dt.date.fromisoformat(as_of[:10])
@@ -32,15 +36,24 @@ def demo_toml(
         "",
     ]
     for key in DEMO_SOURCES:
+        own = (sections or {}).get(key) or {}
         if api and key in api:
             lines += [f"[sources.{key}]", *(f"{k} = {_toml(v)}" for k, v in api[key].items())]
-            lines += [f'path = "exports/{key}"', ""]
-            continue
-        lines += [
-            f"[sources.{key}]",
-            f'transport = "{transport if key not in ("reference", "middleware") else "files"}"',
-        ]
-        lines += [f'path = "exports/{key}"', ""]
+        else:
+            lines += [
+                f"[sources.{key}]",
+                f'transport = "{transport if key not in ("reference", "middleware") else "files"}"',
+            ]
+        lines += [f'path = "exports/{key}"']
+        lines += [f"{k} = {toml_value(v)}" for k, v in own.items() if not isinstance(v, Mapping)]
+        for name, table in own.items():
+            if isinstance(table, Mapping):
+                lines += [
+                    "",
+                    f"[sources.{key}.{name}]",
+                    *(f"{toml_key(k)} = {toml_value(v)}" for k, v in table.items()),
+                ]
+        lines += [""]
     lines += [
         "[contracts]",
         "# The demo org's opportunity stages: a firm lists its own picklist, so a new value is caught.",
@@ -59,9 +72,11 @@ def write_demo_config(
     extra: str = "",
     api: Mapping[str, Mapping[str, Any]] | None = None,
     name: str = "closedloop.toml",
+    sections: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Path:
     path = Path(out_dir) / name
-    path.write_text(demo_toml(as_of, transport=transport, extra=extra, api=api), encoding="utf-8")
+    text = demo_toml(as_of, transport=transport, extra=extra, api=api, sections=sections)
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -7,7 +7,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from closedloop.demo.render import files, ironclad, netsuite, netsuite_charges, netsuite_txn, salesforce
+from closedloop.demo.render import (
+    files,
+    ironclad,
+    netsuite,
+    netsuite_charges,
+    netsuite_txn,
+    salesforce,
+    vendor_values,
+)
 from closedloop.demo.render._fmt import FirmLike
 from closedloop.demo.render.variants import estate_firm
 
@@ -17,7 +25,8 @@ SOURCES = ("salesforce", "ironclad", "netsuite", "middleware", "reference")
 def render_exports(
     firm: FirmLike, out_dir: Path, config: Mapping[str, Mapping[str, Any]] | None = None
 ) -> dict:
-    """Write every source's exports; config[source] renames custom fields as a firm's org would.
+    """Write every source's exports; config[source] is that source's config section, honoured as a firm's org
+    would hold it: renamed custom fields, properties and tables, and its own picklist values (`values`).
 
     Returns {source: {stream: rows}, "seconds": {source: s}}.
     """
@@ -45,6 +54,7 @@ def render_exports(
             counts = files.render_middleware(firm, target)
         else:
             counts = files.render_reference(firm, target)
+        vendor_values.rewrite(source, target, cfg)
         result[source] = counts
         result["seconds"][source] = round(time.perf_counter() - t0, 3)
     return result

@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 from .firm.build import Firm
+from .profiles import DEFAULT, Profile
 
 
-def write_demo(firm: Firm, out_dir: Path | str) -> Path:
-    """Render exports via closedloop.demo.exports when importable, then the answer key, kpi_truth and firm.json."""
+def write_demo(firm: Firm, out_dir: Path | str, profile: Profile = DEFAULT) -> Path:
+    """Render exports via closedloop.demo.exports when importable (as the estate profile holds them), then the
+    profile's answer key, kpi_truth and firm.json (with the profile's name)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -17,8 +19,12 @@ def write_demo(firm: Firm, out_dir: Path | str) -> Path:
     except ImportError:
         render_exports = None
     if render_exports is not None:
-        render_exports(firm, out / "exports")
-    firm.answer_key.write_parquet(out / "answer_key.parquet")
+        render_exports(firm, out / "exports", profile.sources)
+        from .profiles import strip
+
+        strip(out / "exports", profile)
+    profile.answer_key(firm).write_parquet(out / "answer_key.parquet")
     (out / "kpi_truth.json").write_text(json.dumps(firm.kpi_truth, indent=2, default=str))
-    (out / "firm.json").write_text(json.dumps(firm.params, indent=2, default=str))
+    params = firm.params | ({"profile": profile.name} if profile is not DEFAULT else {})
+    (out / "firm.json").write_text(json.dumps(params, indent=2, default=str))
     return out

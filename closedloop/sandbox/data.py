@@ -20,15 +20,20 @@ def find_exports(directory: Path) -> Path | None:
     return None
 
 
-def ensure_exports(directory: Path, tier: str = "s", seed: int = 42, say=print) -> Path:
-    """The exports under directory, generating and rendering a demo firm there first when there are none."""
+def ensure_exports(directory: Path, tier: str = "s", seed: int = 42, say=print, profile=None) -> Path:
+    """The exports under directory, generating and rendering a demo firm there first when there are none
+    (as the estate profile holds it, closedloop.demo.profiles; the demo estate by default)."""
     found = find_exports(directory)
     if found is not None:
         return found
     from closedloop.demo import generate_firm, write_demo
+    from closedloop.demo.profiles import DEFAULT
 
-    say(f"no exports in {directory}: generating a tier-{tier} firm (seed {seed})")
-    write_demo(generate_firm(tier, seed), directory)
+    profile = profile or DEFAULT
+    say(
+        f"no exports in {directory}: generating a tier-{tier} firm (seed {seed}, estate profile {profile.name})"
+    )
+    write_demo(generate_firm(tier, seed), directory, profile)
     found = find_exports(directory)
     if found is None:
         raise FileNotFoundError(f"rendering the demo firm left no vendor exports under {directory}")

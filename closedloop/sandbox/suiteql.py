@@ -56,6 +56,7 @@ def _unknown_field(table: str, name: str) -> SuiteQLError:
 
 
 SCHEMA_FILE = "_schema.json"
+CUSTOM_RECORD_TYPES = "customrecordtype"  # the list of the account's custom record types, as SuiteQL has it
 
 
 def load_schema(path: Path) -> dict[str, list[str]] | None:
@@ -96,9 +97,11 @@ class SuiteQL:
     def _load(self, table: str) -> None:
         """Items as the export has them; a DuckDB copy with integer columns as BIGINT so keys order as numbers."""
         path = self._path(table)
-        if (path is None and self.schema is None) or (self.schema is not None and table not in self.schema):
+        if table == CUSTOM_RECORD_TYPES and path is None:
+            items = self._custom_record_types()
+        elif (path is None and self.schema is None) or (self.schema is not None and table not in self.schema):
             raise _search_error(f"Record '{table}' was not found.")
-        if path is None:  # in the manifest, nothing exported: a table with no rows
+        elif path is None:  # in the manifest, nothing exported: a table with no rows
             items = []
         elif path.suffix == ".csv":
             with path.open(newline="", encoding="utf-8") as fh:
@@ -121,6 +124,21 @@ class SuiteQL:
             self.con.unregister("_load")
         self.items[table], self.columns[table] = items, names
 
+    def _custom_record_types(self) -> list[dict[str, Any]]:
+        """The account's custom record types (SuiteQL's customrecordtype: script id in capitals, display name):
+        the tables of the manifest, or the exported files, named customrecord_*."""
+        tables = (
+            self.schema if self.schema is not None else [p.stem for p in self.root.glob("customrecord_*.*")]
+        )
+        return [
+            {
+                "id": str(i),
+                "scriptid": t.upper(),
+                "name": t.removeprefix("customrecord_").replace("_", " ").title(),
+            }
+            for i, t in enumerate(sorted(t for t in tables if t.startswith("customrecord_")), start=1)
+        ]
+
     def run(self, query: str) -> tuple[str, list[str], list[int]]:
         """(table, selected columns, matching item positions in query order), cached: pages reuse the result."""
         with self._lock:
@@ -140,20 +158,21 @@ class SuiteQL:
         table = m["table"].lower()
         if table not in self.items:
             self._load(table)
-        cols = [c.strip() for c in m["cols"].split(",")]
+        distinct = re.match(r"\s*DISTINCT\s+", m["cols"], re.I)
+        cols = [c.strip() for c in m["cols"][distinct.end() if distinct else 0 :].split(",")]
         if cols == ["*"]:
             cols = self.schema[table] if self.schema is not None else self.columns[table]
         for c in cols:
             if not _IDENT.match(c):
                 raise _search_error(f"the sandbox selects plain columns only, not {c!r}.")
         order = [o.strip() for o in (m["order"] or "").split(",") if o.strip()]
-        if self.schema is not None:  # the first name the account lacks, as NetSuite reports one per query
+        if self.schema is not None and table in self.schema:  # the first name the account lacks, as NetSuite reports one per query
             known = set(self.schema[table])
             for name in [*cols, *_names(m["where"] or ""), *(o.split()[0] for o in order)]:
                 if name.lower() not in known:
                     raise _unknown_field(table, name)
         where = self._where(m["where"]) if m["where"] else None
-        for name in {*_names(m["where"] or ""), *(o.split()[0] for o in order)}:
+        for name in {*_names(m["where"] or ""), *(o.split()[0] for o in order), *(cols if distinct else ())}:
             if not _IDENT.match(name):
                 raise _search_error(f"the sandbox orders by plain columns only, not {name!r}.")
             if name.lower() not in self.columns[table]:
@@ -161,6 +180,10 @@ class SuiteQL:
                 self.con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{name.lower()}" VARCHAR')
                 self.columns[table].append(name.lower())
         sql = f'SELECT _row FROM "{table}"' + (f" WHERE {where}" if where else "")
+        if distinct:  # one item per distinct combination: its first occurrence stands for it
+            group = ", ".join(f'"{c.lower()}"' for c in cols)
+            sql = f'SELECT min(_row) AS _row FROM ({sql}) JOIN "{table}" USING (_row) GROUP BY {group}'
+            sql = f"SELECT _row FROM ({sql})"
         sql += " ORDER BY " + ", ".join(
             [*(f'"{o.split()[0]}" {" ".join(o.split()[1:])}' for o in order), "_row"]
         )

@@ -13,6 +13,14 @@ from collectors.files import FilesCollector
 from collectors.netsuite.api import API_SETTINGS, api_collector
 from collectors.netsuite.schedules import SETTINGS as SCHEDULE_SETTINGS
 from collectors.netsuite.streams import CORRELATION, CUSTOM_RECORDS, names, streams
+from collectors.netsuite.variants import (
+    CREDIT_NOTE_LINK,
+    INVOICE_LINES,
+    INVOICE_PATTERN,
+    MEMO_FIELD,
+    SERVICE_PERIOD,
+    variant_params,
+)
 
 SYSTEM = "ERP"
 _DOCS = {k: f"Custom field ({k.split('_')[1]} family) holding the correlation ID." for k in CORRELATION}
@@ -27,6 +35,43 @@ SETTINGS: list[Setting] = [
     Setting(
         "custom_records", dict, {}, f"Custom record tables by stream, over the defaults {CUSTOM_RECORDS}."
     ),
+    Setting(
+        "invoice_lines",
+        str,
+        INVOICE_LINES[0],
+        "How time is billed: 'per_entry' (each time line names its entry in custcol_source_id) or 'aggregated'"
+        " (one line for many entries, e.g. per invoice x role x rate x period; each entry names its line in"
+        " custcol_invoice_line, and a line its entries name is linked through them).",
+        choices=INVOICE_LINES,
+    ),
+    Setting(
+        "credit_note_link",
+        str,
+        CREDIT_NOTE_LINK[0],
+        "How a credit note names the invoice it credits: 'applied' (its internal id in custbody_source_ref) or"
+        " 'memo' (the invoice's number in a text field, credit_note_memo_field, found by credit_note_invoice_pattern).",
+        choices=CREDIT_NOTE_LINK,
+    ),
+    Setting(
+        MEMO_FIELD[0],
+        str,
+        MEMO_FIELD[1],
+        "Transaction field holding e.g. 'Credit for INV0000123' (credit_note_link = 'memo').",
+    ),
+    Setting(
+        INVOICE_PATTERN[0],
+        str,
+        INVOICE_PATTERN[1],
+        "Regular expression of an invoice number (tranid) in that text; its first match names the invoice.",
+    ),
+    Setting(
+        "service_period",
+        str,
+        SERVICE_PERIOD[0],
+        "Where an invoice's service period is held: 'lines' (custcol_period_start/end on each line) or 'header'"
+        " (custbody_period_start/end on the invoice, taken by all its lines).",
+        choices=SERVICE_PERIOD,
+    ),
 ]
 MAPPING = Path(__file__).with_name("mapping.sql")
 
@@ -37,8 +82,10 @@ __all__ = ["MAPPING", "SETTINGS", "SYSTEM", "api_collector", "files_collector", 
 
 
 def mapping_params(cfg: Mapping[str, Any]) -> dict[str, str]:
-    """Placeholders of mapping.sql: every custom field name in force, keyed by its default name."""
-    return names(cfg)
+    """Placeholders of mapping.sql: every custom field name in force (keyed by its default name), and the
+    SQL of the modeling variants the section chooses (collectors/netsuite/variants.py)."""
+    n = names(cfg)
+    return n | variant_params(cfg, n)
 
 
 def files_collector(cfg: Mapping[str, Any]) -> FilesCollector:

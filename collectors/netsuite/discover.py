@@ -8,12 +8,22 @@ from pathlib import Path
 from typing import Any
 
 from collectors.base import StreamState
-from collectors.discover import SAMPLE_ROWS, Report, TableProfile, Wanted, kind_of_type, profile_rows
+from collectors.discover import (
+    NAME_THRESHOLD,
+    PICKLIST_MAX,
+    SAMPLE_ROWS,
+    Report,
+    TableProfile,
+    Wanted,
+    kind_of_type,
+    name_similarity,
+    profile_rows,
+)
 from collectors.files import FilesCollector
 from collectors.http import HttpError, offset_pages
 from collectors.netsuite.api import NetSuiteAPI, is_bulk, parse_suiteql_page, table_of
 from collectors.netsuite.schedules import variant_value_columns
-from collectors.netsuite.streams import CORRELATION, CUSTOM_FIELDS, names, streams
+from collectors.netsuite.streams import CORRELATION, CUSTOM_FIELDS, CUSTOM_RECORDS, names, streams
 
 # Canonical enumerated column -> (stream, column by default name, rows the mapping reads).
 VALUE_COLUMNS: dict[str, tuple[str, str, dict[str, tuple[str, ...]] | None]] = {
@@ -60,9 +70,13 @@ def value_columns(cfg: Mapping[str, Any]) -> dict[str, tuple[str, str, Any]]:
 
 
 def introspect(report: Report, cfg: Mapping[str, Any], secrets) -> None:
-    """One SuiteQL page of SELECT * per table; bulk streams from their CSV exports when bulk_path is set."""
+    """A SuiteQL sample of SELECT * per table (per transaction type where a table holds several); bulk streams
+    from their CSV exports when bulk_path is set. A custom record table the account lacks under its default
+    name is looked for among the account's custom record types."""
     ss = streams(cfg)
     api = NetSuiteAPI(cfg, secrets, ss)
+    n = names(cfg)
+    kinds: list[str] | None = None  # the account's custom record types, read on first need
     for stream in ss:
         table = table_of(stream, cfg)
         if cfg.get("bulk_path") and is_bulk(stream):
@@ -70,27 +84,132 @@ def introspect(report: Report, cfg: Mapping[str, Any], secrets) -> None:
             records = (r for b in files.read(stream, StreamState()) for r in _rows(b.records))
             report.profiles[stream.name] = profile_rows(stream.name, table, records)
             continue
-        query = f"SELECT * FROM {table}"
         try:
-            pages = offset_pages(
-                api.http,
-                "POST",
-                api.url,
-                limit=min(api.limit, SAMPLE_ROWS),
-                parse=parse_suiteql_page,
-                json_body={"q": query},
-                headers={"Prefer": "transient"},
-                max_rows=SAMPLE_ROWS,
-            )
-            records = list(itertools.islice((r for p in pages for r in p.records), SAMPLE_ROWS))
+            records = _sample(api, table)
         except HttpError as exc:
-            if exc.status == 403 or "was not found" in str(exc) or "NONEXISTENT" in str(exc.code or ""):
+            if not _not_there(exc):
+                raise
+            proposal = None
+            if stream.name in CUSTOM_RECORDS:
+                kinds = _custom_record_types(api) if kinds is None else kinds
+                taken = {n[k] for k in CUSTOM_RECORDS if k != stream.name}
+                proposal = _propose_record(CUSTOM_RECORDS[stream.name], kinds, taken | {table})
+            if proposal is None:
                 report.profiles[stream.name] = TableProfile(
                     stream.name, table, present=False, note=f"SuiteQL {table}: {exc}"
                 )
                 continue
-            raise
-        report.profiles[stream.name] = profile_rows(stream.name, table, records)
+            other, evidence = proposal
+            try:
+                records = _sample(api, other)
+            except HttpError as again:  # listed, yet this role may not read it either
+                if not _not_there(again):
+                    raise
+                report.profiles[stream.name] = TableProfile(
+                    stream.name, table, present=False, note=f"SuiteQL {table}: {exc}"
+                )
+                continue
+            table = other
+            report.propose(("custom_records", stream.name), table, evidence)
+        report.profiles[stream.name] = profile_rows(stream.name, table, records, limit=len(records))
+
+
+def _not_there(exc: HttpError) -> bool:
+    return exc.status == 403 or "was not found" in str(exc) or "NONEXISTENT" in str(exc.code or "")
+
+
+def _query(api: NetSuiteAPI, query: str, rows: int) -> list[dict[str, Any]]:
+    pages = offset_pages(
+        api.http,
+        "POST",
+        api.url,
+        limit=min(api.limit, rows),
+        parse=parse_suiteql_page,
+        json_body={"q": query},
+        headers={"Prefer": "transient"},
+        max_rows=rows,
+    )
+    return list(itertools.islice((r for p in pages for r in p.records), rows))
+
+
+def _sample(api: NetSuiteAPI, table: str) -> list[dict[str, Any]]:
+    """SAMPLE_ROWS items of a table; where it holds several record types (transaction), a share of each:
+    SuiteQL leaves null columns out of an item, so a payment's fields are only seen on payments."""
+    records = _query(api, f"SELECT * FROM {table}", SAMPLE_ROWS)
+    if not any("type" in r for r in records):
+        return records
+    types = [r["type"] for r in _query(api, f"SELECT DISTINCT type FROM {table}", PICKLIST_MAX + 1)]
+    if len(types) < 2 or len(types) > PICKLIST_MAX:
+        return records
+    share = max(SAMPLE_ROWS // len(types), 50)
+    out: list[dict[str, Any]] = []
+    for t in types:
+        out += _query(api, f"SELECT * FROM {table} WHERE type = '{str(t).replace(chr(39), '')}'", share)
+    return out
+
+
+def _custom_record_types(api: NetSuiteAPI) -> list[str]:
+    """Script ids of the account's custom record types (lower case, as tables are named in SuiteQL)."""
+    try:
+        rows = _query(api, "SELECT scriptid, name FROM customrecordtype", 1000)
+    except HttpError:
+        return []  # a role that may not list them: the stream stays absent, as before
+    return [str(r["scriptid"]).lower() for r in rows if r.get("scriptid")]
+
+
+def _propose_record(default: str, kinds: list[str], taken: set[str]) -> tuple[str, str] | None:
+    """The custom record type most like the default's name (the product's own 'cl' namespace ignored)."""
+    core = default.replace("_cl_", "_")
+    scored = sorted(
+        ((name_similarity(core, k), k) for k in kinds if k not in taken),
+        key=lambda p: (-p[0], p[1]),
+    )
+    if not scored or scored[0][0] < NAME_THRESHOLD:
+        return None
+    score, kind = scored[0]
+    return kind, f"custom record type ~{score:.2f} to {default!r} (customrecordtype)"
+
+
+def all_values(report: Report, cfg: Mapping[str, Any], secrets) -> None:
+    """Every distinct value of each enumerated column, not only the sampled page's: a status that no sampled
+    row holds (a rare approval state) would otherwise be left out of the drafted map and found unmapped later.
+    cfg carries the names discover proposed, so a renamed status field is asked under its own name."""
+    ss = streams(cfg)
+    api = NetSuiteAPI(cfg, secrets, ss)
+    by_name = {s.name: s for s in ss}
+    for canonical, (stream_name, column, where) in value_columns(cfg).items():
+        prof = report.profiles.get(stream_name)
+        if prof is None or not prof.present or column not in prof.columns:
+            continue
+        stream = by_name[stream_name]
+        values: dict[str, None] = {}
+        if cfg.get("bulk_path") and is_bulk(stream):
+            files = FilesCollector("netsuite", Path(str(cfg["bulk_path"])), ss)
+            for batch in files.read(stream, StreamState()):
+                rows = batch.records if isinstance(batch.records, list) else batch.records.to_pylist()
+                values.update((str(r[column]), None) for r in rows if r.get(column) not in (None, ""))
+                if len(values) > PICKLIST_MAX:
+                    break
+        else:
+            filters = [f"{k} IN ({', '.join(repr(v) for v in vs)})" for k, vs in (where or {}).items()]
+            query = f"SELECT DISTINCT {column} FROM {table_of(stream, cfg)}" + (
+                f" WHERE {' AND '.join(filters)}" if filters else ""
+            )
+            pages = offset_pages(
+                api.http,
+                "POST",
+                api.url,
+                limit=PICKLIST_MAX + 1,  # one page: more distinct values than this is not a picklist
+                parse=parse_suiteql_page,
+                json_body={"q": query},
+                headers={"Prefer": "transient"},
+                max_rows=PICKLIST_MAX + 1,
+            )
+            values.update(
+                (str(r[column]), None) for p in pages for r in p.records if r.get(column) is not None
+            )
+        if values and len(values) <= PICKLIST_MAX:
+            report.distinct[canonical] = list(values)
 
 
 def _rows(records) -> list[dict[str, Any]]:

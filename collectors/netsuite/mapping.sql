@@ -115,12 +115,21 @@ INSERT INTO canon.invoice (invoice_id, erp_invoice_no, client_id, legal_entity_i
 SELECT x.id, x.tranid, x.entity, x.subsidiary, x."${custbody_sow_id}", x.job,
        CASE x.type WHEN 'CustCred' THEN 'credit_note' ELSE 'invoice' END, x.status, x.trandate,
        x."${custbody_posted_at}", x.duedate, cur.symbol, x."${custbody_net_amount}", x.taxtotal, x.foreigntotal,
-       x.foreignamountpaid, CAST(t.daysuntilnetdue AS INTEGER), x.otherrefnum, x."${custbody_source_ref}",
+       x.foreignamountpaid, CAST(t.daysuntilnetdue AS INTEGER), x.otherrefnum, ${credit_note_ref},
        x."${custbody_credit_reason}", '${source}', x.id, x._extracted_at, x."${correlation_body_field}"
 FROM raw.${source}__transaction x
 LEFT JOIN raw.${source}__currency cur ON cur.id = x.currency
 LEFT JOIN raw.${source}__term t ON t.id = x.terms
 WHERE x.type IN ('CustInvc', 'CustCred');
+
+-- credit_note_link = 'memo': a credit note names the invoice it credits only in a text field ('Credit for
+-- INV0000123', read into source_ref above); the invoice is the one with the number the pattern finds first. With
+-- 'applied' the WHERE is constant false.
+UPDATE canon.invoice AS cn
+SET source_ref = (SELECT min(inv.invoice_id) FROM canon.invoice inv
+                  WHERE inv.source_system = '${source}' AND inv.type = 'invoice'
+                    AND inv.erp_invoice_no = regexp_extract(cn.source_ref, '${credit_note_invoice_pattern}'))
+WHERE '${credit_note_link}' = 'memo' AND cn.source_system = '${source}' AND cn.type = 'credit_note';
 
 INSERT INTO canon.invoice_line (invoice_line_id, invoice_id, line_no, line_type, source_id, role, quantity,
                                 unit_price, amount, tax_code, tax_rate, period_start, period_end, reason_code,
@@ -128,11 +137,24 @@ INSERT INTO canon.invoice_line (invoice_line_id, invoice_id, line_no, line_type,
                                 correlation_id)
 SELECT uniquekey, "transaction", CAST(linesequencenumber AS INTEGER), "${custcol_line_type}", "${custcol_source_id}",
        "${custcol_role}", CAST(quantity AS DECIMAL(12,2)), rate, foreignamount, taxcode, "${custcol_tax_rate}",
-       "${custcol_period_start}", "${custcol_period_end}", "${custcol_reason_code}", "${custcol_approved_by}",
+       ${line_period_start}, ${line_period_end}, "${custcol_reason_code}", "${custcol_approved_by}",
        "${custcol_service_category}", "${custcol_applied_to_retainer}", '${source}', _extracted_at,
        "${correlation_column_field}"
 FROM raw.${source}__transactionline
 WHERE NOT coalesce(mainline, false) AND NOT coalesce(taxline, false);
+
+-- invoice_lines = 'aggregated': a line its time entries name (custcol_invoice_line) bills all of them, so it names
+-- no single entry, whatever its source field holds; chk.time_line links such a line through its entries. A line no
+-- entry names keeps its source field (one entry per line). With 'per_entry' the WHERE is constant false.
+UPDATE canon.invoice_line SET source_id = NULL
+WHERE '${invoice_lines}' = 'aggregated' AND source_system = '${source}'
+  AND invoice_line_id IN (SELECT tb."${custcol_invoice_line}" FROM raw.${source}__timebill tb);
+
+-- service_period = 'header': the invoice holds one service period for all its lines (custbody_period_start/end),
+-- which each line takes. With 'lines' the WHERE is constant false.
+UPDATE canon.invoice_line AS il SET period_start = ${header_period_start}, period_end = ${header_period_end}
+FROM raw.${source}__transaction h
+WHERE '${service_period}' = 'header' AND il.source_system = '${source}' AND h.id = il.invoice_id;
 
 INSERT INTO canon.payment (payment_id, invoice_id, client_id, legal_entity_id, amount, currency, received_date,
                            applied_date, source_system, source_id, snapshot_ts, correlation_id)

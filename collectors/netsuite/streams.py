@@ -9,6 +9,7 @@ from collectors._source import cols, resolve_names, split_spec
 from collectors.base import Stream
 from collectors.config_keys import duplicate_columns
 from collectors.netsuite.schedules import ACCEPTANCE_FIELDS, variant_specs
+from collectors.netsuite.variants import memo_field, service_period
 
 # The correlation ID lives in one custom field per NetSuite field family (own settings).
 CORRELATION = {
@@ -36,7 +37,8 @@ custbody_source_ref custbody_credit_reason custbody_sow_id custbody_applied_invo
 custbody_applied_date custbody_subcontract custbody_invoice_line custbody_rebillable
 custbody_markup_pct custbody_valid_from custbody_valid_to custbody_tp_updated custrecord_due_date
 custrecord_status custrecord_completed_date custrecord_accepted_date custrecord_billing_trigger
-""".split()  # noqa: SIM905 -- 68 names read better as words than as a list literal
+custbody_period_start custbody_period_end
+""".split()  # noqa: SIM905 -- 70 names read better as words than as a list literal
 CUSTOM_RECORDS = {
     "write_down": "customrecord_cl_write_down",
     "collection_action": "customrecord_cl_collection_action",
@@ -332,8 +334,18 @@ def streams(cfg: Mapping[str, Any] | None = None) -> list[Stream]:
     """Every SuiteQL table the mapping reads: bulk ones as CSV, the rest as JSON lines of items."""
     n = names(cfg)
     out = []
-    # the modeling variants this account uses: schedule records or charges, acceptance fields (schedules.py)
-    for name, specs in variant_specs(_specs(n), n, cfg).items():
+    specs_by = _specs(n)
+    memo = memo_field(cfg)  # read only when credit notes name their invoice there (variants.py)
+    if memo and memo not in (spec.split(":")[0] for spec in specs_by["transaction"]):
+        specs_by["transaction"] = (*specs_by["transaction"], memo)
+    if service_period(cfg) == "header":  # the invoice's service period on its header, not on each line
+        periods = {n["custcol_period_start"], n["custcol_period_end"]}
+        specs_by["transactionline"] = tuple(
+            spec for spec in specs_by["transactionline"] if spec.split(":")[0] not in periods
+        )
+        specs_by["transaction"] += (f"{n['custbody_period_start']}:DATE", f"{n['custbody_period_end']}:DATE")
+    # schedule records or charges, acceptance on the milestone record or its project task (schedules.py)
+    for name, specs in variant_specs(specs_by, n, cfg).items():
         pk = "uniquekey" if name == "transactionline" else "id"
         table = n.get(name, name)  # custom record tables are named by config
         cursor = next(

@@ -88,6 +88,25 @@ def introspect(report: Report, cfg: Mapping[str, Any], secrets) -> None:
             sobject, evidence = proposal
             report.propose(("invoice_status_object",), sobject, evidence)
         report.profiles[stream.name] = _profile(api, base, stream.name, sobject)
+        _propose_lookups(report, cfg, stream.name)
+
+
+# Lookup settings by stream: the object each one's field points at (describe's referenceTo says which field does).
+LOOKUPS = {"invoice_status": {"inv_opportunity_field": "Opportunity", "inv_account_field": "Account"}}
+
+
+def _propose_lookups(report: Report, cfg: Mapping[str, Any], stream: str) -> None:
+    """A lookup the org names its own way is the one custom field pointing at the right object: stronger
+    evidence than any name (Deal__c -> Opportunity is the invoice's opportunity, whatever it is called)."""
+    prof, n = report.profiles[stream], names(cfg)
+    for key, target in LOOKUPS.get(stream, {}).items():
+        if n[key] in prof.columns:
+            continue
+        refs = [c.name for c in prof.columns.values() if c.references == (target,) and c.name.endswith("__c")]
+        if len(refs) == 1:
+            report.propose(
+                (key,), refs[0], f"{stream}: the only custom lookup to {target} (describe referenceTo)"
+            )
 
 
 def _propose_object(sobject: str, objects: Mapping[str, Any], stream: Stream) -> tuple[str, str] | None:
@@ -119,6 +138,7 @@ def _profile(api: SalesforceAPI, base: str, stream: str, sobject: str) -> TableP
     for f in fields:
         col = prof.columns.setdefault(f["name"], ColumnProfile(f["name"]))
         col.vendor_type, col.label = str(f.get("type") or ""), str(f.get("label") or "")
+        col.references = tuple(str(r) for r in f.get("referenceTo") or ())
         if col.kind == "empty":
             col.kind = _KINDS.get(col.vendor_type, "text")
         picklist = [p["value"] for p in f.get("picklistValues") or [] if p.get("active", True)]

@@ -12,7 +12,7 @@ from closedloop.demo import write_demo
 
 def test_write_demo_files(firm, tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(exports, "render_exports", lambda f, out: calls.append(out))
+    monkeypatch.setattr(exports, "render_exports", lambda f, out, config=None: calls.append(out))
     out = write_demo(firm, tmp_path)
     assert calls == [tmp_path / "exports"]
     key = pl.read_parquet(out / "answer_key.parquet")

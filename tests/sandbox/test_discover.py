@@ -13,7 +13,7 @@ from closedloop import discover as disc
 from closedloop import settings as cfgmod
 from closedloop.cli import app
 from closedloop.demo.exports import render_exports
-from closedloop.sandbox import Sandbox
+from closedloop.sandbox import Sandbox, parse_fault
 from tests.collectors import firm_fixture
 from tests.sandbox.helpers import api_cfg, collect
 
@@ -136,11 +136,21 @@ def test_default_estate_is_found_and_the_draft_parses(sandbox, vendor):
     assert drafted["transport"] == "api"
 
 
-def test_netsuite_table_the_role_cannot_read_is_absent(sandbox):
+def test_netsuite_custom_record_under_another_name_is_proposed_from_the_account_list(sandbox):
     report, _ = _discover(sandbox, "netsuite", custom_records={"dispute": "customrecord_not_there"})
+    table, evidence = report.settings[("custom_records", "dispute")]
+    assert table == "customrecord_cl_dispute" and "customrecordtype" in evidence
+    assert report.profiles["dispute"].present and report.profiles["dispute"].table == table
+
+
+def test_netsuite_table_the_role_cannot_read_is_absent(exports):
+    fault = parse_fault("permission_denied@netsuite:stream=customrecord_cl_dispute")
+    with Sandbox(exports, faults=[fault]) as sb:
+        report, _ = _discover(sb, "netsuite")
     prof = report.profiles["dispute"]
-    assert not prof.present and "was not found" in prof.note
+    assert not prof.present and "customrecord_cl_dispute" in prof.note
     assert {f.status for f in report.findings["dispute"]} == {"absent"}
+    assert ("custom_records", "dispute") not in report.settings
 
 
 @pytest.mark.parametrize("vendor", ["salesforce", "netsuite", "ironclad"])

@@ -85,6 +85,16 @@ def test_netsuite_needs_prefer_transient_and_valid_paging(sb):
         assert bad.json()["o:errorDetails"][0]["o:errorCode"] == "INVALID_PARAMETER"
         r = client.post(url, json={"q": "SELECT id FROM nope"}, auth=auth, headers={"Prefer": "transient"})
         assert r.status_code == 400 and "Invalid search query" in r.json()["o:errorDetails"][0]["detail"]
+        # SELECT DISTINCT (discover asks every value of a status column this way): each combination once
+        every = {"q": "SELECT type FROM transaction"}
+        distinct = {"q": "SELECT DISTINCT type FROM transaction"}
+        rows, once = (
+            client.post(url, json=q, auth=auth, headers={"Prefer": "transient"}).json()["items"]
+            for q in (every, distinct)
+        )
+        values = [i.get("type") for i in rows]
+        assert len(values) > len({*values}) > 1
+        assert sorted(map(str, (i.get("type") for i in once))) == sorted(map(str, {*values}))
 
 
 def test_ironclad_requires_the_user_header(sb):

@@ -12,7 +12,7 @@ remediation: Credit the duplicate billing.
 impact_kind: exposure
 impact: sum of round(line amount * fx(ccy, invoice_date), 2) minus the largest such line (one legitimate occurrence)
 entity: billed_item (line_type:source_id)
-depends_on: [invoice_line, invoice, fx_rate]
+depends_on: [invoice_line, invoice, time_entry, fx_rate]
 --- */
 WITH inv AS (  -- posted, uncredited invoices: the credit-note test runs on invoices, not on every line
   SELECT i.invoice_id, i.client_id, i.sow_id, i.project_id, i.legal_entity_id, i.correlation_id, i.invoice_date,
@@ -26,8 +26,13 @@ billed AS (
   SELECT il.line_type, il.source_id, il.invoice_id, il.amount
   FROM canon.invoice_line il
   JOIN inv ON inv.invoice_id = il.invoice_id
-  WHERE il.line_type IN ('time', 'expense', 'milestone', 'fixed', 'retainer', 'subcontract')
-    AND il.source_id IS NOT NULL),
+  WHERE il.line_type IN ('expense', 'milestone', 'fixed', 'retainer', 'subcontract')
+    AND il.source_id IS NOT NULL
+  UNION ALL  -- time per entry (chk.time_line), whether the line names its entry or its entries name the line
+  SELECT 'time', tl.source_id, tl.invoice_id, tl.amount
+  FROM chk.time_line tl
+  JOIN inv ON inv.invoice_id = tl.invoice_id
+  WHERE tl.source_id IS NOT NULL),
 dup AS (  -- items on more than one invoice, found on the narrow columns before anything wide is carried
   SELECT line_type AS dup_line_type, source_id AS dup_source_id
   FROM billed GROUP BY line_type, source_id HAVING min(invoice_id) <> max(invoice_id)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ class Ctx:
     now: dt.datetime
     currency_ids: dict[str, str]
     customer_ids: dict[str, str]
+    cfg: Mapping[str, Any] = field(default_factory=dict)  # the [sources.netsuite] section: variants to render
 
     def write(self, stream: str, frame: pl.DataFrame, values: dict[str, pl.Expr]) -> int:
         s = self.streams[stream]
@@ -86,6 +87,7 @@ def context(firm: FirmLike, out: Path, cfg: Mapping[str, Any] | None) -> Ctx:
         now=as_of_ts(firm),
         currency_ids={s: str(i + 1) for i, s in enumerate(symbols)},
         customer_ids=dict(clients.drop_nulls().unique("client_id", keep="first").iter_rows()),
+        cfg=cfg or {},
     )
 
 

@@ -6,6 +6,8 @@ import polars as pl
 
 from closedloop.demo.render._fmt import modstamp, synthetic_ids, table, write_suiteql_csv
 from closedloop.demo.render.netsuite import Ctx, term
+from closedloop.demo.render.netsuite_lines import lines_and_entries
+from collectors.netsuite.variants import memo_field, service_period
 
 # canonical invoice.type <-> NetSuite transaction type (the mapping reverses it)
 INVOICE_TYPES = {"invoice": "CustInvc", "credit_note": "CustCred"}
@@ -22,7 +24,7 @@ def _bulk(c: Ctx, stream: str, frame: pl.DataFrame, values: dict[str, pl.Expr]) 
 def render_bulk(c: Ctx) -> dict[str, int]:
     """timebill, expense_line and transactionline as saved-search CSV exports (millions of rows at tier m)."""
     n, counts = c.n, {}
-    te = table(c.firm, "time_entry")
+    il, te = lines_and_entries(table(c.firm, "invoice_line"), table(c.firm, "time_entry"), c.cfg)
     counts["timebill"] = _bulk(
         c,
         "timebill",
@@ -67,7 +69,6 @@ def render_bulk(c: Ctx) -> dict[str, int]:
             "lastmodifieddate": modstamp(c.now, "approved_at"),
         },
     )
-    il = table(c.firm, "invoice_line")
     counts["transactionline"] = _bulk(
         c,
         "transactionline",
@@ -86,16 +87,39 @@ def render_bulk(c: Ctx) -> dict[str, int]:
             "foreignamount": pl.col("amount"),
             "taxcode": pl.col("tax_code"),
             n["custcol_tax_rate"]: pl.col("tax_rate"),
-            n["custcol_period_start"]: pl.col("period_start"),
-            n["custcol_period_end"]: pl.col("period_end"),
             n["custcol_reason_code"]: pl.col("reason_code"),
             n["custcol_approved_by"]: pl.col("approved_by"),
             n["custcol_service_category"]: pl.col("service_category"),
             n["custcol_applied_to_retainer"]: pl.col("applied_to_retainer"),
             n["correlation_column_field"]: pl.col("correlation_id"),
-        },
+        }
+        | _line_periods(c),
     )
     return counts
+
+
+def _line_periods(c: Ctx) -> dict[str, pl.Expr]:
+    """Each line's service period, unless the firm holds it on the invoice (service_period = 'header')."""
+    if service_period(c.cfg) == "header":
+        return {}
+    return {
+        c.n["custcol_period_start"]: pl.col("period_start"),
+        c.n["custcol_period_end"]: pl.col("period_end"),
+    }
+
+
+def _header_periods(c: Ctx, inv: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, pl.Expr]]:
+    """service_period = 'header': the invoice's one period, spanning its lines' (first start, last end)."""
+    if service_period(c.cfg) != "header":
+        return inv, {}
+    span = (
+        table(c.firm, "invoice_line")
+        .group_by("invoice_id")
+        .agg(_ps=pl.col("period_start").min(), _pe=pl.col("period_end").max())
+        .rename({"invoice_id": "id"})
+    )
+    inv = inv.join(span, on="id", how="left", maintain_order="left")
+    return inv, {c.n["custbody_period_start"]: pl.col("_ps"), c.n["custbody_period_end"]: pl.col("_pe")}
 
 
 def render_transactions(c: Ctx) -> int:
@@ -178,6 +202,18 @@ def render_transactions(c: Ctx) -> int:
         corr=pl.col("correlation_id"),
         lm=modstamp(c.now, "tp_updated_at"),
     )
+    inv, header_periods = _header_periods(c, inv)
+    memo = memo_field(c.cfg)
+    if memo:  # credit_note_link = 'memo': the credited invoice by number in a text field, no applied-to id
+        numbers = f(c.firm, "invoice").select(
+            source_ref=pl.col("invoice_id"), _ref_no=pl.col("erp_invoice_no")
+        )
+        inv = inv.join(numbers, on="source_ref", how="left", maintain_order="left").with_columns(
+            memo=pl.when(pl.col("type") == INVOICE_TYPES["credit_note"]).then(
+                pl.lit("Credit for ") + pl.col("_ref_no")
+            ),
+            source_ref=pl.lit(None, pl.String),
+        )
     tx = pl.concat([inv, pay, vb, po, rc], how="diagonal_relaxed")
     col = pl.col
     values = {
@@ -213,6 +249,9 @@ def render_transactions(c: Ctx) -> int:
         n["correlation_body_field"]: col("corr"),
         "lastmodifieddate": col("lm"),
     }
+    if memo:
+        values[memo] = col("memo")
+    values |= header_periods
     return c.write("transaction", tx, values)
 
 
