@@ -256,9 +256,25 @@ MODELING_VARIANTS = Profile(
     },
 )
 
+CHARGE_BILLING = Profile(
+    "charge-billing",
+    "NetSuite with charge-based billing: billing schedules are SuiteBilling charge records, and a milestone's"
+    " acceptance is recorded on its project task rather than on the milestone record.",
+    sources={"netsuite": {"billing_schedules": "charges", "milestone_acceptance": "project_task"}},
+)
+
+CLM_MILESTONES = Profile(
+    "clm-milestones",
+    "Milestones live in the CLM, and their plan is the only billing schedule of milestone-billed SOWs.",
+    sources={"netsuite": {"milestone_schedules": "clm_milestones"}},
+    # schedule vs milestones compares the plan with itself (closedloop/demo/schedule_key.py)
+    not_covered=frozenset({"Q2C-022"}),
+)
+
 DEFAULT = Profile("default", "The demo firm's own estate: the product's default names and values.")
 PROFILES: dict[str, Profile] = {
-    p.name: p for p in (DEFAULT, CUSTOM_NAMES, OWN_WORDS, LEAN, MODELING_VARIANTS)
+    p.name: p
+    for p in (DEFAULT, CUSTOM_NAMES, OWN_WORDS, LEAN, MODELING_VARIANTS, CHARGE_BILLING, CLM_MILESTONES)
 }
 
 

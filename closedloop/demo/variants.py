@@ -17,6 +17,7 @@ from collectors.netsuite.variants import choice
 
 from .firm.build import Firm
 from .render.netsuite_lines import line_map
+from .schedule_key import schedule_key
 
 
 def answer_key(firm: Firm, config: Mapping[str, Mapping[str, Any]] | None = None) -> pl.DataFrame:
@@ -24,7 +25,7 @@ def answer_key(firm: Firm, config: Mapping[str, Mapping[str, Any]] | None = None
     key = firm.answer_key
     if choice((config or {}).get("netsuite"), "invoice_lines") == "aggregated":
         key = aggregated_lines_key(firm, key)
-    return key
+    return schedule_key(firm, key, config or {})  # billing schedules and milestones (schedule_key.py)
 
 
 def aggregated_lines_key(firm: Firm, key: pl.DataFrame) -> pl.DataFrame:

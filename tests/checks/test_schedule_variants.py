@@ -1,12 +1,13 @@
-"""Billing-schedule modeling variants: the same firm rendered the way another firm's NetSuite keeps its billing
-schedules, collected with the same setting in its config, gives the answer key exactly.
+"""Billing-schedule and milestone modeling variants: the same firm rendered the way another firm's NetSuite and
+CLM hold schedules and milestones, collected through the files transport with the same setting in its config,
+gives the estate's answer key exactly. (The charge-billing and clm-milestones estate profiles are judged over the
+vendor APIs through the sandbox in tests/demo/test_profiles.py.)
 
-- billing_schedules = 'charges': SuiteBilling charge records instead of billing-schedule records, through the
-  files transport and through the NetSuite API of the sandbox (an account whose schema has no schedule records).
+- billing_schedules = 'charges': SuiteBilling charge records instead of billing-schedule records.
 - milestone_schedules = 'clm_milestones': the milestones live in the CLM and are the only schedule of
-  milestone-billed SOWs. The key is the estate's (closedloop.demo.estate_key): Q2C-022 cannot be judged and
-  coverage says so, naming the setting; the SOWs whose ERP milestone lines carried an injected drift are
-  judged on their milestone plan.
+  milestone-billed SOWs. The key is the estate's (closedloop.demo.variants, schedule_key.py): Q2C-022 cannot be
+  judged and coverage says so, naming the setting; the SOWs whose ERP milestone lines carried an injected
+  drift are judged on their milestone plan.
 - milestone_acceptance = 'project_task': a PSA milestone's status and completion/acceptance dates live on its
   project task (ismilestone, custevent_milestone_id), not on the custom milestone record.
 """
@@ -21,12 +22,10 @@ import pytest
 from closedloop import pipeline
 from closedloop.demo import answer, generate_firm
 from closedloop.demo.config import write_demo_config
-from closedloop.demo.estate_key import answer_key, not_judged
 from closedloop.demo.exports import render_exports
-from closedloop.sandbox.demo import through_sandbox
-from closedloop.sandbox.suiteql import SCHEMA_FILE
+from closedloop.demo.schedule_key import not_judged
+from closedloop.demo.variants import answer_key
 from closedloop.settings import ConfigError, load
-from collectors.netsuite.streams import streams as netsuite_streams
 from tests.checks.test_answer_key import RECONCILED_CHECKS
 
 CHARGES = {"netsuite": {"billing_schedules": "charges"}}
@@ -37,16 +36,6 @@ ON_TASKS = {"netsuite": {"milestone_acceptance": "project_task"}}
 @pytest.fixture(scope="module")
 def firm():
     return generate_firm("s", seed=1)
-
-
-def with_settings(path, profile: dict) -> None:
-    """The estate's settings written into its config's source sections, as the customer would."""
-    text = path.read_text()
-    for source, cfg in profile.items():
-        lines = "".join(f"{k} = {json.dumps(v)}\n" for k, v in cfg.items())
-        assert f"[sources.{source}]\n" in text
-        text = text.replace(f"[sources.{source}]\n", f"[sources.{source}]\n{lines}", 1)
-    path.write_text(text)
 
 
 def _score(report, firm, key=None, checks=RECONCILED_CHECKS) -> list[str]:
@@ -65,8 +54,7 @@ def test_charges_through_files_give_the_answer_key(firm, tmp_path):
     counts = render_exports(firm, tmp_path / "exports", CHARGES)
     assert counts["netsuite"]["charge"] == firm.tables["billing_schedule"].height
     assert not (tmp_path / "exports" / "netsuite" / "billingschedule_line.jsonl").exists()
-    path = write_demo_config(tmp_path, firm.params["as_of"])
-    with_settings(path, CHARGES)
+    path = write_demo_config(tmp_path, firm.params["as_of"], sections=CHARGES)
     report = pipeline.run(load(path), trigger="test")
     assert not _score(report, firm)
     con = duckdb.connect(report.warehouse_file, read_only=True)
@@ -75,51 +63,22 @@ def test_charges_through_files_give_the_answer_key(firm, tmp_path):
     assert con.execute("SELECT count(*) FROM meta.unmapped_value").fetchone()[0] == 0
 
 
-def test_charges_through_the_netsuite_api_give_the_answer_key(firm, tmp_path):
-    render_exports(firm, tmp_path / "exports", CHARGES)
-    # the account's schema: charge-based billing, no billing-schedule records to read
-    tables = {s.file_pattern.split(".")[0]: s.column_names() for s in netsuite_streams(CHARGES["netsuite"])}
-    assert "charge" in tables and "billingschedule" not in tables
-    (tmp_path / "exports" / "netsuite" / SCHEMA_FILE).write_text(json.dumps(tables))
-    with through_sandbox(tmp_path, firm.params["as_of"]) as (path, _):
-        with_settings(path, CHARGES)
-        cfg = load(path)
-        assert cfg.sources["netsuite"]["transport"] == "api"
-        report = pipeline.run(cfg, trigger="test")
-    assert not _score(report, firm)
-    ns = next(s for s in report.sources if s.source == "netsuite")
-    charge = next(s for s in ns.streams if s.stream == "charge")
-    assert charge.status == "ok" and charge.rows == firm.tables["billing_schedule"].height
-    assert not any(s.stream.startswith("billingschedule") for s in ns.streams)
-
-
 def test_an_unknown_billing_schedules_value_names_the_key_and_the_choices(tmp_path):
-    path = write_demo_config(tmp_path, "2026-10-31")
-    with_settings(path, {"netsuite": {"billing_schedules": "invoices"}})
+    path = write_demo_config(tmp_path, "2026-10-31", sections={"netsuite": {"billing_schedules": "invoices"}})
     with pytest.raises(ConfigError) as err:
         load(path)
     assert "sources.netsuite.billing_schedules" in str(err.value)
     assert "billing_schedule, charges" in str(err.value)
 
 
-@pytest.mark.parametrize(
-    "profile",
-    [CLM_MILESTONES, {"netsuite": {"billing_schedules": "charges", "milestone_schedules": "clm_milestones"}}],
-    ids=["schedule-records", "charges"],
-)
-def test_clm_milestones_as_the_schedule_give_the_estate_key(firm, tmp_path, profile):
+def test_clm_milestones_as_the_schedule_give_the_estate_key(firm, tmp_path):
+    profile = CLM_MILESTONES
     counts = render_exports(firm, tmp_path / "exports", profile)
     milestones = firm.tables["milestone"].height
     assert counts["ironclad"]["milestone"] == milestones and counts["netsuite"]["milestone"] == 0
-    erp_lines = counts["netsuite"].get("billingschedule_line", counts["netsuite"].get("charge"))
-    assert (
-        erp_lines
-        == firm.tables["billing_schedule"]
-        .filter(firm.tables["billing_schedule"]["milestone_id"].is_null())
-        .height
-    )
-    path = write_demo_config(tmp_path, firm.params["as_of"])
-    with_settings(path, profile)
+    erp = firm.tables["billing_schedule"].filter(firm.tables["billing_schedule"]["milestone_id"].is_null())
+    assert counts["netsuite"]["billingschedule_line"] == erp.height  # no ERP lines for the milestones
+    path = write_demo_config(tmp_path, firm.params["as_of"], sections=profile)
     report = pipeline.run(load(path), trigger="test")
     unjudged = not_judged(profile)
     assert unjudged == {"Q2C-022"}
@@ -159,8 +118,7 @@ def test_milestone_acceptance_on_project_tasks_gives_the_answer_key(firm, tmp_pa
         len(accepted)
         == firm.tables["milestone"].filter(firm.tables["milestone"]["accepted_date"].is_not_null()).height
     )
-    path = write_demo_config(tmp_path, firm.params["as_of"])
-    with_settings(path, ON_TASKS)
+    path = write_demo_config(tmp_path, firm.params["as_of"], sections=ON_TASKS)
     report = pipeline.run(load(path), trigger="test")
     assert not _score(report, firm)
     assert answer_key(firm, ON_TASKS).equals(firm.answer_key)

@@ -1,8 +1,11 @@
-"""The answer key of a firm as one estate holds it: what changes when a modeling variant moves its records.
+"""The answer key of an estate whose billing schedules or milestones are modeled differently (NetSuite
+billing_schedules, milestone_schedules, milestone_acceptance): what changes when a variant moves records.
 
 The generator injects defects into the records of the default estate. A variant that has no such records
 (milestone-billed SOWs whose only schedule is the CLM's milestone plan) cannot hold the defects injected
 there, nor their co-trips: its key says so, entity by entity, and says which checks it cannot judge.
+Charges keep every schedule line's id and acceptance on project tasks keeps every milestone's values, so
+their key is the firm's.
 """
 
 from __future__ import annotations
@@ -26,29 +29,13 @@ def not_judged(config: Mapping[str, Mapping[str, Any]]) -> set[str]:
     return set(NOT_JUDGED["clm_milestones"]) if _clm_milestones(config) else set()
 
 
-def answer_key(firm: Any, config: Mapping[str, Mapping[str, Any]] | None = None) -> pl.DataFrame:
-    """The firm's answer key for the estate `config` (the render_exports / closedloop.toml settings) describes."""
-    config = config or {}
-    key = firm.answer_key
+def schedule_key(firm: Any, key: pl.DataFrame, config: Mapping[str, Mapping[str, Any]]) -> pl.DataFrame:
+    """`key` as the estate `config` (render_exports / closedloop.toml sections) holds schedules and milestones."""
     if _clm_milestones(config):
         key = _clm_milestone_key(firm, key)
     elif (config.get("netsuite") or {}).get("milestone_acceptance") == "project_task":
         _acceptance_needs_a_task(firm)  # the key stands: every accepted PSA milestone has its task
     return key
-
-
-def _acceptance_needs_a_task(firm: Any) -> None:
-    """milestone_acceptance = 'project_task': acceptance lives on the milestone's project task, so a milestone
-    without a project cannot hold any. The generator never accepts one (its SOW was never delivered); if it
-    did, this key would not be the estate's, so say so instead of scoring against it."""
-    ms = table(firm, "milestone").filter(
-        (pl.col("source_system") == "netsuite") & pl.col("project_id").is_null()
-    )
-    held = ms.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in ("completed_date", "accepted_date")))
-    if held.height:
-        raise ValueError(
-            f"milestones {held['milestone_id'].to_list()[:5]} are accepted without a project task"
-        )
 
 
 def _clm_milestones(config: Mapping[str, Mapping[str, Any]]) -> bool:
@@ -116,3 +103,17 @@ def _fast_path(firm: Any, plan: pl.DataFrame) -> pl.DataFrame:
     estate = EstateFirm(tables=tables, params=firm.params)
     con, _ = answer.run(estate, run_id="estate")  # type: ignore[arg-type]
     return answer.findings(con, "estate")
+
+
+def _acceptance_needs_a_task(firm: Any) -> None:
+    """milestone_acceptance = 'project_task': acceptance lives on the milestone's project task, so a milestone
+    without a project cannot hold any. The generator never accepts one (its SOW was never delivered); if it
+    did, this key would not be the estate's, so say so instead of scoring against it."""
+    ms = table(firm, "milestone").filter(
+        (pl.col("source_system") == "netsuite") & pl.col("project_id").is_null()
+    )
+    held = ms.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in ("completed_date", "accepted_date")))
+    if held.height:
+        raise ValueError(
+            f"milestones {held['milestone_id'].to_list()[:5]} are accepted without a project task"
+        )
