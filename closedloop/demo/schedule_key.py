@@ -68,30 +68,35 @@ def _clm_milestone_key(firm: Any, key: pl.DataFrame) -> pl.DataFrame:
     if not affected:
         return key
     sow_of = _sow_of(firm)
-    on_affected = pl.struct("entity_type", "entity_id").map_elements(
-        lambda r: sow_of.get((r["entity_type"], r["entity_id"])) in affected, return_dtype=pl.Boolean
-    )
     schedule_checks = pl.col("check_id").is_in(list(SCHEDULE_TOTAL_CHECKS))
-    kept = key.filter(~(schedule_checks & on_affected))
-    rejudged = _fast_path(firm, plan).filter(schedule_checks & on_affected)
+
+    def on_affected(frame: pl.DataFrame) -> pl.DataFrame:
+        """The frame's rows with the SOW their entity belongs to (_sow, _cid) and whether it is affected (_hit)."""
+        out = frame.join(sow_of, on=["entity_type", "entity_id"], how="left")
+        return out.with_columns(_hit=schedule_checks & pl.col("_sow").is_in(sorted(affected)))
+
+    kept = on_affected(key).filter(~pl.col("_hit")).select(key.columns)
+    rejudged = on_affected(_fast_path(firm, plan)).filter("_hit")
     rejudged = rejudged.with_columns(
-        defect_id=pl.lit("estate:clm_milestones"), correlation_id=pl.lit(None, pl.String), detail=pl.lit("")
+        defect_id=pl.lit("estate:clm_milestones"), correlation_id=pl.col("_cid"), detail=pl.lit("")
     )
     return pl.concat([kept, rejudged.select(key.columns).cast(key.schema)]).sort(
         "check_id", "entity_type", "entity_id"
     )
 
 
-def _sow_of(firm: Any) -> dict[tuple[str, str], str]:
-    """(entity type, id) -> SOW, for the entities the schedule-total checks key on."""
-    out: dict[tuple[str, str], str] = {}
-    for sow in table(firm, "sow")["sow_id"].to_list():
-        out[("sow", sow)] = sow
-    for pid, sow in table(firm, "project").select("project_id", "sow_id").iter_rows():
-        out[("project", pid)] = sow
-    for aid, sow in table(firm, "amendment").select("amendment_id", "sow_id").iter_rows():
-        out[("amendment", aid)] = sow
-    return out
+def _sow_of(firm: Any) -> pl.DataFrame:
+    """[entity_type, entity_id, _sow, _cid]: the SOW (and its flow) of the entities the schedule-total checks name."""
+    sow = table(firm, "sow").select("sow_id", _cid=pl.col("correlation_id"))
+    parts = [
+        table(firm, "sow").select(entity_type=pl.lit("sow"), entity_id="sow_id", _sow="sow_id"),
+        table(firm, "project").select(entity_type=pl.lit("project"), entity_id="project_id", _sow="sow_id"),
+        table(firm, "amendment").select(
+            entity_type=pl.lit("amendment"), entity_id="amendment_id", _sow="sow_id"
+        ),
+    ]
+    out = pl.concat(parts).unique(["entity_type", "entity_id"], keep="first")
+    return out.join(sow, left_on="_sow", right_on="sow_id", how="left")
 
 
 def _fast_path(firm: Any, plan: pl.DataFrame) -> pl.DataFrame:
