@@ -10,6 +10,7 @@ from closedloop.settings import Setting
 from collectors._source import files_collector as _files
 from collectors._source import name_settings
 from collectors.files import FilesCollector
+from collectors.netsuite import keys as _keys
 from collectors.netsuite.api import API_SETTINGS, api_collector
 from collectors.netsuite.streams import CORRELATION, CUSTOM_RECORDS, names, streams
 
@@ -26,17 +27,43 @@ SETTINGS: list[Setting] = [
     Setting(
         "custom_records", dict, {}, f"Custom record tables by stream, over the defaults {CUSTOM_RECORDS}."
     ),
+    Setting(
+        "project_key",
+        str,
+        _keys.INTERNAL_ID,
+        "The project's key in the canonical model: its internal id ('id') or its entity id ('entityid',"
+        " PRJ-…), whichever the firm's other systems (CLM milestones, middleware) know projects by.",
+        choices=_keys.PROJECT_KEYS,
+    ),
+    Setting(
+        "project_links",
+        dict,
+        {},
+        "What each stream's project reference carries, internal id ('id', the default) or entity id"
+        f" ('entityid'): {{transaction = 'entityid'}}. Streams: {', '.join(_keys.PROJECT_REFS)}.",
+    ),
 ]
 MAPPING = Path(__file__).with_name("mapping.sql")
 
 SETTINGS += API_SETTINGS  # transport = 'api' (collectors/netsuite/api.py)
 
-__all__ = ["MAPPING", "SETTINGS", "SYSTEM", "api_collector", "files_collector", "mapping_params", "streams"]
+__all__ = [
+    "MAPPING",
+    "SETTINGS",
+    "SYSTEM",
+    "api_collector",
+    "check_settings",
+    "files_collector",
+    "mapping_params",
+    "streams",
+]
+check_settings = _keys.check_settings
 
 
 def mapping_params(cfg: Mapping[str, Any]) -> dict[str, str]:
-    """Placeholders of mapping.sql: every custom field name in force, keyed by its default name."""
-    return names(cfg)
+    """Placeholders of mapping.sql: every custom field name in force, keyed by its default name; project keys."""
+    n = names(cfg)
+    return n | _keys.mapping_params(cfg, n)
 
 
 def files_collector(cfg: Mapping[str, Any]) -> FilesCollector:
