@@ -32,7 +32,7 @@ SETTINGS: list[Setting] = [
         str,
         _keys.INTERNAL_ID,
         "The project's key in the canonical model: its internal id ('id') or its entity id ('entityid',"
-        " PRJ-…), whichever the firm's other systems (CLM milestones, middleware) know projects by.",
+        " e.g. PRJ000123), whichever the firm's other systems (a CLM milestone's project property) hold.",
         choices=_keys.PROJECT_KEYS,
     ),
     Setting(
