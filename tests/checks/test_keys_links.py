@@ -153,6 +153,16 @@ def test_a_missing_key_setting_stops_the_run_instead_of_orphaning_every_flow(fir
     assert "keys.sow" in "\n".join(report.errors)
 
 
+def test_a_key_property_the_records_lack_names_it(firm, tmp_path):
+    wrong = {"ironclad": {**OPAQUE_IRONCLAD, "keys": {**OPAQUE_IRONCLAD["keys"], "sow": "sowNo"}}}
+    report = _run(_estate(firm, tmp_path, {"ironclad": OPAQUE_IRONCLAD}, wrong))
+    assert report.status != "ok"
+    assert (
+        "sources.ironclad.keys.sow = 'sowNo': 524 of 524 statementOfWork records have no property 'sowNo'"
+        in "\n".join(report.errors)
+    )
+
+
 def test_a_project_link_the_estate_does_not_match_names_the_fix(firm, tmp_path):
     report = _run(_estate(firm, tmp_path, {"netsuite": ENTITYID_LINKS}, {}))
     assert report.status != "ok"

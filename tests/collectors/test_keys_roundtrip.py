@@ -72,6 +72,8 @@ def test_the_estate_is_what_the_settings_say(canon):
         > 0
     )
     assert (
-        canon.execute("SELECT count(*) FROM raw.netsuite__expense_line WHERE customer LIKE 'PRJ%'").fetchone()[0]
+        canon.execute(
+            "SELECT count(*) FROM raw.netsuite__expense_line WHERE customer LIKE 'PRJ%'"
+        ).fetchone()[0]
         == 0
     )
