@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from closedloop import trace
 from closedloop.demo.firm.schema import canon_schema
 from closedloop.demo.render.netsuite import project_entityids
 from collectors.netsuite.keys import PROJECT_REFS
@@ -77,3 +78,12 @@ def test_the_estate_is_what_the_settings_say(canon):
         ).fetchone()[0]
         == 0
     )
+
+
+def test_the_trace_finds_a_record_by_the_id_its_own_system_shows(canon, truth):
+    amendment_id, record_id = canon.execute("SELECT amendment_id, source_id FROM canon.amendment").fetchone()
+    _, matches = trace.lookup(canon, record_id)
+    assert [(m.entity_type, m.entity_id) for m in matches] == [("amendment", amendment_id)]
+    internal = truth.tables["project"]["project_id"][0]
+    _, matches = trace.lookup(canon, internal)
+    assert ("project", project_entityids(truth)[internal]) in [(m.entity_type, m.entity_id) for m in matches]
