@@ -58,7 +58,7 @@ def demo(
         typer.Option(
             "--profile",
             help="Estate profile: how the firm's vendors are configured (default, custom-names, own-words,"
-            " lean, modeling-variants); the config written matches it.",
+            " lean, modeling-variants, business-keys); the config written matches it.",
         ),
     ] = "default",
     as_json: JsonOpt = False,

@@ -17,10 +17,9 @@ import pytest
 
 from closedloop import pipeline
 from closedloop.config_doc import toml_value
-from closedloop.demo import answer, generate_firm
+from closedloop.demo import answer, generate_firm, variants
 from closedloop.demo.config import demo_toml
 from closedloop.demo.exports import render_exports
-from closedloop.demo.render.netsuite import project_entityids
 from closedloop.sandbox.demo import through_sandbox
 from closedloop.settings import ConfigError, load
 from tests.checks.test_answer_key import RECONCILED_CHECKS
@@ -106,17 +105,6 @@ def test_through_the_vendor_apis(firm, tmp_path):
     _score(firm, report)
 
 
-def projects_by_entityid(firm, key: pl.DataFrame) -> pl.DataFrame:
-    """The answer key of an estate keyed by project entity id: a project finding names the project by the
-    key the canonical model holds (PRJ000001, …) instead of its internal id; nothing else changes."""
-    ids = project_entityids(firm)
-    return key.with_columns(
-        entity_id=pl.when(pl.col("entity_type") == "project")
-        .then(pl.col("entity_id").replace_strict(ids, default=pl.col("entity_id"), return_dtype=pl.String))
-        .otherwise(pl.col("entity_id"))
-    )
-
-
 def test_opaque_ironclad_ids_give_the_answer_key(firm, tmp_path):
     path = _estate(firm, tmp_path, {"ironclad": OPAQUE_IRONCLAD})
     sow = (
@@ -134,7 +122,7 @@ def test_netsuite_references_by_entity_id_give_the_answer_key(firm, tmp_path):
 
 def test_projects_keyed_by_entity_id_give_the_translated_answer_key(firm, tmp_path):
     path = _estate(firm, tmp_path, {"netsuite": ENTITYID_KEY, "ironclad": OPAQUE_IRONCLAD})
-    _score(firm, _run(path), projects_by_entityid(firm, firm.answer_key))
+    _score(firm, _run(path), variants.answer_key(firm, {"netsuite": ENTITYID_KEY}))
 
 
 def test_a_link_setting_the_estate_does_not_match_names_the_fix(firm, tmp_path):
