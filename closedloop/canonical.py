@@ -35,6 +35,8 @@ def mapping_sql(key: str, scfg: dict) -> tuple[Path, str] | None:
     params.setdefault("source", key)
     text = select_variants(path.read_text(encoding="utf-8"), module, scfg, path)
     text = string.Template(text).safe_substitute(params)
+    # a generated value (keys and links SQL) may name the source's own raw tables: ${source} once more
+    text = string.Template(text).safe_substitute(source=params["source"])
     left = sorted(set(re.findall(r"\$\{(\w+)\}", text)))
     if left:
         raise PipelineError(f"{path}: no value for placeholder(s) {', '.join(left)} (source {key})")
@@ -92,11 +94,72 @@ def build_canon(con: duckdb.DuckDBPyConnection, cfg: cfgmod.Config, keys: list[s
     resolve = CANON_DIR / "resolve.sql"
     if resolve.exists():
         run_sql_file(con, resolve)
+    check_key_agreement(con)
     valuemaps.record_unmapped(con)
     rows = con.execute(
         "SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = 'canon' ORDER BY 1"
     ).fetchall()
     return {t: con.execute(f"SELECT count(*) FROM canon.{t}").fetchone()[0] for t, _ in rows}
+
+
+# References between entities that different systems key: (child table, column, parent table, column, the
+# settings that choose the keys, {child}/{parent} being the source keys). Systems that key an entity differently
+# (an opaque CLM record id against the SOW number the ERP holds, a project's internal id against its entity id)
+# leave *none* of a source's references matching: a configuration error, never a finding on every flow.
+KEY_AGREEMENT = (
+    (
+        "project",
+        "sow_id",
+        "sow",
+        "sow_id",
+        "sources.{parent}.keys.sow, sources.{child}.custom_fields.custentity_sow_id",
+    ),
+    ("sow", "contract_id", "contract", "contract_id", "sources.{parent}.keys.msa, sources.{child}.links"),
+    (
+        "milestone",
+        "project_id",
+        "project",
+        "project_id",
+        "sources.{parent}.project_key, sources.{child}.properties",
+    ),
+    (
+        "invoice",
+        "project_id",
+        "project",
+        "project_id",
+        "sources.{parent}.project_key, project_links.transaction",
+    ),
+    (
+        "time_entry",
+        "project_id",
+        "project",
+        "project_id",
+        "sources.{parent}.project_key, project_links.timebill",
+    ),
+)
+
+
+def check_key_agreement(con: duckdb.DuckDBPyConnection) -> None:
+    """Fail the build when no reference of a source matches its parent's key (see KEY_AGREEMENT)."""
+    for table, col, parent, pcol, hint in KEY_AGREEMENT:
+        parents = con.execute(
+            f"SELECT string_agg(DISTINCT source_system, ', ') FROM canon.{parent}"
+        ).fetchone()[0]
+        if not parents:
+            continue
+        rows = con.execute(
+            f"SELECT c.source_system, count(*), count(p.k)"
+            f" FROM (SELECT DISTINCT source_system, {col} AS v FROM canon.{table} WHERE {col} IS NOT NULL) c"
+            f" LEFT JOIN (SELECT DISTINCT {pcol} AS k FROM canon.{parent}) p ON p.k = c.v"
+            f" GROUP BY c.source_system ORDER BY 1"
+        ).fetchall()
+        for child, n, hits in rows:
+            if n and not hits:
+                fix = hint.format(child=child, parent=parents.split(", ")[0])
+                raise PipelineError(
+                    f"keys: none of the {n} canon.{table}.{col} values from {child} match a canon.{parent}.{pcol}"
+                    f" (from {parents}): the two systems key {parent} differently; check {fix}"
+                )
 
 
 # Canonical tables whose source_system column describes the record, not the source it came from.

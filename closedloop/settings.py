@@ -329,6 +329,13 @@ def parse(doc: dict, path: Path | None) -> Config:
             raise ConfigError(f"{file}: key 'sources.{key}.kind': {exc}") from exc
         values = _validate_section(raw, settings, f"sources.{key}", file)
         values["kind"] = kind
+        # a source module may check the shape of its own table-valued settings (keys, links, ...)
+        check = getattr(source_module(kind), "check_settings", None)
+        if check is not None:
+            try:
+                check(values, f"sources.{key}")
+            except ValueError as exc:
+                raise ConfigError(f"{file}: {exc}") from None
         try:
             values["values"] = valuemaps.validate(values["values"], f"key 'sources.{key}.values'")
         except ValueError as exc:

@@ -30,6 +30,11 @@ class Entity:
     lookup: tuple[str, ...] = ()  # extra columns a person may search by (human keys)
 
 
+# A record keyed by a business number (sources.<clm>.keys, project_key) is still found by the id its own
+# system shows: the opaque Ironclad record id or the NetSuite internal id is its source_id.
+BY_SOURCE_ID = ("source_id",)
+
+
 ENTITIES: tuple[Entity, ...] = (
     Entity(
         "opportunity",
@@ -62,6 +67,7 @@ ENTITIES: tuple[Entity, ...] = (
             "currency",
             "payment_terms_days",
         ),
+        lookup=BY_SOURCE_ID,
     ),
     Entity(
         "sow",
@@ -70,6 +76,7 @@ ENTITIES: tuple[Entity, ...] = (
         "sow_id",
         "CAST(coalesce(signed_date, start_date) AS TIMESTAMPTZ)",
         ("status", "signed_date", "start_date", "end_date", "value", "currency", "billing_type", "po_number"),
+        lookup=BY_SOURCE_ID,
     ),
     Entity(
         "amendment",
@@ -78,6 +85,7 @@ ENTITIES: tuple[Entity, ...] = (
         "amendment_id",
         "CAST(coalesce(signed_date, effective_date) AS TIMESTAMPTZ)",
         ("sow_id", "amendment_no", "status", "signed_date", "value_delta", "change_type", "new_end_date"),
+        lookup=BY_SOURCE_ID,
     ),
     Entity(
         "milestone",
@@ -86,6 +94,7 @@ ENTITIES: tuple[Entity, ...] = (
         "milestone_id",
         "CAST(coalesce(accepted_date, completed_date, due_date) AS TIMESTAMPTZ)",
         ("name", "amount", "status", "due_date", "completed_date", "accepted_date", "billing_trigger"),
+        lookup=BY_SOURCE_ID,
     ),
     Entity(
         "project",
@@ -104,6 +113,7 @@ ENTITIES: tuple[Entity, ...] = (
             "practice",
             "region",
         ),
+        lookup=BY_SOURCE_ID,
     ),
     Entity(
         "billing_schedule",

@@ -58,7 +58,8 @@ def demo(
         typer.Option(
             "--profile",
             help="Estate profile: how the firm's vendors are configured (default, custom-names, own-words,"
-            " lean, modeling-variants, charge-billing, clm-milestones); the config written matches it.",
+            " lean, modeling-variants, business-keys, charge-billing, clm-milestones); the config written"
+            " matches it.",
         ),
     ] = "default",
     as_json: JsonOpt = False,

@@ -18,6 +18,7 @@ from closedloop.demo.render import (
 )
 from closedloop.demo.render._fmt import FirmLike
 from closedloop.demo.render.variants import estate_firm
+from collectors.netsuite.keys import ENTITY_ID
 
 SOURCES = ("salesforce", "ironclad", "netsuite", "middleware", "reference")
 
@@ -25,8 +26,9 @@ SOURCES = ("salesforce", "ironclad", "netsuite", "middleware", "reference")
 def render_exports(
     firm: FirmLike, out_dir: Path, config: Mapping[str, Mapping[str, Any]] | None = None
 ) -> dict:
-    """Write every source's exports; config[source] is that source's config section, honoured as a firm's org
-    would hold it: renamed custom fields, properties and tables, and its own picklist values (`values`).
+    """Write every source's exports; config[source] is that source's config section (the same section the
+    firm's closedloop.toml holds), honoured as a firm's org would hold it: renamed custom fields, properties
+    and tables, keys and links, modeling variants, and its own picklist values (`values`).
 
     Returns {source: {stream: rows}, "seconds": {source: s}}.
     """
@@ -40,7 +42,10 @@ def render_exports(
         if source == "salesforce":
             counts = salesforce.render(firm, target, cfg)
         elif source == "ironclad":
-            counts = ironclad.render(firm, target, cfg)
+            # a firm whose ERP keys projects by entity id (project_key) has its CLM milestones carry that id
+            erp = config.get("netsuite") or {}
+            ids = netsuite.project_entityids(firm) if erp.get("project_key") == ENTITY_ID else None
+            counts = ironclad.render(firm, target, cfg, project_ids=ids)
         elif source == "netsuite":
             ctx = netsuite.context(firm, target, cfg)
             counts = (

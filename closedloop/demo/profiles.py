@@ -256,6 +256,34 @@ MODELING_VARIANTS = Profile(
     },
 )
 
+BUSINESS_KEYS = Profile(
+    "business-keys",
+    "Records keyed the way the systems hold them: Ironclad records have opaque ids, with the contract, SOW,"
+    " amendment and milestone numbers in properties and references to parents by record id; NetSuite projects"
+    " are known by their entity id (PRJ…), which invoices, time and milestones carry.",
+    sources={
+        "ironclad": {
+            "keys": {
+                "msa": "contractNumber",
+                "sow": "sowNumber",
+                "amendment": "amendmentId",
+                "milestone": "milestoneId",
+            },
+            "links": {
+                "sow.contract_id": "record_id",
+                "amendment.sow_id": "record_id",
+                "milestone.sow_id": "record_id",
+                "rate_card.sow_id": "record_id",
+                "rate_card.contract_id": "record_id",
+            },
+        },
+        "netsuite": {
+            "project_key": "entityid",
+            "project_links": {"transaction": "entityid", "timebill": "entityid", "milestone": "entityid"},
+        },
+    },
+)
+
 CHARGE_BILLING = Profile(
     "charge-billing",
     "NetSuite with charge-based billing: billing schedules are SuiteBilling charge records, and a milestone's"
@@ -274,7 +302,16 @@ CLM_MILESTONES = Profile(
 DEFAULT = Profile("default", "The demo firm's own estate: the product's default names and values.")
 PROFILES: dict[str, Profile] = {
     p.name: p
-    for p in (DEFAULT, CUSTOM_NAMES, OWN_WORDS, LEAN, MODELING_VARIANTS, CHARGE_BILLING, CLM_MILESTONES)
+    for p in (
+        DEFAULT,
+        CUSTOM_NAMES,
+        OWN_WORDS,
+        LEAN,
+        MODELING_VARIANTS,
+        BUSINESS_KEYS,
+        CHARGE_BILLING,
+        CLM_MILESTONES,
+    )
 }
 
 

@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from collectors.netsuite.keys import ENTITY_ID
 from collectors.netsuite.variants import choice
 
 from .firm.build import Firm
+from .render.netsuite import project_entityids
 from .render.netsuite_lines import line_map
 from .schedule_key import schedule_key
 
@@ -23,9 +25,25 @@ from .schedule_key import schedule_key
 def answer_key(firm: Firm, config: Mapping[str, Mapping[str, Any]] | None = None) -> pl.DataFrame:
     """firm.answer_key as the estate `config` renders it."""
     key = firm.answer_key
-    if choice((config or {}).get("netsuite"), "invoice_lines") == "aggregated":
+    netsuite = (config or {}).get("netsuite") or {}
+    if choice(netsuite, "invoice_lines") == "aggregated":
         key = aggregated_lines_key(firm, key)
-    return schedule_key(firm, key, config or {})  # billing schedules and milestones (schedule_key.py)
+    # schedules and milestones first: their translation reads the firm's own project ids (schedule_key.py)
+    key = schedule_key(firm, key, config or {})
+    if netsuite.get("project_key") == ENTITY_ID:
+        key = projects_by_entityid(firm, key)
+    return key
+
+
+def projects_by_entityid(firm: Firm, key: pl.DataFrame) -> pl.DataFrame:
+    """Projects keyed by entity id (project_key = 'entityid'): a project finding names the project by the key
+    the canonical model holds (PRJ000001, ...) instead of its internal id; nothing else changes."""
+    ids = project_entityids(firm)
+    return key.with_columns(
+        entity_id=pl.when(pl.col("entity_type") == "project")
+        .then(pl.col("entity_id").replace_strict(ids, default=pl.col("entity_id"), return_dtype=pl.String))
+        .otherwise(pl.col("entity_id"))
+    )
 
 
 def aggregated_lines_key(firm: Firm, key: pl.DataFrame) -> pl.DataFrame:

@@ -166,7 +166,9 @@ class SuiteQL:
             if not _IDENT.match(c):
                 raise _search_error(f"the sandbox selects plain columns only, not {c!r}.")
         order = [o.strip() for o in (m["order"] or "").split(",") if o.strip()]
-        if self.schema is not None and table in self.schema:  # the first name the account lacks, as NetSuite reports one per query
+        if (
+            self.schema is not None and table in self.schema
+        ):  # the first name the account lacks, one per query
             known = set(self.schema[table])
             for name in [*cols, *_names(m["where"] or ""), *(o.split()[0] for o in order)]:
                 if name.lower() not in known:

@@ -2,9 +2,13 @@
 -- Every property is {"type": ..., "value": ...}, keys are tenant configuration (p_<logical> placeholders).
 -- Money properties: {"type": "monetaryAmount", "value": {"amount": .., "currency": ..}} is the assumed shape
 -- (unconfirmed, vendor-apis.md 4a), a plain number value is read too (the second coalesce argument).
+-- Keys and links are config (collectors/ironclad/keys.py): ${key_<stream>} is a record's business key (its
+-- id, or a property), ${link_<stream>_<property>} a reference resolved to the parent's business key.
+-- The guards stop the mapping with the setting to fix when a key property is missing or no reference resolves.
+${key_guards}
 
 INSERT INTO canon.contract (contract_id, client_id, legal_entity_id, opportunity_id, contract_type, status, signed_date, effective_date, end_date, currency, payment_terms_days, po_required, tax_terms, expense_policy_id, source_system, source_id, snapshot_ts, correlation_id)
-SELECT id,
+SELECT ${key_msa},
        json_extract_string(properties, '$."${p_client_id}".value'),
        json_extract_string(properties, '$."${p_legal_entity}".value'),
        json_extract_string(properties, '$."${p_opportunity_id}".value'),
@@ -22,11 +26,11 @@ SELECT id,
        id,
        _extracted_at,
        json_extract_string(properties, '$."${p_correlation_id}".value')
-FROM raw.${source}__msa;
+FROM raw.${source}__msa r;
 
 INSERT INTO canon.sow (sow_id, contract_id, opportunity_id, client_id, legal_entity_id, status, signed_date, start_date, end_date, currency, value, cap_amount, billing_type, payment_terms_days, po_number, expense_rebillable, expense_markup_pct, expense_cap, expense_policy_id, work_at_risk_approved, multi_currency_billing, over_time_criteria, source_system, source_id, snapshot_ts, correlation_id)
-SELECT id,
-       json_extract_string(properties, '$."${p_contract_id}".value'),
+SELECT ${key_sow},
+       ${link_sow_contract_id},
        json_extract_string(properties, '$."${p_opportunity_id}".value'),
        json_extract_string(properties, '$."${p_client_id}".value'),
        json_extract_string(properties, '$."${p_legal_entity}".value'),
@@ -51,11 +55,11 @@ SELECT id,
        id,
        _extracted_at,
        json_extract_string(properties, '$."${p_correlation_id}".value')
-FROM raw.${source}__sow;
+FROM raw.${source}__sow r;
 
 INSERT INTO canon.amendment (amendment_id, sow_id, amendment_no, status, signed_date, effective_date, value_delta, new_end_date, new_cap_amount, new_rate_card_id, change_type, source_system, source_id, snapshot_ts, correlation_id)
-SELECT id,
-       json_extract_string(properties, '$."${p_sow_id}".value'),
+SELECT ${key_amendment},
+       ${link_amendment_sow_id},
        CAST(json_extract_string(properties, '$."${p_amendment_no}".value') AS INTEGER),
        json_extract_string(properties, '$."${p_status}".value'),
        CAST(json_extract_string(properties, '$."${p_signed_date}".value') AS DATE),
@@ -69,13 +73,13 @@ SELECT id,
        id,
        _extracted_at,
        json_extract_string(properties, '$."${p_correlation_id}".value')
-FROM raw.${source}__amendment;
+FROM raw.${source}__amendment r;
 
 INSERT INTO canon.rate_card (rate_card_id, scope, sow_id, contract_id, role, currency, bill_rate, discount_pct, cost_rate, valid_from, valid_to, source_system, source_id, snapshot_ts, correlation_id)
 SELECT coalesce(json_extract_string(properties, '$."${p_rate_card_id}".value'), id),
        json_extract_string(properties, '$."${p_scope}".value'),
-       json_extract_string(properties, '$."${p_sow_id}".value'),
-       json_extract_string(properties, '$."${p_contract_id}".value'),
+       ${link_rate_card_sow_id},
+       ${link_rate_card_contract_id},
        json_extract_string(properties, '$."${p_role}".value'),
        json_extract_string(properties, '$."${p_currency}".value'),
        TRY_CAST(coalesce(json_extract_string(properties, '$."${p_bill_rate}".value.amount'), json_extract_string(properties, '$."${p_bill_rate}".value')) AS DECIMAL(18,2)),
@@ -87,11 +91,11 @@ SELECT coalesce(json_extract_string(properties, '$."${p_rate_card_id}".value'), 
        id,
        _extracted_at,
        json_extract_string(properties, '$."${p_correlation_id}".value')
-FROM raw.${source}__rate_card;
+FROM raw.${source}__rate_card r;
 
 INSERT INTO canon.milestone (milestone_id, sow_id, project_id, name, amount, due_date, status, completed_date, accepted_date, billing_trigger, source_system, source_id, snapshot_ts, correlation_id)
-SELECT id,
-       json_extract_string(properties, '$."${p_sow_id}".value'),
+SELECT ${key_milestone},
+       ${link_milestone_sow_id},
        json_extract_string(properties, '$."${p_project_id}".value'),
        name,
        TRY_CAST(coalesce(json_extract_string(properties, '$."${p_amount}".value.amount'), json_extract_string(properties, '$."${p_amount}".value')) AS DECIMAL(18,2)),
@@ -104,4 +108,4 @@ SELECT id,
        id,
        _extracted_at,
        json_extract_string(properties, '$."${p_correlation_id}".value')
-FROM raw.${source}__milestone;
+FROM raw.${source}__milestone r;

@@ -10,6 +10,7 @@ from closedloop.settings import Setting
 from collectors._source import files_collector as _files
 from collectors._source import name_settings
 from collectors.files import FilesCollector
+from collectors.netsuite import keys as _keys
 from collectors.netsuite.api import API_SETTINGS, api_collector
 from collectors.netsuite.schedules import SETTINGS as SCHEDULE_SETTINGS
 from collectors.netsuite.streams import CORRELATION, CUSTOM_RECORDS, names, streams
@@ -72,20 +73,45 @@ SETTINGS: list[Setting] = [
         " (custbody_period_start/end on the invoice, taken by all its lines).",
         choices=SERVICE_PERIOD,
     ),
+    Setting(
+        "project_key",
+        str,
+        _keys.INTERNAL_ID,
+        "The project's key in the canonical model: its internal id ('id') or its entity id ('entityid',"
+        " e.g. PRJ000123), whichever the firm's other systems (a CLM milestone's project property) hold.",
+        choices=_keys.PROJECT_KEYS,
+    ),
+    Setting(
+        "project_links",
+        dict,
+        {},
+        "What each stream's project reference carries, internal id ('id', the default) or entity id"
+        f" ('entityid'): {{transaction = 'entityid'}}. Streams: {', '.join(_keys.PROJECT_REFS)}.",
+    ),
 ]
 MAPPING = Path(__file__).with_name("mapping.sql")
 
 SETTINGS += API_SETTINGS  # transport = 'api' (collectors/netsuite/api.py)
 SETTINGS += SCHEDULE_SETTINGS  # modeling variants of billing schedules (collectors/netsuite/schedules.py)
 
-__all__ = ["MAPPING", "SETTINGS", "SYSTEM", "api_collector", "files_collector", "mapping_params", "streams"]
+__all__ = [
+    "MAPPING",
+    "SETTINGS",
+    "SYSTEM",
+    "api_collector",
+    "check_settings",
+    "files_collector",
+    "mapping_params",
+    "streams",
+]
+check_settings = _keys.check_settings
 
 
 def mapping_params(cfg: Mapping[str, Any]) -> dict[str, str]:
-    """Placeholders of mapping.sql: every custom field name in force (keyed by its default name), and the
-    SQL of the modeling variants the section chooses (collectors/netsuite/variants.py)."""
+    """Placeholders of mapping.sql: every custom field name in force (keyed by its default name), the SQL of
+    the modeling variants the section chooses (collectors/netsuite/variants.py) and of its project keys."""
     n = names(cfg)
-    return n | variant_params(cfg, n)
+    return n | variant_params(cfg, n) | _keys.mapping_params(cfg, n)
 
 
 def files_collector(cfg: Mapping[str, Any]) -> FilesCollector:

@@ -184,4 +184,3 @@ def test_a_configured_name_the_source_lacks_stops_the_run_with_exit_2(firm, esta
     )
     assert "sources.netsuite.custom_records.dispute = 'customrecord_cl_disputes'" in errors
     assert "closedloop discover netsuite" in errors
-

@@ -20,6 +20,7 @@ from closedloop.demo.render._fmt import (
 )
 from closedloop.demo.render.variants import acceptance_values, with_acceptance
 from collectors.base import Stream
+from collectors.netsuite.keys import ENTITY_ID, project_link
 from collectors.netsuite.streams import names, streams
 
 # Tables whose currency columns feed the currency list (table -> column).
@@ -52,6 +53,7 @@ class Ctx:
     now: dt.datetime
     currency_ids: dict[str, str]
     customer_ids: dict[str, str]
+    project_entityids: dict[str, str]
     cfg: Mapping[str, Any] = field(default_factory=dict)  # the [sources.netsuite] section: variants to render
 
     def write(self, stream: str, frame: pl.DataFrame, values: dict[str, pl.Expr]) -> int:
@@ -61,6 +63,12 @@ class Ctx:
     def currency(self, col: str) -> pl.Expr:
         """A currency column as NetSuite returns it: the currency record's internal id."""
         return pl.col(col).replace_strict(self.currency_ids, default=None, return_dtype=pl.String)
+
+    def project(self, stream: str, col: str = "project_id") -> pl.Expr:
+        """A stream's project reference as the firm's NetSuite holds it (project_links): internal or entity id."""
+        if project_link(self.cfg, stream) != ENTITY_ID:
+            return pl.col(col)
+        return pl.col(col).replace_strict(self.project_entityids, default=pl.col(col), return_dtype=pl.String)
 
     def customer(self, col: str) -> pl.Expr:
         """A canonical client id as the NetSuite customer id it corresponds to."""
@@ -87,8 +95,20 @@ def context(firm: FirmLike, out: Path, cfg: Mapping[str, Any] | None) -> Ctx:
         now=as_of_ts(firm),
         currency_ids={s: str(i + 1) for i, s in enumerate(symbols)},
         customer_ids=dict(clients.drop_nulls().unique("client_id", keep="first").iter_rows()),
+        project_entityids=project_entityids(firm),
         cfg=cfg or {},
     )
+
+
+def project_entityid() -> pl.Expr:
+    """A project's entity id (PRJ000001, …): its position in the project table."""
+    return pl.lit("PRJ") + pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(6)
+
+
+def project_entityids(firm: FirmLike) -> dict[str, str]:
+    """Project internal id -> entity id, for references rendered by entity id (project_links, project_key)."""
+    p = table(firm, "project").select("project_id", project_entityid().alias("e"))
+    return dict(p.drop_nulls().unique("project_id", keep="first").iter_rows())
 
 
 def render_masters(c: Ctx) -> dict[str, int]:
@@ -173,13 +193,13 @@ def render_masters(c: Ctx) -> dict[str, int]:
 def render_projects(c: Ctx) -> dict[str, int]:
     """job, projecttask, resourceallocation, chargerule, billingschedule (+ lines)."""
     n, counts = c.n, {}
-    p = table(c.firm, "project").with_columns(_no=pl.int_range(1, pl.len() + 1))
+    p = table(c.firm, "project")
     counts["job"] = c.write(
         "job",
         p,
         {
             "id": pl.col("project_id"),
-            "entityid": pl.lit("PRJ") + pl.col("_no").cast(pl.String).str.zfill(6),
+            "entityid": project_entityid(),
             "companyname": pl.col("name"),
             "parent": c.customer("client_id"),
             "subsidiary": pl.col("legal_entity_id"),
@@ -211,7 +231,7 @@ def render_projects(c: Ctx) -> dict[str, int]:
         t,
         {
             "id": pl.col("task_id"),
-            "project": pl.col("project_id"),
+            "project": c.project("projecttask"),
             "title": pl.col("name"),
             n["custevent_wbs_code"]: pl.col("wbs_code"),
             "nonbillabletask": pl.col("billable").not_(),
@@ -233,7 +253,7 @@ def render_projects(c: Ctx) -> dict[str, int]:
         a,
         {
             "id": pl.col("source_id"),
-            "project": pl.col("project_id"),
+            "project": c.project("resourceallocation"),
             "allocationresource": pl.col("resource_id"),
             n["custevent_role"]: pl.col("role"),
             "startdate": pl.col("start_date"),
@@ -251,7 +271,7 @@ def render_projects(c: Ctx) -> dict[str, int]:
         r,
         {
             "id": pl.col("source_id"),
-            "project": pl.col("project_id"),
+            "project": c.project("chargerule"),
             "ruletype": pl.col("rule_type"),
             n["custrecord_cap"]: pl.col("cap"),
             n["custrecord_cap_hours"]: pl.col("cap_hours"),
@@ -271,7 +291,7 @@ def render_projects(c: Ctx) -> dict[str, int]:
         {
             "id": pl.col("_sched"),
             "name": pl.lit("Billing schedule ") + pl.col("_sched"),
-            "project": pl.col("project_id"),
+            "project": c.project("billingschedule"),
             n["custrecord_sow_id"]: pl.col("sow_id"),
             "currency": c.currency("currency"),
             "lastmodifieddate": modstamp(c.now),

@@ -60,7 +60,7 @@ def render_charges(c: Ctx) -> dict[str, int]:
             b,
             {
                 "id": pl.col("schedule_line_id"),
-                "project": pl.col("project_id"),
+                "project": c.project("charge"),  # internal or entity id (project_links)
                 "billto": c.customer("client_id"),
                 "chargedate": pl.col("bill_date"),
                 "amount": pl.col("amount"),
