@@ -21,13 +21,13 @@ PROJECT_REFS = {
     "resourceallocation": "project",
     "chargerule": "project",
     "billingschedule": "project",
-    "charge": "project",  # billing_schedules = 'charges' (schedules.py)
     "timebill": "customer",
     "expense_line": "customer",
     "transaction": "job",
     "revenueplan_line": "job",
     "write_down": "custrecord_project",
     "milestone": "custrecord_project",
+    "charge": "project",  # billing_schedules = 'charges' (schedules.py)
 }
 
 
