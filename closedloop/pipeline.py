@@ -263,9 +263,13 @@ def _collect(con, cfg, report, prev, key: str, extracted_at) -> SourceResult:
 def _refuse_config_mismatches(scfg, key: str, collector, res: SourceResult) -> None:
     """A name the config sets that the source proved it lacks is a configuration error, not an absence:
     the stream fails (so nothing is published) with the key to fix, and the run exits 2."""
+    try:
+        streams = collector.streams()
+    except Exception:  # a source that could not list its streams has failed already, with its own error
+        return
     have = {
         s.name: [c.name for c in s.columns if c.name not in sr.missing_fields] + sr.extra_fields
-        for s in collector.streams()
+        for s in streams
         for sr in res.streams
         if sr.stream == s.name
     }
