@@ -104,7 +104,23 @@ __all__ = [
     "mapping_params",
     "streams",
 ]
-check_settings = _keys.check_settings
+
+
+def check_settings(cfg: Mapping[str, Any], prefix: str) -> None:
+    """Project keys and links (collectors/netsuite/keys.py), and the credit-note pattern: a regular expression
+    DuckDB (RE2) compiles, refused when the config loads rather than in the middle of a run."""
+    _keys.check_settings(cfg, prefix)
+    pattern = cfg.get(INVOICE_PATTERN[0])
+    if pattern:
+        import duckdb
+
+        try:
+            duckdb.execute("SELECT regexp_matches('', ?)", [pattern])
+        except duckdb.Error as exc:
+            reason = str(exc).splitlines()[0]
+            raise ValueError(
+                f"key '{prefix}.{INVOICE_PATTERN[0]}': {pattern!r} is not a regular expression ({reason})"
+            ) from None
 
 
 def mapping_params(cfg: Mapping[str, Any]) -> dict[str, str]:

@@ -154,3 +154,12 @@ def test_an_unknown_variant_is_a_config_error_naming_the_key(tmp_path):
         load(path)
     with pytest.raises(ValueError, match="invoice_lines"):
         render_exports(generate_firm("s", seed=1), tmp_path / "x", {"netsuite": {"invoice_lines": "x"}})
+
+
+def test_a_credit_note_pattern_that_is_no_regular_expression_is_a_config_error(tmp_path):
+    api = {"netsuite": {"credit_note_link": "memo", "credit_note_invoice_pattern": "INV-([0-9]+"}}
+    path = write_demo_config(tmp_path, "2026-10-31", api=api)
+    with pytest.raises(
+        ConfigError, match=r"sources\.netsuite\.credit_note_invoice_pattern': 'INV-\(\[0-9\]\+'"
+    ):
+        load(path)
