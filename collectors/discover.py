@@ -296,11 +296,12 @@ class Report:
     # canonical column -> every distinct vendor value, where the vendor module could ask for all of them
     distinct: dict[str, list[str]] = field(default_factory=dict)
 
-    def propose(self, key: tuple[str, ...], value: str, evidence: str) -> None:
+    def propose(self, key: tuple[str, ...], value: str, evidence: str, *, a_name: bool = True) -> None:
         """A setting to draft; a second stream proposing the same value adds its evidence. One vendor name is
-        drafted for one setting only: a stream that saw less of it must not give it a second meaning."""
+        drafted for one setting only: a stream that saw less of it must not give it a second meaning
+        (a_name=False: the value is a mode, such as a link's 'record_id', that many settings may share)."""
         other = next((k for k, (v, _) in self.settings.items() if v == value and k != key), None)
-        if other is not None:
+        if a_name and other is not None:
             self.notes.append(
                 f"{'.'.join(key)}: {value!r} is already drafted for {'.'.join(other)}; not drafted twice"
             )

@@ -8,9 +8,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from collectors.discover import SAMPLE_ROWS, Report, TableProfile, Wanted, name_similarity, profile_rows
+from collectors.discover import (
+    SAMPLE_ROWS,
+    Report,
+    TableProfile,
+    Wanted,
+    name_similarity,
+    name_words,
+    profile_rows,
+)
 from collectors.http import page_number_pages
 from collectors.ironclad.api import IroncladAPI, parse_list_page, record_type_of
+from collectors.ironclad.keys import KEYED, LINKS, RECORD_ID
 from collectors.ironclad.streams import PROPERTIES, RECORD_TYPES, property_keys, streams
 
 MAPPING = Path(__file__).with_name("mapping.sql")
@@ -84,6 +93,7 @@ def introspect(report: Report, cfg: Mapping[str, Any], secrets) -> None:
     meta = api.metadata()
     types = meta.get("recordTypes") or {}
     ptypes = {k: str((v or {}).get("type") or "") for k, v in (meta.get("properties") or {}).items()}
+    samples: dict[str, list[dict[str, Any]]] = {}
     for stream in ss:
         if stream.name not in RECORD_TYPES:
             continue
@@ -107,13 +117,79 @@ def introspect(report: Report, cfg: Mapping[str, Any], secrets) -> None:
             params={"types": rtype},
             parse=parse_list_page,
         )
-        records = itertools.islice((flatten(r) for p in pages for r in p.records), SAMPLE_ROWS)
-        prof = profile_rows(stream.name, rtype, records)
+        raw = list(itertools.islice((r for p in pages for r in p.records), SAMPLE_ROWS))
+        samples[stream.name] = raw
+        prof = profile_rows(stream.name, rtype, (flatten(r) for r in raw))
         for name, col in prof.columns.items():
             col.vendor_type = ptypes.get(name, "")
             if col.non_null and col.vendor_type in KINDS:
                 col.kind = KINDS[col.vendor_type]
         report.profiles[stream.name] = prof
+    _propose_keys(report, cfg, samples)
+
+
+def _propose_keys(
+    report: Report, cfg: Mapping[str, Any], samples: Mapping[str, list[dict[str, Any]]]
+) -> None:
+    """keys and links (collectors/ironclad/keys.py) where the tenant's record ids are not its business keys.
+
+    A record type's business key is a property no setting claims whose values are one per record and never a
+    record id (sowNumber beside an opaque id). Where one exists, each reference to that type is read against
+    both: matching the parents' record ids proposes links.<ref> = 'record_id'; matching the property's values
+    is the default (business_key) and the evidence for the key. Where record ids are the business numbers
+    (no such property), nothing is proposed: the defaults read that tenant.
+    """
+    claimed = known(cfg) | {value for value, _ in report.settings.values()}  # proposals are claimed too
+    refs = property_keys(cfg)
+    for parent in KEYED:
+        records = samples.get(parent) or []
+        ids = {str(r.get("id")) for r in records if r.get("id") is not None}
+        key = _business_key(records, ids, claimed)
+        if key is None:
+            continue
+        values = {str(flatten(r).get(key)) for r in records}
+        evidence = [f"{parent}: {key!r} has one value per record, none of them a record id"]
+        for link, target in LINKS.items():
+            child, logical = link.split(".")
+            if target != parent or not samples.get(child):
+                continue
+            seen = [str(v) for v in (flatten(r).get(refs[logical]) for r in samples[child]) if v is not None]
+            if not seen:
+                continue
+            by_id, by_key = (sum(v in pool for v in seen) / len(seen) for pool in (ids, values))
+            if by_id >= 0.5 and by_id > by_key:
+                report.propose(
+                    ("links", link),
+                    RECORD_ID,
+                    f"{child}.{refs[logical]}: {by_id:.0%} of sampled values are {parent} record ids,"
+                    f" {by_key:.0%} are its {key}",
+                    a_name=False,
+                )
+                evidence.append(f"{child} points at it by record id")
+            elif by_key >= 0.5:
+                evidence.append(f"{by_key:.0%} of {child}.{refs[logical]} values are {key} values")
+        report.propose(("keys", parent), key, "; ".join(evidence))
+
+
+# words of a property name that say it is an identifier (sowNumber, contractNo, amendmentId, msaRef, dealKey)
+_ID_WORDS = {"number", "num", "no", "id", "ref", "reference", "key", "code"}
+
+
+def _business_key(records: list[dict[str, Any]], ids: set[str], claimed: set[str]) -> str | None:
+    """The one unclaimed text property named like an identifier that every sampled record holds, with a
+    distinct value each and never a record id (a picklist of a few records can be distinct by chance)."""
+    if len(records) < 2:
+        return None
+    rows = [flatten(r) for r in records]
+    found = []
+    names = {k for row in rows for k in row} - claimed
+    for name in (k for k in names if _ID_WORDS & set(name_words(k))):
+        values = [row.get(name) for row in rows]
+        if any(not isinstance(v, str) or not v for v in values):
+            continue
+        if len(set(values)) == len(values) and not set(values) & ids:
+            found.append(name)
+    return found[0] if len(found) == 1 else None
 
 
 def _propose_type(stream: str, rtype: str, types: Mapping[str, Any]) -> tuple[str, str] | None:

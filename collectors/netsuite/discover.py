@@ -22,6 +22,8 @@ from collectors.discover import (
 from collectors.files import FilesCollector
 from collectors.http import HttpError, offset_pages
 from collectors.netsuite.api import NetSuiteAPI, is_bulk, parse_suiteql_page, table_of
+from collectors.netsuite.keys import ENTITY_ID, PROJECT_REFS
+from collectors.netsuite.keys import project_link as link_of
 from collectors.netsuite.schedules import variant_value_columns
 from collectors.netsuite.streams import CORRELATION, CUSTOM_FIELDS, CUSTOM_RECORDS, names, streams
 
@@ -112,6 +114,35 @@ def introspect(report: Report, cfg: Mapping[str, Any], secrets) -> None:
             table = other
             report.propose(("custom_records", stream.name), table, evidence)
         report.profiles[stream.name] = profile_rows(stream.name, table, records, limit=len(records))
+    _propose_project_links(report, cfg)
+
+
+def _propose_project_links(report: Report, cfg: Mapping[str, Any]) -> None:
+    """project_links.<stream> = 'entityid' where a stream's sampled project references are project entity ids
+    rather than internal ids (a saved search or custom field holding 'PRJ…'). Whether the canonical key should
+    be the entity id (project_key) depends on what the other systems hold, which one source cannot tell."""
+    jobs = report.profiles.get("job")
+    if jobs is None or not jobs.present:
+        return
+    ids = {str(r["id"]) for r in jobs.rows if r.get("id") is not None}
+    entity_ids = {str(r["entityid"]) for r in jobs.rows if r.get("entityid") is not None}
+    n = names(cfg)
+    for stream, column in PROJECT_REFS.items():
+        prof = report.profiles.get(stream)
+        if prof is None or not prof.present or link_of(cfg, stream) == ENTITY_ID:
+            continue
+        seen = [str(v) for v in (r.get(n.get(column, column)) for r in prof.rows) if v not in (None, "")]
+        if not seen:
+            continue
+        by_id, by_entity = (sum(v in pool for v in seen) / len(seen) for pool in (ids, entity_ids))
+        if by_entity >= 0.5 and by_entity > by_id:
+            report.propose(
+                ("project_links", stream),
+                ENTITY_ID,
+                f"{stream}.{n.get(column, column)}: {by_entity:.0%} of sampled values are project entity ids,"
+                f" {by_id:.0%} internal ids",
+                a_name=False,
+            )
 
 
 def _not_there(exc: HttpError) -> bool:

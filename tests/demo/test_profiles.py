@@ -112,13 +112,12 @@ def _merge(base: dict, patch: dict) -> dict:
     return out
 
 
-def test_discover_drafts_plus_a_small_patch_configure_the_own_words_estate(firm, estates, tmp_path):
-    prof = profile("own-words")
-    with through_sandbox(estates["own-words"], firm.params["as_of"]) as (path, _):
+def _configured_by_discover(firm, estate, patch: Path, tmp_path):
+    """Run the estate with a config made of `closedloop discover --write` drafts (started from the product's
+    defaults, as a new customer's config is) and the patch; returns (report, the drafted config)."""
+    with through_sandbox(estate, firm.params["as_of"]) as (path, _):
         doc = tomllib.loads(path.read_text())
-        for (
-            vendor
-        ) in VENDORS:  # the drafts start from the product's defaults, as a new customer's config does
+        for vendor in VENDORS:
             draft = tmp_path / f"{vendor}.toml"
             result = CliRunner().invoke(
                 app, ["discover", vendor, "--config", str(path), "--write", str(draft)]
@@ -126,17 +125,40 @@ def test_discover_drafts_plus_a_small_patch_configure_the_own_words_estate(firm,
             assert result.exit_code == 0, result.output
             doc["sources"][vendor] = tomllib.loads(draft.read_text())["sources"][vendor]
         drafted = json.loads(json.dumps(doc))
-        doc = _merge(doc, tomllib.loads(PATCH.read_text()))
-        report = pipeline.run(cfgmod.parse(doc, path), trigger="test")
+        report = pipeline.run(
+            cfgmod.parse(_merge(doc, tomllib.loads(patch.read_text())), path), trigger="test"
+        )
     assert report.status == "ok", report.as_dict()
+    return report, drafted["sources"]
+
+
+def test_discover_drafts_plus_a_small_patch_configure_the_own_words_estate(firm, estates, tmp_path):
+    report, drafted = _configured_by_discover(firm, estates["own-words"], PATCH, tmp_path)
     # discover found the renamed fields itself: the patch holds value words only
-    assert drafted["sources"]["netsuite"]["custom_fields"]["custcol_role"] == "custcol_resource_role"
-    assert drafted["sources"]["salesforce"]["correlation_field"] == "Engagement_Key__c"
-    assert drafted["sources"]["ironclad"]["properties"]["billing_type"] == "billingModel"
+    assert drafted["netsuite"]["custom_fields"]["custcol_role"] == "custcol_resource_role"
+    assert drafted["salesforce"]["correlation_field"] == "Engagement_Key__c"
+    assert drafted["ironclad"]["properties"]["billing_type"] == "billingModel"
     patch = tomllib.loads(PATCH.read_text())
     assert {k for v in patch["sources"].values() for k in v} == {"values"}
-    con = duckdb.connect(report.warehouse_file, read_only=True)
-    _judge(con, report, prof, firm)
+    _judge(duckdb.connect(report.warehouse_file, read_only=True), report, profile("own-words"), firm)
+
+
+def test_discover_drafts_the_keys_and_links_of_the_business_keys_estate(firm, estates, tmp_path):
+    """Opaque Ironclad ids and entity-id project references are read from the data itself; the one line
+    added says which project key the other systems hold, which one source cannot know."""
+    patch = tmp_path / "patch.toml"
+    patch.write_text('[sources.netsuite]\nproject_key = "entityid"\n')
+    report, drafted = _configured_by_discover(firm, estates["business-keys"], patch, tmp_path)
+    want = profile("business-keys").sources
+    assert {k: v for k, v in want["ironclad"]["links"].items() if not k.startswith("milestone")} == drafted[
+        "ironclad"
+    ]["links"]
+    keys = {
+        k: v for k, v in want["ironclad"]["keys"].items() if k != "milestone"
+    }  # no CLM milestones at tier s
+    assert drafted["ironclad"]["keys"] == keys
+    assert drafted["netsuite"]["project_links"] == want["netsuite"]["project_links"]
+    _judge(duckdb.connect(report.warehouse_file, read_only=True), report, profile("business-keys"), firm)
 
 
 def test_closedloop_demo_renders_and_judges_a_profile(tmp_path):
