@@ -166,6 +166,7 @@ class Wanted:
     default: str
     setting: tuple[str, ...] | None = None  # ("correlation_field",) or ("custom_fields", "custentity_region")
     kind: str = "text"  # expected value kind, from the declared column type
+    domain: tuple[str, ...] = ()  # the canonical values of the enumerated column it fills (value evidence)
 
 
 def kind_of_type(sql_type: str) -> str:
@@ -210,6 +211,15 @@ def sample_text(col: ColumnProfile) -> str:
 
 
 ELIMINATED = "the only unclaimed"  # how an elimination proposal's evidence begins
+VALUE_SHARE = 0.6  # share of a column's distinct values in a canonical domain that makes it that column
+
+
+def domain_share(col: ColumnProfile, domain: tuple[str, ...]) -> float:
+    """The share of a column's distinct values that are canonical values of `domain` (up to case/spacing)."""
+    if not domain or not col.distinct or col.many:
+        return 0.0
+    words = {vm.normalize(d) for d in domain}
+    return sum(vm.normalize(v) in words for v in col.distinct) / len(col.distinct)
 
 
 def match(profile: TableProfile, wanted: list[Wanted], known: Iterable[str] = ()) -> list[Finding]:
@@ -239,14 +249,23 @@ def match(profile: TableProfile, wanted: list[Wanted], known: Iterable[str] = ()
     def fits(w: Wanted, n: str) -> bool:
         return compatible(w.kind, cols[n].kind or "text") and family(n) == family(w.default)
 
+    def scored(w: Wanted, n: str) -> tuple[float, str]:
+        """Name similarity, or (for an enumerated column) the share of the candidate's values that are the
+        canonical column's own words: 'contractStatus' holding executed/draft is the status by its values."""
+        name = name_similarity(w.default, n)
+        share = domain_share(cols[n], w.domain)
+        if share >= VALUE_SHARE and 0.7 + 0.25 * share > name:
+            return 0.7 + 0.25 * share, f"values: {share:.0%} are canonical {'/'.join(w.domain[:4])}… words"
+        return name, f"name ~{name:.2f} to {w.default!r}"
+
     pairs = sorted(
-        ((name_similarity(w.default, n), w, n) for w in missing for n in candidates if fits(w, n)),
-        key=lambda p: (-p[0], p[1].column, p[2]),
+        ((*scored(w, n), w, n) for w in missing for n in candidates if fits(w, n)),
+        key=lambda p: (-p[0], p[2].column, p[3]),
     )
     taken: set[str] = set()
-    for score, w, n in pairs:
+    for score, why, w, n in pairs:
         if score >= NAME_THRESHOLD and w not in out and n not in taken:
-            out[w] = Finding(w, "proposed", n, f"name ~{score:.2f} to {w.default!r}; {sample_text(cols[n])}")
+            out[w] = Finding(w, "proposed", n, f"{why}; {sample_text(cols[n])}")
             taken.add(n)
     left = [w for w in missing if w not in out]
     for w in left:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from collectors._valuemaps import domain
 from collectors.discover import (
     SAMPLE_ROWS,
     Report,
@@ -53,6 +54,7 @@ def _used() -> dict[str, list[str]]:
 
 def wanted(cfg: Mapping[str, Any]) -> dict[str, list[Wanted]]:
     keys, used = property_keys(cfg), _used()
+    enumerated = {(stream, p): domain(canon) for canon, (stream, p) in VALUE_COLUMNS.items()}
     out: dict[str, list[Wanted]] = {}
     for stream in RECORD_TYPES:
         out[stream] = [
@@ -62,6 +64,7 @@ def wanted(cfg: Mapping[str, Any]) -> dict[str, list[Wanted]]:
                 PROPERTIES[p][0],
                 (_OWN_SETTING[p],) if p in _OWN_SETTING else ("properties", p),
                 KINDS.get(PROPERTIES[p][1], "text"),
+                enumerated.get((stream, p), ()),
             )
             for p in used.get(stream, [])
         ]

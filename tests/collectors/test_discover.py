@@ -98,3 +98,36 @@ def test_draft_is_toml_with_evidence_comments_and_only_non_default_keys():
     assert section["custom"] == {"a": "b"}
     assert section["values"] == {"crm_invoice_status.status": {"Fully Paid": "TODO"}}
     assert "# Invoice_No__c: proposed for inv_number_field" in text
+
+
+def test_an_enumerated_column_is_recognized_by_its_values_when_its_name_says_nothing():
+    """'contractStatus' and 'pricingModel' share no word with agreementStatus and billingType; their values
+    (the canonical statuses and billing types) say which is which."""
+    rows = [
+        {"contractStatus": s, "pricingModel": b, "notes": n}
+        for s, b, n in [("executed", "TM", "x"), ("Draft", "FF", "y"), ("executed", "TM_CAP", "z")]
+    ]
+    wanted = [
+        d.Wanted(
+            "t", "agreementStatus", "agreementStatus", ("properties", "status"), domain=("draft", "executed")
+        ),
+        d.Wanted(
+            "t", "billingType", "billingType", ("properties", "billing_type"), domain=("TM", "TM_CAP", "FF")
+        ),
+    ]
+    rep = _report(rows, wanted)
+    assert rep.settings[("properties", "status")][0] == "contractStatus"
+    assert rep.settings[("properties", "billing_type")][0] == "pricingModel"
+    assert "100% are canonical" in rep.settings[("properties", "status")][1]
+    assert d.domain_share(rep.profiles["t"].columns["notes"], ("draft", "executed")) == 0
+
+
+def test_one_vendor_name_is_drafted_for_one_setting_but_a_mode_for_many():
+    rep = d.Report("src", "ironclad", "api")
+    rep.propose(("properties", "sow_id"), "sowRef", "by name")
+    rep.propose(("properties", "contract_id"), "sowRef", "by elimination")
+    rep.propose(("links", "amendment.sow_id"), "record_id", "ids", a_name=False)
+    rep.propose(("links", "rate_card.sow_id"), "record_id", "ids", a_name=False)
+    assert ("properties", "contract_id") not in rep.settings
+    assert any("already drafted for properties.sow_id" in n for n in rep.notes)
+    assert rep.settings[("links", "rate_card.sow_id")][0] == "record_id"
