@@ -27,9 +27,9 @@ CREATE OR REPLACE TABLE meta.canon_input(table_name VARCHAR, column_name VARCHAR
 """
 
 
-def feeds(sql: str) -> list[tuple[str, str, str, set[str], set[str]]]:
-    """(canon table, column, main raw stream, raw columns read, JSON property keys read) per mapped column."""
-    out = []
+def _inserts(sql: str, schema: str):
+    """(statement, target schema node, its canonical table, the SELECT, its main FROM table) of each
+    INSERT INTO canon.<t> (cols) SELECT ... FROM <schema>.<table> in a mapping."""
     for _, stmt in split_statements(sql):
         try:
             tree = sqlglot.parse_one(stmt, read="duckdb")
@@ -38,13 +38,21 @@ def feeds(sql: str) -> list[tuple[str, str, str, set[str], set[str]]]:
         if not isinstance(tree, exp.Insert) or not isinstance(tree.expression, exp.Select):
             continue
         target = tree.this
-        table = target.this if isinstance(target, exp.Schema) else target
-        if not isinstance(table, exp.Table) or table.db != "canon" or not isinstance(target, exp.Schema):
+        if not isinstance(target, exp.Schema) or not isinstance(target.this, exp.Table):
             continue
         select = tree.expression
         source_from = select.args.get("from") or select.args.get("from_")
         main = source_from.this if source_from is not None else None
-        if not isinstance(main, exp.Table) or main.db != "raw" or "__" not in main.name:
+        if target.this.db != "canon" or not isinstance(main, exp.Table) or main.db != schema:
+            continue
+        yield stmt, target, target.this, select, main
+
+
+def feeds(sql: str) -> list[tuple[str, str, str, set[str], set[str]]]:
+    """(canon table, column, main raw stream, raw columns read, JSON property keys read) per mapped column."""
+    out = []
+    for _, target, table, select, main in _inserts(sql, "raw"):
+        if "__" not in main.name:
             continue
         main_alias = main.alias_or_name
         stream = main.name.split("__", 1)[1]
@@ -74,27 +82,12 @@ def derived_links(sql: str) -> list[tuple[str, str, str, str | None]]:
     milestone_id is the milestone it was made from, so a check comparing the two reads the same record twice.
     """
     out = []
-    for _, stmt in split_statements(sql):
-        try:
-            tree = sqlglot.parse_one(stmt, read="duckdb")
-        except sqlglot.errors.ParseError:
-            continue
-        if not isinstance(tree, exp.Insert) or not isinstance(tree.expression, exp.Select):
-            continue
-        target = tree.this
-        if not isinstance(target, exp.Schema) or not isinstance(target.this, exp.Table):
-            continue
-        source_from = tree.expression.args.get("from") or tree.expression.args.get("from_")
-        main = source_from.this if source_from is not None else None
-        if target.this.db != "canon" or not isinstance(main, exp.Table) or main.db != "canon":
-            continue
+    for stmt, target, table, select, main in _inserts(sql, "canon"):
         guard = _WHEN.search(stmt)
-        for column, expr in zip(
-            [c.name for c in target.expressions], tree.expression.expressions, strict=False
-        ):
+        for column, expr in zip([c.name for c in target.expressions], select.expressions, strict=False):
             key = f"{main.name}_id"  # the origin's key copied into a column of that name: a link, not the row's id
             if column == key and isinstance(expr, exp.Column) and expr.name == key:
-                out.append((target.this.name, column, main.name, guard.group(1) if guard else None))
+                out.append((table.name, column, main.name, guard.group(1) if guard else None))
     return out
 
 

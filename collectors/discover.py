@@ -214,6 +214,18 @@ ELIMINATED = "the only unclaimed"  # how an elimination proposal's evidence begi
 VALUE_SHARE = 0.6  # share of a column's distinct values in a canonical domain that makes it that column
 
 
+def reference_kind(values: list[str], pools: Mapping[str, set[str]]) -> tuple[str | None, dict[str, float]]:
+    """Which kind of key sampled reference values are: the pool (record ids, business numbers, entity ids...)
+    holding at least half of them and more than any other, with every pool's share as evidence."""
+    shares = (
+        {kind: sum(v in pool for v in values) / len(values) for kind, pool in pools.items()} if values else {}
+    )
+    best = max(shares, key=lambda k: shares[k], default=None)
+    if best is None or shares[best] < 0.5 or list(shares.values()).count(shares[best]) > 1:
+        return None, shares
+    return best, shares
+
+
 def domain_share(col: ColumnProfile, domain: tuple[str, ...]) -> float:
     """The share of a column's distinct values that are canonical values of `domain` (up to case/spacing)."""
     if not domain or not col.distinct or col.many:

@@ -15,6 +15,7 @@ only some of the optional fields and tables the product can use. A profile is on
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 from collections.abc import Mapping
@@ -55,7 +56,9 @@ class Profile:
         canonical one up to case and spacing (those match without a line, as a customer would find)."""
         out: dict[str, dict[str, Any]] = {}
         for source, section in self.sources.items():
-            section = dict(section)
+            section = copy.deepcopy(
+                dict(section)
+            )  # the caller may change its copy; the profile stays as declared
             values = {
                 column: {v: c for v, c in pairs.items() if valuemaps.normalize(v) != valuemaps.normalize(c)}
                 for column, pairs in (section.pop("values", None) or {}).items()

@@ -17,10 +17,11 @@ from collectors.discover import (
     name_similarity,
     name_words,
     profile_rows,
+    reference_kind,
 )
 from collectors.http import page_number_pages
 from collectors.ironclad.api import IroncladAPI, parse_list_page, record_type_of
-from collectors.ironclad.keys import KEYED, LINKS, RECORD_ID
+from collectors.ironclad.keys import BUSINESS_KEY, KEYED, LINKS, RECORD_ID
 from collectors.ironclad.streams import PROPERTIES, RECORD_TYPES, property_keys, streams
 
 MAPPING = Path(__file__).with_name("mapping.sql")
@@ -157,20 +158,20 @@ def _propose_keys(
             if target != parent or not samples.get(child):
                 continue
             seen = [str(v) for v in (flatten(r).get(refs[logical]) for r in samples[child]) if v is not None]
-            if not seen:
-                continue
-            by_id, by_key = (sum(v in pool for v in seen) / len(seen) for pool in (ids, values))
-            if by_id >= 0.5 and by_id > by_key:
+            kind, share = reference_kind(seen, {RECORD_ID: ids, BUSINESS_KEY: values})
+            if kind == RECORD_ID:
                 report.propose(
                     ("links", link),
                     RECORD_ID,
-                    f"{child}.{refs[logical]}: {by_id:.0%} of sampled values are {parent} record ids,"
-                    f" {by_key:.0%} are its {key}",
+                    f"{child}.{refs[logical]}: {share[RECORD_ID]:.0%} of sampled values are {parent} record ids,"
+                    f" {share[BUSINESS_KEY]:.0%} are its {key}",
                     a_name=False,
                 )
                 evidence.append(f"{child} points at it by record id")
-            elif by_key >= 0.5:
-                evidence.append(f"{by_key:.0%} of {child}.{refs[logical]} values are {key} values")
+            elif kind == BUSINESS_KEY:
+                evidence.append(
+                    f"{share[BUSINESS_KEY]:.0%} of {child}.{refs[logical]} values are {key} values"
+                )
         report.propose(("keys", parent), key, "; ".join(evidence))
 
 

@@ -18,11 +18,12 @@ from collectors.discover import (
     kind_of_type,
     name_similarity,
     profile_rows,
+    reference_kind,
 )
 from collectors.files import FilesCollector
 from collectors.http import HttpError, offset_pages
 from collectors.netsuite.api import NetSuiteAPI, is_bulk, parse_suiteql_page, table_of
-from collectors.netsuite.keys import ENTITY_ID, PROJECT_REFS
+from collectors.netsuite.keys import ENTITY_ID, INTERNAL_ID, PROJECT_REFS
 from collectors.netsuite.keys import project_link as link_of
 from collectors.netsuite.schedules import variant_value_columns
 from collectors.netsuite.streams import CORRELATION, CUSTOM_FIELDS, CUSTOM_RECORDS, names, streams
@@ -132,15 +133,13 @@ def _propose_project_links(report: Report, cfg: Mapping[str, Any]) -> None:
         if prof is None or not prof.present or link_of(cfg, stream) == ENTITY_ID:
             continue
         seen = [str(v) for v in (r.get(n.get(column, column)) for r in prof.rows) if v not in (None, "")]
-        if not seen:
-            continue
-        by_id, by_entity = (sum(v in pool for v in seen) / len(seen) for pool in (ids, entity_ids))
-        if by_entity >= 0.5 and by_entity > by_id:
+        kind, share = reference_kind(seen, {ENTITY_ID: entity_ids, INTERNAL_ID: ids})
+        if kind == ENTITY_ID:
             report.propose(
                 ("project_links", stream),
                 ENTITY_ID,
-                f"{stream}.{n.get(column, column)}: {by_entity:.0%} of sampled values are project entity ids,"
-                f" {by_id:.0%} internal ids",
+                f"{stream}.{n.get(column, column)}: {share[ENTITY_ID]:.0%} of sampled values are project entity"
+                f" ids, {share[INTERNAL_ID]:.0%} internal ids",
                 a_name=False,
             )
 

@@ -20,25 +20,12 @@ from closedloop.config_doc import toml_value
 from closedloop.demo import answer, generate_firm, variants
 from closedloop.demo.config import demo_toml
 from closedloop.demo.exports import render_exports
+from closedloop.demo.profiles import BUSINESS_KEYS
 from closedloop.sandbox.demo import through_sandbox
 from closedloop.settings import ConfigError, load
 from tests.checks.test_answer_key import RECONCILED_CHECKS
 
-OPAQUE_IRONCLAD = {
-    "keys": {
-        "msa": "contractNumber",
-        "sow": "sowNumber",
-        "amendment": "amendmentId",
-        "milestone": "milestoneId",
-    },
-    "links": {
-        "sow.contract_id": "record_id",
-        "amendment.sow_id": "record_id",
-        "milestone.sow_id": "record_id",
-        "rate_card.sow_id": "record_id",
-        "rate_card.contract_id": "record_id",
-    },
-}
+OPAQUE_IRONCLAD = BUSINESS_KEYS.sources["ironclad"]  # the business-keys estate profile's CLM
 ENTITYID_LINKS = {
     "project_links": {"transaction": "entityid", "timebill": "entityid", "milestone": "entityid"}
 }
