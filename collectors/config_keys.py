@@ -152,6 +152,8 @@ def mismatches(
                     )
             continue
         for name in sr.absent_fields:
+            if any(name in names for names in have.values()):
+                continue  # one custom field applied to some record types only: it is there, where it applies
             key = explicitly_set(kind, name, cfg, source)
             if key:
                 close = difflib.get_close_matches(name, sorted(have.get(sr.stream, ())), n=3, cutoff=0.5)

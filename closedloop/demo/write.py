@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .firm.build import Firm
-from .profiles import DEFAULT, Profile
+from .profiles import DEFAULT, Profile, strip
 
 
 def write_demo(firm: Firm, out_dir: Path | str, profile: Profile = DEFAULT) -> Path:
@@ -20,8 +20,6 @@ def write_demo(firm: Firm, out_dir: Path | str, profile: Profile = DEFAULT) -> P
         render_exports = None
     if render_exports is not None:
         render_exports(firm, out / "exports", profile.sources)
-        from .profiles import strip
-
         strip(out / "exports", profile)
     profile.answer_key(firm).write_parquet(out / "answer_key.parquet")
     (out / "kpi_truth.json").write_text(json.dumps(firm.kpi_truth, indent=2, default=str))
