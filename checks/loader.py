@@ -27,11 +27,25 @@ REQUIRED_KEYS = (
     "description",
     "remediation",
     "impact_kind",
+    "stage",
     "depends_on",
 )
-OPTIONAL_KEYS = ("params", "impact", "grace", "gating", "entity")
+OPTIONAL_KEYS = ("params", "impact", "grace", "gating", "entity", "money")
+# What part of its case's money a check measures: checks of one kind measuring the same part of the same case
+# count it once (the largest figure); different parts add up. 'document' is the whole of the case's document.
+DEFAULT_MONEY = "document"
+MONEY_RE = re.compile(r"^[a-z][a-z_]{0,39}$")
 SEVERITIES = ("S1", "S2", "S3", "S4")
-IMPACT_KINDS = ("exposure", "leakage", "cash_delay", "compliance", "count")
+# What a finding's amount means; amounts of different kinds are never added together.
+IMPACT_KINDS = {
+    "leakage": "revenue lost unless acted on",
+    "exposure": "amount at risk: unbilled, uncontracted or unapproved",
+    "cash": "amount whose collection is delayed or invisible",
+    "compliance": "a control broken: counted by severity; any amount is what is affected, not money at stake",
+}
+MONEY_KINDS = ("leakage", "exposure", "cash")
+# The flow in order: a case's root cause is its finding at the earliest stage (then the lowest check id).
+STAGES = ("opportunity", "contract", "project", "schedule", "time", "invoice", "crm", "cash", "data")
 ID_RE = re.compile(r"^Q2C-\d{3}[a-z]?$")
 HEADER_RE = re.compile(r"\A\s*/\*\s*---[ \t]*\n(?P<yaml>.*?)\n[ \t]*---\s*\*/", re.S)
 # Variables every rule may read besides its own params (the runner sets them).
@@ -59,6 +73,7 @@ class Check:
     description: str
     remediation: str
     impact_kind: str
+    stage: str
     depends_on: tuple[str, ...]
     params: dict[str, Any]
     sql: str
@@ -68,6 +83,7 @@ class Check:
     grace: str | None = None
     gating: bool = False
     entity: str = ""
+    money: str = DEFAULT_MONEY
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -113,7 +129,20 @@ def parse_rule(path: Path, text: str | None = None) -> Check:
         )
     if meta["impact_kind"] not in IMPACT_KINDS:
         raise CheckLoadError(
-            path, _line_of(text, r"^\s*impact_kind\s*:"), f"bad impact_kind {meta['impact_kind']!r}"
+            path,
+            _line_of(text, r"^\s*impact_kind\s*:"),
+            f"bad impact_kind {meta['impact_kind']!r} (want one of {', '.join(IMPACT_KINDS)})",
+        )
+    if meta["stage"] not in STAGES:
+        raise CheckLoadError(
+            path,
+            _line_of(text, r"^\s*stage\s*:"),
+            f"bad stage {meta['stage']!r} (want one of {', '.join(STAGES)})",
+        )
+    money = str(meta.get("money") or DEFAULT_MONEY)
+    if not MONEY_RE.match(money):
+        raise CheckLoadError(
+            path, _line_of(text, r"^\s*money\s*:"), f"bad money {money!r} (want a snake_case name)"
         )
     params = meta.get("params") or {}
     if not isinstance(params, dict):
@@ -139,6 +168,8 @@ def parse_rule(path: Path, text: str | None = None) -> Check:
         description=str(meta["description"]).strip(),
         remediation=str(meta["remediation"]).strip(),
         impact_kind=meta["impact_kind"],
+        stage=meta["stage"],
+        money=money,
         depends_on=tuple(_as_list(meta["depends_on"])),
         params=params,
         sql=sql.rstrip().rstrip(";"),

@@ -9,13 +9,13 @@ CREATE SCHEMA IF NOT EXISTS results;
 CREATE TABLE IF NOT EXISTS results.check_run(
   run_id VARCHAR, check_id VARCHAR, title VARCHAR, domain VARCHAR, owner VARCHAR, base_severity VARCHAR,
   impact_kind VARCHAR, status VARCHAR, row_count BIGINT, impact_rc DECIMAL(18,2), duration_ms DOUBLE,
-  error VARCHAR, as_of DATE, params VARCHAR);
+  error VARCHAR, as_of DATE, params VARCHAR, stage VARCHAR, expected_loss_rc DECIMAL(18,2), money VARCHAR);
 CREATE TABLE IF NOT EXISTS results.finding(
   run_id VARCHAR, finding_key VARCHAR, check_id VARCHAR, severity VARCHAR, base_severity VARCHAR,
   impact_kind VARCHAR, impact_rc DECIMAL(18,2), entity_type VARCHAR, entity_id VARCHAR, correlation_id VARCHAR,
   client_id VARCHAR, sow_id VARCHAR, project_id VARCHAR, invoice_id VARCHAR, legal_entity_id VARCHAR,
   event_date DATE, owner_team VARCHAR, first_seen_at TIMESTAMPTZ, last_seen_at TIMESTAMPTZ, status VARCHAR,
-  reopened_count INTEGER, details VARCHAR);
+  reopened_count INTEGER, details VARCHAR, stage VARCHAR, expected_loss_rc DECIMAL(18,2), case_key VARCHAR);
 CREATE TABLE IF NOT EXISTS results.finding_history(
   finding_key VARCHAR, check_id VARCHAR, entity_type VARCHAR, entity_id VARCHAR, correlation_id VARCHAR,
   invoice_id VARCHAR, first_seen_at TIMESTAMPTZ, last_seen_at TIMESTAMPTZ, resolved_at TIMESTAMPTZ,
@@ -32,7 +32,7 @@ CREATE TABLE chk.finding_stage(
   run_id VARCHAR, check_id VARCHAR, entity_type VARCHAR, entity_id VARCHAR, correlation_id VARCHAR,
   impact_rc DECIMAL(18,2), client_id VARCHAR, sow_id VARCHAR, project_id VARCHAR, invoice_id VARCHAR,
   legal_entity_id VARCHAR, event_date DATE, base_severity VARCHAR, age_value DOUBLE, grace_value DOUBLE,
-  details VARCHAR)
+  details VARCHAR, expected_loss_rc DECIMAL(18,2))
 """
 
 CARRIED = ("check_run", "kpi")
@@ -40,7 +40,10 @@ CARRIED = ("check_run", "kpi")
 
 def ensure_results(con: duckdb.DuckDBPyConnection) -> None:
     """Create the results schema and tables when missing."""
+    from checks.cases import CASES_DDL
+
     con.execute(RESULTS_DDL)
+    con.execute(CASES_DDL)
 
 
 def carry_forward(con: duckdb.DuckDBPyConnection, previous: str, run_id: str) -> None:
@@ -53,9 +56,10 @@ def carry_forward(con: duckdb.DuckDBPyConnection, previous: str, run_id: str) ->
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'prev' AND schema_name = 'results'"
             ).fetchall()
         }
-        if "finding_history" in have:
-            con.execute("DELETE FROM results.finding_history")
-            con.execute("INSERT INTO results.finding_history SELECT * FROM prev.results.finding_history")
+        for history in ("finding_history", "case_history"):
+            if history in have:
+                con.execute(f"DELETE FROM results.{history}")
+                con.execute(f"INSERT INTO results.{history} BY NAME SELECT * FROM prev.results.{history}")
         for table in CARRIED:
             if table in have:
                 con.execute(f"DELETE FROM results.{table} WHERE run_id <> ?", [run_id])
@@ -109,7 +113,7 @@ INSERT INTO results.finding
 SELECT c.run_id, c.finding_key, c.check_id, c.severity, c.base_severity, cr.impact_kind, c.impact_rc,
        c.entity_type, c.entity_id, c.correlation_id, c.client_id, c.sow_id, c.project_id, c.invoice_id,
        c.legal_entity_id, c.event_date, cr.owner, h.first_seen_at, h.last_seen_at, h.status, h.reopened_count,
-       c.details
+       c.details, cr.stage, c.expected_loss_rc, NULL
 FROM cur_finding c
 JOIN results.check_run cr ON cr.run_id = c.run_id AND cr.check_id = c.check_id
 JOIN results.finding_history h ON h.finding_key = c.finding_key;

@@ -13,14 +13,17 @@ from typing import Any
 
 import duckdb
 
+from checks.cases import build_cases
 from checks.coverage import NOT_COVERED, Coverage, assess
 from checks.coverage import store as store_coverage
 from checks.coverage import summary as coverage_summary
-from checks.loader import Check, context_values, create_views, load_checks, set_variables
+from checks.loader import MONEY_KINDS, Check, context_values, create_views, load_checks, set_variables
 from checks.results import FINALIZE_SQL, STAGE_DDL, carry_forward, ensure_results
 
 STANDARD_COLS = ("entity_type", "entity_id", "correlation_id", "impact_rc")
 OPTIONAL_COLS = ("client_id", "sow_id", "project_id", "invoice_id", "legal_entity_id", "event_date")
+# A second, labelled figure beside the amount at stake: the expected loss (leakage) or the cost of the delay (cash).
+SECOND_FIGURE = "expected_loss_rc"
 CONTROL_COLS = ("severity", "age_days", "age_bd")
 CONTEXT_PARAMS = ("coc", "materiality_rc")
 
@@ -32,7 +35,9 @@ class CheckResult:
     check_id: str
     status: str  # passed | failed | suppressed | not_covered | error
     row_count: int = 0
-    impact_rc: Decimal = Decimal("0.00")
+    impact_rc: Decimal = Decimal("0.00")  # amount at stake, of the check's impact kind
+    impact_kind: str = ""
+    expected_loss_rc: Decimal | None = None
     duration_ms: float = 0.0
     error: str | None = None
     not_judged: int = 0  # findings on flows whose values the config does not map (coverage: partly covered)
@@ -56,10 +61,16 @@ class RunSummary:
         """Total failing rows stored."""
         return sum(r.row_count for r in self.results)
 
-    @property
-    def impact_rc(self) -> Decimal:
-        """Total $ impact in the reporting currency."""
-        return sum((r.impact_rc for r in self.results), Decimal("0.00"))
+    def impact_by_kind(self) -> dict[str, Decimal]:
+        """Amount at stake per money kind over the checks' findings (kinds are never added together).
+
+        Per check, not per case: the same money can appear under several checks; cases count it once.
+        """
+        out = {k: Decimal("0.00") for k in MONEY_KINDS}
+        for r in self.results:
+            if r.impact_kind in out:
+                out[r.impact_kind] += r.impact_rc
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly summary for run reports."""
@@ -70,7 +81,7 @@ class RunSummary:
             "run_id": self.run_id,
             **counts,
             "findings": self.findings,
-            "impact_rc": str(self.impact_rc),
+            "impact_by_kind": {k: str(v) for k, v in self.impact_by_kind().items()},
             "duration_s": round(self.duration_s, 3),
             "errors": {r.check_id: r.error for r in self.results if r.error},
             "coverage": coverage_summary(self.coverage),
@@ -109,7 +120,8 @@ def _insert_sql(check: Check, run_id: str, cols: list[str], grace: Any) -> str:
         f"CAST(q.{c} AS {'DATE' if c == 'event_date' else 'VARCHAR'})" if c in colset else "NULL"
         for c in OPTIONAL_COLS
     ]
-    evidence = [c for c in cols if c not in (*STANDARD_COLS, *OPTIONAL_COLS, "severity")]
+    evidence = [c for c in cols if c not in (*STANDARD_COLS, *OPTIONAL_COLS, "severity", SECOND_FIGURE)]
+    second = f"CAST(q.{SECOND_FIGURE} AS DECIMAL(18,2))" if SECOND_FIGURE in colset else "NULL"
     details = (
         "CAST(json_object(" + ", ".join(f"'{c}', q.\"{c}\"" for c in evidence) + ") AS VARCHAR)"
         if evidence
@@ -123,7 +135,7 @@ def _insert_sql(check: Check, run_id: str, cols: list[str], grace: Any) -> str:
         f"INSERT INTO chk.finding_stage SELECT '{run_id}', '{check.id}', CAST(q.entity_type AS VARCHAR), "
         f"CAST(q.entity_id AS VARCHAR), CAST(q.correlation_id AS VARCHAR), "
         f"CAST(coalesce(q.impact_rc, 0) AS DECIMAL(18,2)), {', '.join(opt)}, {sev}, {age}, {grace_sql}, "
-        f"{details} FROM (\n{check.sql}\n) q"
+        f"{details}, {second} FROM (\n{check.sql}\n) q"
     )
 
 
@@ -257,10 +269,11 @@ def run_checks(
             results[c.id].not_judged = coverage[c.id].not_judged
 
     totals = {
-        cid: (n, amt)
-        for cid, n, amt in con.execute(
+        cid: (n, amt, second)
+        for cid, n, amt, second in con.execute(
             "SELECT check_id, count(DISTINCT entity_type || '|' || entity_id), "
-            "CAST(coalesce(sum(impact_rc), 0) AS DECIMAL(18,2)) FROM (SELECT *, row_number() OVER "
+            "CAST(coalesce(sum(impact_rc), 0) AS DECIMAL(18,2)), CAST(sum(expected_loss_rc) AS DECIMAL(18,2)) "
+            "FROM (SELECT *, row_number() OVER "
             "(PARTITION BY check_id, entity_type, entity_id ORDER BY impact_rc DESC NULLS LAST, details) rn "
             "FROM chk.finding_stage WHERE run_id = ?) WHERE rn = 1 GROUP BY check_id",
             [run_id],
@@ -269,12 +282,13 @@ def run_checks(
     ordered = []
     for c in checks:
         r = results[c.id]
+        r.impact_kind = c.impact_kind
         if r.status == "passed" and c.id in totals:
-            r.row_count, r.impact_rc = totals[c.id]
+            r.row_count, r.impact_rc, r.expected_loss_rc = totals[c.id]
             r.status = "failed" if r.row_count else "passed"
         ordered.append(r)
         con.execute(
-            "INSERT INTO results.check_run VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO results.check_run VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 c.id,
@@ -290,9 +304,13 @@ def run_checks(
                 r.error,
                 ctx["as_of"],
                 json.dumps(values[c.id], default=str),
+                c.stage,
+                r.expected_loss_rc,
+                c.money,
             ],
         )
     con.execute(FINALIZE_SQL)
+    build_cases(con, run_id)
     store_coverage(con, run_id, list(coverage.values()), "check")
     return RunSummary(run_id, ordered, time.perf_counter() - started, list(coverage.values()))
 

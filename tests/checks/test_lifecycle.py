@@ -157,7 +157,7 @@ def test_broken_check_is_error_not_passed(tmp_path: Path):
     path = tmp_path / "q2c-999_broken.sql"
     path.write_text(
         "/* ---\nid: Q2C-999\ntitle: t\nseverity: S3\nowner: o\ndomain: d\nsystems: [ERP]\n"
-        "description: d\nremediation: r\nimpact_kind: count\ndepends_on: [invoice]\n--- */\n"
+        "description: d\nremediation: r\nimpact_kind: compliance\nstage: invoice\ndepends_on: [invoice]\n--- */\n"
         "SELECT 'x' AS entity_type, 1 / 0 AS entity_id, NULL AS correlation_id FROM canon.nope\n"
     )
     summary = run_checks(con, run_id="e", as_of=AS_OF, checks=[parse_rule(path)])

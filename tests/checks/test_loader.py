@@ -17,7 +17,8 @@ domain: d
 systems: [ERP]
 description: d
 remediation: r
-impact_kind: count
+impact_kind: compliance
+stage: invoice
 depends_on: [invoice]
 --- */
 SELECT 'invoice' AS entity_type, i.invoice_id AS entity_id, i.correlation_id,
@@ -59,7 +60,7 @@ def test_sql_that_does_not_bind(tmp_path: Path):
     err = _load(
         tmp_path, GOOD.replace("FROM canon.invoice i", "FROM canon.invoice i\nWHERE i.no_such_col = 1")
     )
-    assert err.line == 16 and "does not bind" in err.message
+    assert err.line == 17 and "does not bind" in err.message
 
 
 def test_undeclared_param(tmp_path: Path):
@@ -68,7 +69,7 @@ def test_undeclared_param(tmp_path: Path):
         GOOD.replace("FROM canon.invoice i", "FROM canon.invoice i WHERE getvariable('x') = 1"),
         bind=False,
     )
-    assert "undeclared" in err.message and err.line == 13
+    assert "undeclared" in err.message and err.line == 14
 
 
 def test_missing_header(tmp_path: Path):

@@ -12,6 +12,7 @@ description: >
   the SOW — differs from the effective SOW value.
 remediation: Update the project budget to the amended contract value.
 impact_kind: exposure
+stage: project
 impact: round(abs(value_delta) * fx(sow ccy, signed_date), 2)
 entity: amendment
 grace: grace_amend_bd

@@ -13,6 +13,7 @@ description: >
   cap / end-date amendment is not in the PSA billing rule cap or the project end date.
 remediation: Propagate the amendment to the billing schedule, rate card, billing rule and project dates.
 impact_kind: leakage
+stage: schedule
 impact: >
   (a) round(abs(eff_value - sched_total) * fx(sow ccy, signed_date), 2) + (b) sum over lines of
   round(abs(new_rate - unit_price) * quantity * fx(invoice ccy, invoice_date), 2) + (c) 0

@@ -11,6 +11,7 @@ description: >
   or it was last updated before the amendment was signed.
 remediation: Update the transaction price and apply modification accounting (ASC 606-10-25-12/13).
 impact_kind: compliance
+stage: schedule
 impact: round(abs(eff_value - transaction_price) * fx(sow ccy, signed_date), 2)
 entity: amendment
 grace: grace_amend_bd

@@ -9,7 +9,8 @@ description: >
   An executed amendment adding value (signed more than grace_amend_bd business days ago) has no won
   change-order opportunity on its SOW whose amount is within 1 % of the value added.
 remediation: Create and close-win the change-order opportunity in CRM.
-impact_kind: count
+impact_kind: compliance
+stage: crm
 impact: 0 (count only; value_delta in the evidence)
 entity: amendment
 depends_on: [amendment, sow, opportunity, calendar]

@@ -10,6 +10,8 @@ description: >
   change order in draft / in_review and none executed in the last recent_co_days days.
 remediation: Raise a change order or re-plan the work.
 impact_kind: leakage
+stage: contract
+money: scope
 impact: >
   round(overrun_hours * avg_rate * fx(project ccy, as_of), 2); overrun_hours = hours - budget_hours;
   avg_rate = hours-weighted time_entry.cost_rate (FF, MILESTONE) or contract bill rate (TM_CAP)

@@ -12,6 +12,8 @@ description: >
   The catalog's S4 early warning (consumption >= 90 %) is not reported: a warning is not a defect.
 remediation: Credit the overage or get a change order raising the cap.
 impact_kind: exposure
+stage: invoice
+money: scope
 impact: round((billed_fees - eff_cap_amount) * fx(sow ccy, as_of), 2)
 entity: sow
 depends_on: [invoice, invoice_line, sow, amendment, contract, fx_rate]

@@ -10,6 +10,7 @@ description: >
   after the SOW's effective (amended) end date.
 remediation: Get the extension amendment executed and propagated, or credit the line.
 impact_kind: exposure
+stage: invoice
 impact: round(line amount * fx(invoice ccy, invoice_date), 2)
 entity: invoice_line
 depends_on: [invoice, invoice_line, sow, amendment, contract, fx_rate]

@@ -10,6 +10,7 @@ description: >
   billing) or to a client other than the SOW's client. Legal-entity mismatches are Q2C-041.
 remediation: Credit and re-issue the invoice in the contract currency / to the contracting client.
 impact_kind: exposure
+stage: invoice
 impact: round(amount_gross * fx(invoice ccy, invoice_date), 2)
 entity: invoice
 depends_on: [invoice, sow, amendment, contract, fx_rate]

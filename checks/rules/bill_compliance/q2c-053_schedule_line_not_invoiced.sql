@@ -11,6 +11,8 @@ description: >
   or the posted lines sum to a different amount.
 remediation: Invoice the schedule line, or correct the invoiced amount.
 impact_kind: leakage
+stage: invoice
+money: schedule
 impact: >
   not_invoiced: round(round(amount * fx(ccy, bill_date), 2) * p_leak(as_of - bill_date), 2);
   amount_mismatch: round(abs(invoiced - amount) * fx(ccy, bill_date), 2)

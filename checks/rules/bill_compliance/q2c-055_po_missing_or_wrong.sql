@@ -9,7 +9,8 @@ description: >
   A posted invoice on a SOW that requires a PO (SOW carries a PO number, or the contract has po_required)
   has no PO number, or one different from the SOW's PO.
 remediation: Re-issue the invoice with the correct PO before the customer's AP rejects it.
-impact_kind: cash_delay
+impact_kind: cash
+stage: invoice
 impact: round(round(amount_gross * fx(ccy, invoice_date), 2) * po_dispute_delay_days * coc / 365, 2)
 entity: invoice
 depends_on: [invoice, sow, contract, amendment, fx_rate]

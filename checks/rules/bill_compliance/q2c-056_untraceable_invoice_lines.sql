@@ -9,7 +9,8 @@ description: >
   A line on a posted invoice whose source record does not exist (time, expense, milestone, fixed/retainer
   schedule line, subcontract vendor bill), or an adjustment line without reason code or approver.
 remediation: Attach the source record or the adjustment reason and approval.
-impact_kind: count
+impact_kind: compliance
+stage: invoice
 impact: round(abs(line amount) * fx(invoice ccy, invoice_date), 2)
 entity: invoice_line
 depends_on: [invoice_line, invoice, time_entry, expense, milestone, billing_schedule, vendor_bill, fx_rate]

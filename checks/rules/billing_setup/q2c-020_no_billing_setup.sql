@@ -10,7 +10,9 @@ description: >
   FF / MILESTONE / RETAINER / MANAGED_SERVICE without billing-schedule lines, or TM / TM_CAP without a
   SOW- or MSA-scope rate card.
 remediation: Set up the billing schedule or the contract rate card in the PSA.
-impact_kind: cash_delay
+impact_kind: cash
+stage: schedule
+money: schedule
 impact: >
   round(base_rc * (age_bd - grace_setup_bd) * bd_to_cal * coc / 365, 2); base_rc = round(eff_value * fx(ccy, created date), 2)
   for fixed types; for T&M sum of round(hours * STANDARD rate * fx(rate ccy, as_of), 2) over billable time

@@ -12,6 +12,8 @@ description: >
   amendment is Q2C-061 (amendment not in billing), not this check.
 remediation: Re-base the billing schedule on the executed value.
 impact_kind: leakage
+stage: schedule
+money: schedule
 impact: round(abs(sched_total - eff_value) * fx(currency, signed_date), 2)
 entity: sow
 depends_on: [sow, amendment, contract, billing_schedule, fx_rate]

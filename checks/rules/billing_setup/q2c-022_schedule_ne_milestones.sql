@@ -11,6 +11,8 @@ description: >
   have a (non-cancelled) project: a billing schedule lives on the project, and a SOW without one is Q2C-010.
 remediation: Align the billing schedule with the contract's milestone plan.
 impact_kind: leakage
+stage: schedule
+money: milestones
 impact: round(amount * fx(sow ccy, due_date), 2) when missing; round(abs(amount - scheduled) * fx, 2) on drift; 0 for date-only drift
 entity: milestone
 depends_on: [milestone, billing_schedule, sow, fx_rate]

@@ -10,6 +10,8 @@ description: >
   (no rate at all, or only a STANDARD rate). One finding per project and role.
 remediation: Add the missing role to the contract rate card (or an amendment) before billing.
 impact_kind: leakage
+stage: schedule
+money: billable_time
 impact: sum of round(hours * STANDARD rate * fx(rate ccy, work_date), 2) (0 for entries with no standard rate)
 entity: project_role (project_id:role)
 depends_on: [time_entry, project, sow, rate_card, fx_rate]

@@ -9,7 +9,8 @@ description: >
   A non-cancelled invoice's payment_terms_days differs from the SOW's effective terms (SOW, else
   contract). S2 when the invoice terms are longer by 15 days or more.
 remediation: Fix the customer master / invoice terms to the contract terms.
-impact_kind: cash_delay
+impact_kind: cash
+stage: invoice
 impact: round(amount_rc * greatest(inv_terms - contract_terms, 0) * coc / 365, 2); amount_rc = round(amount_gross * fx(ccy, invoice_date), 2)
 entity: invoice
 depends_on: [invoice, sow, contract, amendment, fx_rate]

@@ -7,7 +7,8 @@ domain: cash_crm
 systems: [ERP, CRM]
 description: A posted / paid / partially paid invoice (type invoice; credit notes are not synced) posted more than sync_sla_hours before as_of_ts has no CRM invoice-status record (by erp_invoice_no).
 remediation: Re-sync the invoice to CRM; check the integration event for its correlation ID.
-impact_kind: count
+impact_kind: cash
+stage: crm
 impact: round(amount_gross * fx(ccy, invoice_date), 2)
 entity: invoice
 depends_on: [invoice, crm_invoice_status, fx_rate]

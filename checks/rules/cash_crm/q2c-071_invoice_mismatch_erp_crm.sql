@@ -7,7 +7,8 @@ domain: cash_crm
 systems: [ERP, CRM]
 description: The CRM invoice-status record (matched on erp_invoice_no) of a non-cancelled invoice shows a different gross amount, currency or due date.
 remediation: Re-sync the invoice; fix the mapping if the difference is systematic.
-impact_kind: count
+impact_kind: cash
+stage: crm
 impact: round(abs(amount_gross - crm amount) * fx(ccy, invoice_date), 2) when currencies match, else round(amount_gross * fx, 2)
 entity: invoice
 depends_on: [invoice, crm_invoice_status, fx_rate]

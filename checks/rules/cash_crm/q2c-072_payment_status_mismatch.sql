@@ -10,7 +10,8 @@ description: >
   partially_paid when something was paid, else open) differs from the CRM status, and the CRM record was
   last synced more than sync_sla_hours before as_of_ts. S2 when CRM shows paid but ERP is not.
 remediation: Re-sync payment status to CRM.
-impact_kind: count
+impact_kind: cash
+stage: crm
 impact: round(erp open amount * fx(ccy, invoice_date), 2)
 entity: invoice
 depends_on: [invoice, payment, crm_invoice_status, fx_rate]

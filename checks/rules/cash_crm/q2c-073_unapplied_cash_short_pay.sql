@@ -9,7 +9,8 @@ description: >
   unapplied: a payment with no invoice received more than unapplied_days ago. short_pay: a past-due
   invoice with at least one payment whose open amount (gross - payments - credit notes) exceeds short_pay_tol.
 remediation: Apply the cash / chase or settle the short payment (often a disguised dispute).
-impact_kind: cash_delay
+impact_kind: cash
+stage: cash
 impact: unapplied round(amount * fx(ccy, received_date), 2); short_pay round(open * fx(ccy, invoice_date), 2)
 entity: payment (unapplied) or invoice (short pay)
 depends_on: [payment, invoice, fx_rate]

@@ -10,6 +10,7 @@ description: >
   collection action on or after the due date and no open dispute. S2 over 60 days past due.
 remediation: Start dunning, or log the dispute.
 impact_kind: leakage
+stage: cash
 impact: round(round(open * fx(ccy, invoice_date), 2) * p_leak(days past due), 2); open = gross - payments applied - credit notes
 entity: invoice
 depends_on: [invoice, payment, collection_action, dispute, fx_rate]

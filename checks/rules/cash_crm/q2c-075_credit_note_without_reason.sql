@@ -7,7 +7,8 @@ domain: cash_crm
 systems: [ERP]
 description: A non-cancelled credit note with no credit_reason_code or no source_ref (the invoice it credits).
 remediation: Record the reason and link the credited invoice.
-impact_kind: count
+impact_kind: compliance
+stage: invoice
 impact: round(abs(amount_net) * fx(ccy, invoice_date), 2)
 entity: invoice (the credit note)
 depends_on: [invoice, fx_rate]

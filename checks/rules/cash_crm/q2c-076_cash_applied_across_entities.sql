@@ -8,6 +8,7 @@ systems: [ERP]
 description: A payment applied to an invoice of a different client or received by a different legal entity than the one that invoiced.
 remediation: Re-apply the cash or book the intercompany settlement.
 impact_kind: exposure
+stage: cash
 impact: round(payment amount * fx(ccy, received_date), 2)
 entity: payment
 depends_on: [payment, invoice, fx_rate]

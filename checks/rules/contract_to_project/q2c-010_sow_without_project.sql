@@ -9,7 +9,8 @@ description: >
   An executed SOW has no non-cancelled project more than sla_sow_to_project_bd business days after
   signature (business days from the firm-wide calendar). S1 when the SOW start date is already past.
 remediation: Create the project in the PSA (check the project-create integration event for this correlation ID).
-impact_kind: cash_delay
+impact_kind: cash
+stage: project
 impact: >
   round(eff_value_rc * (age_bd - sla_sow_to_project_bd) * bd_to_cal * coc / 365, 2);
   eff_value_rc = round(eff_value * fx(currency, signed_date), 2); age_bd = bd(as_of) - bd(signed_date); coc 0.09

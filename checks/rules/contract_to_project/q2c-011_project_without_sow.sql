@@ -8,6 +8,8 @@ systems: [PSA, CLM]
 description: An active project carries billable time but its SOW is missing or not executed/completed.
 remediation: Get the SOW executed and linked, or mark the project / time non-billable.
 impact_kind: exposure
+stage: project
+money: billable_time
 impact: >
   sum over billable entries of round(hours * STANDARD rate * fx(rate ccy, as_of), 2), the role's standard card in
   the project currency first (0 where no standard rate)

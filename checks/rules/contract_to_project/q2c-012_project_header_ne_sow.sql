@@ -12,7 +12,8 @@ description: >
   TM_CAP / RETAINER, unless the budget equals the SOW value as of an earlier executed amendment (or the original
   value): a budget an amendment never reached is stale, and Q2C-060 reports that amendment.
 remediation: Correct the project header in the PSA to the executed terms.
-impact_kind: count
+impact_kind: compliance
+stage: project
 impact: round(abs(budget_amount - eff_value) * fx(currency, as_of), 2) when 'budget' is among the mismatches, else 0
 entity: project
 depends_on: [project, sow, amendment, contract, fx_rate]

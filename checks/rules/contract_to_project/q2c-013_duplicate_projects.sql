@@ -10,6 +10,7 @@ description: >
   source record loaded as several projects. The earliest created project survives; each later one is a finding.
 remediation: Merge or cancel the duplicate project and move its time and invoices to the survivor.
 impact_kind: exposure
+stage: project
 impact: sum over the duplicate's posted invoices of round(amount_net * fx(currency, invoice_date), 2), credit notes negative
 entity: project (the non-surviving duplicate)
 depends_on: [project, invoice, fx_rate]

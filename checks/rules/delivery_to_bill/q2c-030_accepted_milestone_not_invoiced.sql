@@ -10,6 +10,8 @@ description: >
   and no posted (non-draft, non-cancelled) invoice carries a milestone line for it. S1 after 30 days.
 remediation: Raise the milestone invoice.
 impact_kind: leakage
+stage: invoice
+money: milestones
 impact: round(round(amount * fx(sow ccy, accepted_date), 2) * p_leak(age_days), 2); age_days = as_of - accepted_date
 entity: milestone
 grace: sla_accept_to_invoice_bd

@@ -8,6 +8,7 @@ systems: [PSA, ERP]
 description: An acceptance-triggered milestone is billed on a posted invoice dated before its acceptance (or it is not accepted at all).
 remediation: Credit the line or obtain the customer's acceptance; check revenue recognised on it.
 impact_kind: exposure
+stage: invoice
 impact: round(line amount * fx(invoice ccy, invoice_date), 2)
 entity: invoice_line
 depends_on: [milestone, invoice_line, invoice, fx_rate]

@@ -11,6 +11,8 @@ description: >
   the oldest entry: S3 up to 60 days, S2 61-90, S1 over 90.
 remediation: Bill the time in the next run, or write it down with a reason.
 impact_kind: leakage
+stage: invoice
+money: billable_time
 impact: >
   round(sum over entries of value_rc * p_leak(age_days), 2); value_rc = round(hours * contract rate * fx(rate ccy, as_of), 2);
   age_days = as_of - last_day(work_date); entries without a contract rate are Q2C-023, not here

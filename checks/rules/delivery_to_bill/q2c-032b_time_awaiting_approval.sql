@@ -7,7 +7,9 @@ domain: delivery_to_bill
 systems: [PSA]
 description: Time entries in status 'submitted' for more than sla_approval_days calendar days (from submitted_at, UTC date). One finding per project.
 remediation: Approve or reject the time so it can be billed.
-impact_kind: cash_delay
+impact_kind: cash
+stage: time
+money: approved_time
 impact: round(sum over entries of value_rc * (age_days - sla_approval_days) * coc / 365, 2); value_rc = round(hours * contract rate * fx(rate ccy, as_of), 2) (0 without rate)
 entity: project
 depends_on: [time_entry, project, sow, rate_card, fx_rate]

@@ -12,6 +12,7 @@ description: >
   rate comes from an amendment's new rate card are Q2C-061 (amendment not in billing), not this check.
 remediation: Credit and re-bill the line at the contract rate; fix the PSA rate.
 impact_kind: leakage
+stage: invoice
 impact: sum over the line's entries of round(abs(contract_rate - unit_price) * hours * fx(invoice ccy, invoice_date), 2)
 entity: invoice_line
 depends_on: [invoice_line, invoice, time_entry, project, sow, rate_card, amendment, fx_rate]

@@ -8,6 +8,8 @@ systems: [PSA]
 description: On TM / TM_CAP projects, more than min_hours_034 of non-billable time booked to a billable task.
 remediation: "Confirm with the PM: fix the flag, or record a write-down with a reason."
 impact_kind: leakage
+stage: time
+money: flagged_time
 impact: sum of round(hours * contract rate * fx(rate ccy, as_of), 2) (0 without rate)
 entity: task
 depends_on: [time_entry, task, project, sow, rate_card, fx_rate]

@@ -10,6 +10,8 @@ description: >
   grace_expense_days after approval. S2 after 60 days.
 remediation: Bill the expense (with the contract markup) in the next run.
 impact_kind: leakage
+stage: invoice
+money: expenses
 impact: round(rebill_rc * p_leak(age_days), 2); rebill_rc = round(round(amount * (1 + markup), 2) * fx(expense ccy, as_of), 2); age from approved_at (UTC date)
 entity: expense
 grace: grace_expense_days

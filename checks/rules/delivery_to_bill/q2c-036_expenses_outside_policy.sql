@@ -11,6 +11,8 @@ description: >
   billed expenses above the SOW's expense cap.
 remediation: Credit the over-billed amount.
 impact_kind: exposure
+stage: time
+money: expenses
 impact: >
   line: round(over * fx(invoice ccy, invoice_date), 2) with over = line amount when not re-billable or not
   allowed, else abs(line amount - round(amount * (1 + markup), 2)); cap: round((billed - expense_cap) * fx(sow ccy, as_of), 2)

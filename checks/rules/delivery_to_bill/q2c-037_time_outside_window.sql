@@ -10,6 +10,7 @@ description: >
   resource with no assignment covering the work date (only on projects that use assignments).
 remediation: Move the time, extend the SOW by amendment, or add the assignment.
 impact_kind: exposure
+stage: time
 impact: round(hours * contract rate * fx(rate ccy, work_date), 2) (0 without rate)
 entity: time_entry
 depends_on: [time_entry, project, sow, amendment, contract, assignment, rate_card, fx_rate]

@@ -10,6 +10,7 @@ description: >
   not been credited (no non-cancelled credit note with source_ref = the invoice).
 remediation: Credit the duplicate billing.
 impact_kind: exposure
+stage: invoice
 impact: sum of round(line amount * fx(ccy, invoice_date), 2) minus the largest such line (one legitimate occurrence)
 entity: billed_item (line_type:source_id)
 depends_on: [invoice_line, invoice, time_entry, fx_rate]

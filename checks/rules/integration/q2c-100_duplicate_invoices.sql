@@ -15,6 +15,7 @@ description: >
   credit note is excluded.
 remediation: Credit the duplicate invoice; fix the integration's idempotency.
 impact_kind: exposure
+stage: invoice
 impact: round(duplicate amount_gross * fx(ccy, invoice_date), 2)
 entity: invoice (the duplicate)
 depends_on: [invoice, fx_rate]

@@ -9,7 +9,8 @@ description: >
   Successful integration events sharing an idempotency key and target system point at more than one
   target entity. S1 when the entity type is invoice or payment.
 remediation: Remove the duplicate target records; fix the consumer's idempotency handling.
-impact_kind: count
+impact_kind: compliance
+stage: crm
 impact: 0 (count only; duplicate invoices are priced by Q2C-100)
 entity: idempotency_key (key:target_system)
 depends_on: [integration_event]

@@ -11,7 +11,8 @@ description: >
   record carrying none (non_resolving_parent), or different from the parent's. A SOW without an
   opportunity may mint its own. S2 on invoices and payments.
 remediation: Stamp the flow's correlation ID on the record (middleware custom field).
-impact_kind: count
+impact_kind: compliance
+stage: data
 impact: invoices round(amount_gross * fx(ccy, invoice_date), 2); payments round(amount * fx(ccy, received_date), 2); others 0
 entity: sow, project, invoice or payment
 depends_on: [sow, opportunity, project, invoice, payment, fx_rate]

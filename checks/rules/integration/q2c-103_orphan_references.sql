@@ -9,7 +9,8 @@ description: >
   A reference to a record that does not exist: invoice to project or SOW, project to SOW, time entry to
   project, invoice line to invoice, payment to invoice, CRM invoice status to ERP invoice.
 remediation: Load the missing record (often a late or failed extract) or fix the reference.
-impact_kind: count
+impact_kind: compliance
+stage: data
 impact: invoices round(amount_gross * fx(ccy, invoice_date), 2); payments round(amount * fx, 2); CRM records round(amount * fx(ccy, due_date), 2); others 0
 entity: the referencing record
 depends_on: [invoice, project, sow, time_entry, invoice_line, payment, crm_invoice_status, fx_rate]

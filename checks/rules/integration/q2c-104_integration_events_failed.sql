@@ -9,7 +9,8 @@ description: >
   An integration event in status failed, dead_letter or retrying created more than int_sla_hours before
   as_of_ts, with no successful event for the same idempotency key.
 remediation: Replay or fix the event; check the target record by correlation ID.
-impact_kind: count
+impact_kind: cash
+stage: crm
 impact: for invoice events round(amount_gross of the referenced invoice (entity_id) * fx(ccy, invoice_date), 2), else 0
 entity: integration_event
 depends_on: [integration_event, invoice, fx_rate]

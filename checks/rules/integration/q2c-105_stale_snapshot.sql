@@ -10,7 +10,8 @@ description: >
   before as_of_ts (or has no ok snapshot). Gating - checks depending on the table (snapshot_meta.table_name
   = canonical table name) are reported suppressed.
 remediation: Re-run the extract; check the collector's logs and credentials.
-impact_kind: count
+impact_kind: compliance
+stage: data
 impact: 0
 entity: source_table (source_system.table_name)
 gating: true

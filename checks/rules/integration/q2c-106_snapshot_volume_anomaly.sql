@@ -10,7 +10,8 @@ description: >
   the median row count of up to vol_window previous ok snapshots (at least vol_min_history of them).
   Gating - checks depending on the table are reported suppressed.
 remediation: Re-run the extract; compare with the source system's record count.
-impact_kind: count
+impact_kind: compliance
+stage: data
 impact: 0
 entity: source_table (source_system.table_name)
 gating: true

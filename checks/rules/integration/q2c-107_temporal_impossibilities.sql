@@ -10,7 +10,8 @@ description: >
   before completed; time approved before submitted; project created more than 90 days before its
   opportunity was created.
 remediation: Fix the dates at source (usually time-zone or back-dating errors).
-impact_kind: count
+impact_kind: compliance
+stage: data
 impact: 0
 entity: invoice, payment, milestone, time_entry or project
 depends_on: [invoice, sow, payment, milestone, time_entry, project, opportunity]

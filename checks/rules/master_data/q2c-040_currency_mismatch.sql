@@ -10,6 +10,7 @@ description: >
   billing. (Invoices in a non-contract currency are Q2C-052.)
 remediation: Fix the project currency before it generates invoices.
 impact_kind: exposure
+stage: contract
 impact: sum over the project's non-cancelled invoices of round(amount_gross * fx(ccy, invoice_date), 2) (0 when none)
 entity: project
 depends_on: [project, sow, invoice, fx_rate]

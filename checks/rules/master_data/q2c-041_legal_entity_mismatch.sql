@@ -10,6 +10,7 @@ description: >
   non-cancelled invoice issued by an entity other than the SOW's (invoice sow_id, else its project's SOW).
 remediation: Move the project; credit and re-issue the invoice from the contracting entity.
 impact_kind: exposure
+stage: contract
 impact: invoice round(amount_gross * fx(ccy, invoice_date), 2); project sum of that over its non-cancelled invoices
 entity: project or invoice
 depends_on: [project, sow, invoice, fx_rate]

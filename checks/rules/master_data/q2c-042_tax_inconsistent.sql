@@ -12,6 +12,7 @@ description: >
   row at all (only when the firm loads a tax matrix).
 remediation: Correct the tax code / rate and re-issue.
 impact_kind: exposure
+stage: invoice
 impact: round(abs(line amount * (tax_rate - expected_rate)) * fx(ccy, invoice_date), 2); 0 for missing matrix row / reverse charge without tax id
 entity: invoice_line
 depends_on: [invoice_line, invoice, client, legal_entity, tax_matrix, fx_rate]

@@ -9,7 +9,8 @@ description: >
   A CRM account that maps to no or several ERP customers, an ERP customer mapped from several CRM
   accounts, or an invoiced client with no CRM account.
 remediation: Fix the account-customer cross reference in MDM.
-impact_kind: count
+impact_kind: cash
+stage: crm
 impact: open AR of the affected clients, sum of round(open * fx(ccy, invoice_date), 2)
 entity: crm_account, erp_customer or client
 depends_on: [client, invoice, payment, fx_rate]

@@ -10,6 +10,8 @@ description: >
   (supplier = resource entity, buyer = project entity) valid on the work date. One finding per project.
 remediation: Put the intercompany agreement in place and book the intercompany charge.
 impact_kind: exposure
+stage: project
+money: intercompany_cost
 impact: round(sum(hours * cost_rate) * fx(project ccy, as_of), 2)
 entity: project
 depends_on: [time_entry, project, intercompany_agreement, fx_rate]

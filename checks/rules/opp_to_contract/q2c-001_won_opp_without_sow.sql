@@ -11,6 +11,7 @@ description: >
   signed no earlier than 30 days before the close date.
 remediation: Chase the paper with the deal desk, or re-open / mark the opportunity lost.
 impact_kind: exposure
+stage: opportunity
 impact: round(amount * fx(currency, close_date), 2)
 entity: opportunity
 grace: grace_won_to_sow_days

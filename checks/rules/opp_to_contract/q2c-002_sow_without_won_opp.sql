@@ -7,7 +7,8 @@ domain: opp_to_contract
 systems: [CLM, CRM]
 description: An executed SOW whose opportunity is missing or not won; bookings and forecast are under-stated.
 remediation: Create or close-win the opportunity in CRM and link it to the SOW.
-impact_kind: count
+impact_kind: compliance
+stage: opportunity
 impact: round(value * fx(currency, signed_date), 2)  (bookings gap)
 entity: sow
 depends_on: [sow, opportunity, fx_rate]

@@ -10,6 +10,7 @@ description: >
   than max(tol_abs_003, tol_pct_003 x opportunity amount), both in USD.
 remediation: Correct the opportunity amount (or the SOW) so bookings match the signed paper.
 impact_kind: exposure
+stage: contract
 impact: abs(sow_rc - opp_rc); sow_rc = round(value * fx(sow ccy, signed_date), 2), opp_rc = round(amount * fx(opp ccy, close_date), 2)
 entity: sow
 depends_on: [sow, opportunity, fx_rate]

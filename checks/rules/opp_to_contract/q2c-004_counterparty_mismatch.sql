@@ -8,6 +8,7 @@ systems: [CRM, CLM]
 description: The SOW's client differs from its opportunity's client, or the opportunity names a different legal entity.
 remediation: Fix the account or legal entity on the wrong side before anything is invoiced.
 impact_kind: exposure
+stage: contract
 impact: round(sow value * fx(currency, signed_date), 2)
 entity: sow
 depends_on: [sow, opportunity, fx_rate]

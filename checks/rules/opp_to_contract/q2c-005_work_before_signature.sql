@@ -8,6 +8,8 @@ systems: [CLM, PSA]
 description: Billable time on a project dated before its SOW was signed (or the SOW is unsigned), and the SOW has no work-at-risk approval.
 remediation: Get the SOW signed or a work-at-risk approval; stop staffing until then.
 impact_kind: exposure
+stage: contract
+money: billable_time
 impact: >
   round(sum(hours * signed rate) * fx(rate ccy, signed_date), 2) over the pre-signature billable entries; the signed
   rate is the SOW-scope rate card row for the role with the earliest valid_from (the rate as signed; 0 without one)

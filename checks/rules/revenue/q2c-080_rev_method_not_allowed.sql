@@ -10,6 +10,7 @@ description: >
   SOW's billing type and over-time criteria (a matrix row with NULL over_time_criteria matches any).
 remediation: Correct the revenue method per policy and re-measure revenue.
 impact_kind: compliance
+stage: invoice
 impact: round(sum(amount of non-permitted lines, period <= as_of) * fx(sow ccy, as_of), 2)
 entity: sow
 depends_on: [revenue_schedule, sow, amendment, contract, rev_policy_matrix, fx_rate]

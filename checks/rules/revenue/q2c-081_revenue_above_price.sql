@@ -10,6 +10,7 @@ description: >
   least(eff_value, eff_cap_amount) by more than 0.01.
 remediation: Reverse the excess revenue; check the measure of progress.
 impact_kind: compliance
+stage: invoice
 impact: round((cum_rev - least(eff_value, coalesce(eff_cap_amount, eff_value))) * fx(sow ccy, as_of), 2)
 entity: sow
 depends_on: [revenue_schedule, sow, amendment, contract, fx_rate]

@@ -10,6 +10,7 @@ description: >
   starts before the month the SOW was signed. One finding per SOW (per project when no SOW id).
 remediation: Reverse the revenue until the contract is executed (ASC 606-10-25-1).
 impact_kind: compliance
+stage: invoice
 impact: round(sum(amount of offending lines) * fx(ccy, as_of), 2); ccy = SOW currency, else project currency
 entity: sow (or project)
 depends_on: [revenue_schedule, sow, project, fx_rate]

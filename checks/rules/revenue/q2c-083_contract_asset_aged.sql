@@ -10,6 +10,8 @@ description: >
   negative) and the last invoice (else the first revenue period) is more than ca_age_days old.
 remediation: Invoice the earned amount or review the revenue measure.
 impact_kind: leakage
+stage: invoice
+money: revenue
 impact: round(round(contract_asset * fx(sow ccy, as_of), 2) * p_leak(days since last bill), 2)
 entity: sow
 depends_on: [revenue_schedule, invoice, sow, fx_rate]

@@ -10,6 +10,7 @@ description: >
   closed project's close date.
 remediation: Reverse and re-post in an open period with controller approval.
 impact_kind: compliance
+stage: invoice
 impact: round(abs(amount) * fx(ccy, as_of), 2); ccy = project currency, else SOW currency
 entity: rev_line
 depends_on: [revenue_schedule, project, period_lock, sow, fx_rate]

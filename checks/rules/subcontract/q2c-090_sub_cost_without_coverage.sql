@@ -10,6 +10,8 @@ description: >
   subcontract validity, or a subcontract for another project.
 remediation: Put the subcontract / PO in place or re-code the bill.
 impact_kind: exposure
+stage: contract
+money: subcontract
 impact: round(amount * fx(ccy, bill_date), 2)
 entity: vendor_bill
 depends_on: [vendor_bill, subcontract, project, fx_rate]

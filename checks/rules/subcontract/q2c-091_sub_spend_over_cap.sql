@@ -8,6 +8,8 @@ systems: [ERP]
 description: Vendor bills against a subcontract (in its currency) sum to more than its cap.
 remediation: Stop further bills or raise the subcontract cap through procurement.
 impact_kind: exposure
+stage: contract
+money: subcontract
 impact: round((spent - cap_amount) * fx(ccy, as_of), 2)
 entity: subcontract
 depends_on: [subcontract, vendor_bill, project, fx_rate]

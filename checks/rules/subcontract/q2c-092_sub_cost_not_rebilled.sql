@@ -10,6 +10,8 @@ description: >
   with no subcontract invoice line (source_id = vendor_bill_id) and no invoice_line_id.
 remediation: Bill the subcontractor cost with the contract markup.
 impact_kind: leakage
+stage: invoice
+money: subcontract
 impact: round(round(round(amount * (1 + markup_pct), 2) * fx(ccy, as_of), 2) * p_leak(as_of - bill_date), 2)
 entity: vendor_bill
 depends_on: [vendor_bill, subcontract, project, invoice_line, fx_rate]

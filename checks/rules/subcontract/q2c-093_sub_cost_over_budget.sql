@@ -8,6 +8,8 @@ systems: [ERP, PSA]
 description: Vendor bills (project currency) on an FF / MILESTONE project exceed budget_subcontract_cost x (1 + sub_budget_tol_pct).
 remediation: Re-forecast the project margin; negotiate with the subcontractor.
 impact_kind: leakage
+stage: project
+money: subcontract
 impact: round((actual_sub_cost - budget_subcontract_cost) * fx(project ccy, as_of), 2)
 entity: project
 depends_on: [project, vendor_bill, fx_rate]
