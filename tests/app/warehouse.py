@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from checks.cases import build_cases
 from checks.results import ensure_results
 from closedloop.contracts import CONTRACT_DDL
 from closedloop.monitors import MONITOR_DDL
@@ -335,7 +336,7 @@ FINDINGS = (  # key, check, sev, kind, impact, etype, eid, cid, client, le, proj
         "k-010-sow2",
         "Q2C-010",
         "S2",
-        "cash_delay",
+        "cash",
         "12500.00",
         "sow",
         "SOW-2",
@@ -369,7 +370,7 @@ FINDINGS = (  # key, check, sev, kind, impact, etype, eid, cid, client, le, proj
         "k-070-inv2",
         "Q2C-070",
         "S3",
-        "count",
+        "cash",
         "3100.00",
         "invoice",
         "INV-2",
@@ -430,7 +431,7 @@ CHECKS = {  # id: title, domain, owner, severity, kind, (previous rows, previous
         "contract_to_project",
         "PMO / Delivery Ops",
         "S2",
-        "cash_delay",
+        "cash",
     ),
     "Q2C-021": (
         "Billing-schedule total ≠ effective contract value",
@@ -452,9 +453,10 @@ CHECKS = {  # id: title, domain, owner, severity, kind, (previous rows, previous
         "cash_crm",
         "Integration / RevOps",
         "S3",
-        "count",
+        "cash",
     ),
 }
+STAGES = {"Q2C-001": "opportunity", "Q2C-010": "project", "Q2C-021": "schedule", "Q2C-032": "invoice"}
 
 
 def _results(con: duckdb.DuckDBPyConnection, prev_run: str, run_id: str, started: dt.datetime) -> None:
@@ -489,6 +491,7 @@ def _results(con: duckdb.DuckDBPyConnection, prev_run: str, run_id: str, started
                 duration_ms=12.5,
                 as_of=as_of,
                 params=json.dumps({"sla_bd": 5}),
+                stage=STAGES.get(cid, "invoice"),
             )
     for key, cid, sev, kind, amt, et, eid, corr, client, le, prj, inv, ev, owner, status in FINDINGS:
         first = ts("2026-10-30", 0) if cid in prev_impact else as_of_ts
@@ -516,6 +519,7 @@ def _results(con: duckdb.DuckDBPyConnection, prev_run: str, run_id: str, started
             status=status,
             reopened_count=1 if status == "reopened" else 0,
             details=json.dumps({"evidence": f"{cid} on {eid}"}),
+            stage=STAGES.get(cid, "invoice"),
         )
         _ins(
             con,
@@ -551,6 +555,10 @@ def _results(con: duckdb.DuckDBPyConnection, prev_run: str, run_id: str, started
         severity="S2",
         impact_rc="20000.00",
     )
+    # cases as a run forms them from these findings (checks/ is the only writer of cases)
+    con.execute("SET VARIABLE run_id = ?", [run_id])
+    con.execute("SET VARIABLE as_of_ts = ?", [as_of_ts])
+    build_cases(con, run_id)
     kpis = (
         ("K01", "contract_to_project_median", "business_days"),
         ("K02", "invoices_aligned_count", "ratio"),
