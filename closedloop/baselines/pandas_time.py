@@ -20,7 +20,6 @@ from closedloop.baselines.frames import (
     member,
     product_cents,
     round_away,
-    scaled_round,
     standard_rate,
     true,
     valid_status,
@@ -52,8 +51,8 @@ def pandas_023(d: Data) -> Outcome:
     return set(bad.project_id + ":" + bad.role.fillna("")), dollars(value)
 
 
-# Q2C-032: approved, billable, un-invoiced time with a contract rate in closed months on TM projects.
-P_LEAK = ((-100000, 30, 2), (31, 60, 5), (61, 90, 15), (91, 180, 30), (181, 365, 50), (366, 100000000, 80))
+# Q2C-032: approved, billable, un-invoiced time with a contract rate in closed months on TM projects. The amount
+# at stake is the unbilled value; the expected loss (value x p_leak by age) is the rule's second figure, not compared.
 
 
 def prep_032(d: Data) -> pd.DataFrame:
@@ -69,11 +68,7 @@ def pandas_032(d: Data) -> Outcome:
     t = prep_032(d)
     bad = t[t.invoice_line_id.isna()].copy()
     bad["value_c"] = product_cents(E12, bad.hours_c, bad.tr_rate_c, fx_e8(d, bad.tr_ccy, d.as_of))
-    age = (d.as_of - (bad.work_date + pd.offsets.MonthEnd(0))).dt.days
-    bad["p"] = np.select([(age >= lo) & (age <= hi) for lo, hi, _ in P_LEAK], [p for _, _, p in P_LEAK], 0)
-    bad["leak"] = bad.value_c * bad.p  # 1e-4 dollars: round(sum(value_rc * p_leak), 2) per project
-    per = bad.groupby("project_id").leak.sum(min_count=1).dropna()
-    return set(bad.project_id), dollars(scaled_round(per.to_numpy().astype("int64"), 100))
+    return set(bad.project_id), dollars(bad.value_c)  # sum(value_rc) per project, summed over projects
 
 
 # Q2C-033: a posted time line billed off the contract rate by more than 0.5 % (same currency, not amended).

@@ -85,9 +85,10 @@ def run(firm: Firm, con: duckdb.DuckDBPyConnection | None = None, run_id: str = 
 
 
 def findings(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
-    """One row per (check, entity) with its $ impact, as the run stored it."""
+    """One row per (check, entity) with its amount at stake and second figure, as the run stored them."""
     return con.execute(
-        "SELECT check_id, entity_type, entity_id, impact_rc FROM results.finding WHERE run_id = ?", [run_id]
+        "SELECT check_id, entity_type, entity_id, impact_rc, expected_loss_rc FROM results.finding WHERE run_id = ?",
+        [run_id],
     ).pl()
 
 
@@ -101,6 +102,8 @@ class Score:
     missing: list[str] = field(default_factory=list)  # in the key, not found
     spurious: list[str] = field(default_factory=list)  # found, not in the key
     wrong_impact: list[tuple[str, Decimal, Decimal]] = field(default_factory=list)  # (entity, found, key)
+    # the second figure (expected loss / cost of the delay), where the key has one: (entity, found, key)
+    wrong_expected: list[tuple[str, Decimal | None, Decimal | None]] = field(default_factory=list)
 
     @property
     def precision(self) -> float:
@@ -112,20 +115,30 @@ class Score:
 
     @property
     def exact(self) -> bool:
-        return not (self.missing or self.spurious or self.wrong_impact)
+        return not (self.missing or self.spurious or self.wrong_impact or self.wrong_expected)
 
     def explain(self, n: int = 5) -> str:
         """A readable failure message."""
         return (
             f"{self.check_id}: expected={self.expected} found={self.found} precision={self.precision:.3f} "
             f"recall={self.recall:.3f}; missing {self.missing[:n]}; spurious {self.spurious[:n]}; "
-            f"$ differs (entity, found, key) {self.wrong_impact[:n]}"
+            f"$ differs (entity, found, key) {self.wrong_impact[:n]}; "
+            f"expected_loss_rc differs (entity, found, key) {self.wrong_expected[:n]}"
         )
 
 
+def _dec(x: object) -> Decimal | None:
+    return None if x is None else Decimal(str(x))
+
+
 def score(found: pl.DataFrame, key: pl.DataFrame, check_ids: list[str] | None = None) -> dict[str, Score]:
-    """Per check: entity-set precision/recall and $ per entity to the cent."""
+    """Per check: entity-set precision/recall, the amount at stake per entity to the cent and, where the key has
+    the column (keys written before it do not), the second figure (expected_loss_rc) per entity to the cent, a
+    missing figure included."""
     ids_ = sorted(set(key["check_id"]) | set(found["check_id"])) if check_ids is None else check_ids
+    second = "expected_loss_rc" in key.columns
+    if second and "expected_loss_rc" not in found.columns:
+        found = found.with_columns(expected_loss_rc=pl.lit(None, pl.Decimal(18, 2)))
     out = {}
     for cid in ids_:
         k = {
@@ -144,5 +157,16 @@ def score(found: pl.DataFrame, key: pl.DataFrame, check_ids: list[str] | None = 
         s.missing = sorted(set(k) - set(f))
         s.spurious = sorted(set(f) - set(k))
         s.wrong_impact = [(e, f[e], k[e]) for e in sorted(set(k) & set(f)) if f[e] != k[e]]
+        if second:
+            k2, f2 = (
+                {
+                    f"{r[0]}:{r[1]}": _dec(r[2])
+                    for r in frame.filter(pl.col("check_id") == cid)
+                    .select("entity_type", "entity_id", "expected_loss_rc")
+                    .rows()
+                }
+                for frame in (key, found)
+            )
+            s.wrong_expected = [(e, f2[e], k2[e]) for e in sorted(set(k2) & set(f2)) if f2[e] != k2[e]]
         out[cid] = s
     return out

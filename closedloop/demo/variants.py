@@ -71,6 +71,10 @@ def aggregated_lines_key(firm: Firm, key: pl.DataFrame) -> pl.DataFrame:
             pl.col("correlation_id").first(),
             pl.col("impact_rc").sum(),
             pl.col("detail").first(),
+            # the members' second figures add up too; none when no member has one
+            pl.when(pl.col("expected_loss_rc").is_not_null().any())
+            .then(pl.col("expected_loss_rc").sum())
+            .alias("expected_loss_rc"),
             pl.len().alias("_n"),
         )
     )

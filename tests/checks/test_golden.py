@@ -36,28 +36,30 @@ def test_expected_entities(golden, check_id: str):
 
 
 @pytest.mark.parametrize(
-    "check_id, entity_id, impact, severity",
+    "check_id, entity_id, impact, expected_loss, severity",
     [
-        ("Q2C-001", "O001", "39000.00", "S1"),  # GBP 30000 x 1.30; materiality escalation S2 -> S1
-        ("Q2C-010", "S010", "552.33", "S1"),  # 100000 x (21 - 5) bd x 1.4 x 0.09 / 365; started
-        ("Q2C-024", "I024", "8.88", "S2"),  # 1200 x 30 d x 0.09 / 365; terms +30 d
-        ("Q2C-032", "P032", "1800.00", "S1"),  # 40 h x 150 x p_leak(123 d) = 0.30
-        ("Q2C-032b", "P32B", "7.40", "S3"),  # 1200 x (30 - 5) x 0.09 / 365
-        ("Q2C-035", "EX035", "270.00", "S1"),  # 900 x 0.30; > 60 d -> S2, age > 2 x 30 -> S1
-        ("Q2C-053", "BS053", "5000.00", "S1"),  # 100000 x p_leak(46 d) = 0.05
-        ("Q2C-063", "AM060", "0.00", "S4"),
-        ("Q2C-074", "I074", "180.00", "S2"),  # 1200 x p_leak(61 dpd) = 0.15
-        ("Q2C-083", "S083", "25000.00", "S1"),  # 50000 x p_leak(183 d) = 0.50
-        ("Q2C-092", "VB092", "330.00", "S3"),  # 1000 x 1.1 x p_leak(91 d) = 0.30
+        ("Q2C-001", "O001", "39000.00", None, "S1"),  # GBP 30000 x 1.30; materiality escalation S2 -> S1
+        # cash: the amount at stake, then the cost of the delay
+        ("Q2C-010", "S010", "100000.00", "552.33", "S1"),  # 100000 x (21 - 5) bd x 1.4 x 0.09 / 365; started
+        ("Q2C-024", "I024", "1200.00", "8.88", "S2"),  # 1200 x 30 d x 0.09 / 365; terms +30 d
+        ("Q2C-032b", "P32B", "1200.00", "7.40", "S3"),  # 1200 x (30 - 5) x 0.09 / 365
+        # leakage: the amount at stake, then the expected loss
+        ("Q2C-032", "P032", "6000.00", "1800.00", "S1"),  # 40 h x 150 x p_leak(123 d) = 0.30
+        ("Q2C-035", "EX035", "900.00", "270.00", "S1"),  # 900 x 0.30; > 60 d -> S2, age > 2 x 30 -> S1
+        ("Q2C-053", "BS053", "100000.00", "5000.00", "S1"),  # 100000 x p_leak(46 d) = 0.05
+        ("Q2C-063", "AM060", "0.00", None, "S4"),
+        ("Q2C-074", "I074", "1200.00", "180.00", "S2"),  # 1200 x p_leak(61 dpd) = 0.15
+        ("Q2C-083", "S083", "50000.00", "25000.00", "S1"),  # 50000 x p_leak(183 d) = 0.50
+        ("Q2C-092", "VB092", "1100.00", "330.00", "S3"),  # 1000 x 1.1 x p_leak(91 d) = 0.30
     ],
 )
-def test_impact_and_severity(golden, check_id, entity_id, impact, severity):
+def test_impact_and_severity(golden, check_id, entity_id, impact, expected_loss, severity):
     con, _ = golden
     row = con.execute(
-        "SELECT impact_rc, severity FROM results.finding WHERE check_id = ? AND entity_id = ?",
+        "SELECT impact_rc, expected_loss_rc, severity FROM results.finding WHERE check_id = ? AND entity_id = ?",
         [check_id, entity_id],
     ).fetchone()
-    assert row == (Decimal(impact), severity)
+    assert row == (Decimal(impact), None if expected_loss is None else Decimal(expected_loss), severity)
 
 
 def test_finding_key_is_stable_hash(golden):

@@ -14,8 +14,9 @@ impact_kind: leakage
 stage: invoice
 money: schedule
 impact: >
-  not_invoiced: round(round(amount * fx(ccy, bill_date), 2) * p_leak(as_of - bill_date), 2);
-  amount_mismatch: round(abs(invoiced - amount) * fx(ccy, bill_date), 2)
+  not_invoiced: amount at stake round(amount * fx(ccy, bill_date), 2), expected_loss_rc round(that * p_leak(as_of -
+  bill_date), 2); amount_mismatch: amount at stake round(abs(invoiced - amount) * fx(ccy, bill_date), 2), no estimate.
+  The local `amount` evidence is the scheduled amount or the difference, converted at fx_rate on fx_date
 entity: schedule_line
 grace: grace_sched_bd
 depends_on: [billing_schedule, invoice_line, invoice, calendar, fx_rate]
@@ -41,10 +42,15 @@ b AS (
     AND ctx.as_of_bd - cal.bd_no > getvariable('grace_sched_bd')
     AND (inv.source_id IS NULL OR abs(inv.invoiced - bs.amount) > 0.01))
 SELECT 'schedule_line' AS entity_type, b.schedule_line_id AS entity_id, b.correlation_id,
-       CAST(CASE WHEN b.issue = 'not_invoiced' THEN round(CAST(round(b.amount * fx.rate, 2) AS DECIMAL(18, 2)) * pl.p, 2)
+       CAST(CASE WHEN b.issue = 'not_invoiced' THEN round(b.amount * fx.rate, 2)
                  ELSE round(abs(b.invoiced - b.amount) * fx.rate, 2) END AS DECIMAL(18, 2)) AS impact_rc,
+       CAST(CASE WHEN b.issue = 'not_invoiced' THEN round(CAST(round(b.amount * fx.rate, 2) AS DECIMAL(18, 2)) * pl.p, 2)
+            END AS DECIMAL(18, 2)) AS expected_loss_rc,
        s.client_id, b.sow_id, b.project_id, s.legal_entity_id, b.bill_date AS event_date, b.issue,
-       b.amount AS scheduled, b.invoiced, b.age_bd, b.age_days
+       b.amount AS scheduled, b.invoiced, b.currency,
+       CASE WHEN b.issue = 'not_invoiced' THEN b.amount ELSE abs(b.invoiced - b.amount) END AS amount,
+       fx.rate AS fx_rate, b.bill_date AS fx_date, b.age_bd, b.age_days,
+       CASE WHEN b.issue = 'not_invoiced' THEN pl.p END AS p_leak
 FROM b
 LEFT JOIN canon.sow s ON s.sow_id = b.sow_id
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = b.currency AND fx.d = b.bill_date

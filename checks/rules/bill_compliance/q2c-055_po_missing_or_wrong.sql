@@ -11,17 +11,21 @@ description: >
 remediation: Re-issue the invoice with the correct PO before the customer's AP rejects it.
 impact_kind: cash
 stage: invoice
-impact: round(round(amount_gross * fx(ccy, invoice_date), 2) * po_dispute_delay_days * coc / 365, 2)
+impact: >
+  amount at stake round(amount_gross * fx(ccy, invoice_date), 2), the invoice the customer's AP will hold;
+  expected_loss_rc, the cost of the delay, round(that * po_dispute_delay_days * coc / 365, 2)
 entity: invoice
 depends_on: [invoice, sow, contract, amendment, fx_rate]
 params:
   po_dispute_delay_days: 30
 --- */
 SELECT 'invoice' AS entity_type, i.invoice_id AS entity_id, i.correlation_id,
+       CAST(round(i.amount_gross * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        CAST(round(CAST(round(i.amount_gross * fx.rate, 2) AS DECIMAL(18, 2)) * getvariable('po_dispute_delay_days')
-                  * ctx.coc / 365, 2) AS DECIMAL(18, 2)) AS impact_rc,
+                  * ctx.coc / 365, 2) AS DECIMAL(18, 2)) AS expected_loss_rc,
        i.client_id, se.sow_id, i.project_id, i.invoice_id, i.legal_entity_id, i.invoice_date AS event_date,
-       i.po_number, se.po_number AS contract_po,
+       i.po_number, se.po_number AS contract_po, i.currency, i.amount_gross AS amount, fx.rate AS fx_rate,
+       i.invoice_date AS fx_date,
        CASE WHEN i.po_number IS NULL THEN 'missing' ELSE 'different' END AS issue
 FROM canon.invoice i
 JOIN chk.sow_effective se ON se.sow_id = i.sow_id

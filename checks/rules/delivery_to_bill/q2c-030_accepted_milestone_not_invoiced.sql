@@ -12,7 +12,9 @@ remediation: Raise the milestone invoice.
 impact_kind: leakage
 stage: invoice
 money: milestones
-impact: round(round(amount * fx(sow ccy, accepted_date), 2) * p_leak(age_days), 2); age_days = as_of - accepted_date
+impact: >
+  amount at stake round(amount * fx(sow ccy, accepted_date), 2), the milestone's value in reporting currency;
+  expected_loss_rc round(that * p_leak(age_days), 2), age_days = as_of - accepted_date
 entity: milestone
 grace: sla_accept_to_invoice_bd
 depends_on: [milestone, sow, invoice_line, invoice, calendar, fx_rate]
@@ -22,7 +24,7 @@ params:
 WITH m AS (
   SELECT m.milestone_id, m.correlation_id, m.sow_id, m.project_id, s.client_id, s.legal_entity_id,
          m.accepted_date, ctx.as_of_bd - b.bd_no AS age_bd, date_diff('day', m.accepted_date, ctx.as_of) AS age_days,
-         CAST(round(m.amount * fx.rate, 2) AS DECIMAL(18, 2)) AS amount_rc
+         s.currency, m.amount, fx.rate AS fx_rate, CAST(round(m.amount * fx.rate, 2) AS DECIMAL(18, 2)) AS amount_rc
   FROM canon.milestone m
   JOIN canon.sow s ON s.sow_id = m.sow_id
   CROSS JOIN chk.ctx ctx
@@ -34,9 +36,9 @@ WITH m AS (
                     WHERE il.line_type = 'milestone' AND il.source_id = m.milestone_id
                       AND i.status NOT IN ('draft', 'cancelled')))
 SELECT 'milestone' AS entity_type, m.milestone_id AS entity_id, m.correlation_id,
-       CAST(round(m.amount_rc * pl.p, 2) AS DECIMAL(18, 2)) AS impact_rc,
+       m.amount_rc AS impact_rc, CAST(round(m.amount_rc * pl.p, 2) AS DECIMAL(18, 2)) AS expected_loss_rc,
        m.client_id, m.sow_id, m.project_id, m.legal_entity_id, m.accepted_date AS event_date,
-       m.amount_rc, m.age_bd, m.age_days, pl.p AS p_leak,
+       m.currency, m.amount, m.fx_rate, m.accepted_date AS fx_date, m.age_bd, m.age_days, pl.p AS p_leak,
        CASE WHEN m.age_days > 30 THEN 'S1' END AS severity
 FROM m
 JOIN chk.p_leak pl ON m.age_days BETWEEN pl.lo AND pl.hi

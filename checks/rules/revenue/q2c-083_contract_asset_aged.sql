@@ -12,7 +12,9 @@ remediation: Invoice the earned amount or review the revenue measure.
 impact_kind: leakage
 stage: invoice
 money: revenue
-impact: round(round(contract_asset * fx(sow ccy, as_of), 2) * p_leak(days since last bill), 2)
+impact: >
+  amount at stake round(contract_asset * fx(sow ccy, as_of), 2), the unbilled receivable; expected_loss_rc
+  round(that * p_leak(days since last bill), 2)
 entity: sow
 depends_on: [revenue_schedule, invoice, sow, fx_rate]
 params:
@@ -37,9 +39,11 @@ ca AS (
   JOIN canon.sow s ON s.sow_id = r.sow_id
   LEFT JOIN bil b ON b.sow_id = r.sow_id AND b.currency = s.currency)
 SELECT 'sow' AS entity_type, ca.sow_id AS entity_id, ca.correlation_id,
-       CAST(round(CAST(round(ca.contract_asset * fx.rate, 2) AS DECIMAL(18, 2)) * pl.p, 2) AS DECIMAL(18, 2)) AS impact_rc,
+       CAST(round(ca.contract_asset * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
+       CAST(round(CAST(round(ca.contract_asset * fx.rate, 2) AS DECIMAL(18, 2)) * pl.p, 2) AS DECIMAL(18, 2))
+         AS expected_loss_rc,
        ca.client_id, ca.sow_id, ca.legal_entity_id, ca.since AS event_date, ca.rev_cum, ca.bill_cum,
-       ca.contract_asset, ca.age_days, pl.p AS p_leak
+       ca.contract_asset, ca.currency, ca.contract_asset AS amount, fx.rate AS fx_rate, ctx.as_of AS fx_date, ca.age_days, pl.p AS p_leak
 FROM ca
 CROSS JOIN chk.ctx ctx
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = ca.currency AND fx.d = ctx.as_of

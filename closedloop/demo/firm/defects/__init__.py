@@ -16,6 +16,8 @@ KEY_SCHEMA = {
     "correlation_id": pl.String,
     "impact_rc": pl.Decimal(18, 2),
     "detail": pl.String,
+    # the second, labelled figure beside the amount at stake (checks/runner.py SECOND_FIGURE); null where none
+    "expected_loss_rc": pl.Decimal(18, 2),
 }
 
 

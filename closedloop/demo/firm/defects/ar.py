@@ -1,22 +1,25 @@
 """Terms, milestones and AR: Q2C-024, Q2C-030, Q2C-055, Q2C-073, Q2C-074, Q2C-075.
 
 Q2C-024 — 5 % of fully paid invoices carry the customer-master terms (+15 or +30 days) instead of the contract's;
-  due_date moves with them (CRM mirrors it). impact_rc = ROUND(rc(amount_gross, ccy, invoice_date) × Δdays × coc/365, 2);
-  entity invoice. Compared against sow_effective.eff_payment_terms_days (SOW terms, else MSA terms).
+  due_date moves with them (CRM mirrors it). impact_rc = rc(amount_gross, ccy, invoice_date); expected_loss_rc (cost
+  of the delay) = ROUND(impact_rc × max(Δdays, 0) × coc/365, 2); entity invoice. Compared against
+  sow_effective.eff_payment_terms_days (SOW terms, else MSA terms).
 Q2C-030 — acceptance-trigger milestones accepted > 5 bd before as_of and never invoiced: 15 % of those accepted in
-  the last 60 days, 3 % of older ones (the invoice is removed). impact_rc = ROUND(rc(amount, ccy, accepted_date) ×
-  p_leak(as_of − accepted_date), 2) (leakage part of the card; cash-delay part omitted); entity milestone.
+  the last 60 days, 3 % of older ones (the invoice is removed). impact_rc = rc(amount, ccy, accepted_date),
+  expected_loss_rc = ROUND(impact_rc × p_leak(as_of − accepted_date), 2) (leakage part of the card; cash-delay part
+  omitted); entity milestone.
   Co-trip: Q2C-083 may fire for the SOW (revenue recognised at acceptance) — not evaluated here.
 Q2C-055 — 4 % of invoices of SOWs with a PO (eff_po_required) are issued without po_number.
-  impact_rc = ROUND(rc(amount_gross, ccy, invoice_date) × 30 × coc / 365, 2) (30 d dispute delay); entity invoice.
+  impact_rc = rc(amount_gross, ccy, invoice_date); expected_loss_rc = ROUND(impact_rc × 30 × coc / 365, 2) (30 d
+  dispute delay); entity invoice.
 Q2C-073 — (a) 3 % of payments received > 5 days before as_of left unapplied (invoice_id NULL): impact
   rc(amount, ccy, received_date), entity payment; (b) 2 % of paid invoices short-paid by 1-10 % (> 1.00 residual,
   due_date < as_of): impact rc(amount_gross − Σ payments, ccy, invoice_date), entity invoice. Payments here are the
   applied ones; a credited invoice is settled by its credit note, not by payments (never short-paid).
   AR chases the now-open invoices (collection action at due + 10), so Q2C-074 does not co-trip.
 Q2C-074 — 20 % of invoices > 15 days past due and open lose their collection actions (no open dispute).
-  impact_rc = ROUND(rc(open, ccy, invoice_date) × p_leak(as_of − due_date), 2); entity invoice. open = gross −
-  amount_paid. FX at the invoice's own date (as every invoice-valued check), not as_of.
+  impact_rc = rc(open, ccy, invoice_date), expected_loss_rc = ROUND(impact_rc × p_leak(as_of − due_date), 2); entity
+  invoice. open = gross − amount_paid. FX at the invoice's own date (as every invoice-valued check), not as_of.
 Q2C-075 — 10 % of credit notes have no credit_reason_code. impact_rc = rc(amount_net, ccy, invoice_date);
   entity invoice (the credit note).
 """
@@ -171,11 +174,12 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
                 (
                     r["invoice_id"],
                     r["correlation_id"],
+                    rc(ctx, r["amount_gross"], r["currency"], r["invoice_date"]),
+                    f"invoice={r['payment_terms_days']} contract={r['eff_payment_terms_days']}",
                     rc(ctx, r["amount_gross"], r["currency"], r["invoice_date"])
-                    * (r["payment_terms_days"] - r["eff_payment_terms_days"])
+                    * max(r["payment_terms_days"] - r["eff_payment_terms_days"], 0)
                     * COC
                     / 365,
-                    f"invoice={r['payment_terms_days']} contract={r['eff_payment_terms_days']}",
                 )
                 for r in t.iter_rows(named=True)
             ],
@@ -196,8 +200,9 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
                 (
                     r["invoice_id"],
                     r["correlation_id"],
-                    rc(ctx, r["amount_gross"], r["currency"], r["invoice_date"]) * 30 * COC / 365,
+                    rc(ctx, r["amount_gross"], r["currency"], r["invoice_date"]),
                     "",
+                    rc(ctx, r["amount_gross"], r["currency"], r["invoice_date"]) * 30 * COC / 365,
                 )
                 for r in p.iter_rows(named=True)
             ],
@@ -224,9 +229,10 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
                 (
                     r["milestone_id"],
                     r["correlation_id"],
+                    rc(ctx, r["amount"], r["currency"], r["accepted_date"]),
+                    "",
                     rc(ctx, r["amount"], r["currency"], r["accepted_date"])
                     * p_leak_dec(ctx.A - r["accepted_date"]),
-                    "",
                 )
                 for r in ms.iter_rows(named=True)
             ],
@@ -292,9 +298,10 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
                 (
                     r["invoice_id"],
                     r["correlation_id"],
+                    rc(ctx, r["amount_gross"] - r["amount_paid"], r["currency"], r["invoice_date"]),
+                    f"dpd={ctx.A - r['due_date']}",
                     rc(ctx, r["amount_gross"] - r["amount_paid"], r["currency"], r["invoice_date"])
                     * p_leak_dec(ctx.A - r["due_date"]),
-                    f"dpd={ctx.A - r['due_date']}",
                 )
                 for r in od.iter_rows(named=True)
             ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -13,6 +14,7 @@ from ..calc import DAY, cents_dec, q2
 from ..ctx import Ctx
 from ..frames import by_slices, positions
 from ..params import CHECK_PARAMS, DEFECT_RATES
+from . import KEY_SCHEMA
 
 COC = Decimal(str(CHECK_PARAMS["coc"]))
 
@@ -51,11 +53,17 @@ def sloppy(ctx: Ctx, df: pl.DataFrame, by: str = "client_id") -> np.ndarray:
     return got["_sloppy"].fill_null(1).to_numpy()
 
 
-def key(check: str, entity_type: str, rows: Iterable[tuple[str, str | None, Decimal, str]]) -> pl.DataFrame:
-    """Answer-key rows (entity_id, correlation_id, impact_rc, detail) with a stable defect_id."""
+def key(
+    check: str, entity_type: str, rows: Iterable[tuple[str, str | None, Decimal, str] | tuple[Any, ...]]
+) -> pl.DataFrame:
+    """Answer-key rows (entity_id, correlation_id, impact_rc, detail[, expected_loss_rc]) with a stable defect_id.
+
+    impact_rc is the amount at stake; the optional fifth item is the check's second figure (the expected loss of
+    leakage, the cost of the delay of cash), None where the check gives none."""
     rows = list(rows)
     did = [hashlib.sha1(f"{check}|{entity_type}|{e}".encode()).hexdigest()[:16] for e, *_ in rows]
     n = len(rows)
+    second = [r[4] if len(r) > 4 else None for r in rows]
     return pl.DataFrame(
         {
             "defect_id": did,
@@ -65,16 +73,9 @@ def key(check: str, entity_type: str, rows: Iterable[tuple[str, str | None, Deci
             "correlation_id": [r[1] for r in rows],
             "impact_rc": [q2(Decimal(r[2])) for r in rows],
             "detail": [r[3] for r in rows],
+            "expected_loss_rc": [None if x is None else q2(Decimal(x)) for x in second],
         },
-        schema={
-            "defect_id": pl.String,
-            "check_id": pl.String,
-            "entity_type": pl.String,
-            "entity_id": pl.String,
-            "correlation_id": pl.String,
-            "impact_rc": pl.Decimal(18, 2),
-            "detail": pl.String,
-        },
+        schema=KEY_SCHEMA,
     )
 
 

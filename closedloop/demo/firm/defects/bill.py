@@ -7,7 +7,7 @@ Q2C-031 — 2 % of acceptance-triggered milestone lines: acceptance recorded 3-2
   when that is after as_of). Entity invoice_line (posted 'invoice'); impact_rc = rc(line amount, inv ccy, invoice_date).
 Q2C-035 — 7 % of re-billed expense lines approved > 30 days ago (small amounts weighted up) dropped from their invoice.
   Entity expense: billable, approved, no invoice line, SOW expense_rebillable, age = as_of − approved_at::DATE > 30;
-  impact_rc = ROUND(rebill_rc × p_leak(age), 2), rebill_rc = rc(ROUND(amount × (1 + markup), 2), ccy, as_of).
+  impact_rc = rebill_rc = rc(ROUND(amount × (1 + markup), 2), ccy, as_of); expected_loss_rc ROUND(rebill_rc × p_leak(age), 2).
 Q2C-036 — 1.5 % of re-billed expense lines billed with a wrong markup (+5/10/15 points). Entity invoice_line on posted
   'invoice' invoices: SOW not re-billable or category not allowed (impact = line) or same currency and
   |billed − ROUND(amount × (1 + markup), 2)| > 0.01 (impact = that difference), rc at (inv ccy, invoice_date); plus
@@ -16,8 +16,9 @@ Q2C-038 — 0.1 % of time lines re-appear on the project's next invoice (regener
   'line_type:source_id' over posted, uncredited 'invoice' invoices with > 1 distinct invoice;
   impact_rc = Σ rc(line amount, ccy, invoice_date) − the largest one.
 Q2C-053 — 2 % of fixed/retainer schedule lines due > 3 business days ago dropped from their invoice. Entity
-  schedule_line: not_invoiced → ROUND(rc(amount, ccy, bill_date) × p_leak(as_of − bill_date), 2); invoiced amount
-  differs (Σ fixed/retainer/milestone lines on posted 'invoice' invoices) → rc(|Σ − amount|, ccy, bill_date).
+  schedule_line: not_invoiced → impact_rc rc(amount, ccy, bill_date), expected_loss_rc ROUND(that × p_leak(as_of −
+  bill_date), 2); invoiced amount differs (Σ fixed/retainer/milestone lines on posted 'invoice' invoices) →
+  rc(|Σ − amount|, ccy, bill_date), no expected loss.
 Q2C-050 — 1.5 % of capped SOWs (fees at 70-100 % of the cap): an approved manual adjustment on the
   last invoice takes fees 1-8 % over the cap; evaluated in delivery.py.
 Q2C-056 — 0.2 % of invoice lines: a manual 'adjustment' line (1-5 % of the invoice net) without reason code or

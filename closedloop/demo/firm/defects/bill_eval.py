@@ -102,8 +102,16 @@ def _035(ctx: Ctx, se: pl.DataFrame) -> pl.DataFrame:
     v = ctx.fx.rc_units(reb, 2, e["currency"], np.full(e.height, ctx.A))
     rows = []
     for r, x in zip(e.iter_rows(named=True), v, strict=True):
-        imp = Decimal(int(x)) / 100 * p_leak_dec(int(r["_age"]))
-        rows.append((r["expense_id"], r["correlation_id"], imp, f"age={r['_age']}"))
+        rebill = Decimal(int(x)) / 100
+        rows.append(
+            (
+                r["expense_id"],
+                r["correlation_id"],
+                rebill,
+                f"age={r['_age']}",
+                rebill * p_leak_dec(int(r["_age"])),
+            )
+        )
     return key("Q2C-035", "expense", rows)
 
 
@@ -244,8 +252,9 @@ def _053(ctx: Ctx) -> pl.DataFrame:
                 (
                     r["schedule_line_id"],
                     r["correlation_id"],
-                    base * p_leak_dec(ctx.A - r["bill_date"]),
+                    base,
                     "not_invoiced",
+                    base * p_leak_dec(ctx.A - r["bill_date"]),
                 )
             )
         elif abs(r["_inv"] - r["amount"]) > 1:

@@ -7,12 +7,13 @@ value_ccy = hours × bill_rate (exact: rates are whole units, hours in quarter h
 
 Q2C-032 — T&M/TM_CAP, billable, approved, invoice_line_id NULL, work_date ≤ last day of the month before as_of.
   Injected: 1.5 % of billable hours (entries weighted by the PM's sloppiness) are dropped from their invoices.
-  One row per project: impact_rc = ROUND(Σ rc(value_ccy, currency, as_of) × p_leak(as_of − month_end(work_date)), 2)
-  with each rc rounded to cents. (Late approvals from Q2C-032b can add entries here.)
+  One row per project: impact_rc = Σ rc(value_ccy, currency, as_of) (the unbilled WIP), expected_loss_rc =
+  ROUND(Σ rc(value_ccy, currency, as_of) × p_leak(as_of − month_end(work_date)), 2), each rc rounded to cents.
+  (Late approvals from Q2C-032b can add entries here.)
 Q2C-032b — approval_status 'submitted' and as_of − submitted_at::DATE > 5 days. Injected through the approval lag:
   for 12 % × PM sloppiness of entries the lag is lognormal(median 2 d, σ 1.3) instead of < 3 d.
-  One row per project: impact_rc = ROUND(Σ[rc(hours × rate, currency, as_of) × (age_days − 5)] × coc / 365, 2),
-  rc per entry rounded to cents.
+  One row per project: impact_rc = Σ rc(hours × rate, currency, as_of), expected_loss_rc (cost of the delay) =
+  ROUND(Σ[rc(hours × rate, currency, as_of) × (age_days − 5)] × coc / 365, 2), rc per entry rounded to cents.
 Q2C-033 — T&M time invoice lines on posted invoices with |unit_price − contract rate| > 0.5 % of the rate, excluding
   lines explained by an un-propagated rate amendment (Q2C-061b: unit_price = the superseded card's rate after the
   amendment's effective date). Injected on 2 % of lines: 70 % under (×0.85–0.97), 30 % over (×1.03–1.15).
@@ -168,13 +169,19 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
         # per entry: rc cents (exact, value_ccy has 4 decimals: hours/100 × rate cents/100) × p_leak (hundredths)
         v = ctx.fx.rc_units((w["hours"] * w["_cr"]).to_numpy(), 4, w["_rccy"], np.full(w.height, ctx.A))
         pl100 = np.round(p_leak(ctx.A - month_end(w["work_date"].to_numpy())) * 100).astype(np.int64)
-        return w.select("project_id", "correlation_id", "hours", _x=pl.Series(v * pl100, dtype=pl.Int64))
+        return w.select(
+            "project_id",
+            "correlation_id",
+            "hours",
+            _v=pl.Series(v, dtype=pl.Int64),
+            _x=pl.Series(v * pl100, dtype=pl.Int64),
+        )
 
     # sums per project (a project's entries all carry its correlation id), so slices of entries give the same
     w = by_slices(ctx.t["time_entry"], unbilled)  # 1e-4 currency units
     g = (
         w.group_by("project_id")
-        .agg(pl.col("_x").sum(), pl.first("correlation_id"), pl.len(), pl.col("hours").sum())
+        .agg(pl.col("_v", "_x").sum(), pl.first("correlation_id"), pl.len(), pl.col("hours").sum())
         .sort("project_id")
     )
     out.append(
@@ -185,8 +192,9 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
                 (
                     r["project_id"],
                     r["correlation_id"],
-                    Decimal(int(r["_x"])) / 10_000,
+                    Decimal(int(r["_v"])) / 100,
                     f"entries={r['len']} hours={r['hours'] / 100}",
+                    Decimal(int(r["_x"])) / 10_000,
                 )
                 for r in g.iter_rows(named=True)
             ],
@@ -202,14 +210,22 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
     )
     w = _rates(ctx, te).with_columns(pl.col("_cr").fill_null(0), _rccy=pl.coalesce("_rccy", "currency"))
     v = ctx.fx.rc_units((w["hours"] * w["_cr"]).to_numpy(), 4, w["_rccy"], np.full(w.height, ctx.A))
-    w = w.with_columns(_x=pl.Series(v) * (ctx.A - pl.col("submitted_at") // DAY - sla))  # cents × days
+    w = w.with_columns(
+        _v=pl.Series(v), _x=pl.Series(v) * (ctx.A - pl.col("submitted_at") // DAY - sla)
+    )  # _x: cents × days past the SLA
     g = (
         w.group_by("project_id")
-        .agg(pl.col("_x").sum(), pl.first("correlation_id"), pl.len())
+        .agg(pl.col("_v", "_x").sum(), pl.first("correlation_id"), pl.len())
         .sort("project_id")
     )
     rows = [
-        (r["project_id"], r["correlation_id"], Decimal(int(r["_x"])) / 100 * COC / 365, f"entries={r['len']}")
+        (
+            r["project_id"],
+            r["correlation_id"],
+            Decimal(int(r["_v"])) / 100,
+            f"entries={r['len']}",
+            Decimal(int(r["_x"])) / 100 * COC / 365,
+        )
         for r in g.iter_rows(named=True)
     ]
     out.append(key("Q2C-032b", "project", rows))

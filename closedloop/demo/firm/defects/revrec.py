@@ -10,7 +10,8 @@ All impacts are in USD at fx(ccy, as_of).
 081 — non-TM SOW with cum revenue (period ≤ as_of) > least(eff_value, eff_cap) + 0.01: round(excess × fx, 2); sow.
 082 — lines (period ≤ as_of) of a missing / not executed SOW or before the signature month: round(Σ × fx, 2); sow.
 083 — rev_cum − net billing (live invoices dated ≤ as_of in the SOW currency, credit notes negative) > 0.01 and
-  days since the last invoice (else first revenue period) > 90: round(round(asset × fx, 2) × p_leak(days), 2); sow.
+  days since the last invoice (else first revenue period) > 90: impact_rc round(asset × fx, 2), expected_loss_rc
+  round(that × p_leak(days), 2); sow.
 084 — line posted after its period's lock_ts, or period after a closed project's close date: round(|amount| × fx,
   2), ccy = project currency; entity rev_line.
 """
@@ -156,8 +157,9 @@ def _083(ctx: Ctx, rs: pl.DataFrame) -> pl.DataFrame:
         (
             r["sow_id"],
             r["correlation_id"],
-            _usd(ctx, r["_ca"], r["currency"]) * p_leak_dec(r["_age"]),
+            _usd(ctx, r["_ca"], r["currency"]),
             f"contract_asset={cents_dec(r['_ca'])} age={r['_age']}",
+            _usd(ctx, r["_ca"], r["currency"]) * p_leak_dec(r["_age"]),
         )
         for r in j.sort("sow_id").iter_rows(named=True)
     ]

@@ -2,13 +2,14 @@
 
 Q2C-010 — injected through K01 itself: project creation lead time lognormal(median 3 bd, σ 0.9) and 0.5 % never
 (×defect_scale); a SOW fails when it is executed, bd_diff(signed_date, as_of) > 5 and no non-cancelled project exists.
-impact_rc = ROUND(rc(eff_value, currency, signed_date) × (age_bd − 5) × 1.4 × coc / 365, 2), rc rounded to cents first,
-coc = 0.09; entity sow.
+impact_rc = rc(eff_value, currency, signed_date); expected_loss_rc (cost of the delay) = ROUND(impact_rc × (age_bd − 5)
+× 1.4 × coc / 365, 2), coc = 0.09; entity sow.
 
 Q2C-020 — FF/RETAINER projects created > 5 bd ago (status active) whose billing schedule was never set up (no
 billing_schedule rows; we only pick projects with no invoice and no revenue yet, so nothing else trips).
-impact_rc = ROUND(rc(eff_value, currency, created_at::DATE) × (bd_diff(created_at::DATE, as_of) − 5) × 1.4 × coc / 365, 2);
-entity project. (T&M projects without contract rates are not injected: they would be Q2C-023 too.)
+impact_rc = rc(eff_value, currency, created_at::DATE); expected_loss_rc = ROUND(impact_rc × (bd_diff(created_at::DATE,
+as_of) − 5) × 1.4 × coc / 365, 2); entity project. (T&M projects without contract rates are not injected: they
+would be Q2C-023 too.)
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
     for r, a in zip(s.iter_rows(named=True), age, strict=True):
         if a > SLA:
             base = rc(ctx, r["eff_value"], r["currency"], r["signed_date"])
-            imp = base * (int(a) - SLA) * Decimal("1.4") * coc / 365
-            rows.append((r["sow_id"], r["correlation_id"], imp, f"age_bd={a}"))
+            cost = base * (int(a) - SLA) * Decimal("1.4") * coc / 365
+            rows.append((r["sow_id"], r["correlation_id"], base, f"age_bd={a}", cost))
     out = [key("Q2C-010", "sow", rows)]
     p = (
         ctx.t["project"]
@@ -84,9 +85,15 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
     for r, a in zip(p.iter_rows(named=True), age, strict=True):
         if a > SLA:
             base = rc(ctx, r["eff_value"], r["currency"], r["created_at"] // DAY)  # fx on the created date
-            imp = base * (int(a) - SLA) * Decimal("1.4") * coc / 365
+            cost = base * (int(a) - SLA) * Decimal("1.4") * coc / 365
             rows.append(
-                (r["project_id"], r["correlation_id"], imp, f"billing_type={r['billing_type']} age_bd={a}")
+                (
+                    r["project_id"],
+                    r["correlation_id"],
+                    base,
+                    f"billing_type={r['billing_type']} age_bd={a}",
+                    cost,
+                )
             )
     out.append(key("Q2C-020", "project", rows))
     return pl.concat(out)

@@ -9,7 +9,8 @@ it is evaluated (empty) but not injected. Evaluators state each card on the fina
   of another project: round(amount × fx(ccy, bill_date), 2); entity vendor_bill.
 091 — Σ bills (subcontract currency) > cap: round((spent − cap) × fx(ccy, as_of), 2); entity subcontract.
 092 — re-billable subcontract, TM/TM_CAP project, no invoice line, older than 30 days:
-  round(round(round(amount × (1 + markup), 2) × fx(ccy, as_of), 2) × p_leak(age), 2); entity vendor_bill.
+  impact_rc rebill_rc = round(round(amount × (1 + markup), 2) × fx(ccy, as_of), 2), expected_loss_rc
+  round(rebill_rc × p_leak(age), 2); entity vendor_bill.
 093 — FF/MILESTONE project, Σ bills (project currency) > budget_subcontract_cost × 1.05: round(excess × fx, 2).
 """
 
@@ -119,7 +120,9 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
         x = r["amount"] / 100 * (1 + (r["markup_pct"] or 0.0)) * 100  # DECIMAL × DOUBLE is DOUBLE in the SQL
         rebill = cents_dec(int(np.floor(x + 0.5)))
         usd = ctx.fx.rc_dec(rebill, r["currency"], ctx.A)
-        rows.append((r["vendor_bill_id"], r["correlation_id"], usd * p_leak_dec(ctx.A - r["bill_date"]), ""))
+        rows.append(
+            (r["vendor_bill_id"], r["correlation_id"], usd, "", usd * p_leak_dec(ctx.A - r["bill_date"]))
+        )
     out.append(key("Q2C-092", "vendor_bill", rows))
     f = (
         p.filter(
