@@ -5,7 +5,10 @@ scope) never reached Salesforce: the crm_invoice_status row and its invoice/paym
 lost). impact_rc = rc(amount_gross, currency, invoice_date); entity invoice.
 
 Q2C-072 — 2 % of invoices: CRM status lags the ERP. Half show 'open' in CRM after the ERP applied payment in full
-(impact 0.00: ERP open amount), half show 'paid' in CRM while the ERP is open (impact rc(ERP open, currency, as_of)).
+(the payment never reached CRM: impact rc(ERP settled = gross − open, currency, invoice_date), collected cash CRM
+does not show), half show 'paid' in CRM while the ERP is open (impact rc(ERP open, currency, invoice_date), the amount
+nobody chases). Statuses ranked open/overdue 0 < partially_paid 1 < paid/credited 2; an unranked CRM status (e.g.
+cancelled) puts the whole gross at stake.
 ERP status: applied payments with applied_date ≤ as_of plus, for credited invoices, the full credit (see cash.py);
 statuses compared in canonical vocabulary open / partially_paid / paid; rows synced within 24 h are excluded.
 entity invoice. Open amount = amount_gross − settled.
@@ -120,7 +123,7 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
                 (
                     r["invoice_id"],
                     r["correlation_id"],
-                    rc(ctx, r["amount_gross"] - r["amount_paid"], r["currency"], ctx.A),
+                    rc(ctx, _072_at_stake(r), r["currency"], r["invoice_date"]),
                     f"erp={r['_erp']} crm={r['_crm']}",
                 )
                 for r in j.iter_rows(named=True)
@@ -129,3 +132,16 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
     )
     _ = DAY
     return pl.concat(out)
+
+
+_RANK = {"open": 0, "overdue": 0, "partially_paid": 1, "paid": 2, "credited": 2}
+
+
+def _072_at_stake(r: dict) -> int:
+    """Cents whose collection CRM misreports: the ERP open amount where CRM shows more collected, what the ERP
+    settled where it shows less, the gross where the CRM status has no rank."""
+    open_ = max(r["amount_gross"] - r["amount_paid"], 0)
+    erp, crm = _RANK[r["_erp"]], _RANK.get(str(r["_crm"]).lower())
+    if crm is None:
+        return r["amount_gross"]
+    return open_ if crm > erp else r["amount_gross"] - open_

@@ -12,7 +12,8 @@ back-dated approval (approved_at before submitted_at; §D.2 #50). Evaluators sta
 101 — successful events of one idempotency key and target system with > 1 target: impact 0; entity
   idempotency_key ('key:target_system').
 104 — failed / dead_letter / retrying event created > 24 h before as_of_ts with no other successful event of its
-  key: invoice events round(gross × fx(ccy, invoice_date), 2), else 0; entity integration_event.
+  key: the money the event carries — invoice events round(gross × fx(ccy, invoice_date), 2), payment events
+  round(amount × fx(ccy, received_date), 2), else 0; entity integration_event.
 107 — the card's five impossibilities (invoice before SOW signature, payment before invoice, acceptance before
   completion, approval before submission, project created > 90 days before its opportunity): impact 0.
 """
@@ -215,16 +216,29 @@ def _104(ctx: Ctx) -> pl.DataFrame:
         pl.col("currency").alias("_c"),
         "invoice_date",
     )
-    bad = bad.join(inv.with_columns(_inv=pl.lit(True)), on="entity_id", how="left").with_columns(
-        _hit=(pl.col("entity_type") == "invoice") & pl.col("_inv").fill_null(False)
+    pay = ctx.t["payment"].select(
+        pl.col("payment_id").alias("entity_id"),
+        pl.col("amount").alias("_pa"),
+        pl.col("currency").alias("_pc"),
+        "received_date",
     )
-    rows = [
-        (
-            r["event_id"],
-            r["correlation_id"],
-            rc(ctx, r["amount_gross"], r["_c"], r["invoice_date"]) if r["_hit"] else 0,
-            r["status"],
+    bad = (
+        bad.join(inv.with_columns(_inv=pl.lit(True)), on="entity_id", how="left")
+        .join(pay.with_columns(_pay=pl.lit(True)), on="entity_id", how="left")
+        .with_columns(
+            _hit=(pl.col("entity_type") == "invoice") & pl.col("_inv").fill_null(False),
+            _paid=(pl.col("entity_type") == "payment") & pl.col("_pay").fill_null(False),
         )
+    )
+
+    def carried(r: dict) -> object:
+        """The money the event carries: its invoice's gross or its payment's amount."""
+        if r["_hit"]:
+            return rc(ctx, r["amount_gross"], r["_c"], r["invoice_date"])
+        return rc(ctx, r["_pa"], r["_pc"], r["received_date"]) if r["_paid"] else 0
+
+    rows = [
+        (r["event_id"], r["correlation_id"], carried(r), r["status"])
         for r in bad.sort("event_id").iter_rows(named=True)
     ]
     return key("Q2C-104", "integration_event", rows)

@@ -1,0 +1,184 @@
+"""Kinds of money: a finding's impact_rc is the amount at stake, an estimate is the labelled expected_loss_rc, and a
+converted amount shows its currency, local amount, rate and date.
+
+Hand-built cases on the clean golden firm (exact figures), then the tier-s demo firm: no finding on an invoice's or a
+payment's money reports $0 at stake (issue 16: "a dead-lettered invoice reports $0 at stake").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import ROUND_HALF_UP, Decimal
+
+import duckdb
+import pytest
+
+from checks.runner import run_checks
+from closedloop.demo import answer, generate_firm
+from tests.checks.clean_firm import clean
+from tests.checks.firm import AS_OF, cid, engagement, ins, invoice, ts
+
+
+def _adj(amount: float) -> dict:
+    """An approved manual fee line (nothing else objects to it)."""
+    return dict(
+        line_type="adjustment",
+        quantity=1,
+        unit_price=amount,
+        amount=amount,
+        reason_code="fee",
+        approved_by="ctrl",
+    )
+
+
+def _event(
+    con: duckdb.DuckDBPyConnection, event_id: str, n: str, entity_type: str, entity_id: str, status: str
+):
+    ins(
+        con,
+        "integration_event",
+        event_id=event_id,
+        correlation_id=cid(n),
+        idempotency_key=f"{entity_type}:{entity_id}",
+        source_system="netsuite",
+        target_system="salesforce",
+        entity_type=entity_type,
+        entity_id=entity_id,
+        event_type=f"{entity_type}.posted",
+        status=status,
+        attempt=6,
+        error_message="INVALID_FIELD: Account__c not found",
+        created_at=ts("2026-10-12 10:00:00"),
+    )
+
+
+@pytest.fixture(scope="module")
+def run() -> duckdb.DuckDBPyConnection:
+    """The clean firm plus: a GBP invoice whose invoice.posted event was dead-lettered (never reached CRM), a GBP
+    payment whose payment.applied event failed for good, a paid invoice CRM still shows open, and an overdue invoice
+    nobody chases."""
+    con = duckdb.connect()
+    clean(con)
+    engagement(con, "M1", ccy="GBP")
+    invoice(con, "IDL", "M1", "2026-10-10", [_adj(1000)], ccy="GBP", crm=None, paid=False)
+    _event(con, "EV-DL", "M1", "invoice", "IDL", "dead_letter")
+    invoice(con, "IPY", "M1", "2026-08-03", [_adj(500)], ccy="GBP")
+    _event(con, "EV-PAY", "M1", "payment", "PAY-IPY", "failed")
+    engagement(con, "M2")
+    invoice(con, "I72", "M2", "2026-08-03", [_adj(1200)], crm="open")  # synced long ago, before the payment
+    engagement(con, "M3")
+    invoice(
+        con, "I74", "M3", "2026-07-20", [_adj(2000)], paid=False, crm="open"
+    )  # 73 days past due, no dunning
+    run_checks(con, run_id="money", as_of=AS_OF)
+    return con
+
+
+def _finding(con: duckdb.DuckDBPyConnection, check_id: str, entity_id: str) -> dict:
+    row = con.execute(
+        "SELECT impact_rc, expected_loss_rc, invoice_id, case_key, details FROM results.finding "
+        "WHERE check_id = ? AND entity_id = ?",
+        [check_id, entity_id],
+    ).fetchone()
+    assert row, f"{check_id} found nothing on {entity_id}"
+    return dict(zip(("impact_rc", "expected_loss_rc", "invoice_id", "case_key"), row[:4], strict=True)) | {
+        "evidence": json.loads(row[4])
+    }
+
+
+def _fx(evidence: dict) -> tuple:
+    return (
+        evidence["currency"],
+        Decimal(str(evidence["amount"])),
+        Decimal(str(evidence["fx_rate"])),
+        evidence["fx_date"],
+    )
+
+
+def test_a_dead_lettered_invoice_event_carries_the_invoices_amount(run):
+    f = _finding(run, "Q2C-104", "EV-DL")
+    assert f["impact_rc"] == Decimal("1300.00")  # 1000.00 GBP x 1.30
+    assert f["invoice_id"] == "IDL" and f["expected_loss_rc"] is None
+    assert _fx(f["evidence"]) == ("GBP", Decimal("1000"), Decimal("1.3"), "2026-10-10")
+    lost = _finding(run, "Q2C-070", "IDL")  # the invoice the event never delivered: the same money, one case
+    assert lost["impact_rc"] == Decimal("1300.00") and lost["case_key"] == f["case_key"]
+    cash, findings = run.execute(
+        "SELECT cash_rc, findings FROM results.cases WHERE case_key = ?", [f["case_key"]]
+    ).fetchone()
+    assert (cash, findings) == (Decimal("1300.00"), 2)
+
+
+def test_a_failed_payment_event_carries_the_payment_on_its_invoice(run):
+    f = _finding(run, "Q2C-104", "EV-PAY")
+    assert f["impact_rc"] == Decimal("650.00")  # 500.00 GBP x 1.30, received 2026-08-23
+    assert f["invoice_id"] == "IPY"
+    assert _fx(f["evidence"]) == ("GBP", Decimal("500"), Decimal("1.3"), "2026-08-23")
+
+
+def test_a_payment_crm_never_saw_puts_the_settled_amount_at_stake(run):
+    f = _finding(run, "Q2C-072", "I72")
+    assert f["evidence"]["erp_status"] == "paid" and f["evidence"]["crm_status"] == "open"
+    assert f["impact_rc"] == Decimal(
+        "1200.00"
+    )  # collected in the ERP, invisible in CRM (was 0.00: the open amount)
+
+
+def test_a_check_that_estimates_labels_the_estimate(run):
+    """Q2C-074: the open amount is at stake; p_leak(days past due) x open is the expected loss, a second figure."""
+    f = _finding(run, "Q2C-074", "I74")
+    assert (f["impact_rc"], f["expected_loss_rc"]) == (
+        Decimal("2000.00"),
+        Decimal("300.00"),
+    )  # p_leak(73 d) 0.15
+    assert _fx(f["evidence"]) == ("USD", Decimal("2000"), Decimal("1"), "2026-07-20")
+    assert f["evidence"]["p_leak"] == 0.15
+    totals = run.execute(
+        "SELECT impact_rc, expected_loss_rc FROM results.check_run WHERE check_id = 'Q2C-074'"
+    ).fetchone()
+    assert totals == (Decimal("2000.00"), Decimal("300.00"))
+
+
+@pytest.fixture(scope="module")
+def demo() -> duckdb.DuckDBPyConnection:
+    """The tier-s demo firm, run the answer key's fast way."""
+    con, _ = answer.run(generate_firm("s"), run_id="demo")
+    return con
+
+
+def test_on_the_demo_firm_no_invoice_or_payment_event_is_zero_at_stake(demo):
+    rows = demo.execute(
+        "SELECT f.entity_id, f.impact_rc, e.status FROM results.finding f "
+        "JOIN canon.integration_event e ON e.event_id = f.entity_id "
+        "WHERE f.check_id = 'Q2C-104' AND e.entity_type IN ('invoice', 'payment')"
+    ).fetchall()
+    assert any(r[2] == "dead_letter" for r in rows)  # the demo firm has dead-lettered invoices
+    assert [r for r in rows if r[1] <= 0] == []
+
+
+def test_on_the_demo_firm_no_payment_status_mismatch_is_zero_at_stake(demo):
+    rows = demo.execute(
+        "SELECT entity_id, impact_rc, details FROM results.finding WHERE check_id = 'Q2C-072'"
+    ).fetchall()
+    assert rows and [r for r in rows if r[1] <= 0] == []
+
+
+def test_on_the_demo_firm_converted_amounts_show_their_rate(demo):
+    """Every finding that carries FX evidence converts at most one local amount: rate x amount is the amount at
+    stake to the cent (the aggregate checks, whose entries convert one by one, are left out)."""
+    rows = demo.execute(
+        "SELECT check_id, entity_id, impact_rc, details FROM results.finding "
+        "WHERE json_extract_string(details, '$.fx_rate') IS NOT NULL "
+        "AND check_id NOT IN ('Q2C-020', 'Q2C-032', 'Q2C-032b')"
+    ).fetchall()
+    assert len({r[0] for r in rows}) >= 10
+    bad = []
+    for check_id, entity_id, impact, details in rows:
+        ev = json.loads(details)
+        got = (Decimal(str(ev["amount"])) * Decimal(str(ev["fx_rate"]))).quantize(
+            Decimal("0.01"), ROUND_HALF_UP
+        )
+        dt.date.fromisoformat(ev["fx_date"])
+        if abs(got) != impact:
+            bad.append((check_id, entity_id, impact, ev))
+    assert not bad, bad[:5]
