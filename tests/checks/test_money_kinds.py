@@ -163,18 +163,25 @@ def test_on_the_demo_firm_no_payment_status_mismatch_is_zero_at_stake(demo):
     assert rows and [r for r in rows if r[1] <= 0] == []
 
 
+# Checks that convert each time entry on its own and show the entries' summed local amount with their one rate: the
+# amount at stake is a sum of converted entries, which can differ from amount x fx_rate by a cent per entry.
+PER_ENTRY = ("Q2C-011", "Q2C-020", "Q2C-032", "Q2C-032b", "Q2C-034")
+
+
 def test_on_the_demo_firm_converted_amounts_show_their_rate(demo):
-    """Every finding that carries FX evidence converts at most one local amount: rate x amount is the amount at
-    stake to the cent (the aggregate checks, whose entries convert one by one, are left out)."""
+    """Every finding that shows FX evidence converts one local amount with one rate: amount x fx_rate is the amount
+    at stake to the cent, and fx_date is a date."""
     rows = demo.execute(
         "SELECT check_id, entity_id, impact_rc, details FROM results.finding "
         "WHERE json_extract_string(details, '$.fx_rate') IS NOT NULL "
-        "AND check_id NOT IN ('Q2C-020', 'Q2C-032', 'Q2C-032b')"
+        "AND json_extract_string(details, '$.amount') IS NOT NULL AND check_id NOT IN ?",
+        [list(PER_ENTRY)],
     ).fetchall()
-    assert len({r[0] for r in rows}) >= 10
+    assert len({r[0] for r in rows}) >= 25
     bad = []
     for check_id, entity_id, impact, details in rows:
         ev = json.loads(details)
+        assert set(ev) >= {"currency", "amount", "fx_rate", "fx_date"}, (check_id, ev)
         got = (Decimal(str(ev["amount"])) * Decimal(str(ev["fx_rate"]))).quantize(
             Decimal("0.01"), ROUND_HALF_UP
         )
@@ -182,3 +189,17 @@ def test_on_the_demo_firm_converted_amounts_show_their_rate(demo):
         if abs(got) != impact:
             bad.append((check_id, entity_id, impact, ev))
     assert not bad, bad[:5]
+
+
+def test_on_the_demo_firm_per_entry_conversions_show_their_rate_within_a_cent_an_entry(demo):
+    rows = demo.execute(
+        "SELECT check_id, impact_rc, details FROM results.finding WHERE check_id IN ? "
+        "AND json_extract_string(details, '$.fx_rate') IS NOT NULL",
+        [list(PER_ENTRY)],
+    ).fetchall()
+    assert {r[0] for r in rows} >= {"Q2C-032", "Q2C-032b", "Q2C-034"}
+    for check_id, impact, details in rows:
+        ev = json.loads(details)
+        got = Decimal(str(ev["amount"])) * Decimal(str(ev["fx_rate"]))
+        hours = Decimal(str(ev.get("hours") or ev.get("nonbill_hours") or ev.get("billable_hours") or 0))
+        assert abs(got - impact) <= Decimal("0.005") * max(hours * 4, 1) + Decimal("0.01"), (check_id, ev)

@@ -92,7 +92,11 @@ TYPES = {
     "impact_rc": "DECIMAL(18,2)",
     "event_date": "DATE",
     "severity": "VARCHAR",
+    "expected_loss_rc": "DECIMAL(18,2)",
+    "currency": "VARCHAR",
 }
+# FX shown with a converted amount: the local currency and amount, the rate used and its date.
+FX_COLS = ("currency", "amount", "fx_rate", "fx_date")
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +129,14 @@ def test_rule(path: Path, model):
     for col, typ in TYPES.items():
         if col in cols:
             assert cols[col] == typ, f"{path.name}: {col} is {cols[col]}, want {typ}"
+    fx = [c for c in FX_COLS if c in cols]
+    assert fx in ([], list(FX_COLS)), f"{path.name}: FX evidence {fx}, want none or all of {FX_COLS}"
+    if fx:
+        assert cols["fx_date"] == "DATE", f"{path.name}: fx_date is {cols['fx_date']}"
+    # a check that estimates (a leakage probability, a cost of capital) keeps the amount at stake in impact_rc and
+    # labels the estimate as the second figure
+    if "chk.p_leak" in check.sql or "coc" in check.sql:
+        assert "expected_loss_rc" in cols, f"{path.name}: an estimate without expected_loss_rc"
 
 
 @pytest.mark.parametrize("path", sorted(VIEWS_DIR.glob("*.sql")) + kpi_files(), ids=lambda p: p.stem)

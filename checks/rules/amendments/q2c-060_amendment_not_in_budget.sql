@@ -42,7 +42,8 @@ SELECT 'amendment' AS entity_type, h.amendment_id AS entity_id, min(h.correlatio
        min(h.client_id) AS client_id, h.sow_id, min(h.project_id) AS project_id,
        min(h.legal_entity_id) AS legal_entity_id, min(h.signed_date) AS event_date,
        min(h.value_delta) AS value_delta, min(h.budget_amount) AS budget_amount, min(h.eff_value) AS eff_value,
-       min(h.age_bd) AS age_bd
+       min(h.age_bd) AS age_bd, min(h.currency) AS currency, abs(min(h.value_delta)) AS amount, min(fx.rate) AS fx_rate,
+       min(h.signed_date) AS fx_date
 FROM hit h
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = h.currency AND fx.d = h.signed_date
 GROUP BY h.amendment_id, h.sow_id

@@ -30,7 +30,8 @@ rev AS (
 SELECT 'amendment' AS entity_type, a.amendment_id AS entity_id, a.correlation_id,
        CAST(round(abs(se.eff_value - r.tp) * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        se.client_id, a.sow_id, se.legal_entity_id, a.signed_date AS event_date, a.value_delta, se.eff_value,
-       r.tp AS transaction_price, CAST(r.tp_updated_at AS DATE) AS tp_updated_date, ctx.as_of_bd - b.bd_no AS age_bd
+       r.tp AS transaction_price, CAST(r.tp_updated_at AS DATE) AS tp_updated_date, ctx.as_of_bd - b.bd_no AS age_bd,
+       se.currency, abs(se.eff_value - r.tp) AS amount, fx.rate AS fx_rate, a.signed_date AS fx_date
 FROM am a
 JOIN chk.sow_effective se ON se.sow_id = a.sow_id
 JOIN rev r ON r.sow_id = a.sow_id

@@ -64,7 +64,9 @@ SELECT 'project' AS entity_type, h.project_id AS entity_id, h.correlation_id,
                            * CASE WHEN h.billing_type = 'TM_CAP' THEN h.avg_bill ELSE h.avg_cost END * fx.rate, 2), 0)
             AS DECIMAL(18, 2)) AS impact_rc,
        h.client_id, h.sow_id, h.project_id, h.legal_entity_id, h.billing_type, h.budget_hours, h.hours,
-       round(h.hours / h.budget_hours - 1, 4) AS overrun_ratio
+       round(h.hours / h.budget_hours - 1, 4) AS overrun_ratio, h.currency,
+       (h.hours - h.budget_hours) * CASE WHEN h.billing_type = 'TM_CAP' THEN h.avg_bill ELSE h.avg_cost END AS amount,
+       fx.rate AS fx_rate, ctx.as_of AS fx_date
 FROM h
 CROSS JOIN chk.ctx ctx
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = h.currency AND fx.d = ctx.as_of

@@ -33,7 +33,8 @@ WITH billed AS (
 SELECT 'sow' AS entity_type, se.sow_id AS entity_id, se.correlation_id,
        CAST(round((b.billed_fees - se.eff_cap_amount) * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        se.client_id, se.sow_id, se.legal_entity_id, b.last_invoice_date AS event_date, se.eff_cap_amount,
-       b.billed_fees, round(b.billed_fees / se.eff_cap_amount, 4) AS consumption
+       b.billed_fees, round(b.billed_fees / se.eff_cap_amount, 4) AS consumption, se.currency,
+       b.billed_fees - se.eff_cap_amount AS amount, fx.rate AS fx_rate, ctx.as_of AS fx_date
 FROM chk.sow_effective se
 JOIN billed b ON b.sow_id = se.sow_id AND b.currency = se.currency
 CROSS JOIN chk.ctx ctx

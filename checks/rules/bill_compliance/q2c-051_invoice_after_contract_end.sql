@@ -21,7 +21,7 @@ SELECT 'invoice_line' AS entity_type, il.invoice_line_id AS entity_id, i.correla
        CAST(round(il.amount * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        i.client_id, se.sow_id, i.project_id, i.invoice_id, i.legal_entity_id,
        coalesce(il.period_start, i.invoice_date) AS event_date, il.period_start, il.period_end,
-       se.eff_end_date, il.amount
+       se.eff_end_date, il.amount, i.currency, fx.rate AS fx_rate, i.invoice_date AS fx_date
 FROM canon.invoice i
 JOIN canon.invoice_line il ON il.invoice_id = i.invoice_id
 JOIN chk.sow_effective se ON se.sow_id = i.sow_id

@@ -21,7 +21,8 @@ SELECT 'invoice' AS entity_type, i.invoice_id AS entity_id, i.correlation_id,
        i.currency, se.currency AS contract_ccy, se.client_id AS contract_client_id,
        concat_ws(',', CASE WHEN i.currency <> se.currency AND NOT coalesce(se.multi_currency_billing, false)
                            THEN 'currency' END,
-                      CASE WHEN i.client_id <> se.client_id THEN 'client' END) AS issue
+                      CASE WHEN i.client_id <> se.client_id THEN 'client' END) AS issue,
+       i.amount_gross AS amount, fx.rate AS fx_rate, i.invoice_date AS fx_date
 FROM canon.invoice i
 JOIN chk.sow_effective se ON se.sow_id = i.sow_id
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = i.currency AND fx.d = i.invoice_date

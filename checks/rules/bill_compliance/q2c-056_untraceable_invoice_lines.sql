@@ -44,7 +44,7 @@ flagged AS (
 SELECT 'invoice_line' AS entity_type, l.invoice_line_id AS entity_id, i.correlation_id,
        CAST(round(abs(l.amount) * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        i.client_id, i.sow_id, i.project_id, l.invoice_id, i.legal_entity_id, i.invoice_date AS event_date,
-       l.line_type, l.source_id, l.amount, l.issue
+       l.line_type, l.source_id, l.amount, l.issue, i.currency, fx.rate AS fx_rate, i.invoice_date AS fx_date
 FROM flagged l
 JOIN canon.invoice i ON i.invoice_id = l.invoice_id
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = i.currency AND fx.d = i.invoice_date

@@ -43,7 +43,7 @@ WITH p AS (
 tm AS (
   SELECT t.project_id, sum(CAST(round(t.hours * sr.bill_rate * fx.rate, 2) AS DECIMAL(18, 2))) AS wip_rc,
          CASE WHEN count(DISTINCT sr.currency) = 1 THEN min(sr.currency) END AS currency,
-         CASE WHEN count(DISTINCT sr.currency) = 1 THEN CAST(sum(t.hours * sr.bill_rate) AS DECIMAL(18, 2)) END AS amount,
+         CASE WHEN count(DISTINCT sr.currency) = 1 THEN sum(t.hours * sr.bill_rate) END AS amount,
          CASE WHEN count(DISTINCT sr.currency) = 1 THEN min(fx.rate) END AS fx_rate, min(ctx.as_of) AS fx_date
   FROM canon.time_entry t
   JOIN p ON p.project_id = t.project_id AND p.billing_type IN ('TM', 'TM_CAP')

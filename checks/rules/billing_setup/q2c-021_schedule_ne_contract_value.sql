@@ -28,7 +28,8 @@ WITH sched AS (
 SELECT 'sow' AS entity_type, se.sow_id AS entity_id, se.correlation_id,
        CAST(round(abs(s.sched_total - se.eff_value) * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        se.client_id, se.sow_id, se.legal_entity_id, se.signed_date AS event_date, se.billing_type,
-       se.eff_value, s.sched_total, s.sched_total - se.eff_value AS diff,
+       se.eff_value, s.sched_total, s.sched_total - se.eff_value AS diff, se.currency,
+       abs(s.sched_total - se.eff_value) AS amount, fx.rate AS fx_rate, se.signed_date AS fx_date,
        CASE WHEN s.sched_total > se.eff_value THEN 'S1' END AS severity
 FROM chk.sow_effective se
 JOIN sched s ON s.sow_id = se.sow_id AND s.currency = se.currency

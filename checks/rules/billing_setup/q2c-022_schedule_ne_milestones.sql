@@ -42,7 +42,10 @@ SELECT 'milestone' AS entity_type, m.milestone_id AS entity_id, m.correlation_id
                          WHEN 'amount_drift' THEN round(abs(m.amount - m.sched_amount) * fx.rate, 2)
                          ELSE 0 END AS DECIMAL(18, 2)) AS impact_rc,
        m.client_id, m.sow_id, m.project_id, m.legal_entity_id, m.due_date AS event_date, m.issue,
-       m.amount AS clm_amount, m.sched_amount, m.bill_date
+       m.amount AS clm_amount, m.sched_amount, m.bill_date, m.currency,
+       CASE m.issue WHEN 'missing_line' THEN m.amount WHEN 'amount_drift' THEN abs(m.amount - m.sched_amount) ELSE 0 END
+         AS amount,
+       fx.rate AS fx_rate, m.due_date AS fx_date
 FROM m
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = m.currency AND fx.d = m.due_date
 WHERE m.issue IS NOT NULL

@@ -18,7 +18,9 @@ SELECT 'invoice' AS entity_type, i.invoice_id AS entity_id, i.correlation_id,
                   * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        i.client_id, i.sow_id, i.project_id, i.invoice_id, i.legal_entity_id, i.invoice_date AS event_date,
        i.erp_invoice_no, i.amount_gross, c.amount AS crm_amount, i.currency, c.currency AS crm_currency,
-       i.due_date, c.due_date AS crm_due_date
+       i.due_date, c.due_date AS crm_due_date,
+       CASE WHEN i.currency = c.currency THEN abs(i.amount_gross - c.amount) ELSE i.amount_gross END AS amount,
+       fx.rate AS fx_rate, i.invoice_date AS fx_date
 FROM canon.invoice i
 JOIN canon.crm_invoice_status c ON c.erp_invoice_no = i.erp_invoice_no
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = i.currency AND fx.d = i.invoice_date

@@ -21,7 +21,7 @@ params:
 SELECT 'payment' AS entity_type, y.payment_id AS entity_id, y.correlation_id,
        CAST(round(y.amount * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        y.client_id, NULL AS invoice_id, y.legal_entity_id, y.received_date AS event_date, 'unapplied' AS kind,
-       y.amount
+       y.amount, y.currency, fx.rate AS fx_rate, y.received_date AS fx_date
 FROM canon.payment y
 CROSS JOIN chk.ctx ctx
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = y.currency AND fx.d = y.received_date
@@ -30,7 +30,8 @@ WHERE y.invoice_id IS NULL AND y.received_date <= ctx.as_of
 UNION ALL
 SELECT 'invoice' AS entity_type, o.invoice_id AS entity_id, i.correlation_id,
        CAST(round(o.open_amount * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
-       o.client_id, o.invoice_id, o.legal_entity_id, o.due_date AS event_date, 'short_pay' AS kind, o.open_amount
+       o.client_id, o.invoice_id, o.legal_entity_id, o.due_date AS event_date, 'short_pay' AS kind,
+       o.open_amount AS amount, o.currency, fx.rate AS fx_rate, o.invoice_date AS fx_date
 FROM chk.invoice_open o
 JOIN canon.invoice i ON i.invoice_id = o.invoice_id
 CROSS JOIN chk.ctx ctx

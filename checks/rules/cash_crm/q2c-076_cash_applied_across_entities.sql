@@ -16,7 +16,8 @@ depends_on: [payment, invoice, fx_rate]
 SELECT 'payment' AS entity_type, y.payment_id AS entity_id, y.correlation_id,
        CAST(round(y.amount * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        i.client_id, i.sow_id, i.project_id, i.invoice_id, i.legal_entity_id, y.received_date AS event_date,
-       y.client_id AS payer_client_id, y.legal_entity_id AS receiving_le, y.amount
+       y.client_id AS payer_client_id, y.legal_entity_id AS receiving_le, y.amount, y.currency, fx.rate AS fx_rate,
+       y.received_date AS fx_date
 FROM canon.payment y
 JOIN canon.invoice i ON i.invoice_id = y.invoice_id
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = y.currency AND fx.d = y.received_date

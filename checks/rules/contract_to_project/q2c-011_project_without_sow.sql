@@ -19,6 +19,7 @@ depends_on: [project, time_entry, sow, rate_card, fx_rate]
 WITH w AS (
   SELECT p.project_id, p.correlation_id, p.client_id, p.sow_id, p.legal_entity_id, t.hours, t.work_date,
          s.status AS sow_status,
+         sr.currency, fx.rate AS fx_rate, ctx.as_of AS fx_date, t.hours * sr.bill_rate AS value,
          coalesce(CAST(round(t.hours * sr.bill_rate * fx.rate, 2) AS DECIMAL(18, 2)), 0) AS value_rc
   FROM canon.project p
   JOIN canon.time_entry t ON t.project_id = p.project_id AND t.billable
@@ -31,6 +32,10 @@ WITH w AS (
 SELECT 'project' AS entity_type, project_id AS entity_id, min(correlation_id) AS correlation_id,
        CAST(sum(value_rc) AS DECIMAL(18, 2)) AS impact_rc, min(client_id) AS client_id,
        min(sow_id) AS sow_id, project_id, min(legal_entity_id) AS legal_entity_id,
-       min(work_date) AS event_date, min(sow_status) AS sow_status, sum(hours) AS billable_hours
+       min(work_date) AS event_date, min(sow_status) AS sow_status, sum(hours) AS billable_hours,
+       CASE WHEN count(DISTINCT currency) = 1 AND count(currency) = count(*) THEN min(currency) END AS currency,
+       CASE WHEN count(DISTINCT currency) = 1 AND count(currency) = count(*) THEN sum(value) END AS amount,
+       CASE WHEN count(DISTINCT currency) = 1 AND count(currency) = count(*) THEN min(fx_rate) END AS fx_rate,
+       min(fx_date) AS fx_date
 FROM w
 GROUP BY project_id

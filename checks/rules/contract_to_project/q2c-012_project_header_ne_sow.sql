@@ -52,7 +52,9 @@ SELECT 'project' AS entity_type, m.project_id AS entity_id, m.correlation_id,
        concat_ws(',', CASE WHEN m.bt = 1 THEN 'billing_type' END, CASE WHEN m.sd = 1 THEN 'start_before_sow' END,
                  CASE WHEN m.ed = 1 THEN 'end_after_sow' END, CASE WHEN m.po = 1 THEN 'po' END,
                  CASE WHEN m.pt = 1 THEN 'payment_terms' END, CASE WHEN m.bu = 1 THEN 'budget' END) AS mismatches,
-       m.billing_type, m.sow_billing_type, m.budget_amount, m.eff_value,
+       m.billing_type, m.sow_billing_type, m.budget_amount, m.eff_value, m.currency,
+       CASE WHEN m.bu = 1 THEN abs(m.budget_amount - m.eff_value) END AS amount, fx.rate AS fx_rate,
+       ctx.as_of AS fx_date,
        CASE WHEN m.bt = 1 THEN 'S2' END AS severity
 FROM m
 CROSS JOIN chk.ctx ctx

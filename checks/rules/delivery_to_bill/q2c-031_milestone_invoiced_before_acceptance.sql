@@ -16,7 +16,8 @@ depends_on: [milestone, invoice_line, invoice, fx_rate]
 SELECT 'invoice_line' AS entity_type, il.invoice_line_id AS entity_id, i.correlation_id,
        CAST(round(il.amount * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        i.client_id, m.sow_id, coalesce(i.project_id, m.project_id) AS project_id, i.invoice_id, i.legal_entity_id,
-       i.invoice_date AS event_date, m.milestone_id, m.accepted_date, il.amount
+       i.invoice_date AS event_date, m.milestone_id, m.accepted_date, il.amount, i.currency, fx.rate AS fx_rate,
+       i.invoice_date AS fx_date
 FROM canon.milestone m
 JOIN canon.invoice_line il ON il.line_type = 'milestone' AND il.source_id = m.milestone_id
 JOIN canon.invoice i ON i.invoice_id = il.invoice_id

@@ -45,7 +45,7 @@ SELECT 'project' AS entity_type, project_id AS entity_id, min(correlation_id) AS
        project_id, min(legal_entity_id) AS legal_entity_id, min(work_date) AS event_date,
        sum(hours) AS hours, max(age_days) AS age_days,
        CASE WHEN count(DISTINCT currency) = 1 THEN min(currency) END AS currency,
-       CASE WHEN count(DISTINCT currency) = 1 THEN CAST(sum(value) AS DECIMAL(18, 2)) END AS amount,
+       CASE WHEN count(DISTINCT currency) = 1 THEN sum(value) END AS amount,
        CASE WHEN count(DISTINCT currency) = 1 THEN min(fx_rate) END AS fx_rate, min(fx_date) AS fx_date,
        CASE WHEN max(age_days) > 90 THEN 'S1' WHEN max(age_days) > 60 THEN 'S2' ELSE 'S3' END AS severity
 FROM a

@@ -41,8 +41,7 @@ SELECT 'project' AS entity_type, project_id AS entity_id, min(correlation_id) AS
        min(client_id) AS client_id, min(sow_id) AS sow_id, project_id, min(legal_entity_id) AS legal_entity_id,
        min(submitted_date) AS event_date, count(*) AS entries, sum(hours) AS hours, max(age_days) AS oldest_age_days,
        CASE WHEN count(DISTINCT currency) = 1 AND count(currency) = count(*) THEN min(currency) END AS currency,
-       CASE WHEN count(DISTINCT currency) = 1 AND count(currency) = count(*) THEN CAST(sum(value) AS DECIMAL(18, 2)) END
-         AS amount,
+       CASE WHEN count(DISTINCT currency) = 1 AND count(currency) = count(*) THEN sum(value) END AS amount,
        CASE WHEN count(DISTINCT currency) = 1 AND count(currency) = count(*) THEN min(fx_rate) END AS fx_rate,
        min(fx_date) AS fx_date
 FROM w

@@ -37,7 +37,8 @@ bad AS (
   SELECT il.invoice_line_id, il.invoice_id, i.correlation_id,
          CAST(round(abs(il.bill_rate - il.unit_price) * il.quantity * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
          i.client_id, il.sow_id, il.project_id, i.legal_entity_id, il.work_date, il.time_entry_id, il.role,
-         il.quantity, il.unit_price, il.bill_rate, (il.bill_rate - il.unit_price) * il.quantity AS under_billed_ccy
+         il.quantity, il.unit_price, il.bill_rate, (il.bill_rate - il.unit_price) * il.quantity AS under_billed_ccy,
+         i.currency, fx.rate AS fx_rate, i.invoice_date AS fx_date
   FROM off il
   JOIN canon.invoice i ON i.invoice_id = il.invoice_id
   LEFT JOIN chk.fx_daily fx ON fx.from_ccy = i.currency AND fx.d = i.invoice_date
@@ -52,6 +53,7 @@ SELECT 'invoice_line' AS entity_type, b.invoice_line_id AS entity_id, min(b.corr
        min(b.time_entry_id) AS time_entry_id, min(b.role) AS role, sum(b.quantity) AS quantity,
        min(b.unit_price) AS billed_rate, min(b.bill_rate) AS contract_rate, sum(b.under_billed_ccy) AS under_billed_ccy,
        CASE WHEN max(CASE WHEN b.unit_price > b.bill_rate THEN 1 ELSE 0 END) = 1 THEN 'S1' END AS severity,
-       count(*) AS n_entries
+       count(*) AS n_entries, min(b.currency) AS currency, sum(abs(b.under_billed_ccy)) AS amount,
+       min(b.fx_rate) AS fx_rate, min(b.fx_date) AS fx_date
 FROM bad b
 GROUP BY b.invoice_line_id, b.invoice_id

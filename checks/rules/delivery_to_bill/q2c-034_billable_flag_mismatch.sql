@@ -18,6 +18,7 @@ params:
 --- */
 WITH w AS (
   SELECT t.task_id, p.project_id, p.correlation_id, p.client_id, p.sow_id, p.legal_entity_id, t.hours, t.work_date,
+         tr.currency, fx.rate AS fx_rate, ctx.as_of AS fx_date, t.hours * tr.bill_rate AS value,
          coalesce(CAST(round(t.hours * tr.bill_rate * fx.rate, 2) AS DECIMAL(18, 2)), 0) AS value_rc
   FROM canon.time_entry t
   JOIN canon.task k ON k.task_id = t.task_id
@@ -30,7 +31,11 @@ WITH w AS (
 SELECT 'task' AS entity_type, task_id AS entity_id, min(correlation_id) AS correlation_id,
        CAST(sum(value_rc) AS DECIMAL(18, 2)) AS impact_rc, min(client_id) AS client_id, min(sow_id) AS sow_id,
        min(project_id) AS project_id, min(legal_entity_id) AS legal_entity_id, min(work_date) AS event_date,
-       sum(hours) AS nonbill_hours
+       sum(hours) AS nonbill_hours,
+       CASE WHEN count(DISTINCT currency) = 1 AND count(currency) = count(*) THEN min(currency) END AS currency,
+       CASE WHEN count(DISTINCT currency) = 1 AND count(currency) = count(*) THEN sum(value) END AS amount,
+       CASE WHEN count(DISTINCT currency) = 1 AND count(currency) = count(*) THEN min(fx_rate) END AS fx_rate,
+       min(fx_date) AS fx_date
 FROM w
 GROUP BY task_id
 HAVING sum(hours) > getvariable('min_hours_034')

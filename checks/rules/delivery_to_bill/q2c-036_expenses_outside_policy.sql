@@ -53,7 +53,9 @@ SELECT 'invoice_line' AS entity_type, b.invoice_line_id AS entity_id, b.correlat
        CAST(round(CASE WHEN b.issue = 'markup' THEN abs(b.billed - b.expected) ELSE b.billed END * fx.rate, 2)
             AS DECIMAL(18, 2)) AS impact_rc,
        b.client_id, b.sow_id, b.project_id, b.invoice_id, b.legal_entity_id, b.invoice_date AS event_date,
-       b.issue, b.category, b.amount AS expense_amount, b.billed, b.expected
+       b.issue, b.category, b.amount AS expense_amount, b.billed, b.expected, b.inv_ccy AS currency,
+       CASE WHEN b.issue = 'markup' THEN abs(b.billed - b.expected) ELSE b.billed END AS amount, fx.rate AS fx_rate,
+       b.invoice_date AS fx_date
 FROM bad b
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = b.inv_ccy AND fx.d = b.invoice_date
 WHERE b.issue IS NOT NULL
@@ -61,7 +63,8 @@ UNION ALL
 SELECT 'sow' AS entity_type, c.sow_id AS entity_id, c.correlation_id,
        CAST(round((c.billed - c.expense_cap) * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        c.client_id, c.sow_id, NULL AS project_id, NULL AS invoice_id, c.legal_entity_id, c.last_date AS event_date,
-       'expense_cap' AS issue, NULL AS category, NULL AS expense_amount, c.billed, c.expense_cap AS expected
+       'expense_cap' AS issue, NULL AS category, NULL AS expense_amount, c.billed, c.expense_cap AS expected,
+       c.currency, c.billed - c.expense_cap AS amount, fx.rate AS fx_rate, ctx.as_of AS fx_date
 FROM cap c
 CROSS JOIN chk.ctx ctx
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = c.currency AND fx.d = ctx.as_of

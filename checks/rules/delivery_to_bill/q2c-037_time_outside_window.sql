@@ -61,6 +61,7 @@ f AS (  -- the rate only for the failing entries
 SELECT 'time_entry' AS entity_type, t.time_entry_id AS entity_id, t.correlation_id,
        CAST(coalesce(round(t.hours * t.bill_rate * fx.rate, 2), 0) AS DECIMAL(18, 2)) AS impact_rc,
        t.client_id, t.sow_id, t.project_id, t.legal_entity_id, t.work_date AS event_date, t.issue,
-       t.resource_id, t.hours
+       t.resource_id, t.hours, t.bill_rate, t.currency, t.hours * t.bill_rate AS amount, fx.rate AS fx_rate,
+       t.work_date AS fx_date
 FROM f t
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = t.currency AND fx.d = t.work_date

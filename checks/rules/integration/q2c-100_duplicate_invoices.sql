@@ -63,7 +63,8 @@ dup AS (
 SELECT 'invoice' AS entity_type, i.invoice_id AS entity_id, i.correlation_id,
        CAST(round(i.amount_gross * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        i.client_id, i.sow_id, i.project_id, i.invoice_id, i.legal_entity_id, i.invoice_date AS event_date,
-       d.kind, d.original_id AS original_invoice_id, i.erp_invoice_no
+       d.kind, d.original_id AS original_invoice_id, i.erp_invoice_no, i.currency, i.amount_gross AS amount,
+       fx.rate AS fx_rate, i.invoice_date AS fx_date
 FROM dup d
 JOIN canon.invoice i ON i.invoice_id = d.invoice_id
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = i.currency AND fx.d = i.invoice_date

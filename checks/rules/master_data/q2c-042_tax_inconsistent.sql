@@ -47,7 +47,9 @@ SELECT 'invoice_line' AS entity_type, b.invoice_line_id AS entity_id, i.correlat
        CAST(CASE WHEN b.issue = 'rate' THEN round(abs(b.amount * (coalesce(b.tax_rate, 0) - b.expected)) * fx.rate, 2)
                  ELSE 0 END AS DECIMAL(18, 2)) AS impact_rc,
        i.client_id, i.sow_id, i.project_id, i.invoice_id, i.legal_entity_id, i.invoice_date AS event_date, b.issue,
-       b.tax_code, b.tax_rate, b.expected AS expected_rate, b.service_category
+       b.tax_code, b.tax_rate, b.expected AS expected_rate, b.service_category, i.currency,
+       CASE WHEN b.issue = 'rate' THEN abs(b.amount * (coalesce(b.tax_rate, 0) - b.expected)) END AS amount,
+       fx.rate AS fx_rate, i.invoice_date AS fx_date
 FROM b
 JOIN canon.invoice i ON i.invoice_id = b.invoice_id
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = i.currency AND fx.d = i.invoice_date

@@ -29,7 +29,9 @@ SELECT 'project' AS entity_type, t.project_id AS entity_id, min(t.correlation_id
        CAST(round(sum(t.hours * t.cost_rate) * min(fx.rate), 2) AS DECIMAL(18, 2)) AS impact_rc,
        min(t.client_id) AS client_id, min(t.sow_id) AS sow_id, t.project_id, min(t.legal_entity_id) AS legal_entity_id,
        min(t.work_date) AS event_date, min(t.resource_legal_entity_id) AS supplier_le,
-       count(DISTINCT t.resource_legal_entity_id) AS n_supplier_les, sum(t.hours) AS hours
+       count(DISTINCT t.resource_legal_entity_id) AS n_supplier_les, sum(t.hours) AS hours,
+       min(t.currency) AS currency, sum(t.hours * t.cost_rate) AS amount, min(fx.rate) AS fx_rate,
+       min(ctx.as_of) AS fx_date
 FROM t
 CROSS JOIN chk.ctx ctx
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = t.currency AND fx.d = ctx.as_of

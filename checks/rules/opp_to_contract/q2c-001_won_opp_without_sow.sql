@@ -22,7 +22,8 @@ params:
 SELECT 'opportunity' AS entity_type, o.opportunity_id AS entity_id, o.correlation_id,
        CAST(round(o.amount * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        o.client_id, o.legal_entity_id, o.close_date AS event_date,
-       o.amount, o.currency, o.deal_type, date_diff('day', o.close_date, ctx.as_of) AS age_days
+       o.amount, o.currency, fx.rate AS fx_rate, o.close_date AS fx_date, o.deal_type,
+       date_diff('day', o.close_date, ctx.as_of) AS age_days
 FROM canon.opportunity o
 CROSS JOIN chk.ctx ctx
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = o.currency AND fx.d = o.close_date

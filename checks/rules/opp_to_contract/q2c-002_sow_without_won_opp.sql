@@ -17,7 +17,8 @@ SELECT 'sow' AS entity_type, s.sow_id AS entity_id, s.correlation_id,
        CAST(round(s.value * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        s.client_id, s.sow_id, s.legal_entity_id, s.signed_date AS event_date,
        s.opportunity_id, o.is_won AS opp_is_won,
-       CASE WHEN o.opportunity_id IS NULL THEN 'no_opportunity' ELSE 'opportunity_not_won' END AS issue
+       CASE WHEN o.opportunity_id IS NULL THEN 'no_opportunity' ELSE 'opportunity_not_won' END AS issue,
+       s.currency, s.value AS amount, fx.rate AS fx_rate, s.signed_date AS fx_date
 FROM canon.sow s
 LEFT JOIN canon.opportunity o ON o.opportunity_id = s.opportunity_id
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = s.currency AND fx.d = s.signed_date

@@ -20,6 +20,8 @@ params:
 --- */
 WITH v AS (
   SELECT s.sow_id, s.correlation_id, s.client_id, s.legal_entity_id, s.signed_date, o.opportunity_id,
+         s.currency AS sow_currency, s.value AS sow_value, fs.rate AS sow_fx_rate, o.currency AS opp_currency,
+         o.amount AS opp_amount, fo.rate AS opp_fx_rate, o.close_date AS opp_fx_date,
          CAST(round(s.value * fs.rate, 2) AS DECIMAL(18, 2)) AS sow_rc,
          CAST(round(o.amount * fo.rate, 2) AS DECIMAL(18, 2)) AS opp_rc
   FROM canon.sow s
@@ -29,6 +31,7 @@ WITH v AS (
   WHERE s.status = 'executed' AND o.is_won)
 SELECT 'sow' AS entity_type, sow_id AS entity_id, correlation_id, abs(sow_rc - opp_rc) AS impact_rc,
        client_id, sow_id, legal_entity_id, signed_date AS event_date, opportunity_id, sow_rc, opp_rc,
-       sow_rc - opp_rc AS diff_rc
+       sow_rc - opp_rc AS diff_rc, sow_currency, sow_value, sow_fx_rate, signed_date AS sow_fx_date,
+       opp_currency, opp_amount, opp_fx_rate, opp_fx_date
 FROM v
 WHERE abs(sow_rc - opp_rc) > greatest(getvariable('tol_abs_003'), getvariable('tol_pct_003') * opp_rc)

@@ -40,6 +40,7 @@ g AS (
 SELECT 'project' AS entity_type, g.project_id AS entity_id, g.correlation_id,
        CAST(coalesce(round(g.value_ccy * fx.rate, 2), 0) AS DECIMAL(18, 2)) AS impact_rc, g.client_id, g.sow_id,
        g.project_id, g.legal_entity_id, g.first_work AS event_date, g.signed_date, g.hours_before_signature,
-       g.value_ccy
+       g.value_ccy, g.currency, g.value_ccy AS amount, fx.rate AS fx_rate,
+       g.signed_date AS fx_date
 FROM g
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = g.currency AND fx.d = g.signed_date

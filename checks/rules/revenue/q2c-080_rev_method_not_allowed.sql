@@ -26,7 +26,8 @@ WITH bad AS (
 SELECT 'sow' AS entity_type, se.sow_id AS entity_id, se.correlation_id,
        CAST(round(sum(b.amount) * min(fx.rate), 2) AS DECIMAL(18, 2)) AS impact_rc,
        se.client_id, se.sow_id, se.legal_entity_id, min(b.period) AS event_date, se.billing_type,
-       se.over_time_criteria, min(b.method) AS method, count(DISTINCT b.method) AS n_methods
+       se.over_time_criteria, min(b.method) AS method, count(DISTINCT b.method) AS n_methods,
+       min(se.currency) AS currency, sum(b.amount) AS amount, min(fx.rate) AS fx_rate, min(ctx.as_of) AS fx_date
 FROM bad b
 JOIN chk.sow_effective se ON se.sow_id = b.sow_id
 CROSS JOIN chk.ctx ctx

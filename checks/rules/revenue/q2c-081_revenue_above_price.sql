@@ -29,7 +29,8 @@ c AS (
 SELECT 'sow' AS entity_type, c.sow_id AS entity_id, c.correlation_id,
        CAST(round((c.cum_rev - c.ceiling) * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        c.client_id, c.sow_id, c.legal_entity_id, c.last_period AS event_date, c.billing_type, c.eff_value,
-       c.eff_cap_amount, c.cum_rev
+       c.eff_cap_amount, c.cum_rev, c.currency, c.cum_rev - c.ceiling AS amount, fx.rate AS fx_rate,
+       ctx.as_of AS fx_date
 FROM c
 CROSS JOIN chk.ctx ctx
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = c.currency AND fx.d = ctx.as_of

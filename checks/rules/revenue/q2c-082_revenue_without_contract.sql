@@ -31,7 +31,8 @@ SELECT CASE WHEN b.sow_id IS NULL THEN 'project' ELSE 'sow' END AS entity_type,
        coalesce(b.sow_id, b.project_id) AS entity_id, min(b.correlation_id) AS correlation_id,
        CAST(round(sum(b.amount) * min(fx.rate), 2) AS DECIMAL(18, 2)) AS impact_rc,
        min(b.client_id) AS client_id, b.sow_id, min(b.project_id) AS project_id, min(b.legal_entity_id) AS legal_entity_id,
-       min(b.period) AS event_date, min(b.issue) AS issue, sum(b.amount) AS revenue
+       min(b.period) AS event_date, min(b.issue) AS issue, sum(b.amount) AS revenue, min(b.currency) AS currency,
+       sum(b.amount) AS amount, min(fx.rate) AS fx_rate, min(ctx.as_of) AS fx_date
 FROM bad b
 CROSS JOIN chk.ctx ctx
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = b.currency AND fx.d = ctx.as_of

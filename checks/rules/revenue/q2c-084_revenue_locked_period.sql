@@ -27,7 +27,8 @@ WITH l AS (
   LEFT JOIN canon.sow s ON s.sow_id = rs.sow_id)
 SELECT 'rev_line' AS entity_type, l.rev_line_id AS entity_id, l.correlation_id,
        CAST(round(abs(l.amount) * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
-       l.client_id, l.sow_id, l.project_id, l.legal_entity_id, l.period AS event_date, l.issue, l.amount, l.posted_at
+       l.client_id, l.sow_id, l.project_id, l.legal_entity_id, l.period AS event_date, l.issue, l.amount, l.posted_at,
+       l.currency, fx.rate AS fx_rate, ctx.as_of AS fx_date
 FROM l
 CROSS JOIN chk.ctx ctx
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = l.currency AND fx.d = ctx.as_of

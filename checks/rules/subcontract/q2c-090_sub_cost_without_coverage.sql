@@ -19,7 +19,7 @@ depends_on: [vendor_bill, subcontract, project, fx_rate]
 SELECT 'vendor_bill' AS entity_type, vb.vendor_bill_id AS entity_id, vb.correlation_id,
        CAST(round(vb.amount * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        p.client_id, p.sow_id, vb.project_id, p.legal_entity_id, vb.bill_date AS event_date, vb.vendor_id,
-       vb.subcontract_id, vb.amount,
+       vb.subcontract_id, vb.amount, vb.currency, fx.rate AS fx_rate, vb.bill_date AS fx_date,
        CASE WHEN sc.subcontract_id IS NULL THEN 'no_subcontract' WHEN sc.status <> 'executed' THEN 'not_executed'
             WHEN sc.project_id <> vb.project_id THEN 'other_project' ELSE 'outside_validity' END AS issue
 FROM canon.vendor_bill vb

@@ -25,7 +25,7 @@ WITH s AS (
 SELECT 'subcontract' AS entity_type, s.subcontract_id AS entity_id, s.correlation_id,
        CAST(round((s.spent - s.cap_amount) * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        p.client_id, coalesce(s.sow_id, p.sow_id) AS sow_id, s.project_id, p.legal_entity_id, s.last_bill AS event_date,
-       s.cap_amount, s.spent
+       s.cap_amount, s.spent, s.currency, s.spent - s.cap_amount AS amount, fx.rate AS fx_rate, ctx.as_of AS fx_date
 FROM s
 LEFT JOIN canon.project p ON p.project_id = s.project_id
 CROSS JOIN chk.ctx ctx

@@ -26,7 +26,8 @@ WITH s AS (
   HAVING sum(vb.amount) > p.budget_subcontract_cost * (1 + getvariable('sub_budget_tol_pct')))
 SELECT 'project' AS entity_type, s.project_id AS entity_id, s.correlation_id,
        CAST(round((s.actual_sub_cost - s.budget_subcontract_cost) * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
-       s.client_id, s.sow_id, s.project_id, s.legal_entity_id, s.budget_subcontract_cost, s.actual_sub_cost
+       s.client_id, s.sow_id, s.project_id, s.legal_entity_id, s.budget_subcontract_cost, s.actual_sub_cost,
+       s.currency, s.actual_sub_cost - s.budget_subcontract_cost AS amount, fx.rate AS fx_rate, ctx.as_of AS fx_date
 FROM s
 CROSS JOIN chk.ctx ctx
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = s.currency AND fx.d = ctx.as_of
