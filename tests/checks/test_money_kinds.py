@@ -67,6 +67,22 @@ def run() -> duckdb.DuckDBPyConnection:
     _event(con, "EV-PAY", "M1", "payment", "PAY-IPY", "failed")
     engagement(con, "M2")
     invoice(con, "I72", "M2", "2026-08-03", [_adj(1200)], crm="open")  # synced long ago, before the payment
+    invoice(
+        con, "I72P", "M2", "2026-08-03", [_adj(1000)], paid=False, crm="paid"
+    )  # CRM: paid; the ERP: 400 of it
+    ins(
+        con,
+        "payment",
+        payment_id="PAY-I72P",
+        invoice_id="I72P",
+        client_id="C1",
+        legal_entity_id="LE1",
+        amount=400,
+        currency="USD",
+        received_date=dt.date(2026, 9, 1),
+        applied_date=dt.date(2026, 9, 1),
+        correlation_id=cid("M2"),
+    )
     engagement(con, "M3")
     invoice(
         con, "I74", "M3", "2026-07-20", [_adj(2000)], paid=False, crm="open"
@@ -124,6 +140,12 @@ def test_a_payment_crm_never_saw_puts_the_settled_amount_at_stake(run):
     )  # collected in the ERP, invisible in CRM (was 0.00: the open amount)
 
 
+def test_a_payment_crm_shows_that_never_came_puts_the_open_amount_at_stake(run):
+    f = _finding(run, "Q2C-072", "I72P")
+    assert f["evidence"]["erp_status"] == "partially_paid" and f["evidence"]["crm_status"] == "paid"
+    assert f["impact_rc"] == Decimal("600.00")  # nobody chases the 600.00 still open
+
+
 def test_a_check_that_estimates_labels_the_estimate(run):
     """Q2C-074: the open amount is at stake; p_leak(days past due) x open is the expected loss, a second figure."""
     f = _finding(run, "Q2C-074", "I74")
@@ -136,7 +158,12 @@ def test_a_check_that_estimates_labels_the_estimate(run):
     totals = run.execute(
         "SELECT impact_rc, expected_loss_rc FROM results.check_run WHERE check_id = 'Q2C-074'"
     ).fetchone()
-    assert totals == (Decimal("2000.00"), Decimal("300.00"))
+    summed = run.execute(
+        "SELECT sum(impact_rc), sum(expected_loss_rc) FROM results.finding WHERE check_id = 'Q2C-074'"
+    ).fetchone()
+    assert (
+        totals == summed and totals[1] < totals[0]
+    )  # both figures summed per check, each under its own name
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,9 @@ impact: >
   the amount whose collection CRM misreports, round(x * fx(ccy, invoice_date), 2): where CRM shows more collected
   than the ERP (paid or partially paid against an ERP open / partially paid invoice) x is the ERP open amount, which
   nobody chases; where CRM shows less (open against paid, ...) x is what the ERP has settled (gross - open: payments
-  and credit notes), collected cash CRM does not show; the whole gross when the CRM status has no order
-  (e.g. cancelled). Ranks: open / overdue 0, partially_paid 1, paid / credited 2
+  and credit notes), collected cash CRM does not show; the whole gross when the two statuses cannot be ordered
+  (CRM cancelled, or the same rank in other words: overdue against open). Ranks: open / overdue 0,
+  partially_paid 1, paid / credited 2
 entity: invoice
 depends_on: [invoice, payment, crm_invoice_status, fx_rate]
 params:

@@ -7,8 +7,8 @@ lost). impact_rc = rc(amount_gross, currency, invoice_date); entity invoice.
 Q2C-072 — 2 % of invoices: CRM status lags the ERP. Half show 'open' in CRM after the ERP applied payment in full
 (the payment never reached CRM: impact rc(ERP settled = gross − open, currency, invoice_date), collected cash CRM
 does not show), half show 'paid' in CRM while the ERP is open (impact rc(ERP open, currency, invoice_date), the amount
-nobody chases). Statuses ranked open/overdue 0 < partially_paid 1 < paid/credited 2; an unranked CRM status (e.g.
-cancelled) puts the whole gross at stake.
+nobody chases). Statuses ranked open/overdue 0 < partially_paid 1 < paid/credited 2; statuses that cannot be ordered (an
+unranked CRM status such as cancelled, or the same rank) put the whole gross at stake.
 ERP status: applied payments with applied_date ≤ as_of plus, for credited invoices, the full credit (see cash.py);
 statuses compared in canonical vocabulary open / partially_paid / paid; rows synced within 24 h are excluded.
 entity invoice. Open amount = amount_gross − settled.
@@ -139,9 +139,9 @@ _RANK = {"open": 0, "overdue": 0, "partially_paid": 1, "paid": 2, "credited": 2}
 
 def _072_at_stake(r: dict) -> int:
     """Cents whose collection CRM misreports: the ERP open amount where CRM shows more collected, what the ERP
-    settled where it shows less, the gross where the CRM status has no rank."""
+    settled where it shows less, the gross where the statuses cannot be ordered (no rank, or the same one)."""
     open_ = max(r["amount_gross"] - r["amount_paid"], 0)
     erp, crm = _RANK[r["_erp"]], _RANK.get(str(r["_crm"]).lower())
-    if crm is None:
+    if crm is None or crm == erp:
         return r["amount_gross"]
     return open_ if crm > erp else r["amount_gross"] - open_
