@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from closedloop import valuemaps
+from closedloop import checkparams, valuemaps
 
 CONFIG_NAME = "closedloop.toml"
 ENV_CONFIG = "CLOSEDLOOP_CONFIG"
@@ -39,9 +39,6 @@ SECTIONS: dict[str, list[Setting]] = {
         Setting("data_dir", str, "data", "Directory for warehouse runs, the ops store and demo exports."),
         Setting("reporting_currency", str, "USD", "Currency every $ impact and KPI is reported in."),
         Setting("as_of", dt.date, None, "Business date the checks evaluate; empty means today (UTC)."),
-        Setting(
-            "tier_floor", float, 10000.0, "Materiality floor in reporting currency for severity escalation."
-        ),
     ],
     "warehouse": [
         Setting("retention_runs", int, 10, "How many run files to keep besides the published one."),
@@ -80,9 +77,17 @@ SECTIONS: dict[str, list[Setting]] = {
     ],
     "checks": [
         Setting(
-            "params", dict, {}, "Per-firm overrides of check parameters, e.g. {sla_sow_to_project_bd = 7}."
+            "params",
+            dict,
+            {},
+            "Per-firm values of the rule and KPI parameters each SQL file's header declares, by name (every file"
+            " declaring it) or as 'Q2C-010.name' / 'K01.name' (that file), plus coc (cost of capital) and"
+            " materiality_rc (reporting-currency amount from which a finding's severity escalates), e.g."
+            " {sla_sow_to_project_bd = 7, materiality_rc = 25000}.",
         ),
-        Setting("disabled", list, [], "Check ids not to run, e.g. ['Q2C-063']."),
+        Setting(
+            "disabled", list, [], "Check ids not to run, e.g. ['Q2C-063']: reported 'disabled', never passed."
+        ),
     ],
     # Trust and operations (closedloop/contracts, monitors.py, scheduler.py, alerts.py).
     "contracts": [
@@ -271,9 +276,17 @@ def _coerce(value: Any, setting: Setting, where: str) -> Any:
     return value
 
 
+# Keys that were settings once, and where what they meant is set now.
+MOVED = {
+    "closedloop.tier_floor": "the severity escalation floor is [checks] params = {materiality_rc = ...}",
+}
+
+
 def _validate_section(raw: dict, settings: list[Setting], prefix: str, file: str) -> dict[str, Any]:
     known = {s.name: s for s in settings}
     for key in raw:
+        if f"{prefix}.{key}" in MOVED:
+            raise ConfigError(f"{file}: unknown key '{prefix}.{key}': {MOVED[f'{prefix}.{key}']}")
         if key not in known:
             raise ConfigError(f"{file}: unknown key '{prefix}.{key}' (known: {', '.join(sorted(known))})")
     out: dict[str, Any] = {}
@@ -319,6 +332,7 @@ def parse(doc: dict, path: Path | None) -> Config:
         if not isinstance(raw, dict):
             raise ConfigError(f"{file}: '{section}' must be a table")
         cfg.values[section] = _validate_section(raw, settings, section, file)
+    checkparams.validate(cfg.values["checks"], file)
     for key, raw in (doc.get("sources") or {}).items():
         if not isinstance(raw, dict):
             raise ConfigError(f"{file}: 'sources.{key}' must be a table")
