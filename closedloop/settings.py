@@ -136,13 +136,17 @@ SECTIONS: dict[str, list[Setting]] = {
         Setting("volume_window", int, 10, "Recent good runs a stream's row count is compared with."),
         Setting("volume_min_history", int, 3, "Runs needed before the volume monitor judges a stream."),
         Setting(
-            "volume_low_ratio", float, 0.5, "Below this share of the recent median: partial extract (gating)."
+            "volume_low_ratio",
+            float,
+            0.5,
+            "Below this share of the recent median: a partial extract; the source fails the run and Q2C-106"
+            " suppresses its checks.",
         ),
         Setting(
             "volume_high_ratio",
             float,
             3.0,
-            "Above this multiple of the recent median: a warning (double load?).",
+            "Above this multiple of the recent median: a warning (double load?), reported by Q2C-106 at S4.",
         ),
         Setting(
             "drift_removed",
@@ -213,7 +217,8 @@ SOURCE_COMMON: list[Setting] = [
         "freshness_sla_hours",
         float,
         72.0,
-        "Newest source-side change (or last snapshot) older than this fails the source for the run; 0 = off.",
+        "The source's freshness SLA: its newest change (or last snapshot) older than this at the business"
+        " date fails the source for the run and is reported by Q2C-105; 0 = off.",
     ),
     Setting("schedule", str, "", "Cron to refresh this source alone (`collect`) under `closedloop serve`."),
     Setting(

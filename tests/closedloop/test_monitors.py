@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+
 from closedloop import monitors, pipeline
 from closedloop.warehouse import Warehouse
 from tests.closedloop.test_contracts import ACCOUNTS, SF_ACCOUNT, SF_OPP, make_firm, run_file
