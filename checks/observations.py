@@ -25,8 +25,6 @@ CREATE TABLE IF NOT EXISTS results.contract_result(run_id VARCHAR, source VARCHA
     expectation VARCHAR, column_name VARCHAR, success BOOLEAN, severity VARCHAR, unexpected_count BIGINT,
     element_count BIGINT, sample_failing_keys VARCHAR, exception VARCHAR, kind VARCHAR, label VARCHAR);
 """
-# Monitor name -> the rule that reports its breaches and warnings as findings.
-MONITOR_CHECKS = {"freshness": "Q2C-105", "volume": "Q2C-106", "schema": "Q2C-109"}
 
 
 def ensure_observations(con: duckdb.DuckDBPyConnection) -> None:
