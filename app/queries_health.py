@@ -49,13 +49,19 @@ def health(path: str) -> dict[str, pl.DataFrame]:
             "FROM meta.run_history ORDER BY started_at DESC LIMIT 50",
         )
     if "canon.snapshot_meta" in have:
-        sla = "canon.freshness_sla" in have
+        # the source's freshness SLA as this run's freshness monitor judged it ([sources.<key>] freshness_sla_hours)
+        sla = "results.monitor" in have and "meta.run" in have
         out["snapshot"] = _pl(
             path,
             "SELECT m.source_system, m.table_name, m.snapshot_ts, m.row_count, m.extract_status, m.max_modified_at, "
-            + ("s.sla_min " if sla else "CAST(NULL AS INTEGER) AS sla_min ")
+            + ("f.sla_hours " if sla else "CAST(NULL AS DOUBLE) AS sla_hours ")
             + "FROM canon.snapshot_meta m "
-            + ("LEFT JOIN canon.freshness_sla s USING (source_system, table_name) " if sla else "")
+            + (
+                "LEFT JOIN (SELECT source, max(threshold) AS sla_hours FROM results.monitor WHERE monitor = 'freshness'"
+                " AND run_id IN (SELECT run_id FROM meta.run) GROUP BY source) f ON f.source = m.source_system "
+                if sla
+                else ""
+            )
             + "ORDER BY 1, 2",
         )
     return out

@@ -49,7 +49,10 @@ STAGES = ("opportunity", "contract", "project", "schedule", "time", "invoice", "
 ID_RE = re.compile(r"^Q2C-\d{3}[a-z]?$")
 HEADER_RE = re.compile(r"\A\s*/\*\s*---[ \t]*\n(?P<yaml>.*?)\n[ \t]*---\s*\*/", re.S)
 # Variables every rule may read besides its own params (the runner sets them).
-CONTEXT_VARS = {"as_of", "as_of_ts", "reporting_ccy", "run_id", "coc", "materiality_rc"}
+# Run-wide values a firm may override by name like a parameter ([checks] params): the cost of capital that
+# prices a delay, and the materiality floor in reporting currency above which a finding's severity escalates.
+CONTEXT_DEFAULTS: dict[str, Any] = {"coc": 0.09, "materiality_rc": 10000}
+CONTEXT_VARS = {"as_of", "as_of_ts", "reporting_ccy", "run_id", *CONTEXT_DEFAULTS}
 
 
 class CheckLoadError(Exception):
@@ -97,9 +100,8 @@ def _line_of(text: str, pattern: str, default: int = 1) -> int:
     return text.count("\n", 0, m.start()) + 1 if m else default
 
 
-def parse_rule(path: Path, text: str | None = None) -> Check:
-    """Parse one rule file; raise CheckLoadError with the offending line."""
-    text = path.read_text() if text is None else text
+def read_header(path: Path, text: str) -> tuple[dict[str, Any], int, int]:
+    """A rule's or KPI's YAML header as a mapping, the file line it starts on and where the header ends."""
     m = HEADER_RE.match(text)
     if not m:
         raise CheckLoadError(path, 1, "missing YAML header block '/* --- ... --- */' at the top")
@@ -112,15 +114,51 @@ def parse_rule(path: Path, text: str | None = None) -> Check:
         raise CheckLoadError(path, line, f"invalid YAML header: {exc}") from None
     if not isinstance(meta, dict):
         raise CheckLoadError(path, header_line, "YAML header must be a mapping")
-    for key in REQUIRED_KEYS:
+    return meta, header_line, m.end()
+
+
+def check_keys(
+    path: Path, text: str, meta: dict[str, Any], header_line: int, required: tuple, optional: tuple
+) -> None:
+    """Every required header key present and non-empty, no unknown key (the error names its line)."""
+    for key in required:
         if key not in meta or meta[key] in (None, ""):
             raise CheckLoadError(path, header_line, f"header key '{key}' is missing")
-    unknown = set(meta) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS)
+    unknown = set(meta) - set(required) - set(optional)
     if unknown:
         key = sorted(unknown)[0]
         raise CheckLoadError(
             path, _line_of(text, rf"^\s*{re.escape(key)}\s*:"), f"unknown header key '{key}'"
         )
+
+
+def read_body(path: Path, text: str, header_end: int, header_line: int) -> tuple[str, int]:
+    """The SQL after the header and the file line it starts on."""
+    sql = text[header_end:].strip()
+    if not sql:
+        raise CheckLoadError(path, header_line, "no SQL after the header")
+    rest = text[header_end:]
+    sql_line = text.count("\n", 0, header_end + (len(rest) - len(rest.lstrip()))) + 1
+    return sql.rstrip().rstrip(";"), sql_line
+
+
+def read_params(path: Path, text: str, meta: dict[str, Any], sql: str, sql_line: int) -> dict[str, Any]:
+    """The header's params (name -> default): the one declaration of every variable the SQL reads."""
+    params = meta.get("params") or {}
+    if not isinstance(params, dict):
+        raise CheckLoadError(path, _line_of(text, r"^\s*params\s*:"), "params must be a mapping")
+    used = set(re.findall(r"getvariable\('([a-z_0-9]+)'\)", sql))
+    missing = used - set(params) - CONTEXT_VARS
+    if missing:
+        raise CheckLoadError(path, sql_line, f"getvariable of undeclared param(s): {sorted(missing)}")
+    return params
+
+
+def parse_rule(path: Path, text: str | None = None) -> Check:
+    """Parse one rule file; raise CheckLoadError with the offending line."""
+    text = path.read_text() if text is None else text
+    meta, header_line, header_end = read_header(path, text)
+    check_keys(path, text, meta, header_line, REQUIRED_KEYS, OPTIONAL_KEYS)
     if not ID_RE.match(str(meta["id"])):
         raise CheckLoadError(path, _line_of(text, r"^\s*id\s*:"), f"bad id {meta['id']!r} (want Q2C-NNN)")
     if meta["severity"] not in SEVERITIES:
@@ -144,20 +182,11 @@ def parse_rule(path: Path, text: str | None = None) -> Check:
         raise CheckLoadError(
             path, _line_of(text, r"^\s*money\s*:"), f"bad money {money!r} (want a snake_case name)"
         )
-    params = meta.get("params") or {}
-    if not isinstance(params, dict):
-        raise CheckLoadError(path, _line_of(text, r"^\s*params\s*:"), "params must be a mapping")
+    sql, sql_line = read_body(path, text, header_end, header_line)
+    params = read_params(path, text, meta, sql, sql_line)
     grace = meta.get("grace")
     if grace is not None and str(grace) not in params:
         raise CheckLoadError(path, _line_of(text, r"^\s*grace\s*:"), f"grace '{grace}' is not a param")
-    sql = text[m.end() :].strip()
-    if not sql:
-        raise CheckLoadError(path, header_line, "no SQL after the header")
-    sql_line = text.count("\n", 0, m.end() + (len(text[m.end() :]) - len(text[m.end() :].lstrip()))) + 1
-    used = set(re.findall(r"getvariable\('([a-z_0-9]+)'\)", sql))
-    missing = used - set(params) - CONTEXT_VARS
-    if missing:
-        raise CheckLoadError(path, sql_line, f"getvariable of undeclared param(s): {sorted(missing)}")
     return Check(
         id=str(meta["id"]),
         title=str(meta["title"]),
@@ -172,7 +201,7 @@ def parse_rule(path: Path, text: str | None = None) -> Check:
         money=money,
         depends_on=tuple(_as_list(meta["depends_on"])),
         params=params,
-        sql=sql.rstrip().rstrip(";"),
+        sql=sql,
         path=path,
         sql_line=sql_line,
         impact=str(meta.get("impact", "")).strip(),
@@ -210,9 +239,12 @@ def load_checks(rules_dir: Path = RULES_DIR, *, bind: bool = False) -> list[Chec
 
 
 def empty_model(con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the empty canonical model and the helper views."""
+    """An in-memory DuckDB with the empty canonical model, the observation tables and the helper views."""
+    from checks.observations import ensure_observations
+
     con = con or duckdb.connect()
     con.execute(SCHEMA_SQL.read_text())
+    ensure_observations(con)
     set_context(con, as_of="2026-10-31", reporting_ccy="USD")
     create_views(con)
     return con
@@ -260,8 +292,7 @@ def context_values(as_of: Any, reporting_ccy: str = "USD", run_id: str = "", **e
         "as_of_ts": as_of_ts,
         "reporting_ccy": reporting_ccy,
         "run_id": run_id,
-        "coc": 0.09,
-        "materiality_rc": 10000,
+        **CONTEXT_DEFAULTS,
     }
     values.update(extra)
     return values

@@ -39,11 +39,13 @@ CARRIED = ("check_run", "kpi")
 
 
 def ensure_results(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the results schema and tables when missing."""
+    """Create the results schema and tables when missing, and the observation tables the rules read."""
     from checks.cases import CASES_DDL
+    from checks.observations import ensure_observations
 
     con.execute(RESULTS_DDL)
     con.execute(CASES_DDL)
+    ensure_observations(con)
 
 
 def carry_forward(con: duckdb.DuckDBPyConnection, previous: str, run_id: str) -> None:

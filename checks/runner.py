@@ -18,6 +18,7 @@ from checks.coverage import NOT_COVERED, Coverage, assess
 from checks.coverage import store as store_coverage
 from checks.coverage import summary as coverage_summary
 from checks.loader import MONEY_KINDS, Check, context_values, create_views, load_checks, set_variables
+from checks.params import declared, known, resolve, split_context
 from checks.results import FINALIZE_SQL, STAGE_DDL, carry_forward, ensure_results
 
 STANDARD_COLS = ("entity_type", "entity_id", "correlation_id", "impact_rc")
@@ -25,7 +26,7 @@ OPTIONAL_COLS = ("client_id", "sow_id", "project_id", "invoice_id", "legal_entit
 # A second, labelled figure beside the amount at stake: the expected loss (leakage) or the cost of the delay (cash).
 SECOND_FIGURE = "expected_loss_rc"
 CONTROL_COLS = ("severity", "age_days", "age_bd")
-CONTEXT_PARAMS = ("coc", "materiality_rc")
+STATUSES = ("passed", "failed", "suppressed", "not_covered", "disabled", "error")
 
 
 @dataclass
@@ -33,7 +34,7 @@ class CheckResult:
     """Outcome of one check in one run."""
 
     check_id: str
-    status: str  # passed | failed | suppressed | not_covered | error
+    status: str  # passed | failed | suppressed | not_covered | disabled ([checks] disabled) | error
     row_count: int = 0
     impact_rc: Decimal = Decimal("0.00")  # amount at stake, of the check's impact kind
     impact_kind: str = ""
@@ -74,9 +75,7 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly summary for run reports."""
-        counts = {
-            s: len(self.by_status(s)) for s in ("passed", "failed", "suppressed", "not_covered", "error")
-        }
+        counts = {s: len(self.by_status(s)) for s in STATUSES}
         return {
             "run_id": self.run_id,
             **counts,
@@ -93,24 +92,14 @@ class RunSummary:
 
 
 def resolve_params(checks: Iterable[Check], params: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Per-check parameter values: defaults, overridden by 'name' or 'Q2C-NNN.name' keys."""
-    params = dict(params or {})
-    checks = list(checks)
-    known = set(CONTEXT_PARAMS)
-    out: dict[str, dict[str, Any]] = {}
-    for c in checks:
-        values = dict(c.params)
-        for name in c.params:
-            known.update({name, f"{c.id}.{name}"})
-            if f"{c.id}.{name}" in params:
-                values[name] = params[f"{c.id}.{name}"]
-            elif name in params:
-                values[name] = params[name]
-        out[c.id] = values
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise ValueError(f"unknown check parameter(s): {unknown}")
-    return out
+    """Per-check parameter values: header defaults, overridden by 'name' or 'Q2C-NNN.name' keys.
+
+    A KPI's parameter is known too (one `[checks] params` table holds both); any other name raises ValueError.
+    """
+    from checks.kpis import KPI_ID_RE
+
+    kpis = {k: v for k, v in declared().items() if KPI_ID_RE.match(k)}
+    return resolve({c.id: c.params for c in checks}, params, also_known=known(kpis))
 
 
 def _insert_sql(check: Check, run_id: str, cols: list[str], grace: Any) -> str:
@@ -209,15 +198,21 @@ def run_checks(
     previous: str | None = None,
     checks: list[Check] | None = None,
     max_workers: int | None = None,
+    disabled: Iterable[str] = (),
 ) -> RunSummary:
-    """Run all checks against canon.* in con and write results.* for this run."""
+    """Run all checks against canon.* in con and write results.* for this run.
+
+    `disabled` check ids are not run and are reported 'disabled' (never passed); their findings' history
+    is left as it was, neither resolved nor carried as seen.
+    """
     started = time.perf_counter()
     checks = checks if checks is not None else load_checks()
-    params = {k: v for k, v in (params or {}).items() if k != "reporting_ccy"}
-    ctx = context_values(
-        as_of, reporting_ccy, run_id=run_id, **{k: params.pop(k) for k in CONTEXT_PARAMS if k in params}
-    )
-    values = resolve_params(checks, params)
+    context, overrides = split_context(params)
+    ctx = context_values(as_of, reporting_ccy, run_id=run_id, **context)
+    values = resolve_params(checks, overrides)
+    off = set(disabled)
+    if off - {c.id for c in checks}:
+        raise ValueError(f"unknown check id(s) to disable: {sorted(off - {c.id for c in checks})}")
     con.execute("SET TimeZone = 'UTC'")
     set_variables(con, ctx)
     ensure_results(con)
@@ -240,18 +235,14 @@ def run_checks(
     # a check whose inputs no source fills does not run: it would read NULL and report nothing or everything
     coverage = assess(con, [(c.id, "check", c.sql) for c in checks])
     for c in checks:
-        if coverage[c.id].status == NOT_COVERED:
+        if c.id in off:
+            results[c.id] = CheckResult(c.id, "disabled")
+        elif coverage[c.id].status == NOT_COVERED:
             results[c.id] = CheckResult(c.id, "not_covered")
     gating = [c for c in gating if c.id not in results]
     suppressed = {s.lower() for s in suppressed_sources}
     run_batch([c for c in gating if not (_dependency_keys(con, c, {}) & suppressed)])
-    for src, table in con.execute(
-        "SELECT DISTINCT json_extract_string(details, '$.source_system'), json_extract_string(details, '$.table_name') "
-        "FROM chk.finding_stage WHERE run_id = ? AND check_id IN (SELECT unnest(?::VARCHAR[]))",
-        [run_id, [c.id for c in gating]],
-    ).fetchall():
-        if table:
-            suppressed.update({table.lower(), f"{(src or '').lower()}.{table.lower()}"})
+    suppressed |= _gated(con, run_id, [c.id for c in gating])
     sources = _table_sources(con, set().union(*(c.tables for c in others))) if suppressed and others else {}
     runnable = []
     for c in checks:
@@ -313,6 +304,28 @@ def run_checks(
     build_cases(con, run_id)
     store_coverage(con, run_id, list(coverage.values()), "check")
     return RunSummary(run_id, ordered, time.perf_counter() - started, list(coverage.values()))
+
+
+def _gated(con: duckdb.DuckDBPyConnection, run_id: str, gating: list[str]) -> set[str]:
+    """What the gating checks' findings suppress: a canonical table (of one source) or a whole source.
+
+    A gating finding names its source in details.source_system and, when it is about one canonical table,
+    that table in details.table_name; a finding whose details.gates is false is reported and gates nothing
+    (Q2C-106's doubled extract).
+    """
+    out: set[str] = set()
+    for src, table in con.execute(
+        "SELECT DISTINCT lower(json_extract_string(details, '$.source_system')), "
+        "lower(json_extract_string(details, '$.table_name')) "
+        "FROM chk.finding_stage WHERE run_id = ? AND check_id IN (SELECT unnest(?::VARCHAR[])) "
+        "AND coalesce(TRY_CAST(json_extract_string(details, '$.gates') AS BOOLEAN), true)",
+        [run_id, gating],
+    ).fetchall():
+        if table:
+            out.update({table, f"{src or ''}.{table}"})
+        elif src:
+            out.add(src)
+    return out
 
 
 def _drop_unjudged(con: duckdb.DuckDBPyConnection, run_id: str, check_id: str, flows: set[str]) -> int:

@@ -1,5 +1,9 @@
 """Freshness, volume and schema-drift monitors: is the data the checks are about to judge whole and current?
 
+Monitors observe; they write no findings. Each verdict is a row of results.monitor (checks/observations.py),
+stored before the checks run, and the rules Q2C-105, Q2C-106 and Q2C-109 report this run's breaches and
+warnings as findings. A breach also fails its source for the run (closedloop/contracts/step.py).
+
 Freshness clock: a source is judged at the evaluation time `min(run start, end of the as_of day, UTC)`, the
 same instant the checks call as_of_ts. In production (as_of empty = today) that is the run time; for the demo
 or a back-dated run it is the business date, so data generated "as of" a past day is not stale by construction.
@@ -17,16 +21,11 @@ from typing import Any
 
 import duckdb
 
+from checks.observations import MONITOR_DDL
 from closedloop import settings as cfgmod
 from collectors.base import LINEAGE_COLUMNS
 from collectors.runner import quote
 
-MONITOR_DDL = """
-CREATE TABLE IF NOT EXISTS results.monitor(run_id VARCHAR, source VARCHAR, stream VARCHAR, monitor VARCHAR,
-    status VARCHAR, severity VARCHAR, value DOUBLE, threshold DOUBLE, unit VARCHAR, detail VARCHAR,
-    measured_at TIMESTAMPTZ);
-"""
-CHECK_IDS = {"freshness": "Q2C-105", "volume": "Q2C-106", "schema": "Q2C-109"}
 LINEAGE = {c for c, _ in LINEAGE_COLUMNS}
 
 
@@ -245,8 +244,10 @@ def volume(con: duckdb.DuckDBPyConnection, cfg: cfgmod.Config, run_id: str) -> l
 
 
 def store(con: duckdb.DuckDBPyConnection, run_id: str, observations: list[Observation]) -> None:
-    """results.monitor rows for the Data health page (carried forward, so it shows trends)."""
+    """results.monitor rows: what the rules read, and the Data health page's trends (carried forward)."""
     con.execute(MONITOR_DDL)
+    if not observations:
+        return
     now = dt.datetime.now(dt.UTC)
     con.executemany(
         "INSERT INTO results.monitor VALUES (?,?,?,?,?,?,?,?,?,?,?)",

@@ -229,10 +229,8 @@ def _run_steps(con, cfg, wh, report, enabled, only, say, *, with_checks: bool, t
         step.rows = report.rows + report.canon_total  # raw streams and canonical tables both validated
     failed = [s.source for s in report.sources if s.status == "failed"]
     report.status = "ok" if not failed else ("failed" if len(failed) == len(report.sources) else "partial")
-    if with_checks:
+    if with_checks:  # the rules read the monitors' observations, stored by after_canon
         report.checks = _run_checks(con, cfg, report, prev, failed, say)
-    with clock.step("contracts"):
-        trust.after_checks()
     report.trust = trust.summary()
 
 
@@ -286,19 +284,21 @@ def _run_checks(con, cfg, report, prev, failed, say) -> dict | None:
         return None
     say("running checks")
     ccy = cfg.get("closedloop", "reporting_currency")
+    params = cfg.get("checks", "params")  # one table for rules and KPIs, validated when the config loaded
     with report.steps.step("checks") as step:  # rows: the canonical model the checks read
         summary = run_checks(
             con,
             run_id=report.run_id,
             as_of=cfg.as_of,
             reporting_ccy=ccy,
-            params=cfg.get("checks", "params"),
+            params=params,
             suppressed_sources=set(failed),
             previous=str(prev) if prev else None,
+            disabled=cfg.get("checks", "disabled"),
         )
         step.rows = report.canon_total
     with report.steps.step("kpis") as step:
-        compute_kpis(con, run_id=report.run_id, as_of=cfg.as_of, reporting_ccy=ccy)
+        compute_kpis(con, run_id=report.run_id, as_of=cfg.as_of, reporting_ccy=ccy, params=params)
         step.rows = report.canon_total
     return summary if isinstance(summary, dict) else getattr(summary, "as_dict", lambda: None)()
 

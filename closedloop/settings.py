@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from closedloop import valuemaps
+from closedloop import checkparams, valuemaps
 
 CONFIG_NAME = "closedloop.toml"
 ENV_CONFIG = "CLOSEDLOOP_CONFIG"
@@ -39,9 +39,6 @@ SECTIONS: dict[str, list[Setting]] = {
         Setting("data_dir", str, "data", "Directory for warehouse runs, the ops store and demo exports."),
         Setting("reporting_currency", str, "USD", "Currency every $ impact and KPI is reported in."),
         Setting("as_of", dt.date, None, "Business date the checks evaluate; empty means today (UTC)."),
-        Setting(
-            "tier_floor", float, 10000.0, "Materiality floor in reporting currency for severity escalation."
-        ),
     ],
     "warehouse": [
         Setting("retention_runs", int, 10, "How many run files to keep besides the published one."),
@@ -80,9 +77,17 @@ SECTIONS: dict[str, list[Setting]] = {
     ],
     "checks": [
         Setting(
-            "params", dict, {}, "Per-firm overrides of check parameters, e.g. {sla_sow_to_project_bd = 7}."
+            "params",
+            dict,
+            {},
+            "Per-firm values of the rule and KPI parameters each SQL file's header declares, by name (every file"
+            " declaring it) or as 'Q2C-010.name' / 'K01.name' (that file), plus coc (cost of capital) and"
+            " materiality_rc (reporting-currency amount from which a finding's severity escalates), e.g."
+            " {sla_sow_to_project_bd = 7, materiality_rc = 25000}.",
         ),
-        Setting("disabled", list, [], "Check ids not to run, e.g. ['Q2C-063']."),
+        Setting(
+            "disabled", list, [], "Check ids not to run, e.g. ['Q2C-063']: reported 'disabled', never passed."
+        ),
     ],
     # Trust and operations (closedloop/contracts, monitors.py, scheduler.py, alerts.py).
     "contracts": [
@@ -131,13 +136,17 @@ SECTIONS: dict[str, list[Setting]] = {
         Setting("volume_window", int, 10, "Recent good runs a stream's row count is compared with."),
         Setting("volume_min_history", int, 3, "Runs needed before the volume monitor judges a stream."),
         Setting(
-            "volume_low_ratio", float, 0.5, "Below this share of the recent median: partial extract (gating)."
+            "volume_low_ratio",
+            float,
+            0.5,
+            "Below this share of the recent median: a partial extract; the source fails the run and Q2C-106"
+            " suppresses its checks.",
         ),
         Setting(
             "volume_high_ratio",
             float,
             3.0,
-            "Above this multiple of the recent median: a warning (double load?).",
+            "Above this multiple of the recent median: a warning (double load?), reported by Q2C-106 at S4.",
         ),
         Setting(
             "drift_removed",
@@ -208,7 +217,8 @@ SOURCE_COMMON: list[Setting] = [
         "freshness_sla_hours",
         float,
         72.0,
-        "Newest source-side change (or last snapshot) older than this fails the source for the run; 0 = off.",
+        "The source's freshness SLA: its newest change (or last snapshot) older than this at the business"
+        " date fails the source for the run and is reported by Q2C-105; 0 = off.",
     ),
     Setting("schedule", str, "", "Cron to refresh this source alone (`collect`) under `closedloop serve`."),
     Setting(
@@ -271,9 +281,17 @@ def _coerce(value: Any, setting: Setting, where: str) -> Any:
     return value
 
 
+# Keys that were settings once, and where what they meant is set now.
+MOVED = {
+    "closedloop.tier_floor": "the severity escalation floor is [checks] params = {materiality_rc = ...}",
+}
+
+
 def _validate_section(raw: dict, settings: list[Setting], prefix: str, file: str) -> dict[str, Any]:
     known = {s.name: s for s in settings}
     for key in raw:
+        if f"{prefix}.{key}" in MOVED:
+            raise ConfigError(f"{file}: unknown key '{prefix}.{key}': {MOVED[f'{prefix}.{key}']}")
         if key not in known:
             raise ConfigError(f"{file}: unknown key '{prefix}.{key}' (known: {', '.join(sorted(known))})")
     out: dict[str, Any] = {}
@@ -319,6 +337,7 @@ def parse(doc: dict, path: Path | None) -> Config:
         if not isinstance(raw, dict):
             raise ConfigError(f"{file}: '{section}' must be a table")
         cfg.values[section] = _validate_section(raw, settings, section, file)
+    checkparams.validate(cfg.values["checks"], file)
     for key, raw in (doc.get("sources") or {}).items():
         if not isinstance(raw, dict):
             raise ConfigError(f"{file}: 'sources.{key}' must be a table")

@@ -1,5 +1,12 @@
--- K01 contract signature -> first project creation, business days (firm calendar); SOWs without a
--- project count against the SLA once older than it (right-censored, reported as share_open).
+/* ---
+id: K01
+title: Contract signature to project creation
+description: >
+  Contract signature -> first project creation, business days (firm calendar); SOWs without a project count
+  against the SLA once older than it (right-censored, reported as share_open).
+params:
+  sla_sow_to_project_bd: 5  # business days from signature within which a SOW's project should exist
+--- */
 WITH s AS (
   SELECT s.sow_id, s.legal_entity_id, CAST(date_trunc('month', s.signed_date) AS DATE) AS m,
          bp.bd_no - bs.bd_no AS lead_bd, ctx.as_of_bd - bs.bd_no AS age_bd, p.first_created

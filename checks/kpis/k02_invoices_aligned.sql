@@ -1,5 +1,10 @@
--- K02 share of posted invoices (type invoice, dated <= as_of) with no finding ever seen (open,
--- reopened or resolved) from the contract-compliance checks; count- and value-weighted.
+/* ---
+id: K02
+title: Invoices aligned to contract terms
+description: >
+  Share of posted invoices (type invoice, dated <= as_of) with no finding ever seen (open, reopened or
+  resolved) from the contract-compliance checks; count- and value-weighted.
+--- */
 WITH bad AS (
   SELECT DISTINCT h.invoice_id FROM results.finding_history h
   WHERE h.invoice_id IS NOT NULL

@@ -1,5 +1,12 @@
--- K03 per executed value amendment: business days from signature until budget, revenue contract and
--- (fixed-type SOWs) billing schedule were all updated; open backlog count and value (SOW ccy -> USD).
+/* ---
+id: K03
+title: Amendment propagation cycle time
+description: >
+  Per executed value amendment: business days from signature until budget, revenue contract and (fixed-type
+  SOWs) billing schedule were all updated; open backlog count and value (SOW ccy -> USD).
+params:
+  sla_amend_bd: 5  # business days from an amendment's signature within which it should be propagated
+--- */
 WITH t AS (
   SELECT a.amendment_id, a.sow_id, a.signed_date, a.value_delta, s.currency, s.billing_type,
          (SELECT min(CAST(p.budget_updated_at AS DATE)) FROM canon.project p

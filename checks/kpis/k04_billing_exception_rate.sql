@@ -1,5 +1,10 @@
--- K04 posted invoices (dated <= as_of) carrying an open S1/S2 finding from a billing-class check
--- (Q2C-020..056, 060, 061) in this run, over all posted invoices; and the $ of those findings over billings.
+/* ---
+id: K04
+title: Billing exception rate
+description: >
+  Posted invoices (dated <= as_of) carrying an open S1/S2 finding from a billing-class check (Q2C-020..056,
+  060, 061) in this run, over all posted invoices; and the $ of those findings over billings.
+--- */
 WITH f AS (
   SELECT f.invoice_id, f.impact_rc FROM results.finding f
   WHERE f.run_id = getvariable('run_id') AND f.severity IN ('S1', 'S2')

@@ -1,7 +1,12 @@
--- K05 AR visibility in CRM: open ERP AR (USD) on invoices whose CRM record shows the same open amount
--- (+-0.01), over all open ERP AR; and the count of open invoices not in CRM. The catalog's sync-age test
--- (last_synced_at within sync_sla_hours of as_of) is left out: CRM rows are written on each ERP change, not
--- re-stamped daily, so a current row can be old; a stale one shows as an open-amount mismatch.
+/* ---
+id: K05
+title: AR visibility in CRM
+description: >
+  AR visibility in CRM: open ERP AR (USD) on invoices whose CRM record shows the same open amount (+-0.01),
+  over all open ERP AR; and the count of open invoices not in CRM. The catalog's sync-age test (last_synced_at
+  within sync_sla_hours of as_of) is left out: CRM rows are written on each ERP change, not re-stamped daily,
+  so a current row can be old; a stale one shows as an open-amount mismatch.
+--- */
 WITH e AS (
   SELECT o.invoice_id, i.erp_invoice_no, o.legal_entity_id, o.open_amount,
          CAST(round(o.open_amount * fx.rate, 2) AS DECIMAL(18, 2)) AS open_rc

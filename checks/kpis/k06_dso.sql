@@ -1,5 +1,12 @@
--- K06 DSO (simple): open AR at as_of / billings (gross, posted invoices) of the trailing dso_days x dso_days;
--- best-possible DSO from not-yet-due AR; ADD = DSO - BPDSO. USD at invoice-date rates.
+/* ---
+id: K06
+title: Days sales outstanding
+description: >
+  DSO (simple): open AR at as_of / billings (gross, posted invoices) of the trailing dso_days x dso_days;
+  best-possible DSO from not-yet-due AR; ADD = DSO - BPDSO. USD at invoice-date rates.
+params:
+  dso_days: 90  # trailing days of billings DSO divides by
+--- */
 WITH ar AS (
   SELECT o.legal_entity_id, CAST(round(o.open_amount * fx.rate, 2) AS DECIMAL(18, 2)) AS open_rc,
          CASE WHEN o.due_date >= getvariable('as_of') THEN 1 ELSE 0 END AS current_flag

@@ -1,6 +1,11 @@
--- K07 unbilled WIP (USD at as_of): approved billable un-invoiced T&M time x contract rate + approved
--- billable un-invoiced expenses on re-billable SOWs x (1 + markup) + accepted un-invoiced milestones +
--- fixed/retainer schedule lines due and not invoiced; WIP days = WIP / (billings of the trailing 90 days / 90).
+/* ---
+id: K07
+title: Unbilled WIP and WIP days
+description: >
+  Unbilled WIP (USD at as_of): approved billable un-invoiced T&M time x contract rate + approved billable
+  un-invoiced expenses on re-billable SOWs x (1 + markup) + accepted un-invoiced milestones + fixed/retainer
+  schedule lines due and not invoiced; WIP days = WIP / (billings of the trailing 90 days / 90).
+--- */
 WITH w AS (
   SELECT p.practice, t.hours * tr.bill_rate AS amount, tr.currency
   FROM canon.time_entry t

@@ -1,5 +1,10 @@
--- K08 revenue leakage: sum of impact_rc of this run's findings with impact_kind 'leakage', and that over
--- billings (net, posted invoices) of the trailing 365 days.
+/* ---
+id: K08
+title: Revenue leakage
+description: >
+  Revenue leakage: sum of impact_rc of this run's findings with impact_kind 'leakage', and that over billings
+  (net, posted invoices) of the trailing 365 days.
+--- */
 WITH l AS (
   SELECT f.check_id, f.impact_rc FROM results.finding f
   WHERE f.run_id = getvariable('run_id') AND f.impact_kind = 'leakage'),

@@ -1,7 +1,12 @@
--- K11 billing cycle time in days: time lines invoice_date - last day of the work month; milestones
--- invoice_date - accepted_date; fixed/retainer invoice_date - schedule bill_date; capture lag approved - worked.
--- Time lines come from chk.time_line (lines of non-draft, non-cancelled invoices already matched to their
--- entries): no second 11M x 20M join on the VARCHAR entry id.
+/* ---
+id: K11
+title: Billing cycle time
+description: >
+  Billing cycle time in days: time lines invoice_date - last day of the work month; milestones invoice_date -
+  accepted_date; fixed/retainer invoice_date - schedule bill_date; capture lag approved - worked. Time lines
+  come from chk.time_line (lines of non-draft, non-cancelled invoices already matched to their entries): no
+  second 11M x 20M join on the VARCHAR entry id.
+--- */
 WITH c AS (
   SELECT 'time' AS kind, date_diff('day', last_day(il.work_date), i.invoice_date) AS days
   FROM chk.time_line il JOIN canon.invoice i ON i.invoice_id = il.invoice_id

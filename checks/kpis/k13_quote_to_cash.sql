@@ -1,6 +1,11 @@
--- K13 quote-to-cash per SOW in days: opportunity close -> first cash received on the SOW's invoices,
--- and the stages close -> signature, signature -> first project, project -> first billable time,
--- first billable time -> first invoice, first invoice -> first cash. Medians and the end-to-end P90.
+/* ---
+id: K13
+title: Quote-to-cash cycle time
+description: >
+  Quote-to-cash per SOW in days: opportunity close -> first cash received on the SOW's invoices, and the stages
+  close -> signature, signature -> first project, project -> first billable time, first billable time -> first
+  invoice, first invoice -> first cash. Medians and the end-to-end P90.
+--- */
 WITH s AS (
   SELECT s.sow_id, o.close_date, s.signed_date,
          (SELECT min(CAST(p.created_at AS DATE)) FROM canon.project p WHERE p.sow_id = s.sow_id) AS first_project,

@@ -31,7 +31,6 @@ CREATE TABLE canon.period_lock(period DATE, lock_ts TIMESTAMPTZ, source_system V
 CREATE TABLE canon.crm_invoice_status(crm_record_id VARCHAR, erp_invoice_no VARCHAR, crm_account_id VARCHAR, opportunity_id VARCHAR, amount DECIMAL(18,2), currency VARCHAR, status VARCHAR, paid_amount DECIMAL(18,2), due_date DATE, last_synced_at TIMESTAMPTZ, source_system VARCHAR, source_id VARCHAR, snapshot_ts TIMESTAMPTZ, correlation_id VARCHAR);
 CREATE TABLE canon.integration_event(event_id VARCHAR, correlation_id VARCHAR, idempotency_key VARCHAR, source_system VARCHAR, target_system VARCHAR, entity_type VARCHAR, entity_id VARCHAR, target_entity_id VARCHAR, event_type VARCHAR, status VARCHAR, attempt INTEGER, error_message VARCHAR, created_at TIMESTAMPTZ, processed_at TIMESTAMPTZ, source_id VARCHAR, snapshot_ts TIMESTAMPTZ);
 CREATE TABLE canon.snapshot_meta(source_system VARCHAR, table_name VARCHAR, snapshot_ts TIMESTAMPTZ, row_count BIGINT, extract_status VARCHAR, max_modified_at TIMESTAMPTZ);
-CREATE TABLE canon.freshness_sla(source_system VARCHAR, table_name VARCHAR, sla_min INTEGER);
 CREATE TABLE canon.fx_rate(rate_date DATE, from_ccy VARCHAR, to_ccy VARCHAR, rate DECIMAL(18,8), source_system VARCHAR, source_id VARCHAR, snapshot_ts TIMESTAMPTZ);
 CREATE TABLE canon.calendar(d DATE, is_business_day BOOLEAN, legal_entity_id VARCHAR, bd_no INTEGER);
 CREATE TABLE canon.collection_action(invoice_id VARCHAR, action_type VARCHAR, action_date DATE, source_system VARCHAR, source_id VARCHAR, snapshot_ts TIMESTAMPTZ, correlation_id VARCHAR);

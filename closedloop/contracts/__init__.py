@@ -8,13 +8,9 @@ from typing import Any
 
 import duckdb
 
+from checks.observations import CONTRACT_DDL
 from closedloop import settings as cfgmod
 
-CONTRACT_DDL = """
-CREATE TABLE IF NOT EXISTS results.contract_result(run_id VARCHAR, source VARCHAR, stream VARCHAR,
-    expectation VARCHAR, column_name VARCHAR, success BOOLEAN, severity VARCHAR, unexpected_count BIGINT,
-    element_count BIGINT, sample_failing_keys VARCHAR, exception VARCHAR, kind VARCHAR, label VARCHAR);
-"""
 COLUMNS = [
     "run_id",
     "source",

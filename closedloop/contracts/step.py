@@ -2,6 +2,8 @@
 
 A critical result fails its source for the run: the checks get it in suppressed_sources (reported
 'suppressed', never passed) and the run is partial, so it is not published unless publish_partial.
+The step only observes: its verdicts are stored (results.monitor, results.contract_result) before the checks
+run, and the rules read them (Q2C-105/106/109); checks/ is the only writer of findings.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import duckdb
 from closedloop import monitors
 from closedloop import settings as cfgmod
 from closedloop.contracts import ContractOutcome, run_contracts
-from closedloop.contracts.findings import write_findings
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,8 @@ class TrustStep:
             "monitors.volume",
             lambda: self.observations.extend(monitors.volume(self.con, self.cfg, self.report.run_id)),
         )
-        if self.observations:
-            monitors.store(self.con, self.report.run_id, self.observations)
+        # stored before the checks run: the rules Q2C-105/106/109 read this run's observations
+        monitors.store(self.con, self.report.run_id, self.observations)
         self._apply()
 
     def _contracts(self, layer: str, sources: list[str]) -> None:
@@ -111,16 +112,6 @@ class TrustStep:
                 res.status = "failed"
             shown = "; ".join(msgs[:3]) + (f" (+{len(msgs) - 3} more)" if len(msgs) > 3 else "")
             self.report.errors.append(f"source {src} failed its data checks: {shown}")
-
-    def after_checks(self) -> None:
-        """Monitor breaches become findings beside the checks' own (they need the checks' history first)."""
-        as_of_ts = dt.datetime.combine(self.cfg.as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-        self._timed(
-            "monitors.findings",
-            lambda: write_findings(
-                self.con, run_id=self.report.run_id, as_of_ts=as_of_ts, observations=self.observations
-            ),
-        )
 
     def summary(self) -> dict:
         failed = sum(len(c.failed) for c in self.contracts)

@@ -27,7 +27,3 @@ FROM raw.${source}__approval_matrix;
 INSERT INTO canon.intercompany_agreement (supplier_le, buyer_le, valid_from, valid_to, source_system, source_id, snapshot_ts)
 SELECT supplier_le, buyer_le, valid_from, valid_to, coalesce(source_system, '${source}'), source_id, _extracted_at
 FROM raw.${source}__intercompany_agreement;
-
-INSERT INTO canon.freshness_sla (source_system, table_name, sla_min)
-SELECT source_system, table_name, CAST(sla_min AS INTEGER)
-FROM raw.${source}__freshness_sla;

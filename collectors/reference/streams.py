@@ -35,13 +35,11 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "approval_matrix": ("role", "threshold:DECIMAL(18,2)", *LINEAGE),
     "intercompany_agreement": ("supplier_le", "buyer_le", "valid_from:DATE", "valid_to:DATE", *LINEAGE),
-    "freshness_sla": ("source_system", "table_name", "sla_min:BIGINT"),
 }
 KEYS = {
     "fx_rate": ("rate_date", "from_ccy", "to_ccy"),
     "calendar": ("d", "legal_entity_id"),
     "approval_matrix": ("role",),
-    "freshness_sla": ("source_system", "table_name"),
 }
 
 

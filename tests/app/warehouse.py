@@ -328,7 +328,6 @@ def _canon(con: duckdb.DuckDBPyConnection) -> None:
             extract_status="complete",
             max_modified_at=ts("2026-10-30"),
         )
-        _ins(con, "canon.freshness_sla", source_system=src, table_name=table, sla_min=1440)
 
 
 FINDINGS = (  # key, check, sev, kind, impact, etype, eid, cid, client, le, project, invoice, event_date, owner, status

@@ -51,6 +51,8 @@ def test_expected_entities(golden, check_id: str):
         ("Q2C-074", "I074", "1200.00", "180.00", "S2"),  # 1200 x p_leak(61 dpd) = 0.15
         ("Q2C-083", "S083", "50000.00", "25000.00", "S1"),  # 50000 x p_leak(183 d) = 0.50
         ("Q2C-092", "VB092", "1100.00", "330.00", "S3"),  # 1000 x 1.1 x p_leak(91 d) = 0.30
+        ("Q2C-109", "salesforce.opportunity", "0.00", None, "S2"),  # a field removed (monitor observation)
+        ("Q2C-109", "netsuite.invoice", "0.00", None, "S4"),  # a field added
     ],
 )
 def test_impact_and_severity(golden, check_id, entity_id, impact, expected_loss, severity):

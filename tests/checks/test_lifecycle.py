@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from checks.loader import parse_rule
 from checks.runner import run_checks
-from tests.checks.conftest import build_golden
+from tests.checks.conftest import build_golden, observe
 from tests.checks.firm import AS_OF, cid, ins, ts
 
 PROJECT_010 = dict(
@@ -100,42 +101,77 @@ def test_suppressed_sources_are_not_passed_and_not_resolved():
     assert "Q2C-001" in by_system.by_status("suppressed")
 
 
-def test_gating_freshness_suppresses_dependents():
+def test_gating_freshness_suppresses_the_stale_sources_dependents():
     con = duckdb.connect()
-    build_golden(con)
-    ins(con, "freshness_sla", source_system="netsuite", table_name="invoice", sla_min=1440)
-    ins(
-        con,
-        "snapshot_meta",
-        source_system="netsuite",
-        table_name="invoice",
-        snapshot_ts=ts("2026-10-20 00:00:00"),
-        row_count=10,
-        extract_status="ok",
+    build_golden(con, run_id="g")
+    observe(
+        con, "g", "netsuite", "*", "freshness", "breach", 300.0, 72.0, newest_change="2026-10-19T00:00:00"
     )
+    observe(con, "g", "salesforce", "*", "freshness", "ok", 2.0, 72.0)
+    observe(con, "older", "ironclad", "*", "freshness", "breach", 900.0, 72.0)  # another run's verdict
     summary = run_checks(con, run_id="g", as_of=AS_OF)
-    assert summary.result("Q2C-105").status == "failed"
+    assert summary.result("Q2C-105").status == "failed" and summary.result("Q2C-105").row_count == 1
+    (row,) = con.execute(
+        "SELECT entity_type, entity_id, severity, details FROM results.finding WHERE check_id = 'Q2C-105'"
+    ).fetchall()
+    assert row[:3] == ("source", "netsuite", "S1")
+    evidence = json.loads(row[3])
+    assert (evidence["hours_old"], evidence["sla_hours"], evidence["newest_change"]) == (
+        300.0,
+        72.0,
+        "2026-10-19T00:00:00",
+    )
     suppressed = set(summary.by_status("suppressed"))
-    assert {"Q2C-024", "Q2C-038", "Q2C-070", "Q2C-100"} <= suppressed
+    assert {"Q2C-024", "Q2C-038", "Q2C-070", "Q2C-100"} <= suppressed  # they read netsuite's invoices
     assert "Q2C-010" not in suppressed and summary.result("Q2C-010").status == "failed"
 
 
-def test_volume_anomaly_gate():
+def test_volume_collapse_gates_and_a_doubled_extract_only_warns():
     con = duckdb.connect()
-    build_golden(con)
-    for day, n in [(20, 100), (21, 100), (22, 104), (23, 40)]:
-        ins(
-            con,
-            "snapshot_meta",
-            source_system="salesforce",
-            table_name="opportunity",
-            snapshot_ts=ts(f"2026-10-{day} 00:00:00"),
-            row_count=n,
-            extract_status="ok",
-        )
+    build_golden(con, run_id="v")
+    # salesforce feeds canon.opportunity in this run (the pipeline's snapshot_meta says which source feeds what)
+    ins(con, "snapshot_meta", source_system="salesforce", table_name="opportunity", row_count=40,
+        extract_status="ok", snapshot_ts=ts("2026-10-31 06:00:00"))  # fmt: skip
+    observe(con, "v", "salesforce", "opportunity", "volume", "breach", 40.0, 100.0, ratio=0.4, history=3)
+    observe(con, "v", "netsuite", "invoice", "volume", "warning", 400.0, 100.0, ratio=4.0, history=3)
     summary = run_checks(con, run_id="v", as_of=AS_OF)
-    assert summary.result("Q2C-106").row_count == 1
-    assert summary.result("Q2C-001").status == "suppressed"
+    assert summary.result("Q2C-106").row_count == 2
+    sev = dict(
+        con.execute("SELECT entity_id, severity FROM results.finding WHERE check_id = 'Q2C-106'").fetchall()
+    )
+    assert sev == {"salesforce.opportunity": "S2", "netsuite.invoice": "S4"}
+    assert summary.result("Q2C-001").status == "suppressed"  # reads salesforce's opportunities
+    assert summary.result("Q2C-024").status == "failed"  # a doubled extract gates nothing
+
+
+def test_disabled_checks_are_not_run_and_not_passed(tmp_path: Path):
+    run1 = tmp_path / "run1.duckdb"
+    with duckdb.connect(str(run1)) as con:
+        build_golden(con)
+        run_checks(con, run_id="d1", as_of=AS_OF)
+    run2 = tmp_path / "run2.duckdb"
+    shutil.copy(run1, run2)
+    with duckdb.connect(str(run2)) as con:
+        summary = run_checks(
+            con,
+            run_id="d2",
+            as_of=AS_OF + dt.timedelta(days=7),
+            previous=str(run1),
+            disabled=["Q2C-010", "Q2C-105"],
+        )
+        assert summary.result("Q2C-010").status == "disabled" and summary.as_dict()["disabled"] == 2
+        assert "Q2C-010" not in summary.by_status("passed")
+        assert con.execute(
+            "SELECT status, row_count FROM results.check_run WHERE run_id = 'd2' AND check_id = 'Q2C-010'"
+        ).fetchone() == ("disabled", 0)
+        assert not con.execute(
+            "SELECT count(*) FROM results.finding WHERE run_id = 'd2' AND check_id = 'Q2C-010'"
+        ).fetchone()[0]
+    # not judged a week later: its open finding is neither resolved nor seen again
+    assert _history(run2, "S010") == ("open", 0, "2026-11-01 00:00:00+00", "2026-11-01 00:00:00+00", None)
+    with duckdb.connect() as con, pytest.raises(ValueError, match="Q2C-999"):
+        build_golden(con)
+        run_checks(con, run_id="d3", as_of=AS_OF, disabled=["Q2C-999"])
 
 
 def test_params_override_and_unknown():

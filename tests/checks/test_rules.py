@@ -84,6 +84,7 @@ REQUIRED = [
     "105",
     "106",
     "107",
+    "109",
 ]
 TYPES = {
     "entity_type": "VARCHAR",

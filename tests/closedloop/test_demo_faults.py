@@ -18,6 +18,8 @@ from closedloop.demo import generate_firm, write_demo
 from closedloop.demo.config import write_demo_config
 from closedloop.demo.data_faults import FAULTS, DataFaultError, apply
 
+# The rule that reports a monitor's breach (the others are data-contract failures: no finding, a failed source).
+REPORTED_BY = {"stale": "Q2C-105", "volume_collapse": "Q2C-106", "dropped_column": "Q2C-109"}
 EXTRA = "[monitors]\nvolume_min_history = 2\n[alerts]\nwebhooks = [{name = 'ops', format = 'json'}]\n"
 
 
@@ -90,6 +92,8 @@ def test_each_data_fault_is_caught_and_suppresses_instead_of_alarming(
     for check in ("Q2C-001", "Q2C-002", "Q2C-003", "Q2C-070"):
         assert after[check] == "suppressed", (fault, check, after[check])
     assert after["Q2C-010"] != "suppressed"  # CLM → ERP checks do not depend on the CRM
+    if fault in REPORTED_BY:  # a monitor's breach is a finding of its rule, read from the observation
+        assert after[REPORTED_BY[fault]] == "failed", (fault, after[REPORTED_BY[fault]])
     digest = json.dumps(_Receiver.received)
     assert "salesforce" in digest, f"{fault}: the digest did not name the failed source"
 

@@ -1,19 +1,16 @@
-"""Monitors: a dropped column, a source that stops updating and a volume collapse are caught and gate the checks."""
+"""Monitors: a dropped column, a source that stops updating and a volume collapse are caught and gate the checks.
+
+Monitors only observe (results.monitor); the rules Q2C-105/106/109 turn this run's observations into findings.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 from closedloop import monitors, pipeline
 from closedloop.warehouse import Warehouse
 from tests.closedloop.test_contracts import ACCOUNTS, SF_ACCOUNT, SF_OPP, make_firm, run_file
-
-
-def rule_file(check_id: str) -> bool:
-    rules = Path(__file__).resolve().parents[2] / "checks" / "rules"
-    return any(rules.glob(f"*/{check_id.lower()}_*.sql"))
 
 
 def monitor_rows(report, monitor):
@@ -45,14 +42,36 @@ def test_a_dropped_column_is_schema_drift_that_fails_the_source_not_the_run(tmp_
     good = pipeline.run(cfg, with_checks=False)
     assert good.published
     make_firm(tmp_path, accounts=ACCOUNTS.replace("id,name", "id,nom"))  # 'name' gone, 'nom' new
-    report = pipeline.run(cfg, with_checks=False)
+    report = pipeline.run(cfg)
     assert report.status == "partial" and not report.published  # the mapping still bound: not 'failed'
     assert {s.source for s in report.sources if s.status == "failed"} == {"crm"}
     (row,) = [r for r in monitor_rows(report, "schema") if r[1] == "accounts"]
     assert row[2] == "breach" and json.loads(row[5]) == {"added": ["nom"], "removed": ["name"]}
-    (f,) = findings(report, "Q2C-109")
+    (f,) = findings(report, "Q2C-109")  # the rule's finding, from the monitor's observation
     assert f[0] == "crm.accounts" and f[1] == "S2" and f[2] == "Data Platform" and f[3] == "open"
+    assert json.loads(f[4])["fields_removed"] == ["name"] and json.loads(f[4])["fields_added"] == ["nom"]
     assert Warehouse.at(cfg.data_dir).published()["run_id"] == good.run_id
+
+
+def test_monitors_alone_write_no_findings(tmp_path):
+    cfg = make_firm(tmp_path)
+    pipeline.run(cfg, with_checks=False)
+    make_firm(tmp_path, accounts=ACCOUNTS.replace("id,name", "id,nom"))
+    report = pipeline.run(cfg, with_checks=False)
+    assert [r[2] for r in monitor_rows(report, "schema") if r[1] == "accounts"] == ["breach"]
+    con = run_file(report)
+    try:
+        tables = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'results'"
+            ).fetchall()
+        }
+        assert (
+            "finding" not in tables or not con.execute("SELECT count(*) FROM results.finding").fetchone()[0]
+        )
+    finally:
+        con.close()
 
 
 def test_a_declared_field_that_disappears_is_drift(tmp_path):
@@ -87,9 +106,9 @@ def test_a_source_that_stops_updating_is_stale_and_its_checks_are_suppressed(tmp
     )
     con.close()
     assert status["Q2C-001"] == "suppressed"
-    if not rule_file("Q2C-105"):  # a rule file with the id owns the finding; the monitor still gates
-        (f,) = findings(report, "Q2C-105")
-        assert f[0] == "salesforce" and f[1] == "S1" and status["Q2C-105"] == "failed"
+    (f,) = findings(report, "Q2C-105")  # the rule reads the freshness monitor's breach
+    assert f[0] == "salesforce" and f[1] == "S1" and status["Q2C-105"] == "failed"
+    assert json.loads(f[4])["sla_hours"] == 72.0 and json.loads(f[4])["hours_old"] > 24 * 50
 
 
 def test_a_volume_collapse_is_a_partial_extract(tmp_path):
@@ -98,14 +117,15 @@ def test_a_volume_collapse_is_a_partial_extract(tmp_path):
     for _ in range(3):
         assert pipeline.run(cfg, with_checks=False).published
     make_firm(tmp_path, accounts="id,name\nA1,Client 1\nA2,Client 2\n")
-    report = pipeline.run(cfg, with_checks=False)
+    report = pipeline.run(cfg)
     vol = {r[1]: r for r in monitor_rows(report, "volume")}
     assert vol["accounts"][2] == "breach" and vol["accounts"][3:5] == (2.0, 40.0)
     assert vol["deals"][2] == "ok"
     assert report.status == "partial" and not report.published
-    if not rule_file("Q2C-106"):
-        (f,) = findings(report, "Q2C-106")
-        assert f[0] == "crm.accounts" and f[1] == "S2"
+    (f,) = findings(report, "Q2C-106")
+    assert f[0] == "crm.accounts" and f[1] == "S2"
+    evidence = json.loads(f[4])
+    assert (evidence["row_count"], evidence["trailing_median"], evidence["gates"]) == (2, 40.0, True)
 
 
 def test_findings_keep_their_history_and_resolve(tmp_path):

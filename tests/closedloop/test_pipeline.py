@@ -218,3 +218,38 @@ def test_a_vendor_source_with_no_export_directory_fails_alone(tmp_path):
     assert {s.source: s.status for s in report.sources}["middleware"] == "failed"
     assert "does not exist" in " ".join(report.errors)
     assert report.canon_rows["client"] == 2  # the other sources were still mapped
+
+
+def test_check_settings_reach_the_rules_and_the_kpis(tmp_path, monkeypatch):
+    import checks.kpis
+
+    make_firm(tmp_path)
+    path = tmp_path / "closedloop.toml"
+    path.write_text(
+        path.read_text() + "[checks]\nparams = {sla_sow_to_project_bd = 7, dso_days = 30}\n"
+        "disabled = ['Q2C-063']\n"
+    )
+    cfg = settings.load(path)
+    seen = {}
+    real = checks.kpis.compute_kpis
+
+    def spy(con, **kw):
+        seen.update(kw)
+        return real(con, **kw)
+
+    monkeypatch.setattr(checks.kpis, "compute_kpis", spy)
+    report = pipeline.run(cfg)
+    assert report.checks["disabled"] == 1 and seen["params"] == {"sla_sow_to_project_bd": 7, "dso_days": 30}
+    con = duckdb.connect(report.warehouse_file, read_only=True)
+    try:
+        runs = {
+            r[0]: (r[1], json.loads(r[2]))
+            for r in con.execute(
+                "SELECT check_id, status, params FROM results.check_run WHERE run_id = ?", [report.run_id]
+            ).fetchall()
+        }
+        assert runs["Q2C-063"][0] == "disabled"
+        assert runs["Q2C-010"][1]["sla_sow_to_project_bd"] == 7
+        assert con.execute("SELECT count(*) FROM results.kpi WHERE run_id = ?", [report.run_id]).fetchone()[0]
+    finally:
+        con.close()

@@ -49,6 +49,27 @@ def test_found_in_the_working_directory(tmp_path):
             "key 'sources.db.transport': 'ftp' is not one of files, api",
         ),
         ("[closedloop\n", "not valid TOML"),
+        ("[checks]\nparams = {nope = 1}\n", "key 'checks.params.nope': no rule or KPI header declares"),
+        (
+            "[checks]\nparams = {sla_sow_to_projet_bd = 7}\n",
+            "key 'checks.params.sla_sow_to_projet_bd': no rule or KPI header declares this parameter (did you"
+            " mean sla_sow_to_project_bd",
+        ),
+        ("[checks]\nparams = {'Q2C-001.dso_days' = 7}\n", "key 'checks.params.Q2C-001.dso_days'"),
+        (
+            "[checks]\nparams = {vol_low_ratio = 0.3}\n",
+            "key 'checks.params.vol_low_ratio': not a check parameter; the volume anomaly's thresholds are"
+            " [monitors] volume_low_ratio",
+        ),
+        (
+            "[checks]\nparams = {grace_won_to_sow_days = 'ten'}\n",
+            "key 'checks.params.grace_won_to_sow_days': expected a value like its default 10, got 'ten'",
+        ),
+        ("[checks]\ndisabled = ['Q2C-999']\n", "key 'checks.disabled': unknown check id 'Q2C-999'"),
+        (
+            "[closedloop]\ntier_floor = 25000.0\n",
+            "unknown key 'closedloop.tier_floor': the severity escalation floor is [checks] params",
+        ),
     ],
 )
 def test_bad_config_names_key_and_file(tmp_path, text, message):
@@ -57,6 +78,22 @@ def test_bad_config_names_key_and_file(tmp_path, text, message):
         settings.load(p)
     assert message in str(err.value)
     assert str(p) in str(err.value)
+
+
+def test_check_params_in_every_form_are_accepted_and_flattened(tmp_path):
+    p = write(
+        tmp_path,
+        "[checks]\ndisabled = ['Q2C-063']\n[checks.params]\ndso_days = 60\n'Q2C-010.sla_sow_to_project_bd' = 7\n"
+        "materiality_rc = 25000\n[checks.params.K01]\nsla_sow_to_project_bd = 3\n",
+    )
+    cfg = settings.load(p)
+    assert cfg.get("checks", "params") == {
+        "dso_days": 60,
+        "Q2C-010.sla_sow_to_project_bd": 7,
+        "materiality_rc": 25000,
+        "K01.sla_sow_to_project_bd": 3,
+    }
+    assert cfg.get("checks", "disabled") == ["Q2C-063"]
 
 
 def test_missing_config_file_is_named(tmp_path):

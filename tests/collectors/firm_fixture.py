@@ -1041,5 +1041,4 @@ def build() -> TruthFirm:
         None,
         f,
     )
-    _rows("freshness_sla", [{"source_system": "netsuite", "table_name": "invoice", "sla_min": 1440}], None, f)
     return f

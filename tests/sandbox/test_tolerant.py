@@ -137,7 +137,7 @@ def test_a_key_column_the_account_lacks_fails_that_stream_naming_the_setting(exp
 
 
 def test_files_reference_with_only_some_csvs_is_ok_with_the_rest_absent(exports, tmp_path):
-    have = ("fx_rate.csv", "calendar.csv", "freshness_sla.csv")
+    have = ("fx_rate.csv", "calendar.csv", "approval_matrix.csv")
     (tmp_path / "reference").mkdir()
     for name in have:
         shutil.copy(exports / "reference" / name, tmp_path / "reference" / name)
@@ -146,7 +146,7 @@ def test_files_reference_with_only_some_csvs_is_ok_with_the_rest_absent(exports,
     assert res.status == "ok" and res.errors == []
     status = {s.stream: s.status for s in res.streams}
     assert {k for k, v in status.items() if v == "ok"} == {n.removesuffix(".csv") for n in have}
-    assert len([v for v in status.values() if v == "absent"]) == 5
+    assert len([v for v in status.values() if v == "absent"]) == 4
     assert con.execute("SELECT count(*) FROM raw.reference__tax_matrix").fetchone() == (0,)
 
 

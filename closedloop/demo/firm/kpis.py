@@ -8,6 +8,12 @@ import polars as pl
 from .calc import DAY
 from .ctx import Ctx
 from .frames import by_slices, slices
+from .params import CHECK_PARAMS
+
+# The KPI files' own parameters (their headers), so the truth is computed with what the KPIs compute with.
+SLA_SOW_BD = CHECK_PARAMS["sla_sow_to_project_bd"]
+SLA_AMEND_BD = CHECK_PARAMS["sla_amend_bd"]
+DSO_DAYS = CHECK_PARAMS["dso_days"]
 
 BILLING_CHECKS = [
     "Q2C-020",
@@ -62,11 +68,11 @@ def compute(ctx: Ctx, key: pl.DataFrame | None = None) -> dict:
     out["K01"] = {
         "definition": "per executed SOW lead_bd = bd_diff(signed_date, min(project.created_at)::DATE) on the firm-wide "
         "calendar; median/P90 over SOWs with a project; sla_attainment = share of all executed SOWs with "
-        "bd_diff(signed, coalesce(first_created, as_of)) <= 5; share_open = share without a project",
+        f"bd_diff(signed, coalesce(first_created, as_of)) <= {SLA_SOW_BD}; share_open = share without a project",
         "n_sows": len(k),
         "median_bd": float(np.median(lead)) if len(lead) else None,
         "p90_bd": float(np.quantile(lead, 0.9)) if len(lead) else None,
-        "sla_attainment": float(np.mean(censored <= 5)),
+        "sla_attainment": float(np.mean(censored <= SLA_SOW_BD)),
         "share_open": float(1 - has.mean()),
     }
     out["K03"] = _k03(ctx)
@@ -101,7 +107,7 @@ def compute(ctx: Ctx, key: pl.DataFrame | None = None) -> dict:
         "open_ar_usd": round(tot_open, 2),
         "ar_visibility_coverage": round(_ar(vis) / tot_open, 6) if tot_open else None,
     }
-    bill90 = inv.filter(pl.col("invoice_date") > ctx.A - 90)
+    bill90 = inv.filter(pl.col("invoice_date") > ctx.A - DSO_DAYS)
     b = _rc_rows(
         ctx,
         bill90["amount_gross"].to_numpy(),
@@ -110,9 +116,10 @@ def compute(ctx: Ctx, key: pl.DataFrame | None = None) -> dict:
         bill90["invoice_date"].to_numpy(),
     )
     out["DSO"] = {
-        "definition": "simple DSO = open AR ÷ gross billings (type invoice) of the last 90 days × 90; USD per "
+        "definition": f"simple DSO = open AR ÷ gross billings (type invoice) of the last {DSO_DAYS} days × "
+        f"{DSO_DAYS}; USD per "
         "invoice at its invoice-date rate, rounded per invoice",
-        "days": round(tot_open / b * 90, 6) if b else None,
+        "days": round(tot_open / b * DSO_DAYS, 6) if b else None,
     }
     out["unbilled_wip"] = _wip(ctx)
     last_m = inv.filter(pl.col("invoice_date") > ctx.A - 30)
@@ -163,13 +170,13 @@ def _k03(ctx: Ctx) -> dict:
         "definition": "per executed value amendment signed by as_of: t_target = earliest update date on/after the "
         "signature of the SOW's project budget (budget_updated_at), revenue contract (tp_updated_at) and, for "
         "FF/MILESTONE/RETAINER, billing schedule (updated_at; else the budget); prop_bd = bd_diff(signed, max); "
-        "median/P90 (linear) over propagated ones; within_sla_share = share of all with prop_bd <= 5; open "
+        f"median/P90 (linear) over propagated ones; within_sla_share = share of all with prop_bd <= {SLA_AMEND_BD}; open "
         "backlog = count and Σ round(|value_delta| × fx(sow ccy, signed_date), 2) not yet propagated. Systems keep "
         "only their latest timestamp, so an amendment followed by another looks as late as the later one's update",
         "n_amendments": int(am.height),
         "median_bd": float(np.quantile(prop, 0.5)) if len(prop) else None,
         "p90_bd": float(np.quantile(prop, 0.9)) if len(prop) else None,
-        "within_sla_share": float((prop <= 5).sum() / am.height) if am.height else None,
+        "within_sla_share": float((prop <= SLA_AMEND_BD).sum() / am.height) if am.height else None,
         "open_backlog": int(op.height),
         "open_value_usd": int(val.sum()) / 100,
     }

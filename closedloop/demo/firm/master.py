@@ -247,21 +247,3 @@ def _reference(ctx: Ctx) -> None:
     ctx.t["period_lock"] = pl.DataFrame({"period": months[keep], "lock_ts": lock[keep]}).with_columns(
         source_system=pl.lit("netsuite"), source_id=pl.col("period").cast(pl.String)
     )
-    fs = [("salesforce", t, 1440) for t in ("opportunity", "client", "crm_invoice_status")]
-    fs += [("ironclad", t, 1440) for t in ("contract", "sow", "amendment", "rate_card")]
-    fs += [
-        ("netsuite", t, 1440)
-        for t in (
-            "project",
-            "time_entry",
-            "invoice",
-            "invoice_line",
-            "payment",
-            "expense",
-            "revenue_schedule",
-            "billing_schedule",
-            "milestone",  # the PSA owns milestones here (pricing.milestones: source_system netsuite)
-        )
-    ]
-    fs += [("middleware", "integration_event", 60)]
-    ctx.t["freshness_sla"] = pl.DataFrame(fs, schema=["source_system", "table_name", "sla_min"], orient="row")

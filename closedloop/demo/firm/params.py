@@ -1,8 +1,10 @@
-"""Tier sizing (catalog §C), check parameters (§A card defaults) and defect rates (§D.2) in one place."""
+"""Tier sizing (catalog §C), the check parameters the defects are injected against and defect rates (§D.2)."""
 
 from __future__ import annotations
 
 from datetime import date
+
+from checks.params import defaults as declared_defaults
 
 TIER_PEOPLE = {"s": 200, "m": 5_000, "l": 30_000}
 REPORTING_CCY = "USD"
@@ -67,39 +69,10 @@ EXPENSE_POLICIES = ["EXP-STD", "EXP-LEAN", "EXP-GOV"]
 HOLIDAYS_MD = [(1, 1), (12, 25), (12, 26)]  # firm-wide; entities add one local day
 APPROVAL_ROLES = {"Manager": 5_000_00, "Director": 25_000_00, "Partner": 100_000_00}  # cents
 
-# §A card defaults used by the answer key; day counts are calendar days unless *_bd (business days from
-# canon.calendar firm-wide rows, legal_entity_id IS NULL).
-CHECK_PARAMS = dict(
-    reporting_ccy=REPORTING_CCY,
-    coc=0.09,
-    grace_won_to_sow_days=10,  # 001
-    tol_pct_003=0.01,
-    tol_abs_003=500,
-    sla_sow_to_project_bd=5,  # 010
-    bd_to_cal=1.4,  # 010 business→calendar days
-    grace_setup_bd=5,  # 020
-    tol_abs_021=1,
-    tol_pct_021=0.001,
-    date_tol_days_022=15,
-    sla_accept_to_invoice_bd=5,  # 030
-    sla_approval_days=5,  # 032b
-    rate_tol_pct=0.005,  # 033
-    min_hours_034=4,
-    grace_expense_days=30,  # 035
-    cap_tol_pct=0.0,
-    warn_pct=0.9,  # 050
-    grace_end_days=0,  # 051
-    grace_sched_bd=3,  # 053
-    grace_amend_bd=5,  # 060-063
-    overrun_pct=0.10,  # 064
-    sync_sla_hours=24,  # 070-072
-    unapplied_days=5,
-    short_pay_tol=1,  # 073
-    dpd_074=15,
-    ca_age_days=90,  # 083
-    int_sla_hours=24,  # 104
-    corr_regex=r"^CL-[0-9A-HJKMNP-TV-Z]{10}$",
-)
+# The check and KPI parameters the generator injects defects against: the rule and KPI headers' defaults
+# (checks/params.py; each parameter is declared once, in its SQL file's header), plus the demo's currency.
+# Day counts are calendar days unless *_bd (business days from canon.calendar firm-wide rows).
+CHECK_PARAMS = dict(reporting_ccy=REPORTING_CCY, **declared_defaults())
 # p_leak by age in days (§0.5): (upper bound inclusive, probability)
 P_LEAK = [(30, 0.02), (60, 0.05), (90, 0.15), (180, 0.30), (365, 0.50), (10**9, 0.80)]
 

@@ -46,12 +46,6 @@ def _clm_milestones(firm: FirmLike, tables: dict[str, pl.DataFrame]) -> None:
     tables["billing_schedule"] = table(firm, "billing_schedule").filter(
         pl.col("milestone_id").is_null() & (pl.col("line_type").fill_null("") != "milestone")
     )
-    # the freshness the firm expects of its milestones is the CLM's now (Q2C-105 watches the table where they live)
-    fs = table(firm, "freshness_sla")
-    moved = (pl.col("table_name") == "milestone") & (pl.col("source_system") == "netsuite")
-    tables["freshness_sla"] = fs.with_columns(
-        source_system=pl.when(moved).then(pl.lit("ironclad")).otherwise(pl.col("source_system"))
-    ).unique(["source_system", "table_name"], keep="first", maintain_order=True)
 
 
 ACCEPTANCE = ("status", "completed_date", "accepted_date")
