@@ -19,7 +19,11 @@ params:
 --- */
 SELECT 'integration_event' AS entity_type, e.event_id AS entity_id, e.correlation_id,
        CAST(coalesce(round(i.amount_gross * fx.rate, 2), 0) AS DECIMAL(18, 2)) AS impact_rc,
-       i.client_id, i.sow_id, i.project_id, i.invoice_id, CAST(e.created_at AS DATE) AS event_date,
+       -- the record the event carries is the money its finding is about (checks/cases.py): the invoice it
+       -- names (even one the ERP does not hold), else the SOW or project it names
+       i.client_id, coalesce(i.sow_id, CASE WHEN e.entity_type = 'sow' THEN e.entity_id END) AS sow_id,
+       coalesce(i.project_id, CASE WHEN e.entity_type = 'project' THEN e.entity_id END) AS project_id,
+       CASE WHEN e.entity_type = 'invoice' THEN e.entity_id END AS invoice_id, CAST(e.created_at AS DATE) AS event_date,
        e.status, e.entity_type AS event_entity_type, e.entity_id AS event_entity_id, e.target_system, e.attempt,
        e.error_message
 FROM canon.integration_event e
