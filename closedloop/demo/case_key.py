@@ -39,6 +39,17 @@ _PLACED = {
     "subcontract": ("subcontract", "subcontract_id", "project_id", "sow_id"),
 }
 _DUPLICABLE = ("time", "expense", "milestone", "fixed", "retainer", "subcontract")
+# The truth tables whose links place a row on its money.
+LINK_TABLES = (
+    "invoice",
+    "invoice_line",
+    "payment",
+    "project",
+    "sow",
+    "integration_event",
+    "time_entry",
+    *sorted({table for table, *_ in _PLACED.values()}),
+)
 _STR = pl.String
 
 
