@@ -91,17 +91,17 @@ def rebilled_invoices(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
         .select("invoice_id", (pl.col("line_type") + ":" + pl.col("source_id")).alias("entity_id"))
         .join(posted, on="invoice_id")
     )
-    if "time_entry" in tables:  # time billed through its entries' link (one line for many entries)
-        entries = (
-            tables["time_entry"]
-            .filter(pl.col("invoice_line_id").is_not_null())
-            .join(tables["invoice_line"].select("invoice_line_id", "invoice_id"), on="invoice_line_id")
-            .select("invoice_id", ("time:" + pl.col("time_entry_id")).alias("entity_id"))
-            .join(posted, on="invoice_id")
-        )
-        lines = pl.concat([lines, entries]).unique()
+    entries = (  # time billed through its entries' link too (one line for many entries)
+        tables["time_entry"]
+        .filter(pl.col("invoice_line_id").is_not_null())
+        .join(tables["invoice_line"].select("invoice_line_id", "invoice_id"), on="invoice_line_id")
+        .select("invoice_id", ("time:" + pl.col("time_entry_id")).alias("entity_id"))
+        .join(posted, on="invoice_id")
+    )
     return (
-        lines.sort("entity_id", "invoice_date", "invoice_id")
+        pl.concat([lines, entries])
+        .unique()
+        .sort("entity_id", "invoice_date", "invoice_id")
         .group_by("entity_id")
         .agg(pl.col("invoice_id").n_unique().alias("_n"), pl.col("invoice_id").last())
         .filter(pl.col("_n") > 1)
@@ -109,9 +109,10 @@ def rebilled_invoices(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     )
 
 
-def _carried(df: pl.DataFrame, type_col: str, id_col: str) -> list[pl.Expr]:
-    """The links of a record an integration event carries: the invoice, SOW or project it names (named, even if
-    the system does not hold it; a payment or opportunity it carries is no document of the case's kinds)."""
+def _carried(type_col: str, id_col: str) -> list[pl.Expr]:
+    """The links of the record an integration event carries: the invoice, project or SOW it names (even one the
+    system lacks). A payment or opportunity it carries links it to nothing: naming a payment's invoice would make
+    the rule read payments."""
     return [
         pl.when(pl.col(type_col) == kind).then(pl.col(id_col)).otherwise(None).cast(_STR).alias(f"{kind}_id")
         for kind in ("invoice", "project", "sow")
@@ -121,9 +122,7 @@ def _carried(df: pl.DataFrame, type_col: str, id_col: str) -> list[pl.Expr]:
 def _event_links(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """A failed event's money: the record it carries."""
     ev = tables["integration_event"]
-    return ev.select(
-        pl.col("event_id").cast(_STR).alias("entity_id"), *_carried(ev, "entity_type", "entity_id")
-    )
+    return ev.select(pl.col("event_id").cast(_STR).alias("entity_id"), *_carried("entity_type", "entity_id"))
 
 
 def _replay_links(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
@@ -143,7 +142,7 @@ def _replay_links(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     )
     return g.select(
         (pl.col("idempotency_key") + ":" + pl.col("target_system").fill_null("")).alias("entity_id"),
-        *_carried(g, "entity_type", "entity_id"),
+        *_carried("entity_type", "entity_id"),
     )
 
 
