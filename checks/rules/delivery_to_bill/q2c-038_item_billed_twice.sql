@@ -44,12 +44,18 @@ l AS (
   FROM billed b
   JOIN dup ON dup.dup_line_type = b.line_type AND dup.dup_source_id = b.source_id
   JOIN inv ON inv.invoice_id = b.invoice_id
-  LEFT JOIN chk.fx_daily fx ON fx.from_ccy = inv.currency AND fx.d = inv.invoice_date)
+  LEFT JOIN chk.fx_daily fx ON fx.from_ccy = inv.currency AND fx.d = inv.invoice_date),
+ranked AS (  -- the invoice that billed the item again is the latest one (by date, then id): its money (cases)
+  SELECT l.*,
+         row_number() OVER (PARTITION BY line_type, source_id ORDER BY invoice_date DESC, invoice_id DESC) AS latest,
+         row_number() OVER (PARTITION BY line_type, source_id ORDER BY invoice_date, invoice_id) AS earliest
+  FROM l)
 SELECT 'billed_item' AS entity_type, line_type || ':' || source_id AS entity_id, min(correlation_id) AS correlation_id,
        CAST(sum(amount_rc) - max(amount_rc) AS DECIMAL(18, 2)) AS impact_rc,
        min(client_id) AS client_id, min(sow_id) AS sow_id, min(project_id) AS project_id,
-       max(invoice_id) AS invoice_id, min(legal_entity_id) AS legal_entity_id, max(invoice_date) AS event_date,
-       line_type, source_id, count(DISTINCT invoice_id) AS n_invoices, min(invoice_id) AS first_invoice_id
-FROM l
+       max(CASE WHEN latest = 1 THEN invoice_id END) AS invoice_id, min(legal_entity_id) AS legal_entity_id,
+       max(invoice_date) AS event_date, line_type, source_id, count(DISTINCT invoice_id) AS n_invoices,
+       max(CASE WHEN earliest = 1 THEN invoice_id END) AS first_invoice_id
+FROM ranked
 GROUP BY line_type, source_id
 HAVING count(DISTINCT invoice_id) > 1

@@ -48,6 +48,8 @@ WITH o AS (
 SELECT o.et AS entity_type, o.eid AS entity_id, o.correlation_id,
        CAST(coalesce(round(o.amount * fx.rate, 2), 0) AS DECIMAL(18, 2)) AS impact_rc, o.d AS event_date,
        min(o.ref) OVER (PARTITION BY o.et, o.eid) AS ref, o.missing_id, o.ccy AS currency, o.amount,
-       fx.rate AS fx_rate, CASE WHEN o.amount IS NOT NULL THEN o.d END AS fx_date
+       fx.rate AS fx_rate, CASE WHEN o.amount IS NOT NULL THEN o.d END AS fx_date,
+       -- the invoice the record is (or names, even one that is missing) is the money it is about (checks/cases.py)
+       CASE WHEN o.et = 'invoice' THEN o.eid WHEN o.et IN ('invoice_line', 'payment') THEN o.missing_id END AS invoice_id
 FROM o
 LEFT JOIN chk.fx_daily fx ON fx.from_ccy = o.ccy AND fx.d = o.d

@@ -42,7 +42,12 @@ m AS (
   LEFT JOIN canon.payment y ON y.payment_id = CASE WHEN e.entity_type = 'payment' THEN e.entity_id END)
 SELECT 'integration_event' AS entity_type, m.event_id AS entity_id, m.correlation_id,
        CAST(coalesce(round(m.amount * fx.rate, 2), 0) AS DECIMAL(18, 2)) AS impact_rc,
-       inv.client_id, inv.sow_id, inv.project_id, m.invoice_id, CAST(m.created_at AS DATE) AS event_date,
+       -- the record the event carries is the money its finding is about (checks/cases.py): the invoice it
+       -- names (even one the ERP does not hold), else the SOW or project it names
+       inv.client_id, coalesce(inv.sow_id, CASE WHEN m.entity_type = 'sow' THEN m.entity_id END) AS sow_id,
+       coalesce(inv.project_id, CASE WHEN m.entity_type = 'project' THEN m.entity_id END) AS project_id,
+       coalesce(m.invoice_id, CASE WHEN m.entity_type = 'invoice' THEN m.entity_id END) AS invoice_id,
+       CAST(m.created_at AS DATE) AS event_date,
        m.status, m.entity_type AS event_entity_type, m.entity_id AS event_entity_id, m.target_system, m.attempt,
        m.error_message, m.payment_id, m.currency, m.amount, fx.rate AS fx_rate, m.fx_date
 FROM m
