@@ -92,7 +92,7 @@ def cases(
         pl.when(pl.col("compliance_findings") > 0)
         .then(pl.col("compliance_findings"))
         .alias("compliance_findings"),
-    ).select(CASE_TABLE)
+    ).select("case_key", *CASE_TABLE)  # the key travels with the rows, not shown (column_order)
     event = st.dataframe(
         shown,
         key=key,

@@ -125,6 +125,7 @@ def _bulk(
         fields["assignee"] = ss.get(f"{form}_assignee") or ""
     if action == "resolve":
         fields["reason"] = ss.get(f"{form}_reason")
+    now = set(now_members()) if now_members is not None else set(shown)  # before acting: the group as it is
     try:
         case_workflow(run.ops_url).bulk(
             action, list(shown), auth.current_user(), run_id=run.run_id, scope=scope, **fields
@@ -132,21 +133,19 @@ def _bulk(
     except WorkflowError as exc:
         ss["_flash"] = ("warning", f"Nothing was saved: {exc}.")
         return
-    done = f"{BULK_ACTIONS[action]}: {len(shown):,} case{'s' if len(shown) != 1 else ''} ({scope}), one audit entry each."
-    if now_members is not None:
-        now = set(now_members())
-        joined, left = len(now - set(shown)), len(set(shown) - now)
-        if joined or left:
-            ss["_flash"] = (
-                "warning",
-                f"{done} The group changed since it was shown ({joined:,} case{'s' if joined != 1 else ''} joined, "
-                f"{left:,} left): the action was applied to the {len(shown):,} cases that were shown, not to the "
-                "group as it is now.",
-            )
-            ss["_bulk_gen"] = ss.get("_bulk_gen", 0) + 1
-            return
-    ss["_flash"] = done
     ss["_bulk_gen"] = ss.get("_bulk_gen", 0) + 1  # a new table key: the old selection is cleared
+    n = len(shown)
+    done = f"{BULK_ACTIONS[action]}: {n:,} case{'s' if n != 1 else ''} ({scope}), one audit entry each."
+    joined, left = len(now - set(shown)), len(set(shown) - now)
+    if joined or left:
+        ss["_flash"] = (
+            "warning",
+            f"{done} The group changed since it was shown ({joined:,} case{'s' if joined != 1 else ''} joined, "
+            f"{left:,} left): the action was applied to the {n:,} cases that were shown, not to the group as it "
+            "is now.",
+        )
+    else:
+        ss["_flash"] = done
 
 
 def bulk_form(

@@ -24,6 +24,7 @@ CLIENTS = (
     ("C-300", None),
 )
 OWNERS = ("Billing Ops", "Billing Ops EMEA", "Revenue Assurance")
+CLOSED_CASE = "c1osed0000000000000000000000case"
 HOSTILE_EVIDENCE = '=HYPERLINK("http://evil.example","x") <script>alert(1)</script> **bold**'
 
 
@@ -100,6 +101,13 @@ def add_cases(data_dir: Path, n: int = 620) -> str:
         con.execute("SET VARIABLE run_id = ?", [run_id])
         con.execute("SET VARIABLE as_of_ts = ?", [as_of_ts])
         build_cases(con, run_id)
+        # a case an earlier run closed (every check that found it ran again and found nothing)
+        con.execute(
+            "INSERT INTO results.case_history (case_key, money_type, money_id, root_check_id, check_ids, first_seen_at, "
+            "last_seen_at, resolved_at, reopened_count, status, last_run_id, severity, leakage_rc) "
+            "VALUES (?, 'invoice', 'INV-OLD-1', 'Q2C-033', 'Q2C-033', ?, ?, ?, 0, 'resolved', 'r-old', 'S2', 250.00)",
+            [CLOSED_CASE, as_of_ts - dt.timedelta(days=9), as_of_ts - dt.timedelta(days=2), as_of_ts],
+        )
         con.execute("CHECKPOINT")
     finally:
         con.close()
