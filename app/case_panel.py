@@ -79,8 +79,8 @@ def _documents(run: q.Run, c: dict[str, Any], findings: list[dict[str, Any]]) ->
     with_url = [lk for lk in links if lk.url]
     if with_url:
         st.markdown(
-            "Open in the source: "
-            + " · ".join(f"[{ui.plain(lk.system)} {ui.plain(lk.label)} ↗]({lk.url})" for lk in with_url[:8])
+            "**Open in the source system**\n"
+            + "\n".join(f"- [{ui.plain(lk.system)} {ui.plain(lk.label)} ↗]({lk.url})" for lk in with_url[:8])
         )
     missing = sorted({lk.missing for lk in links if lk.url is None and lk.missing})
     if missing:

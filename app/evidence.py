@@ -171,8 +171,8 @@ def describe(
     at_stake = reporting(impact_rc, reporting_ccy) if _dec(impact_rc) is not None else None
     if delta is not None and ccy and ccy != reporting_ccy and at_stake:
         money = f"{amount(abs(_dec(delta[0]) or 0), ccy)} {delta[1]} = {at_stake}{_fx(doc)}"
-    elif delta is not None and at_stake:
-        money = f"{at_stake} {delta[1]}" + (" (no conversion)" if ccy == reporting_ccy else "")
+    elif delta is not None and ccy == reporting_ccy:
+        money = f"{amount(abs(_dec(delta[0]) or 0), ccy)} {delta[1]} (no conversion)"
     elif at_stake and _fx(doc):
         money = f"{at_stake}{_fx(doc)}"
     sentence = "; ".join(parts)

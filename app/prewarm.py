@@ -70,6 +70,8 @@ def warm(run: Run) -> None:
             q.kpis(run.path, tuple(HEADLINE.items()))
             q.kpis(run.path, tuple(SLA_MEASURES))
         q.check_runs(run.path)  # checks catalog
+        if "results.finding" in have:
+            qc.severity_by_check(run.path, run.run_id)
     catalog.check_definitions()
     if "results.cases" in have:  # the queue: the active cases, largest amount first, first page
         _, ov = workflow_panel.case_overlay(run, info)

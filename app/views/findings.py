@@ -263,7 +263,15 @@ with main:
                     open_case(rows["case_key"][hit])
 
 if side is not None:
-    with side:
+    # The case stays in view beside the queue: the panel sticks below the app's header and scrolls on its own,
+    # so a row clicked far down the queue opens its case where the eye is.
+    st.html(
+        "<style>[data-testid=stLayoutWrapper]:has(> .st-key-case_panel){position:sticky;top:3.75rem}"
+        "[data-testid=stColumn]:has(.st-key-case_panel)>[data-testid=stVerticalBlock]{height:100%}"
+        ".st-key-case_panel{max-height:calc(100vh - 10rem);overflow-y:auto;overflow-x:hidden;"
+        "padding-right:.5rem}</style>"
+    )
+    with side, st.container(key="case_panel"):
         if case_key is None:
             ui.empty("That case is not in this run.", "A later run may have closed it, or the link is wrong.")
             if st.button("Close", icon=":material/close:", key="close_missing"):

@@ -58,3 +58,12 @@ def test_bad_or_hostile_details_are_kept_as_text():
         {"role": "=1+1 <script>", "amount": "NaN", "billed_rate": "x", "contract_rate": None}, impact_rc="1"
     )
     assert ("role", "=1+1 <script>") in ev.fields and ("amount", "NaN") in ev.fields
+
+
+def test_a_break_in_the_reporting_currency_needs_no_conversion():
+    ev = describe({"billed_rate": 125, "contract_rate": 143, "quantity": 3, "under_billed_ccy": 54}, impact_rc="54.00",
+                  document_ccy="USD")  # fmt: skip
+    assert (
+        ev.sentence
+        == "billed 125.00 USD/h, contract 143.00 USD/h, 3.0 h → 54.00 USD under-billed (no conversion)"
+    )

@@ -208,9 +208,14 @@ def test_hostile_evidence_and_names_render_as_text(bulk):
     assert "<script>" not in shown and "**bold**" not in shown
     evidence = at.dataframe[-2].value  # the root cause's evidence fields, before the activity table
     assert warehouse_bulk.HOSTILE_EVIDENCE in evidence["value"].to_list()
-    assert "billed 400\\.00 USD/h, contract 463\\.00 USD/h, 8\\.0 h" in shown
+    assert (
+        "billed 400\\.00 USD/h, contract 463\\.00 USD/h, 1\\.0 h → 63\\.00 USD under\\-billed (no conversion)"
+        in shown
+    )
     at = open_queue(sel=warehouse_bulk.case_key(1))
-    assert "504\\.00 GBP under\\-billed = \\$101\\.08 at 1\\.27 on 2026\\-10\\-31" in md(at)  # the FX used
+    assert "2\\.0 h → 126\\.00 GBP under\\-billed = \\$160\\.02 at 1\\.27 on 2026\\-10\\-31" in md(
+        at
+    )  # the FX used
     assert "Symptom · invoice · ERP posted invoice missing in CRM" not in md(at)  # case 1 has one finding
     at = open_queue(sel=warehouse_bulk.case_key(3))
     labels = [e.label for e in at.expander]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -28,15 +29,29 @@ CLOSED_CASE = "c1osed0000000000000000000000case"
 HOSTILE_EVIDENCE = '=HYPERLINK("http://evil.example","x") <script>alert(1)</script> **bold**'
 
 
+def hours(i: int) -> Decimal:
+    return Decimal(1 + i % 8)
+
+
+def under_billed(i: int) -> Decimal:
+    """Case i's rate break in its invoice's currency: 63.00 an hour short (463.00 contract, 400.00 billed)."""
+    return Decimal("63.00") * hours(i)
+
+
+def leakage(i: int) -> Decimal:
+    """...in USD: GBP invoices (odd i) converted at 1.27."""
+    return (under_billed(i) * (Decimal("1.27") if i % 2 else 1)).quantize(Decimal("0.01"))
+
+
 def evidence(i: int) -> str:
     """Q2C-033's evidence columns for case i (the first case's carries hostile text)."""
     doc = {
         "time_entry_id": f"TE-B-{i}",
         "role": HOSTILE_EVIDENCE if i == 0 else "Senior Consultant",
-        "quantity": 8.0,
+        "quantity": float(hours(i)),
         "billed_rate": 400.0,
         "contract_rate": 463.0,
-        "under_billed_ccy": 504.0,
+        "under_billed_ccy": float(under_billed(i)),
         "currency": "GBP" if i % 2 else "USD",
     }
     if i % 2:
@@ -76,7 +91,7 @@ def add_cases(data_dir: Path, n: int = 620) -> str:
                 "VALUES (?, ?, ?, 'LE-US', ?, ?, 'invoice', 'posted', ?, ?, 10000, 'ERP')",
                 [inv, f"B-INV-{i:05d}", client, f"SOW-B-{k}", f"PRJ-B-{k}", day, "GBP" if i % 2 else "USD"],
             )
-            rows = [("Q2C-033", "invoice_line", f"IL-B-{i}", "leakage", f"{100 + i}.08", evidence(i))]
+            rows = [("Q2C-033", "invoice_line", f"IL-B-{i}", "leakage", str(leakage(i)), evidence(i))]
             if i % 3 == 0:
                 rows.append(
                     ("Q2C-070", "invoice", inv, "cash", f"{1000 + i}.00", json.dumps({"erp_invoice_no": inv}))
