@@ -209,7 +209,7 @@ def test_hostile_evidence_and_names_render_as_text(bulk):
     evidence = at.dataframe[-2].value  # the root cause's evidence fields, before the activity table
     assert warehouse_bulk.HOSTILE_EVIDENCE in evidence["value"].to_list()
     assert (
-        "billed 400\\.00 USD/h, contract 463\\.00 USD/h, 1\\.0 h → 63\\.00 USD under\\-billed (no conversion)"
+        "billed 400\\.00 USD/h, contract 463\\.00 USD/h, 1\\.0 h → 63\\.00 USD under\\-billed \\(no conversion\\)"
         in shown
     )
     at = open_queue(sel=warehouse_bulk.case_key(1))
