@@ -165,6 +165,7 @@ def show(run: q.Run, key: str, state: State | None, info: dict[str, Any]) -> Non
         head.markdown("**That case is not in this run.**")
         st.caption("A later run may have closed it, or the link is wrong.")
         return
+    workflow_panel.flash()
     findings = qd.case_findings(run.path, run.run_id, key)
     root = next(
         (f for f in findings if f["finding_key"] == c.get("root_finding_key")),

@@ -38,11 +38,16 @@ def reason_label(reason: str | None) -> str:
     return (reason or "").replace("_", " ")
 
 
-def flash() -> None:
-    """The outcome of the last action (set by a callback or an action before its rerun)."""
-    if msg := st.session_state.pop("_flash", None):
+def flash(key: str = "_flash") -> None:
+    """The outcome of the last action, where it was taken (set by a callback or an action before its rerun),
+    and as a toast, which shows wherever the page is scrolled."""
+    if msg := st.session_state.pop(key, None):
         kind, text = msg if isinstance(msg, tuple) else ("success", msg)
-        (st.warning if kind == "warning" else st.success)(text, icon=":material/check_circle:")
+        if kind == "warning":
+            st.warning(text, icon=":material/warning:")
+        else:
+            st.success(text, icon=":material/check_circle:")
+        st.toast(text, icon=":material/warning:" if kind == "warning" else ":material/check_circle:")
 
 
 def _act(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -131,21 +136,21 @@ def _bulk(
             action, list(shown), auth.current_user(), run_id=run.run_id, scope=scope, **fields
         )
     except WorkflowError as exc:
-        ss["_flash"] = ("warning", f"Nothing was saved: {exc}.")
+        ss["_bulk_flash"] = ("warning", f"Nothing was saved: {exc}.")
         return
     ss["_bulk_gen"] = ss.get("_bulk_gen", 0) + 1  # a new table key: the old selection is cleared
     n = len(shown)
     done = f"{BULK_ACTIONS[action]}: {n:,} case{'s' if n != 1 else ''} ({scope}), one audit entry each."
     joined, left = len(now - set(shown)), len(set(shown) - now)
     if joined or left:
-        ss["_flash"] = (
+        ss["_bulk_flash"] = (
             "warning",
             f"{done} The group changed since it was shown ({joined:,} case{'s' if joined != 1 else ''} joined, "
             f"{left:,} left): the action was applied to the {n:,} cases that were shown, not to the group as it "
             "is now.",
         )
     else:
-        ss["_flash"] = done
+        ss["_bulk_flash"] = done
 
 
 def bulk_form(
@@ -158,6 +163,7 @@ def bulk_form(
 ) -> None:
     """Assign, acknowledge or resolve the selected cases, or (group = label, its keys as shown, its keys now)
     every case of a group. Submitting binds the keys drawn with the buttons: what was shown is what is acted on."""
+    flash("_bulk_flash")
     with st.form(form, clear_on_submit=True, border=True):
         c = [*st.columns(2), *st.columns(2)] if compact else st.columns([2, 3, 3, 4])
         c[0].selectbox("Action", list(BULK_ACTIONS), format_func=BULK_ACTIONS.get, key=f"{form}_action")

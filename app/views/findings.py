@@ -63,7 +63,6 @@ compact = side is not None  # a case is open beside the queue: the queue gives i
 
 with main:
     ui.header("Findings queue", "Cases: the findings on the same money, counted once per kind", run)
-    workflow_panel.flash()
     # ---- filters (all in the URL) ----
     status_url = ui.url_list("status")
     ui.seed(
@@ -268,7 +267,7 @@ if side is not None:
     st.html(
         "<style>[data-testid=stLayoutWrapper]:has(> .st-key-case_panel){position:sticky;top:3.75rem}"
         "[data-testid=stColumn]:has(.st-key-case_panel)>[data-testid=stVerticalBlock]{height:100%}"
-        ".st-key-case_panel{max-height:calc(100vh - 10rem);overflow-y:auto;overflow-x:hidden;"
+        ".st-key-case_panel{max-height:calc(100vh - 13rem);overflow-y:auto;overflow-x:hidden;"
         "padding-right:.5rem}</style>"
     )
     with side, st.container(key="case_panel"):
