@@ -103,7 +103,7 @@ def cases(
         height=min(height, 35 * (shown.height + 1) + 3),
         column_order=COMPACT_TABLE if compact else CASE_TABLE,
         column_config={
-            "status": st.column_config.TextColumn("Status", width="small"),
+            "status": st.column_config.TextColumn("Status", width=110),
             "severity": st.column_config.TextColumn("Sev", width=40),
             "title": st.column_config.TextColumn("Root cause", width="medium"),
             "check_id": st.column_config.TextColumn("Check", width=70),

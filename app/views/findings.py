@@ -159,7 +159,7 @@ with main:
     # ---- totals that follow the filters: one figure per kind, never a total across kinds ----
     t = qc.totals(run, as_of, filters, ov)
     qt.totals(t, run.currency, compact=compact)
-    note, export = st.columns([5, 1], vertical_alignment="center")
+    note, export = st.columns([3, 1.2] if compact else [5, 1], vertical_alignment="center")
     note.caption(
         f"Sorted by {SORT_LABELS[sort]}, largest $ first. Each kind of money is its own figure, never added to "
         "another. Click a row's box to open its case on the right."
