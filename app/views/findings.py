@@ -38,6 +38,93 @@ KIND_OPTIONS = [
     ("compliance", "compliance"),
 ]
 
+
+@st.fragment
+def queue_body(t: dict, filters: q.Filters, ov: q.Overlay, group: str, size: int, compact: bool) -> None:
+    """The cases (or groups) with the pager and the bulk form: selecting rows or a group, or turning a page,
+    reruns this part only; the filters and totals above it do not change with a selection."""
+    if st.session_state.get("_bulk_gen", 0) != st.session_state.get("_full_gen", 0):
+        st.rerun()  # a bulk action changed statuses: the totals above follow, so the whole page runs again
+    gen = st.session_state.get("_bulk_gen", 0)
+
+    def open_case(key: str) -> None:
+        if st.query_params.get("sel") != key:
+            st.query_params["sel"] = key
+            st.rerun()
+
+    if t["cases"] == 0:
+        ui.empty("No cases match these filters.", "Widen the filters, or clear them to see the whole queue.")
+    elif not group:
+        number = qt.page_number("page", t["cases"], size)
+        rows = qc.page(run, as_of, filters, ov, number, size, None, None)
+        table_key = f"cases_{gen}_{number}_{size}"
+        picked = qt.cases(rows, key=table_key, currency=run.currency, compact=compact)
+        qt.pager(t["cases"], size, number, param="page")
+        selected = tuple(rows["case_key"][i] for i in picked if i < rows.height)
+        workflow_panel.bulk_form("bulk", run, selected, compact=compact)
+        if (hit := qt.opened(table_key, picked)) is not None and hit < rows.height:
+            open_case(rows["case_key"][hit])
+    else:
+        grouped = qc.groups(run, as_of, filters, ov, group)
+        st.caption(
+            f"{grouped.height:,} groups by {GROUP_BY[group].lower()}, each with its cases and money per kind. "
+            "Select a group to list its cases."
+        )
+        values = grouped["value"].to_list()
+        chosen = ui.url_one("grp") if ui.url_one("grp") in values else None
+        picked_group = qt.groups(
+            grouped,
+            key=f"groups_{group}_{gen}",
+            by=group,
+            currency=run.currency,
+            chosen=values.index(chosen) if chosen is not None else None,
+        )
+        # the selection is the expanded group (it starts as the URL's): follow it in this run, no second rerun
+        now_chosen = values[picked_group[0]] if picked_group and picked_group[0] < len(values) else None
+        if now_chosen != chosen and "gpage" in st.query_params:
+            del st.query_params["gpage"]  # another group starts on its first page
+        if now_chosen is None and "grp" in st.query_params:
+            del st.query_params["grp"]
+        elif now_chosen is not None and st.query_params.get("grp") != now_chosen:
+            st.query_params["grp"] = now_chosen
+        chosen = now_chosen
+        if chosen is not None:
+            g = grouped.row(values.index(chosen), named=True)
+            with st.container(border=True):
+                money = " · ".join(
+                    f"{label} {ui.money(g[col], run.currency)}"
+                    for col, label in (
+                        ("leakage_rc", "leakage"),
+                        ("exposure_rc", "exposure"),
+                        ("cash_rc", "cash"),
+                    )
+                    if g[col] is not None
+                )
+                comp = (
+                    f" · compliance {g['compliance_findings']:,} findings" if g["compliance_findings"] else ""
+                )
+                st.markdown(f"**{ui.plain(g['label'])}** · {g['cases']:,} cases · {ui.plain(money)}{comp}")
+                number = qt.page_number("gpage", g["cases"], size)
+                rows = qc.page(run, as_of, filters, ov, number, size, group, chosen)
+                table_key = f"group_{gen}_{group}_{hash(chosen)}_{number}_{size}"
+                picked = qt.cases(rows, key=table_key, currency=run.currency, compact=compact)
+                qt.pager(g["cases"], size, number, param="gpage")
+                shown = qc.group_keys(run, as_of, filters, ov, group, chosen)
+
+                def members_now(
+                    by: str = group, value: str = chosen, f: q.Filters = filters
+                ) -> tuple[str, ...]:
+                    _, fresh = workflow_panel.case_overlay(run, info)
+                    return qc.group_keys(run, as_of, f, fresh, by, value)
+
+                selected = tuple(rows["case_key"][i] for i in picked if i < rows.height)
+                workflow_panel.bulk_form(
+                    "bulk_group", run, selected, (g["label"], shown, members_now), compact=compact
+                )
+                if (hit := qt.opened(table_key, picked)) is not None and hit < rows.height:
+                    open_case(rows["case_key"][hit])
+
+
 run = q.published()
 if run is None:
     ui.header("Findings queue", "Cases with their money per kind, owner and status", run)
@@ -182,84 +269,9 @@ with main:
             width="stretch",
         )
         pack_slot = st.container()  # the exception pack's download button (issue 16 item 6) goes here
-    gen = st.session_state.get("_bulk_gen", 0)
+    st.session_state["_full_gen"] = st.session_state.get("_bulk_gen", 0)
+    queue_body(t, filters, ov, group, size, compact)
 
-    def open_case(key: str) -> None:
-        if st.query_params.get("sel") != key:
-            st.query_params["sel"] = key
-            st.rerun()
-
-    if t["cases"] == 0:
-        ui.empty("No cases match these filters.", "Widen the filters, or clear them to see the whole queue.")
-    elif not group:
-        number = qt.page_number("page", t["cases"], size)
-        rows = qc.page(run, as_of, filters, ov, number, size, None, None)
-        table_key = f"cases_{gen}_{number}_{size}"
-        picked = qt.cases(rows, key=table_key, currency=run.currency, compact=compact)
-        qt.pager(t["cases"], size, number, param="page")
-        selected = tuple(rows["case_key"][i] for i in picked if i < rows.height)
-        workflow_panel.bulk_form("bulk", run, selected, compact=compact)
-        if (hit := qt.opened(table_key, picked)) is not None and hit < rows.height:
-            open_case(rows["case_key"][hit])
-    else:
-        grouped = qc.groups(run, as_of, filters, ov, group)
-        st.caption(
-            f"{grouped.height:,} groups by {GROUP_BY[group].lower()}, each with its cases and money per kind. "
-            "Select a group to list its cases."
-        )
-        values = grouped["value"].to_list()
-        chosen = ui.url_one("grp") if ui.url_one("grp") in values else None
-        picked_group = qt.groups(
-            grouped,
-            key=f"groups_{group}_{gen}",
-            by=group,
-            currency=run.currency,
-            chosen=values.index(chosen) if chosen is not None else None,
-        )
-        now_chosen = values[picked_group[0]] if picked_group and picked_group[0] < len(values) else None
-        if now_chosen != chosen:  # a group selected (expand it) or unselected (collapse it)
-            if now_chosen is None:
-                del st.query_params["grp"]
-            else:
-                st.query_params["grp"] = now_chosen
-            if "gpage" in st.query_params:
-                del st.query_params["gpage"]
-            st.rerun()
-        if chosen is not None:
-            g = grouped.row(values.index(chosen), named=True)
-            with st.container(border=True):
-                money = " · ".join(
-                    f"{label} {ui.money(g[col], run.currency)}"
-                    for col, label in (
-                        ("leakage_rc", "leakage"),
-                        ("exposure_rc", "exposure"),
-                        ("cash_rc", "cash"),
-                    )
-                    if g[col] is not None
-                )
-                comp = (
-                    f" · compliance {g['compliance_findings']:,} findings" if g["compliance_findings"] else ""
-                )
-                st.markdown(f"**{ui.plain(g['label'])}** · {g['cases']:,} cases · {ui.plain(money)}{comp}")
-                number = qt.page_number("gpage", g["cases"], size)
-                rows = qc.page(run, as_of, filters, ov, number, size, group, chosen)
-                table_key = f"group_{gen}_{group}_{hash(chosen)}_{number}_{size}"
-                picked = qt.cases(rows, key=table_key, currency=run.currency, compact=compact)
-                qt.pager(g["cases"], size, number, param="gpage")
-                shown = qc.group_keys(run, as_of, filters, ov, group, chosen)
-
-                def members_now(
-                    by: str = group, value: str = chosen, f: q.Filters = filters
-                ) -> tuple[str, ...]:
-                    _, fresh = workflow_panel.case_overlay(run, info)
-                    return qc.group_keys(run, as_of, f, fresh, by, value)
-
-                selected = tuple(rows["case_key"][i] for i in picked if i < rows.height)
-                workflow_panel.bulk_form(
-                    "bulk_group", run, selected, (g["label"], shown, members_now), compact=compact
-                )
-                if (hit := qt.opened(table_key, picked)) is not None and hit < rows.height:
-                    open_case(rows["case_key"][hit])
 
 if side is not None:
     # The case stays in view beside the queue: the panel sticks below the app's header and scrolls on its own,
