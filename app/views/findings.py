@@ -3,6 +3,7 @@ the selected case beside it."""
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal, InvalidOperation
 
 import streamlit as st
@@ -106,7 +107,9 @@ def queue_body(t: dict, filters: q.Filters, ov: q.Overlay, group: str, size: int
                 st.markdown(f"**{ui.plain(g['label'])}** · {g['cases']:,} cases · {ui.plain(money)}{comp}")
                 number = qt.page_number("gpage", g["cases"], size)
                 rows = qc.page(run, as_of, filters, ov, number, size, group, chosen)
-                table_key = f"group_{gen}_{group}_{hash(chosen)}_{number}_{size}"
+                table_key = (
+                    f"group_{gen}_{group}_{hashlib.md5(chosen.encode()).hexdigest()[:10]}_{number}_{size}"
+                )
                 picked = qt.cases(rows, key=table_key, currency=run.currency, compact=compact)
                 qt.pager(g["cases"], size, number, param="gpage")
                 shown = qc.group_keys(run, as_of, filters, ov, group, chosen)
