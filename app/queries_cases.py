@@ -263,10 +263,10 @@ def filter_options(path: str, run_id: str) -> dict[str, list[tuple[str, str]]]:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def severity_by_check(path: str, run_id: str) -> dict[str, str]:
-    """Per check, its findings in this run by severity ("S1 2 · S2 40"): the severity the queue shows them at."""
+    """Per check, its findings in this run by severity ("2 S1 · 40 S2"): the severity the queue shows them at."""
     rows = q._rows(
         path,
-        "SELECT check_id, string_agg(severity || ' ' || n, ' · ' ORDER BY severity) AS s FROM "
+        "SELECT check_id, string_agg(n || ' ' || severity, ' · ' ORDER BY severity) AS s FROM "
         "(SELECT check_id, severity, count(*) AS n FROM results.finding WHERE run_id = ? GROUP BY ALL) GROUP BY 1",
         [run_id],
     )

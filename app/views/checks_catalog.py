@@ -120,7 +120,7 @@ if cid not in ids:
 st.divider()
 d = defs.get(cid)
 st.subheader(f"{cid} · {ui.plain(_field(cid, 'title'))}")
-info = st.columns([1, 3, 2, 1])
+info = st.columns([1.5, 3, 2, 1.2])
 info[0].metric(
     "Base severity",
     _field(cid, "severity"),

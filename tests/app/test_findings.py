@@ -163,3 +163,15 @@ def test_a_newly_published_run_is_picked_up_without_restart(app, site):
     new = warehouse.build(site.parent / "data", started=dt.datetime.now(dt.UTC))
     at.run()
     assert new in at.caption[0].value and new not in first
+
+
+def test_severity_is_the_findings_own_everywhere(app):
+    """The queue, the case beside it and the catalog show results.finding.severity (the catalog also the rule's)."""
+    at = app("findings", sel="k-033-inv1")  # Q2C-033's rule says S2; this finding is S1
+    row = at.dataframe[0].value.set_index("check_id").loc["Q2C-033"]
+    assert row["severity"] == "S1"
+    assert "severity **S1**" in " ".join(m.value for m in at.markdown)
+    at = app("checks_catalog")
+    table = at.dataframe[0].value.set_index("check_id")
+    assert table.loc["Q2C-033", "severity"] == "S2"  # the rule's base severity, labelled so
+    assert table.loc["Q2C-033", "finding_severity"] == "1 S1"
