@@ -37,7 +37,16 @@ PLOTLY = "Plotly"
 PAGE_ELEMENTS: dict[str, tuple[str, ...]] = {
     "": ("Metric", "PageLink", PLOTLY, "ButtonGroup", "Progress", "embed"),
     "overview": ("Metric", "PageLink", PLOTLY, "ButtonGroup", "Progress", "embed"),
-    "findings": ("Multiselect", "Selectbox", "TextInput", "Metric", "DataFrame", "DownloadButton"),
+    "findings": (
+        "Multiselect",
+        "Selectbox",
+        "TextInput",
+        "Metric",
+        "DataFrame",
+        "DownloadButton",
+        "ButtonGroup",
+        "Button",
+    ),
     "trace": ("TextInput",),
     "data_health": ("Metric", "DataFrame", "Checkbox", "Button"),
     "checks_catalog": ("Metric", "Multiselect", "DataFrame"),
@@ -47,7 +56,12 @@ PAGE_ELEMENTS: dict[str, tuple[str, ...]] = {
 PAGE_SOON: dict[str, tuple[str, ...]] = {
     "trace": (PLOTLY, "DataFrame", "Metric"),
     "checks_catalog": (PLOTLY, "StreamlitSyntaxHighlighter", "PageLink"),  # a check's detail
-    "findings": ("Button", "PageLink", "TextArea", "DateInput"),  # a finding's detail and its actions
+    "findings": (
+        "PageLink",
+        "TextArea",
+        "DateInput",
+        "Html",
+    ),  # a case's detail (its sticky style) and actions
     "data_health": (PLOTLY,),  # the runs timeline, one tab away
 }
 # A link that opens a page straight on some content (the page, the query parameter that carries it, and the

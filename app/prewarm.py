@@ -47,8 +47,9 @@ def _quietly(run: Run) -> None:
 def warm(run: Run) -> None:
     """Every page's default queries for `run` (synchronous; start() runs it in the background)."""
     # imported here, in the background thread, so the router's own first run stays light
-    from app import catalog, components, workflow_panel
+    from app import catalog, workflow_panel
     from app import queries as q
+    from app import queries_cases as qc
     from app import queries_health as qh
     from app.kpi_targets import HEADLINE, SLA_MEASURES
     from closedloop import workflow
@@ -69,14 +70,15 @@ def warm(run: Run) -> None:
             q.kpis(run.path, tuple(HEADLINE.items()))
             q.kpis(run.path, tuple(SLA_MEASURES))
         q.check_runs(run.path)  # checks catalog
+        if "results.finding" in have:
+            qc.severity_by_check(run.path, run.run_id)
     catalog.check_definitions()
-    if "results.finding" in have:  # findings: the active queue, sorted by $
-        states = workflow_panel.workflow(run.ops_url).states()
-        ov = tuple(workflow.overlay(states, info.get("started_at"), components.today()))
+    if "results.cases" in have:  # the queue: the active cases, largest amount first, first page
+        _, ov = workflow_panel.case_overlay(run, info)
         filters = q.Filters(lists=(("status", tuple(workflow.ACTIVE)),))
-        q.filter_options(run.path, run.run_id)
-        q.finding_totals(run, as_of, filters, ov)
-        q.findings(run, as_of, filters, ov)
+        qc.filter_options(run.path, run.run_id)
+        qc.totals(run, as_of, filters, ov)
+        qc.page(run, as_of, filters, ov, 1, 50, None, None)
     qh.coverage(run.path, run.run_id)  # overview, checks catalog and data health
     qh.health(run.path)  # data health
     qh.contract_streams(run.path, run.run_id)

@@ -97,11 +97,6 @@ AGE_SQL = (
     + " ".join(f"WHEN age_days <= {hi} THEN '{k}'" for k, _, hi in AGE_BUCKETS if hi is not None)
     + " ELSE '180+' END"
 )
-SORTS = {
-    "impact": "impact_rc DESC NULLS LAST, finding_key",
-    "age": "age_days DESC NULLS LAST, impact_rc DESC NULLS LAST, finding_key",
-    "severity": "severity, impact_rc DESC NULLS LAST, finding_key",
-}
 # URL key -> column of the findings relation
 LIST_FILTERS = dict(
     pair.split("=")
@@ -117,35 +112,6 @@ LIST_FILTERS = dict(
         "practice=practice",
         "region=region",
         "kind=impact_kind",
-    ]
-)
-FINDING_COLUMNS = tuple(
-    [
-        "finding_key",
-        "check_id",
-        "title",
-        "domain",
-        "severity",
-        "status",
-        "impact_rc",
-        "impact_kind",
-        "entity_type",
-        "entity_id",
-        "correlation_id",
-        "client_id",
-        "client_name",
-        "legal_entity_id",
-        "legal_entity_name",
-        "practice",
-        "region",
-        "owner_team",
-        "assignee",
-        "event_date",
-        "first_seen_at",
-        "age_days",
-        "age_bucket",
-        "reopened_count",
-        "details",
     ]
 )
 
@@ -227,99 +193,6 @@ def _findings_sql(run: Run, as_of: dt.date, f: Filters, overlay: Overlay) -> tup
         f"SELECT * FROM aged {'WHERE ' + ' AND '.join(where) if where else ''}"
     )
     return sql, params + wparams
-
-
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256)
-def findings(run: Run, as_of: dt.date, f: Filters, overlay: Overlay, limit: int = 500) -> pl.DataFrame:
-    """The queue: filtered and sorted in DuckDB, at most `limit` rows."""
-    sql, params = _findings_sql(run, as_of, f, overlay)
-    order = SORTS.get(f.sort, SORTS["impact"])
-    cols = ", ".join(FINDING_COLUMNS)
-    return _pl(
-        run.path, f"WITH q AS ({sql}) SELECT {cols} FROM q ORDER BY {order} LIMIT {int(limit)}", params
-    )
-
-
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256)
-def finding_totals(run: Run, as_of: dt.date, f: Filters, overlay: Overlay) -> dict[str, Any]:
-    """Count and $ of the filtered findings, overall and per age bucket."""
-    sql, params = _findings_sql(run, as_of, f, overlay)
-    rows = _rows(
-        run.path,
-        f"WITH q AS ({sql}) SELECT age_bucket, count(*) AS n, CAST(coalesce(sum(impact_rc), 0) AS DECIMAL(18,2)) "
-        "AS impact FROM q GROUP BY age_bucket",
-        params,
-    )
-    by = {r["age_bucket"]: r for r in rows}
-    buckets = [
-        (k, by.get(k, {}).get("n", 0), by.get(k, {}).get("impact", Decimal("0.00"))) for k, *_ in AGE_BUCKETS
-    ]
-    return {
-        "n": sum(b[1] for b in buckets),
-        "impact": sum((b[2] for b in buckets), Decimal("0.00")),
-        "buckets": buckets,
-    }
-
-
-def export_csv(run: Run, as_of: dt.date, f: Filters, overlay: Overlay, limit: int = 100_000) -> bytes:
-    """The filtered findings as CSV (money stays exact: DECIMAL → text)."""
-    return findings(run, as_of, f, overlay, limit).write_csv().encode("utf-8")
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def filter_options(path: str, run_id: str) -> dict[str, list[tuple[str, str]]]:
-    """Values for the filter widgets: (value, label) pairs from the run's findings."""
-
-    def pairs(sql: str) -> list[tuple[str, str]]:
-        return [(r["v"], r["l"] or r["v"]) for r in _rows(path, sql, [run_id]) if r["v"] is not None]
-
-    base = "FROM results.finding f WHERE f.run_id = ?"
-    return {
-        "check": pairs(
-            "SELECT DISTINCT f.check_id AS v, f.check_id || ' · ' || coalesce(cr.title, '') AS l FROM results.finding f "
-            "LEFT JOIN results.check_run cr USING (run_id, check_id) WHERE f.run_id = ? ORDER BY 1"
-        ),
-        "owner": pairs(f"SELECT DISTINCT owner_team AS v, owner_team AS l {base} ORDER BY 1"),
-        "client": pairs(
-            "SELECT DISTINCT f.client_id AS v, coalesce(c.name, f.client_id) AS l FROM results.finding f "
-            "LEFT JOIN (SELECT client_id, any_value(name) AS name FROM canon.client GROUP BY 1) c USING (client_id) "
-            "WHERE f.run_id = ? ORDER BY 2"
-        ),
-        "entity": pairs(
-            "SELECT DISTINCT f.legal_entity_id AS v, coalesce(le.name, f.legal_entity_id) AS l FROM results.finding f "
-            "LEFT JOIN (SELECT legal_entity_id, any_value(name) AS name FROM canon.legal_entity GROUP BY 1) le "
-            "USING (legal_entity_id) WHERE f.run_id = ? ORDER BY 2"
-        ),
-        "domain": pairs(
-            "SELECT DISTINCT domain AS v, domain AS l FROM results.check_run WHERE run_id = ? ORDER BY 1"
-        ),
-        "kind": pairs(f"SELECT DISTINCT impact_kind AS v, impact_kind AS l {base} ORDER BY 1"),
-    }
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def finding_detail(path: str, key: str) -> dict[str, Any] | None:
-    """One finding (current run or history) with its check's text."""
-    rows = _rows(
-        path,
-        "SELECT f.*, cr.title, cr.domain, NULL AS hist_status FROM results.finding f "
-        "LEFT JOIN results.check_run cr USING (run_id, check_id) WHERE f.finding_key = ? LIMIT 1",
-        [key],
-    )
-    if not rows and "results.finding_history" in tables(path):
-        rows = _rows(
-            path,
-            "SELECT h.*, h.status AS hist_status FROM results.finding_history h WHERE h.finding_key = ? LIMIT 1",
-            [key],
-        )
-    return rows[0] if rows else None
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def finding_history(path: str, key: str) -> dict[str, Any] | None:
-    """The finding's lifecycle across runs (first/last seen, resolved, reopened)."""
-    rows = _rows(path, "SELECT * FROM results.finding_history WHERE finding_key = ?", [key])
-    return rows[0] if rows else None
 
 
 # ---- overview -----------------------------------------------------------------------------------

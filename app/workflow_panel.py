@@ -1,49 +1,68 @@
-"""One finding in detail: evidence, its flow, history across runs, and the actions finance takes on it."""
+"""The actions finance takes, on one case (the side panel) or many (a selection, a whole group), into the audit log."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+from collections.abc import Callable
 from typing import Any
 
-import polars as pl
 import streamlit as st
 
 from app import auth
 from app import components as ui
 from app import queries as q
-from closedloop.workflow import REASONS, State, Workflow, WorkflowError
+from closedloop.workflow import REASONS, State, Workflow, WorkflowError, overlay
+
+BULK_ACTIONS = {"assign": "Assign", "acknowledge": "Acknowledge", "resolve": "Resolve"}
 
 
 @st.cache_resource(show_spinner=False)
 def workflow(url: str) -> Workflow:
-    """One Workflow (engine + migrations) per ops-store URL for the whole server."""
+    """The findings' workflow (entries written before cases existed; alerts read its allowlists)."""
     return Workflow(url)
 
 
-def _act(fn, *args, **kwargs) -> None:
+@st.cache_resource(show_spinner=False)
+def case_workflow(url: str) -> Workflow:
+    """One case Workflow (engine + migrations) per ops-store URL for the whole server."""
+    return Workflow(url, subject="case")
+
+
+def case_overlay(run: q.Run, info: dict[str, Any]) -> tuple[dict[str, State], q.Overlay]:
+    """The cases' workflow states now, and the overlay rows the case queries join on."""
+    states = case_workflow(run.ops_url).states()
+    return states, tuple(overlay(states, info.get("started_at"), ui.today()))
+
+
+def reason_label(reason: str | None) -> str:
+    return (reason or "").replace("_", " ")
+
+
+def flash(key: str = "_flash") -> None:
+    """The outcome of the last action, where it was taken (set by a callback or an action before its rerun),
+    and as a toast, which shows wherever the page is scrolled."""
+    if msg := st.session_state.pop(key, None):
+        kind, text = msg if isinstance(msg, tuple) else ("success", msg)
+        if kind == "warning":
+            st.warning(text, icon=":material/warning:")
+        else:
+            st.success(text, icon=":material/check_circle:")
+        st.toast(text, icon=":material/warning:" if kind == "warning" else ":material/check_circle:")
+
+
+def _act(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Record an action, tell the person, and rerun so the queue shows the new status."""
     try:
         fn(*args, **kwargs)
     except WorkflowError as exc:
-        st.error(str(exc))
+        st.error(str(exc), icon=":material/error:")
         return
     st.session_state["_flash"] = "Saved to the audit log."
     st.rerun()
 
 
-def _evidence(details: Any) -> None:
-    try:
-        doc = json.loads(details) if isinstance(details, str) else (details or {})
-    except json.JSONDecodeError:
-        doc = {"details": details}
-    if not doc:
-        st.caption("No evidence columns for this check.")
-        return
-    ui.table(pl.DataFrame({"field": list(doc), "value": ["" if v is None else str(v) for v in doc.values()]}))
-
-
-def _actions(run: q.Run, key: str, wf: Workflow, state: State | None, owner: str | None) -> None:
+def actions(run: q.Run, key: str, wf: Workflow, state: State | None, owner: str | None) -> None:
+    """Assign, acknowledge, resolve (a reason code is required), comment, allowlist, reopen: one case."""
     who = auth.current_user()
     tabs = st.tabs(["Assign", "Acknowledge", "Resolve", "Comment", "Allowlist", "Reopen"])
     with tabs[0], st.form(f"assign_{key}", clear_on_submit=True):
@@ -60,13 +79,20 @@ def _actions(run: q.Run, key: str, wf: Workflow, state: State | None, owner: str
         if st.form_submit_button("Acknowledge", type="primary"):
             _act(wf.acknowledge, key, who, note, run_id=run.run_id)
     with tabs[2], st.form(f"resolve_{key}", clear_on_submit=True):
-        reason = st.selectbox("Reason", REASONS, format_func=lambda r: r.replace("_", " "))
-        note = st.text_input("Note", max_chars=2000, key=f"resolve_note_{key}")
-        st.caption("The next run confirms the fix (the finding closes) or reopens it.")
+        reason = st.selectbox(
+            "Reason code (required)",
+            REASONS,
+            index=None,
+            placeholder="Choose a reason code",
+            format_func=reason_label,
+            key=f"resolve_reason_{key}",
+        )
+        note = st.text_input("Note: what was done", max_chars=2000, key=f"resolve_note_{key}")
+        st.caption("The next run confirms the fix (the case closes) or reopens it.")
         if st.form_submit_button("Resolve", type="primary"):
             _act(wf.resolve, key, who, reason, note, run_id=run.run_id)
     with tabs[3], st.form(f"comment_{key}", clear_on_submit=True):
-        text = st.text_area("Comment", max_chars=2000)
+        text = st.text_area("Comment", max_chars=2000, key=f"comment_{key}")
         if st.form_submit_button("Add comment", type="primary"):
             _act(wf.comment, key, who, text, run_id=run.run_id)
     with tabs[4], st.form(f"allow_{key}", clear_on_submit=True):
@@ -76,7 +102,7 @@ def _actions(run: q.Run, key: str, wf: Workflow, state: State | None, owner: str
             min_value=ui.today(),
             max_value=ui.today() + dt.timedelta(days=366),
         )
-        why = st.text_input("Why is this acceptable?", max_chars=2000)
+        why = st.text_input("Why is this acceptable?", max_chars=2000, key=f"allow_why_{key}")
         if st.form_submit_button("Allowlist", type="primary"):
             _act(wf.allowlist, key, who, until, why, run_id=run.run_id)
     with tabs[5], st.form(f"reopen_{key}", clear_on_submit=True):
@@ -85,98 +111,91 @@ def _actions(run: q.Run, key: str, wf: Workflow, state: State | None, owner: str
             _act(wf.reopen, key, who, note, run_id=run.run_id)
 
 
-def _when(ts: Any) -> str:
-    return ts.strftime("%Y-%m-%d %H:%M UTC") if isinstance(ts, dt.datetime) else "—"
+# ---- bulk ---------------------------------------------------------------------------------------------------
 
 
-def _summary(payload: dict[str, Any]) -> str:
-    return "; ".join(f"{k}: {v}" for k, v in payload.items() if v not in (None, ""))
-
-
-def detail(run: q.Run, key: str, wf: Workflow, state: State | None, info: dict[str, Any]) -> None:
-    """The selected finding (key from ?sel=): what, why, which flow, what happened, what to do."""
-    f = q.finding_detail(run.path, key)
-    if f is None:
-        ui.empty(
-            "That finding is not in this run.",
-            "It may have been closed by a later run, or the link is wrong.",
+def _bulk(
+    form: str,
+    run: q.Run,
+    shown: tuple[str, ...],
+    scope: str,
+    now_members: Callable[[], tuple[str, ...]] | None,
+) -> None:
+    """Form callback: act on the keys that were on screen when the button was drawn (`shown`), one audit row
+    each. For a whole group, compare with its members now and say what changed; the action stays on `shown`."""
+    ss = st.session_state
+    action = ss.get(f"{form}_action") or "assign"
+    fields: dict[str, Any] = {"note": ss.get(f"{form}_note") or ""}
+    if action == "assign":
+        fields["assignee"] = ss.get(f"{form}_assignee") or ""
+    if action == "resolve":
+        fields["reason"] = ss.get(f"{form}_reason")
+    now = set(now_members()) if now_members is not None else set(shown)  # before acting: the group as it is
+    try:
+        case_workflow(run.ops_url).bulk(
+            action, list(shown), auth.current_user(), run_id=run.run_id, scope=scope, **fields
         )
+    except WorkflowError as exc:
+        ss["_bulk_flash"] = ("warning", f"Nothing was saved: {exc}.")
         return
-    if msg := st.session_state.pop("_flash", None):
-        st.success(msg, icon=":material/check_circle:")
-    hist = q.finding_history(run.path, key) or {}
-    lifecycle = f.get("hist_status") or f.get("status") or "open"
-    status = (state or State(key)).effective(lifecycle, info.get("started_at"), ui.today())
-    head, close = st.columns([6, 1])
-    head.subheader(f"{f['check_id']} · {ui.plain(f.get('title') or '')}")
-    if close.button("Close", icon=":material/close:", key="close_detail"):
-        del st.query_params["sel"]
-        st.rerun()
-    m = st.columns([2, 1, 3])  # the exact amount to the cent (finance reconciles it) fits without an ellipsis
-    m[0].metric("$ impact", ui.money(f.get("impact_rc"), run.currency), border=True)
-    m[1].metric("Severity", f.get("severity") or "—", border=True)
-    with m[2].container(border=True):
-        color = {
-            "resolved": "green",
-            "closed": "green",
-            "allowlisted": "gray",
-            "acknowledged": "blue",
-            "assigned": "blue",
-        }.get(status, "red")
-        st.markdown(f"Status :{color}-badge[{ui.plain(ui.badge(status))}]")
-        assignee = (state.assignee if state else None) or "nobody yet"
-        st.markdown(
-            f"Owner team **{ui.plain(f.get('owner_team') or '—')}** · assigned to **{ui.plain(assignee)}**"
-        )
-        if state and state.reason:
-            st.markdown(f"Resolved as **{ui.plain(state.reason.replace('_', ' '))}**")
-        if state and state.allow_until:
-            st.markdown(f"Allowlisted until **{state.allow_until.isoformat()}**")
-    st.markdown(f"**{ui.plain(f.get('entity_type'))}** {ui.code(f.get('entity_id'))}")
-    if f.get("correlation_id"):
-        ui.link(
-            f"Trace flow {f['correlation_id']} →",
-            "trace",
-            {"id": f["correlation_id"]},
-            icon=":material/timeline:",
+    ss["_bulk_gen"] = ss.get("_bulk_gen", 0) + 1  # a new table key: the old selection is cleared
+    n = len(shown)
+    done = f"{BULK_ACTIONS[action]}: {n:,} case{'s' if n != 1 else ''} ({scope}), one audit entry each."
+    joined, left = len(now - set(shown)), len(set(shown) - now)
+    if joined or left:
+        ss["_bulk_flash"] = (
+            "warning",
+            f"{done} The group changed since it was shown ({joined:,} case{'s' if joined != 1 else ''} joined, "
+            f"{left:,} left): the action was applied to the {n:,} cases that were shown, not to the group as it "
+            "is now.",
         )
     else:
-        st.caption("No correlation ID: this record is not on a resolved flow.")
-        ui.link("Trace this record →", "trace", {"id": f.get("entity_id")}, icon=":material/timeline:")
-    left, right = st.columns([3, 2])
-    with left:
-        st.markdown("**Evidence**")
-        _evidence(f.get("details"))
-        st.markdown("**Actions**")
-        _actions(run, key, wf, state, f.get("owner_team"))
-    with right:
-        st.markdown("**History across runs**")
-        ui.table(
-            pl.DataFrame(
-                {
-                    "": ["first seen", "last seen", "closed by a run", "times reopened", "lifecycle"],
-                    "value": [
-                        _when(hist.get("first_seen_at")),
-                        _when(hist.get("last_seen_at")),
-                        _when(hist.get("resolved_at")),
-                        str(hist.get("reopened_count") or 0),
-                        str(hist.get("status") or lifecycle),
-                    ],
-                }
-            )
+        ss["_bulk_flash"] = done
+
+
+def bulk_form(
+    form: str,
+    run: q.Run,
+    selected: tuple[str, ...],
+    group: tuple[str, tuple[str, ...], Callable[[], tuple[str, ...]]] | None = None,
+    *,
+    compact: bool = False,
+) -> None:
+    """Assign, acknowledge or resolve the selected cases, or (group = label, its keys as shown, its keys now)
+    every case of a group. Submitting binds the keys drawn with the buttons: what was shown is what is acted on."""
+    flash("_bulk_flash")
+    with st.form(form, clear_on_submit=True, border=True):
+        c = [*st.columns(2), *st.columns(2)] if compact else st.columns([2, 3, 3, 4])
+        c[0].selectbox("Action", list(BULK_ACTIONS), format_func=BULK_ACTIONS.get, key=f"{form}_action")
+        c[1].text_input("Assign to", max_chars=200, key=f"{form}_assignee", placeholder="for Assign")
+        c[2].selectbox(
+            "Reason code",
+            REASONS,
+            index=None,
+            placeholder="required to Resolve",
+            format_func=reason_label,
+            key=f"{form}_reason",
         )
-        st.markdown("**Activity**")
-        log = wf.audit(key)
-        if not log:
-            st.caption("Nobody has acted on this finding yet.")
-        else:
-            ui.table(
-                pl.DataFrame(
-                    {
-                        "when": [_when(r["at"]) for r in log],
-                        "who": [r["actor"] for r in log],
-                        "action": [r["action"] for r in log],
-                        "details": [_summary(r["payload"]) for r in log],
-                    }
-                )
+        c[3].text_input("Note", max_chars=2000, key=f"{form}_note")
+        b = st.columns([1, 1, 0.01]) if compact else st.columns([1, 1, 2])
+        b[0].form_submit_button(
+            f"Apply to {len(selected):,} selected",
+            type="primary",
+            disabled=not selected,
+            on_click=_bulk,
+            args=(form, run, selected, f"{len(selected)} selected", None),
+            key=f"{form}_selected",
+        )
+        if group is not None:
+            label, keys, now = group
+            b[1].form_submit_button(
+                f"Apply to all {len(keys):,} in this group",
+                disabled=not keys,
+                on_click=_bulk,
+                args=(form, run, keys, f"group {label}", now),
+                key=f"{form}_group",
+            )
+        if not compact:
+            b[2].caption(
+                "Select rows in the table (the box left of each row) to act on several cases at once."
             )

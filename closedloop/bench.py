@@ -364,6 +364,31 @@ def baselines_stage(b: Bench) -> list[Row]:
     return rows
 
 
+@stage("queue")
+def queue_stage(b: Bench) -> list[Row]:
+    """The case queue's queries as its page runs them, cold: the first page and a group's expansion."""
+    if b.config is None or b.published() is None:
+        return [Row("queue", "queue", error="no published run in the work dir: run pipeline first")]
+    child = measure(module("closedloop.bench_queue", str(b.config), "--repeat", str(b.repeat)))
+    if child.error:
+        return [Row("queue", "queue", error=child.error)]
+    doc = child.doc
+    note = "the queue's cached queries from empty caches (app/queries_cases.py), no browser; rows: cases"
+    first = [Sample(x, None, doc.get("cases"), child.peak_rss_mb) for x in doc["first_page_runs"]]
+    expansion = doc.get("group_expansion_max_seconds")
+    rows = [Row.of("queue: first page (queries)", "queue", first, note=note, detail=doc)]
+    if expansion is not None:
+        rows.append(
+            Row.of(
+                "queue: group expansion (queries)",
+                "queue",
+                [Sample(expansion, None, None, child.peak_rss_mb)],
+                note="the slowest grouping's largest group: its first page of cases and its keys (median)",
+            )
+        )
+    return rows
+
+
 @stage("pages")
 def pages_stage(b: Bench) -> list[Row]:
     """Each page's first render and trace lookups in headless Chromium, over the run's warehouse."""
@@ -391,6 +416,11 @@ def pages_stage(b: Bench) -> list[Row]:
         lookup = child.doc.get("trace_lookup_median_seconds")
         if lookup is not None:
             renders.setdefault("trace lookup", []).append(Sample(lookup, None, None, child.peak_rss_mb))
+        expand = child.doc.get("queue_group_expansion_median_seconds")
+        if expand is not None:
+            renders.setdefault("queue: group expansion (browser)", []).append(
+                Sample(expand, None, None, child.peak_rss_mb)
+            )
         detail = child.doc
     if not renders:
         return [Row("pages", "pages", error=error or "no page rendered")]

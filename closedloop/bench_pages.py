@@ -74,6 +74,30 @@ def _sample_ids(cfg: settings.Config) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _group_expansions(browser, base: str, groups: int = 3) -> list[dict]:
+    """Select each of the first groups of the queue grouped by check: the click to its cases listed and idle."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    out = []
+    try:
+        page.goto(base + "/findings?group=check")
+        page.wait_for_function(IDLE, timeout=120_000)
+        grid = page.get_by_test_id("stDataFrame").first
+        box = grid.bounding_box()
+        rows = min(groups, max(int((box["height"] - 38) // 35), 0)) if box else 0
+        for i in range(rows):
+            before = page.evaluate("() => new URLSearchParams(location.search).get('grp')")
+            t0 = time.perf_counter()
+            page.mouse.click(box["x"] + 18, box["y"] + 35 * (i + 1) + 17)  # the row's selection box
+            page.wait_for_function(
+                "(b) => new URLSearchParams(location.search).get('grp') !== b", arg=before, timeout=60_000
+            )
+            page.wait_for_function(IDLE, timeout=60_000)
+            out.append({"row": i, "seconds": round(time.perf_counter() - t0, 3)})
+    finally:
+        page.close()
+    return out
+
+
 def main(config: str) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -128,6 +152,7 @@ def main(config: str) -> dict:
                 out["first_render_cached_bundle_seconds"][name] = round(time.perf_counter() - t0, 3)
                 page.close()
             ctx.close()
+            out["queue_group_expansion_seconds"] = _group_expansions(browser, base)
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
             page.goto(base + "/trace")
             page.wait_for_function(IDLE, timeout=120_000)
@@ -146,6 +171,8 @@ def main(config: str) -> dict:
                 page.get_by_text("Records by system").first.wait_for(state="detached", timeout=60_000)
                 page.wait_for_function(IDLE, timeout=60_000)
             browser.close()
+        expansions = sorted(x["seconds"] for x in out["queue_group_expansion_seconds"])
+        out["queue_group_expansion_median_seconds"] = expansions[len(expansions) // 2] if expansions else None
         lookups = sorted(x["seconds"] for x in out["trace_lookup_seconds"])
         out["trace_lookup_median_seconds"] = lookups[len(lookups) // 2] if lookups else None
         return out

@@ -91,7 +91,8 @@ scheduler_heartbeat = sa.Table(
 )
 
 
-# Finance workflow: every action on a finding, append-only (closedloop/workflow.py folds it into state).
+# Finance workflow: every action on a finding or a case, append-only (closedloop/workflow.py folds it into
+# state). `finding_key` holds the key of what was acted on; `subject` says which kind of key it is.
 audit_log = sa.Table(
     "audit_log",
     metadata,
@@ -102,6 +103,7 @@ audit_log = sa.Table(
     sa.Column("finding_key", sa.String(64), nullable=False, index=True),
     sa.Column("run_id", sa.String(64)),
     sa.Column("payload", sa.Text, nullable=False, default="{}"),
+    sa.Column("subject", sa.String(16), nullable=False, server_default="finding"),
 )
 
 
@@ -116,7 +118,16 @@ def _m003_scheduler(conn: sa.Connection) -> None:
 
 
 def _m004_workflow_audit(conn: sa.Connection) -> None:
-    audit_log.create(conn, checkfirst=True)
+    audit_log.create(conn, checkfirst=True)  # a new store gets today's table; 005 then has nothing to add
+
+
+def _m005_audit_subject(conn: sa.Connection) -> None:
+    """Cases carry the workflow: an audit entry names a finding or a case (existing entries are findings')."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns("audit_log")}
+    if "subject" not in have:
+        conn.execute(
+            sa.text("ALTER TABLE audit_log ADD COLUMN subject VARCHAR(16) NOT NULL DEFAULT 'finding'")
+        )
 
 
 # Named, transactional migrations applied in order; later issues append (workflow, audit, schedules).
@@ -125,6 +136,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("002_alerts", _m002_alerts),
     ("003_scheduler", _m003_scheduler),
     ("004_workflow_audit", _m004_workflow_audit),
+    ("005_audit_subject", _m005_audit_subject),
 ]
 
 

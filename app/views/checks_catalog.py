@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 from app import catalog
 from app import components as ui
 from app import queries as q
+from app import queries_cases as qc
 from app import queries_health as qh
 
 run = q.published()
@@ -22,6 +23,8 @@ last = results.group_by("check_id").agg(pl.all().last()) if not results.is_empty
 last_by = {r["check_id"]: r for r in last.iter_rows(named=True)} if not last.is_empty() else {}
 cov = qh.coverage(run.path, run.run_id) if run else pl.DataFrame()
 cov_by = {r["item_id"]: r["status"] for r in cov.iter_rows(named=True)} if not cov.is_empty() else {}
+# the severity findings carry (results.finding.severity, as the queue, the trace and the CLI show it)
+by_sev = qc.severity_by_check(run.path, run.run_id) if run and "results.finding" in q.tables(run.path) else {}
 ids = sorted(set(defs) | set(last_by))
 if not ids:
     ui.empty("No checks found.", "Rule files live in checks/rules/<domain>/<id>_<name>.sql.")
@@ -43,6 +46,7 @@ table = pl.DataFrame(
         "title": [_field(c, "title") for c in ids],
         "domain": [_field(c, "domain") for c in ids],
         "severity": [_field(c, "severity") for c in ids],
+        "finding_severity": [by_sev.get(c, "") for c in ids],
         "owner": [_field(c, "owner") for c in ids],
         "last_status": [last_by.get(c, {}).get("status") or "not run" for c in ids],
         "findings": [last_by.get(c, {}).get("row_count") for c in ids],
@@ -81,7 +85,15 @@ event = st.dataframe(
         "check_id": "Check",
         "title": st.column_config.TextColumn("Title", width="large"),
         "domain": "Family",
-        "severity": "Severity",
+        "severity": st.column_config.TextColumn(
+            "Base severity",
+            help="The rule's severity. A finding is raised a level when its amount reaches the materiality floor"
+            " or it has aged past twice its grace, so its own severity can be higher.",
+        ),
+        "finding_severity": st.column_config.TextColumn(
+            "Findings by severity",
+            help="This run's findings of the check at the severity the queue shows them",
+        ),
         "owner": "Owner team",
         "findings": st.column_config.NumberColumn("Findings", format="localized"),
         "impact": st.column_config.NumberColumn(
@@ -108,8 +120,13 @@ if cid not in ids:
 st.divider()
 d = defs.get(cid)
 st.subheader(f"{cid} · {ui.plain(_field(cid, 'title'))}")
-info = st.columns([1, 3, 2, 1])
-info[0].metric("Severity", _field(cid, "severity"), border=True)
+info = st.columns([1.5, 3, 2, 1.2])
+info[0].metric(
+    "Base severity",
+    _field(cid, "severity"),
+    border=True,
+    help=f"This run's findings: {by_sev.get(cid) or 'none'} (raised a level when material or aged)",
+)
 info[1].metric("Owner", _field(cid, "owner"), border=True)
 info[2].metric("Impact kind", _field(cid, "impact_kind"), border=True)
 info[3].metric("Last result", last_by.get(cid, {}).get("status") or "not run", border=True)

@@ -28,7 +28,7 @@ def site(tmp_path, monkeypatch):
 def app(site):
     """Open a page by its file name, with optional query parameters: app('findings', check=['Q2C-010'])."""
 
-    def open_page(page: str = "overview", **params) -> AppTest:
+    def open_page(page: str = "overview", /, **params) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=30)
         for k, v in params.items():
             at.query_params[k] = v

@@ -118,3 +118,78 @@ def test_migration_is_named_idempotent_and_shares_the_ops_store(tmp_path):
         names = [r[0] for r in c.execute(sa.select(ops.schema_migrations.c.name))]
         assert "004_workflow_audit" in names and names.count("004_workflow_audit") == 1
         assert c.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar() == 2
+
+
+def test_a_resolve_without_a_reason_code_is_refused_with_a_message(wf):
+    for missing in (None, "", "   "):
+        with pytest.raises(WorkflowError, match="a reason code is required to resolve: choose one of"):
+            wf.resolve("k", "a", missing)
+    assert wf.audit() == []
+
+
+def test_cases_and_findings_keep_their_own_entries(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ops.sqlite'}"
+    findings, cases = Workflow(url), Workflow(url, subject="case")
+    findings.assign("same-key", "a", "Billing Ops")
+    cases.resolve("same-key", "b", "data_entry", "credit memo CM-7 issued")
+    assert [r["action"] for r in findings.audit()] == ["assign"]
+    assert [(r["action"], r["subject"]) for r in cases.audit("same-key")] == [("resolve", "case")]
+    assert findings.states()["same-key"].status == "assigned"
+    assert cases.states()["same-key"].status == "resolved"
+    with pytest.raises(ValueError, match="subject must be one of"):
+        Workflow(url, subject="invoice")
+
+
+def test_a_bulk_action_writes_one_row_per_case_in_one_batch(tmp_path):
+    cases = Workflow(f"sqlite:///{tmp_path / 'ops.sqlite'}", subject="case")
+    ids = cases.bulk(
+        "assign", ["c1", "c2", "c2", "c3"], "ana", assignee="AR team", scope="group client = Globex"
+    )
+    assert len(ids) == 3  # the same case twice is one action on it
+    log = cases.audit()
+    assert sorted(r["finding_key"] for r in log) == ["c1", "c2", "c3"]
+    assert len({r["payload"]["bulk"]["id"] for r in log}) == 1
+    assert {r["payload"]["bulk"]["size"] for r in log} == {3}
+    assert {r["payload"]["bulk"]["scope"] for r in log} == {"group client = Globex"}
+    assert {s.assignee for s in cases.states().values()} == {"AR team"}
+
+
+@pytest.mark.parametrize(
+    ("action", "fields", "message"),
+    [
+        ("resolve", {}, "a reason code is required"),
+        ("resolve", {"reason": "because"}, "reason must be one of"),
+        ("assign", {"assignee": " "}, "assignee is required"),
+        ("comment", {"text": "x"}, "bulk 'comment' is not offered"),
+    ],
+)
+def test_a_bad_bulk_action_saves_nothing(tmp_path, action, fields, message):
+    cases = Workflow(f"sqlite:///{tmp_path / 'ops.sqlite'}", subject="case")
+    with pytest.raises(WorkflowError, match=message):
+        cases.bulk(action, ["c1", "c2"], "ana", **fields)
+    with pytest.raises(WorkflowError, match="no case selected"):
+        cases.bulk("acknowledge", [], "ana")
+    assert cases.audit() == []
+
+
+def test_an_ops_store_from_before_cases_gains_the_subject_column(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ops.sqlite'}"
+    eng = sa.create_engine(url)
+    with eng.begin() as c:  # the store as migration 004 left it, with one entry on a finding
+        ops.schema_migrations.create(c)
+        for name in ("001_run_log", "002_alerts", "003_scheduler", "004_workflow_audit"):
+            c.execute(ops.schema_migrations.insert().values(name=name, applied_at=NOW))
+        c.execute(
+            sa.text(
+                "CREATE TABLE audit_log (id INTEGER PRIMARY KEY, at DATETIME NOT NULL, actor VARCHAR(200) NOT NULL,"
+                " action VARCHAR(32) NOT NULL, finding_key VARCHAR(64) NOT NULL, run_id VARCHAR(64), payload TEXT NOT NULL)"
+            )
+        )
+        c.execute(
+            sa.text(
+                "INSERT INTO audit_log VALUES (1, '2026-10-01 09:00:00', 'ana', 'acknowledge', 'k', NULL, '{}')"
+            )
+        )
+    assert ops.migrate(eng) == ["005_audit_subject"]
+    assert Workflow(url).states()["k"].status == "acknowledged"  # the old entry is a finding's
+    assert Workflow(url, subject="case").states() == {}
