@@ -35,15 +35,15 @@ CREATE TABLE chk.finding_stage(
   details VARCHAR, expected_loss_rc DECIMAL(18,2))
 """
 
-CARRIED = ("check_run", "kpi")
+CARRIED = ("check_run", "kpi", "case_run")  # case_run: checks/case_summary.py
 
 
 def ensure_results(con: duckdb.DuckDBPyConnection) -> None:
     """Create the results schema and tables when missing."""
-    from checks.cases import CASES_DDL
+    from checks.cases import ensure_cases
 
     con.execute(RESULTS_DDL)
-    con.execute(CASES_DDL)
+    ensure_cases(con)
 
 
 def carry_forward(con: duckdb.DuckDBPyConnection, previous: str, run_id: str) -> None:
