@@ -98,7 +98,7 @@ def kind_tiles(run: q.Run, as_of: dt.date | None) -> None:
                         lambda v: money(v, run.currency),
                     ),
                 )
-                line = count(t["cases"], "case")
+                line = f"{money(t['amount'], run.currency, compact=False)} in {count(t['cases'], 'case')}"
                 if second_name and t["second"] is not None:
                     line += f" · {second_name} {money(t['second'], run.currency)}"
                 st.caption(line)

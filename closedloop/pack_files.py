@@ -7,6 +7,7 @@ no external asset, and every value in it is HTML-escaped: notes, evidence and na
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -240,13 +241,14 @@ def to_html(pack: Pack) -> str:
     """The pack as one self-contained HTML page (inline style, no script, no external asset)."""
     from closedloop.pack import IMPACT_MEANING
 
+    month = dt.date.fromisoformat(f"{pack.period}-01").strftime("%B %Y")
     open_cases = [c for c in pack.cases if c["group"] == "open"]
     done = [c for c in pack.cases if c["group"] == "resolved"]
     kinds = "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in IMPACT_MEANING.items())
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>Exception pack {e(pack.period)}</title><style>{STYLE}</style></head><body>"
-        f"<h1>Exception pack — {e(pack.period)}</h1>"
+        f"<h1>Exception pack — {e(month)} <span class='small'>({e(pack.period)})</span></h1>"
         f"<p class='meta'>Run {e(pack.run_id)} · business date {e(pack.as_of)} · generated {e(pack.generated_at)}"
         f" · amounts in {e(pack.currency)}</p>"
         "<p class='small'>A case belongs to the period when its break happened in that month (its event date, else "
