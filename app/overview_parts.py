@@ -22,6 +22,8 @@ from closedloop.workflow import STATUSES
 
 # every case of the run, whatever its workflow status, as the tiles count them
 ALL = {"status": [s for s in STATUSES if s != "closed"]}
+# one colour per kind wherever kinds are drawn side by side (never stacked: a stack reads as a sum)
+KIND_COLORS = {"leakage": ui.PALETTE[3], "exposure": ui.PALETTE[1], "cash": ui.PALETTE[0]}
 # kind -> (tile title, the name of its second figure or None)
 TILES = {
     "leakage": ("Revenue leakage", "expected loss"),
@@ -46,7 +48,7 @@ def delta_args(change: Any, fmt, *, lower_is_better: bool = True) -> dict[str, A
     """st.metric's delta arguments: no change is shown neutral (grey, no arrow), never as a gain or a loss."""
     if change is None:
         return {}
-    if change == 0:
+    if change == 0 or fmt(abs(change)) == fmt(0):  # also a change too small to show (0.0%, $0.00)
         return {"delta": "no change", "delta_color": "off", "delta_arrow": "off"}
     return {"delta": fmt(change), "delta_color": "inverse" if lower_is_better else "normal"}
 
@@ -75,15 +77,18 @@ def kind_tiles(run: q.Run, as_of: dt.date | None) -> None:
         meaning = IMPACT_KINDS[kind]
         with col.container(border=True):
             if kind == "compliance":
+                counts = [int(v or 0) for v in series["cases"]] if not series.is_empty() else []
                 st.metric(
                     title,
                     count(t["cases"], "case"),
                     help=f"Compliance: {meaning}. Cases with a broken control, by their worst finding.",
+                    chart_data=counts if len(counts) > 1 else None,
+                    chart_type="area",
                     delta_description=f"vs {prev_date}" if prev else None,
                     **delta_args(None if prev is None else t["cases"] - prev["cases"], lambda v: f"{v:+,}"),
                 )
                 sev = " · ".join(f"{s} {t['by_severity'].get(s, 0):,}" for s in qo.SEVERITIES)
-                st.caption(f"No money figure: counted by severity — {sev}")
+                st.caption(f"{sev} · no money figure")
             else:
                 values = [float(v or 0) for v in series["amount"]] if not series.is_empty() else []
                 st.metric(
@@ -109,6 +114,16 @@ def _document(money_type: str | None, doc: Any) -> str:
     return f"{DOCUMENTS.get(money_type or '', money_type or 'record')} {doc}"
 
 
+def _names(c: dict[str, Any]) -> tuple[str, str]:
+    """What a person recognises a case's money by (a project number over a SOW's opaque id), and the ids."""
+    doc = _document(c["money_type"], c["document"])
+    if not c.get("project_name") or c["money_type"] not in ("sow", "project", "time_entry", "amendment"):
+        return doc, ""
+    if c["money_type"] == "time_entry":
+        return f"{doc} on project {c['project_name']}", ""
+    return f"project {c['project_name']}", doc
+
+
 def fix_first(run: q.Run, as_of: dt.date | None) -> None:
     """The five cases with the most leakage, each one click from its evidence."""
     rows = qo.fix_first(run, as_of) if as_of else []
@@ -120,14 +135,14 @@ def fix_first(run: q.Run, as_of: dt.date | None) -> None:
             left, mid, right = st.columns([1.3, 6, 1.5], vertical_alignment="center")
             left.markdown(f"**{i}. {money(c['leakage_rc'], run.currency)}**  \n:small[leakage]")
             who = c["client_name"] or c["client_id"] or "no client"
-            detail = [c["root_check_id"] or "", c["owner_team"] or "no owner team"]
+            name, ids = _names(c)
+            detail = [c["root_check_id"] or "", *([ids] if ids else []), c["owner_team"] or "no owner team"]
             if c["age_days"] is not None:
                 detail.append(f"{c['age_days']:,} days since the break")
             if c["leakage_expected_rc"] is not None:
                 detail.append(f"expected loss {money(c['leakage_expected_rc'], run.currency)}")
             mid.markdown(
-                f"**{ui.plain(c['title'] or c['root_check_id'])}** — {ui.plain(who)} · "
-                f"{ui.plain(_document(c['money_type'], c['document']))}  \n"
+                f"**{ui.plain(c['title'] or c['root_check_id'])}** — {ui.plain(who)} · {ui.plain(name)}  \n"
                 f":small[{ui.plain(' · '.join(detail))}]"
             )
             with right:
@@ -143,7 +158,7 @@ def _amounts(row: dict[str, Any], currency: str) -> str:
 
 
 def since_last_run(run: q.Run, as_of: dt.date | None, started: dt.datetime | None) -> None:
-    """What the data closed on this business date, and what people marked resolved since the last run."""
+    """What the runs of this business date closed, and what people marked resolved since the last run."""
     closed = qo.closed_on(run.path, as_of) if as_of else []
     since = qo.previous_run_started(run.path, run.run_id)
     wf = qo.case_workflow(run.ops_url)
@@ -151,23 +166,21 @@ def since_last_run(run: q.Run, as_of: dt.date | None, started: dt.datetime | Non
     trails = case_audit.trails(wf, [c["case_key"] for c in closed[:5]]) if closed else {}
     left, right = st.columns(2)
     with left.container(border=True):
-        st.markdown(f"**Closed by the data: {count(len(closed), 'case')}**")
+        st.markdown(f"**Closed since the last run: {count(len(closed), 'case')}**")
         if not closed:
-            st.caption("No case was closed on this business date.")
+            st.caption("No case was closed on this business date: the data still shows every one.")
         else:
             per_kind = {
                 k: sum((c[f"{k}_rc"] for c in closed if c[f"{k}_rc"] is not None), Decimal("0.00"))
                 for k in qo.MONEY_KINDS
             }
             counts = {k: sum(1 for c in closed if c[f"{k}_rc"] is not None) for k in qo.MONEY_KINDS}
-            st.caption(
-                " · ".join(
-                    f"{k} {money(per_kind[k], run.currency)} ({counts[k]:,})"
-                    for k in qo.MONEY_KINDS
-                    if counts[k]
-                )
-                or "no money figure"
+            kinds = " · ".join(
+                f"{k} {money(per_kind[k], run.currency)} ({count(counts[k], 'case')})"
+                for k in qo.MONEY_KINDS
+                if counts[k]
             )
+            st.caption(f"The data no longer shows them · {kinds or 'no money figure'}")
             for c in closed[:5]:
                 by = [r for r in trails.get(c["case_key"], []) if r["action"] == "resolve"]
                 who = f"marked resolved by {by[-1]['actor']}" if by else "fixed at the source"

@@ -68,7 +68,7 @@ def warm(run: Run) -> None:
         qo.fix_first(run, as_of)
         qo.closed_on(run.path, as_of)
         qo.previous_run_started(run.path, run.run_id)
-        qo.money_by_month(run.path, run.run_id)
+        qo.money_by_month(run.path, run.run_id, as_of)
         qo.money_by(run.path, run.run_id, "domain", "leakage")
     if "results.check_run" in have:
         if "results.kpi" in have:

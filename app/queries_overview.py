@@ -101,28 +101,34 @@ def fix_first(run: q.Run, as_of: dt.date, n: int = 5) -> list[dict[str, Any]]:
         run.path,
         "SELECT c.case_key, c.leakage_rc, c.leakage_expected_rc, c.root_check_id, cr.title, c.owner_team, "
         "c.money_type, c.money_id, coalesce(i.erp_invoice_no, c.money_id) AS document, cl.name AS client_name, "
-        "c.client_id, c.findings, c.status, "
+        "c.client_id, c.findings, c.status, coalesce(p.name, sp.name) AS project_name, "
         "date_diff('day', coalesce(c.event_date, CAST(c.first_seen_at AS DATE)), CAST(? AS DATE)) AS age_days "
         "FROM results.cases c "
         "LEFT JOIN results.check_run cr ON cr.run_id = c.run_id AND cr.check_id = c.root_check_id "
         "LEFT JOIN (SELECT invoice_id, any_value(erp_invoice_no) AS erp_invoice_no FROM canon.invoice GROUP BY 1) i "
         "  ON c.money_type = 'invoice' AND i.invoice_id = c.money_id "
         "LEFT JOIN (SELECT client_id, any_value(name) AS name FROM canon.client GROUP BY 1) cl ON cl.client_id = c.client_id "
+        "LEFT JOIN (SELECT project_id, any_value(name) AS name FROM canon.project GROUP BY 1) p "
+        "  ON p.project_id = c.project_id "
+        "LEFT JOIN (SELECT sow_id, min(name) AS name FROM canon.project GROUP BY 1) sp ON sp.sow_id = c.sow_id "
         "WHERE c.run_id = ? AND c.leakage_rc > 0 ORDER BY c.leakage_rc DESC, c.case_key LIMIT ?",
         [as_of, run.run_id, int(n)],
     )
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def money_by_month(path: str, run_id: str) -> pl.DataFrame:
-    """Amount per money kind by the month the break happened (a case's event date, else when first seen)."""
+def money_by_month(path: str, run_id: str, as_of: dt.date, months: int = 12) -> pl.DataFrame:
+    """Amount per money kind by the month the break happened (event date, else when first seen), last N months."""
     return q._pl(
         path,
-        f"WITH k AS ({_PER_KIND}) SELECT date_trunc('month', coalesce(c.event_date, CAST(c.first_seen_at AS DATE))) "
-        f"AS month, k.impact_kind AS kind, count(*) AS cases, CAST(sum({_AMOUNT_OF_KIND}) AS DECIMAL(18,2)) AS amount "
-        "FROM k JOIN results.cases c ON c.run_id = ? AND c.case_key = k.case_key "
-        "WHERE k.impact_kind <> 'compliance' GROUP BY ALL ORDER BY 1, 2",
-        [run_id, run_id],
+        f"WITH k AS ({_PER_KIND}), m AS (SELECT k.impact_kind, "
+        "date_trunc('month', coalesce(c.event_date, CAST(c.first_seen_at AS DATE))) AS month, "
+        f"{_AMOUNT_OF_KIND} AS amount FROM k JOIN results.cases c ON c.run_id = ? AND c.case_key = k.case_key "
+        "WHERE k.impact_kind <> 'compliance') "
+        "SELECT month, impact_kind AS kind, count(*) AS cases, CAST(sum(amount) AS DECIMAL(18,2)) AS amount FROM m "
+        "WHERE month > date_trunc('month', CAST(? AS DATE)) - to_months(CAST(? AS INTEGER)) "
+        "GROUP BY ALL ORDER BY 1, 2",
+        [run_id, run_id, as_of, int(months)],
     )
 
 

@@ -65,7 +65,7 @@ if kpi.is_empty():
     ui.empty("No KPI values in this run.", "Key measures appear here once the run computes them.")
 else:
     ids = kpi["kpi_id"].unique(maintain_order=True).to_list()
-    cols = st.columns(min(4, len(ids)))
+    cols = st.columns(min(3, len(ids)))  # three across: "3.0 business days" fits without an ellipsis
     for i, kid in enumerate(ids):
         rows = kpi.filter(pl.col("kpi_id") == kid)
         values, unit, name = rows["value"].to_list(), rows["unit"][-1], rows["name"][-1]
@@ -108,7 +108,8 @@ with left:
             color="kind",
             markers=True,
             labels={"amount": run.currency, "as_of": "", "kind": ""},
-            color_discrete_sequence=ui.PALETTE,
+            category_orders={"kind": list(qo.MONEY_KINDS)},
+            color_discrete_map=parts.KIND_COLORS,
         )
         fig.update_traces(hovertemplate="%{x|%Y-%m-%d}<br>%{y:" + MONEY_TIP + "}")
         fig.update_layout(legend_title_text="", yaxis_tickformat=MONEY_AXIS, xaxis_tickformat="%b %d")
@@ -116,7 +117,7 @@ with left:
         st.caption("Each line is one kind of money on its own; lines are not stacked or added.")
 with right:
     st.subheader("Money by month of the break")
-    months = qo.money_by_month(run.path, run.run_id)
+    months = qo.money_by_month(run.path, run.run_id, as_of) if as_of else pl.DataFrame()
     if months.is_empty():
         ui.empty("No money at stake in this run.", "Nothing is breaking — or no check ran.")
     else:
@@ -128,11 +129,15 @@ with right:
             barmode="group",  # side by side: a stack would read as a sum of kinds
             custom_data=["cases"],
             labels={"amount": run.currency, "month": "", "kind": ""},
-            color_discrete_sequence=ui.PALETTE,
+            category_orders={"kind": list(qo.MONEY_KINDS)},
+            color_discrete_map=parts.KIND_COLORS,
         )
         fig.update_traces(hovertemplate="%{x|%B %Y}<br>%{y:" + MONEY_TIP + "}<br>%{customdata[0]:,} cases")
         fig.update_layout(legend_title_text="", yaxis_tickformat=MONEY_AXIS, xaxis_tickformat="%b %y")
         ui.plot(fig, key="by_month")
+        st.caption(
+            "Breaks of the last twelve months by kind, side by side; older ones are in the queue (by age)."
+        )
 
 st.subheader("Where the money is")
 KIND_NAMES = {"Leakage": "leakage", "Exposure": "exposure", "Cash delayed": "cash"}
@@ -167,7 +172,7 @@ for tab, dim in zip(tabs, WHERE.values(), strict=True):
             labels={"usd": run.currency, "label": ""},
         )
         fig.update_traces(
-            marker_color=ui.PALETTE[0],
+            marker_color=parts.KIND_COLORS[kind],
             textposition="outside",
             cliponaxis=False,
             hovertemplate="%{y}<br>%{text}<br>%{customdata[1]:,} cases<extra></extra>",

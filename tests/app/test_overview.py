@@ -99,6 +99,8 @@ def test_fix_first_lists_the_largest_leakage_cases_each_linked_to_its_evidence(a
     texts = _texts(at)
     first = next(t for t in texts if "T&M time billed at rate" in t)
     assert "Globex Corp" in first and "INV\\-2026\\-0001" in first  # the client and the document number
+    second = next(t for t in texts if "Billing\\-schedule total" in t)
+    assert "project Globex ERP rollout" in second and "SOW SOW\\-1" in second  # a name first, the id small
     hostile = next(t for t in texts if "Approved billable time never invoiced" in t)
     assert "\\<b\\>Sons\\</b\\>" in hostile and "\\*\\*Ltd\\*\\*" in hostile  # names render as text
     kinds = {q["kind"][0] for label, q in _links(at) if label == "Open these cases →"}
@@ -120,7 +122,7 @@ def test_since_the_last_run_shows_what_the_data_closed_and_who_resolved_what(app
     at = app("overview")
     assert not at.exception, [e.value for e in at.exception]
     texts = _texts(at)
-    assert "**Closed by the data: 1 case**" in texts
+    assert "**Closed since the last run: 1 case**" in texts
     closed = next(t for t in texts if "Closed\\-won opportunity without executed SOW" in t)
     assert "opportunity OPP\\-3" in closed and "exposure \\$20\\.0K" in closed
     assert "bea@firm\\.example" in closed  # who had marked it resolved before the data confirmed it
