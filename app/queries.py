@@ -368,3 +368,15 @@ def check_runs(path: str) -> pl.DataFrame:
         "SELECT run_id, as_of, check_id, title, domain, owner, base_severity, impact_kind, status, row_count, "
         "impact_rc, duration_ms, error, params FROM results.check_run ORDER BY check_id, run_id",
     )
+
+
+def exception_pack(run: Run, period: str) -> tuple[bytes, str]:
+    """The month's exception pack (closedloop/pack.py) from the published run: its CSV bytes and HTML page.
+
+    Not cached: it carries the audit trail, which moves as people act. A bad period raises pack.PackError.
+    """
+    from closedloop import pack
+
+    with _cur(run.path) as cur:
+        result = pack.build_pack(cur, period, run.ops_url, currency=run.currency)
+    return result.csv, result.html

@@ -142,3 +142,20 @@ def test_pack_before_any_run_says_so(tmp_path):
         app, ["pack", "--period", "2026-10", "--config", str(tmp_path / "closedloop.toml")]
     )
     assert result.exit_code == 1 and "no published run yet" in result.output
+
+
+def test_the_app_offers_the_same_pack(site, monkeypatch):
+    import streamlit as st
+
+    from app import queries as q
+
+    cfg_path, cfg, _ = site
+    monkeypatch.setenv("CLOSEDLOOP_CONFIG", str(cfg_path))
+    st.cache_resource.clear()
+    csv_bytes, page = q.exception_pack(q.published(), "2026-10")
+    expected = _build(cfg)
+    assert csv_bytes == expected.csv
+    stamp = re.compile(r"generated [^·]+·")  # the moment each was made differs; nothing else may
+    assert stamp.sub("", page) == stamp.sub("", expected.html) and stamp.search(page)
+    with pytest.raises(pmod.PackError, match="'2026-13'"):
+        q.exception_pack(q.published(), "2026-13")
