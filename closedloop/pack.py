@@ -200,6 +200,9 @@ def build_pack(
         for f in _rows(con, _EVIDENCE, {"run_id": run_id, "keys": keys}):
             f["evidence"] = evidence_text(f.pop("details"))
             evidence.setdefault(f["case_key"], []).append(f)
+    for c in cases:  # compliance is counted by its worst finding's severity, as the overview counts it
+        sevs = [f["severity"] for f in evidence.get(c["case_key"], []) if f["impact_kind"] == "compliance"]
+        c["compliance_severity"] = min(sevs) if sevs else c["severity"]
     pack = Pack(
         period=f"{first:%Y-%m}",
         run_id=run_id,
@@ -230,7 +233,7 @@ def summary(pack: Pack) -> dict[str, dict[str, Any]]:
                     row[SECOND[kind][1]] = sum(seconds, Decimal("0.00")) if seconds else None
             else:
                 row["by_severity"] = {
-                    s: sum(1 for c in mine if c["severity"] == s) for s in ("S1", "S2", "S3", "S4")
+                    s: sum(1 for c in mine if c["compliance_severity"] == s) for s in ("S1", "S2", "S3", "S4")
                 }
             per[group] = row
         out[kind] = per
