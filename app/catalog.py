@@ -26,6 +26,9 @@ class CheckDef:
     sql: str
     params: dict[str, Any] = field(default_factory=dict)
     systems: tuple[str, ...] = ()
+    stage: str = (
+        ""  # where in the flow the break sits (checks.loader.STAGES): a case's root cause is its earliest
+    )
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -46,6 +49,7 @@ def check_definitions() -> list[CheckDef]:
             c.sql,
             dict(c.params),
             tuple(c.systems),
+            c.stage,
         )
         for c in load_checks()
     ]

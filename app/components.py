@@ -77,8 +77,8 @@ def number(value: Any, unit: str | None = None) -> str:
     if u in ("%", "pct", "percent", "ratio", "share"):
         v = float(value)
         return f"{v * 100:.1f}%" if abs(v) <= 1.0 else f"{v:.1f}%"
-    if u in ("business_days", "bd"):
-        return f"{float(value):,.1f} bd"
+    if u in ("business_days", "bd"):  # units spelled out: people read "business days", not "bd"
+        return f"{float(value):,.1f} business days"
     if u in ("usd", "$", "money"):
         return money(value, compact=True)
     v = float(value)

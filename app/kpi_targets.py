@@ -25,7 +25,7 @@ LABELS: dict[str, str] = {
     "K05": "Open AR visible in CRM",
     "K06": "DSO",
     "K07": "Unbilled WIP days",
-    "K08": "Revenue leakage",
+    "K08": "Leakage as a share of revenue",
     "K11": "Time to invoice (T&M, median)",
     "K13": "Quote to cash (median)",
 }

@@ -51,6 +51,7 @@ def warm(run: Run) -> None:
     from app import queries as q
     from app import queries_cases as qc
     from app import queries_health as qh
+    from app import queries_overview as qo
     from app.kpi_targets import HEADLINE, SLA_MEASURES
     from closedloop import workflow
 
@@ -62,12 +63,17 @@ def warm(run: Run) -> None:
     have = q.tables(run.path)
     info = q.run_info(run.path)
     as_of = info.get("as_of")
-    if "results.check_run" in have:  # overview
-        q.run_totals(run.path)
-        q.impact_by_month(run, as_of)
-        q.impact_by(run, as_of, "domain", "leakage")
+    if "results.cases" in have:  # overview: money per kind from cases
+        qo.kind_totals(run.path, run.run_id)
+        qo.kind_trend(run.path)
+        qo.fix_first(run, as_of)
+        qo.closed_on(run.path, as_of)
+        qo.previous_run_started(run.path, run.run_id)
+        qo.money_by_month(run.path, run.run_id, as_of)
+        qo.money_by(run.path, run.run_id, "domain", "leakage")
+    if "results.check_run" in have:
         if "results.kpi" in have:
-            q.kpis(run.path, tuple(HEADLINE.items()))
+            qo.kpi_by_date(run.path, tuple(HEADLINE.items()))
             q.kpis(run.path, tuple(SLA_MEASURES))
         q.check_runs(run.path)  # checks catalog
         if "results.finding" in have:

@@ -199,59 +199,6 @@ def _findings_sql(run: Run, as_of: dt.date, f: Filters, overlay: Overlay) -> tup
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def run_totals(path: str) -> pl.DataFrame:
-    """Per run (oldest first): findings, $ impact, $ leakage, S1 checks failing — the trend lines."""
-    return _pl(
-        path,
-        "SELECT cr.run_id, any_value(cr.as_of) AS as_of, min(h.started_at) AS started_at, "
-        "sum(cr.row_count) AS findings, CAST(coalesce(sum(cr.impact_rc), 0) AS DECIMAL(18,2)) AS impact, "
-        "CAST(coalesce(sum(cr.impact_rc) FILTER (WHERE cr.impact_kind = 'leakage'), 0) AS DECIMAL(18,2)) AS leakage, "
-        "count(*) FILTER (WHERE cr.status = 'failed') AS checks_failing "
-        "FROM results.check_run cr LEFT JOIN meta.run_history h USING (run_id) GROUP BY cr.run_id ORDER BY cr.run_id",
-    )
-
-
-DIMENSIONS = {  # dimension -> (label expression, filter value expression, findings URL key)
-    "domain": ("domain", "domain", "domain"),
-    "check": ("check_id || ' · ' || coalesce(title, '')", "check_id", "check"),
-    "client": ("coalesce(client_name, client_id, '(no client)')", "client_id", "client"),
-    "legal_entity": ("coalesce(legal_entity_name, legal_entity_id, '(none)')", "legal_entity_id", "entity"),
-    "practice": ("coalesce(practice, '(no practice)')", "practice", "practice"),
-    "region": ("coalesce(region, '(no region)')", "region", "region"),
-    "severity": ("severity", "severity", "severity"),
-    "age": ("age_bucket", "age_bucket", "age"),
-}
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def impact_by(run: Run, as_of: dt.date, dim: str, kind: str | None = None, top: int = 12) -> pl.DataFrame:
-    """$ impact and count of the run's findings by one dimension (top N by $)."""
-    label, value, _ = DIMENSIONS[dim]
-    f = Filters(lists=(("kind", (kind,)),) if kind else ())
-    sql, params = _findings_sql(run, as_of, f, ())
-    return _pl(
-        run.path,
-        f"WITH q AS ({sql}) SELECT {label} AS label, CAST({value} AS VARCHAR) AS value, count(*) AS findings, "
-        "CAST(coalesce(sum(impact_rc), 0) AS DECIMAL(18,2)) AS impact FROM q GROUP BY ALL "
-        f"ORDER BY impact DESC, label LIMIT {int(top)}",
-        params,
-    )
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def impact_by_month(run: Run, as_of: dt.date) -> pl.DataFrame:
-    """$ impact by the month the break happened (event date) and impact kind."""
-    sql, params = _findings_sql(run, as_of, Filters(), ())
-    return _pl(
-        run.path,
-        f"WITH q AS ({sql}) SELECT date_trunc('month', coalesce(event_date, CAST(first_seen_at AS DATE))) AS month, "
-        "impact_kind, count(*) AS findings, CAST(coalesce(sum(impact_rc), 0) AS DECIMAL(18,2)) AS impact "
-        "FROM q GROUP BY ALL ORDER BY 1, 2",
-        params,
-    )
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
 def kpis(path: str, headline: tuple[tuple[str, str], ...]) -> pl.DataFrame:
     """Each KPI's headline measure for the whole firm per run, oldest run first, for tiles and trends.
 
@@ -294,3 +241,15 @@ def check_runs(path: str) -> pl.DataFrame:
         "SELECT run_id, as_of, check_id, title, domain, owner, base_severity, impact_kind, status, row_count, "
         "impact_rc, duration_ms, error, params FROM results.check_run ORDER BY check_id, run_id",
     )
+
+
+def exception_pack(run: Run, period: str) -> tuple[bytes, str]:
+    """The month's exception pack (closedloop/pack.py) from the published run: its CSV bytes and HTML page.
+
+    Not cached: it carries the audit trail, which moves as people act. A bad period raises pack.PackError.
+    """
+    from closedloop import pack
+
+    with _cur(run.path) as cur:
+        result = pack.build_pack(cur, period, run.ops_url, currency=run.currency)
+    return result.csv, result.html

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import duckdb
 
+from checks.case_summary import CASE_RUN_DDL, summarize_run
 from checks.loader import STAGES
 
 CASES_DDL = """
@@ -31,7 +32,7 @@ CREATE TABLE IF NOT EXISTS results.case_history(
   case_key VARCHAR, money_type VARCHAR, money_id VARCHAR, root_check_id VARCHAR, check_ids VARCHAR,
   first_seen_at TIMESTAMPTZ, last_seen_at TIMESTAMPTZ, resolved_at TIMESTAMPTZ, reopened_count INTEGER,
   status VARCHAR, last_run_id VARCHAR, severity VARCHAR, leakage_rc DECIMAL(18,2), exposure_rc DECIMAL(18,2),
-  cash_rc DECIMAL(18,2));
+  cash_rc DECIMAL(18,2), event_date DATE, owner_team VARCHAR, client_id VARCHAR, compliance_findings INTEGER);
 """
 
 # Entity types that are money of their own (the issue's list), when no invoice is named on the finding.
@@ -123,14 +124,16 @@ SELECT c.case_key, c.money_type, c.money_id, c.root_check_id, c.check_ids,
        coalesce(h.reopened_count, 0) + CASE WHEN h.status = 'resolved' THEN 1 ELSE 0 END AS reopened_count,
        CASE WHEN h.case_key IS NULL THEN 'open' WHEN h.status = 'resolved' THEN 'reopened' ELSE h.status END
          AS status,
-       getvariable('run_id') AS last_run_id, c.severity, c.leakage_rc, c.exposure_rc, c.cash_rc
+       getvariable('run_id') AS last_run_id, c.severity, c.leakage_rc, c.exposure_rc, c.cash_rc,
+       c.event_date, c.owner_team, c.client_id, c.compliance_findings
 FROM cur_case c LEFT JOIN results.case_history h ON h.case_key = c.case_key
 UNION ALL
 SELECT h.case_key, h.money_type, h.money_id, h.root_check_id, h.check_ids, h.first_seen_at, h.last_seen_at,
        CASE WHEN settled.case_key IS NOT NULL THEN getvariable('as_of_ts') ELSE h.resolved_at END,
        h.reopened_count,
        CASE WHEN settled.case_key IS NOT NULL THEN 'resolved' ELSE h.status END,
-       h.last_run_id, h.severity, h.leakage_rc, h.exposure_rc, h.cash_rc
+       h.last_run_id, h.severity, h.leakage_rc, h.exposure_rc, h.cash_rc, h.event_date, h.owner_team, h.client_id,
+       h.compliance_findings
 FROM results.case_history h
 LEFT JOIN (
   SELECT h2.case_key FROM results.case_history h2
@@ -153,10 +156,12 @@ FROM cur_case c JOIN results.case_history h ON h.case_key = c.case_key;
 def ensure_cases(con: duckdb.DuckDBPyConnection) -> None:
     """Create the case tables when missing."""
     con.execute(CASES_DDL)
+    con.execute(CASE_RUN_DDL)
 
 
 def build_cases(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     """Group this run's findings into cases (results.case) and carry case history; returns the case count."""
     ensure_cases(con)
     con.execute(build_sql())
+    summarize_run(con, run_id)
     return con.execute("SELECT count(*) FROM results.cases WHERE run_id = ?", [run_id]).fetchone()[0]

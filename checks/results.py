@@ -35,16 +35,16 @@ CREATE TABLE chk.finding_stage(
   details VARCHAR, expected_loss_rc DECIMAL(18,2))
 """
 
-CARRIED = ("check_run", "kpi")
+CARRIED = ("check_run", "kpi", "case_run")  # case_run: checks/case_summary.py
 
 
 def ensure_results(con: duckdb.DuckDBPyConnection) -> None:
     """Create the results schema and tables when missing, and the observation tables the rules read."""
-    from checks.cases import CASES_DDL
+    from checks.cases import ensure_cases
     from checks.observations import ensure_observations
 
     con.execute(RESULTS_DDL)
-    con.execute(CASES_DDL)
+    ensure_cases(con)
     ensure_observations(con)
 
 

@@ -59,18 +59,18 @@ def webhooks(cfg: cfgmod.Config) -> list[Webhook]:
 
 
 def _allowlisted(cfg: cfgmod.Config, keys: list[str]) -> set[str]:
-    """Finding keys people allowlisted (closedloop/workflow.py), still in force today; none if it is absent."""
+    """Case keys people allowlisted (closedloop/workflow.py), still in force today; none if it is absent."""
     try:
-        from closedloop.workflow import Workflow
-    except ImportError:  # an install without the workflow module has no allowlists: every finding can alert
+        from closedloop.case_audit import case_workflow
+    except ImportError:  # an install without the workflow module has no allowlists: every case can alert
         return set()
     today = dt.datetime.now(dt.UTC).date()
-    states = Workflow(cfg.ops_url).states(keys) if keys else {}
+    states = case_workflow(cfg.ops_url).states(keys) if keys else {}
     return {k for k, st in states.items() if st.allow_until and st.allow_until >= today}
 
 
 def collect_items(run_file: Path, cfg: cfgmod.Config, report, sent: dict[str, dict]) -> list[dict[str, Any]]:
-    """What deserves a message: failed sources, suppressed checks, SLA breaches, new S1s, new or bigger $ findings."""
+    """What deserves a message: failed sources, suppressed checks, SLA breaches, cases new or worse in a kind."""
     items: list[dict[str, Any]] = []
     for s in report.sources:
         if s.status == "failed":
@@ -126,42 +126,84 @@ def collect_items(run_file: Path, cfg: cfgmod.Config, report, sent: dict[str, di
                         f"{val:,.1f} {unit} (limit {thr:,.1f})",
                     }
                 )
-        if "results.finding" in have:
-            items += _finding_items(con, cfg, report.run_id, sent)
+        if {"results.cases", "results.finding"} <= have:
+            items += _case_items(con, cfg, report.run_id, sent)
     finally:
         con.close()
     return items
 
 
-def _finding_items(con, cfg: cfgmod.Config, run_id: str, sent: dict[str, dict]) -> list[dict[str, Any]]:
-    sevs, floor = list(cfg.get("alerts", "severities")), Decimal(str(cfg.get("alerts", "min_impact_rc")))
-    rows = con.execute(
-        "SELECT finding_key, check_id, severity, impact_rc, entity_type, entity_id, correlation_id, owner_team"
-        " FROM results.finding WHERE run_id = ? AND status IN ('open', 'reopened')"
-        " AND (list_contains(?, severity) OR impact_rc >= ?) ORDER BY impact_rc DESC NULLS LAST",
-        [run_id, sevs, floor],
-    ).fetchall()
-    allow = _allowlisted(cfg, [r[0] for r in rows])
+# kind -> (amount column, its second figure's column and name); compliance has no amount
+KIND_AMOUNTS = {
+    "leakage": ("leakage_rc", "leakage_expected_rc", "expected loss"),
+    "exposure": ("exposure_rc", None, None),
+    "cash": ("cash_rc", "cash_cost_rc", "cost of delay"),
+}
+_CASE_KINDS = """
+WITH k AS (
+  SELECT case_key, impact_kind, min(severity) AS severity FROM results.finding
+  WHERE run_id = ? AND case_key IS NOT NULL AND impact_kind IN ('leakage', 'exposure', 'cash', 'compliance')
+  GROUP BY case_key, impact_kind)
+SELECT c.case_key, k.impact_kind, k.severity, c.root_check_id, c.money_type, c.money_id, c.correlation_id,
+       c.owner_team, c.leakage_rc, c.leakage_expected_rc, c.exposure_rc, c.cash_rc, c.cash_cost_rc,
+       c.compliance_findings
+FROM results.cases c JOIN k USING (case_key)
+WHERE c.run_id = ? AND c.status IN ('open', 'reopened')
+ORDER BY k.impact_kind, k.severity, c.case_key
+"""
+
+
+def thresholds(cfg: cfgmod.Config) -> dict[str, Decimal]:
+    """The amount at or above which a case's money of each kind is alerted ([alerts] min_<kind>_rc)."""
+    return {kind: Decimal(str(cfg.get("alerts", f"min_{kind}_rc"))) for kind in KIND_AMOUNTS}
+
+
+def _case_items(con, cfg: cfgmod.Config, run_id: str, sent: dict[str, dict]) -> list[dict[str, Any]]:
+    """One item per case and kind: new or worse, at an alerted severity or over the kind's threshold.
+
+    A case counts its money once per kind, so the same money found by several checks alerts once; kinds are
+    never added together, and compliance (no amount) alerts by severity alone.
+    """
+    sevs, floors = list(cfg.get("alerts", "severities")), thresholds(cfg)
+    res = con.execute(_CASE_KINDS, [run_id, run_id])
+    names = [d[0] for d in res.description]
+    rows = [dict(zip(names, r, strict=True)) for r in res.fetchall()]
+    allow = _allowlisted(cfg, sorted({r["case_key"] for r in rows}))
     out = []
-    for key, check, sev, impact, etype, eid, corr, owner in rows:
-        if key in allow:
+    for r in rows:
+        kind, sev = r["impact_kind"], r["severity"]
+        amount = r[KIND_AMOUNTS[kind][0]] if kind in KIND_AMOUNTS else None
+        over = amount is not None and amount >= floors[kind]
+        if r["case_key"] in allow or not (sev in sevs or over):
             continue
-        impact = impact or Decimal("0")
+        key = f"case:{r['case_key']}:{kind}"
         prev = sent.get(key)
-        worse = prev is not None and (sev < (prev["severity"] or "S9") or impact > (prev["impact_rc"] or 0))
+        worse = prev is not None and (
+            sev < (prev["severity"] or "S9") or (amount is not None and amount > (prev["impact_rc"] or 0))
+        )
         if prev is not None and not worse:
             continue
-        out.append(
-            {
-                "key": key,
-                "kind": "finding",
-                "severity": sev,
-                "impact_rc": str(impact),
-                "check_id": check,
-                "text": f"{'worse' if worse else 'new'} {sev} {check} {etype} {eid}: ${impact:,.2f}"
-                f"{f' ({corr})' if corr else ''} → {owner or 'unowned'}",
-            }
-        )
+        corr = f" ({r['correlation_id']})" if r["correlation_id"] else ""
+        what = f"{r['root_check_id']} {r['money_type']} {r['money_id']}{corr}"
+        if kind in KIND_AMOUNTS:
+            figure = f"{kind} ${amount:,.2f}"
+            second_col, second_name = KIND_AMOUNTS[kind][1:]
+            if second_col and r[second_col] is not None:
+                figure += f" ({second_name} ${r[second_col]:,.2f})"
+        else:
+            figure = f"compliance: {r['compliance_findings'] or 0} broken control(s), no money figure"
+        item = {
+            "key": key,
+            "kind": "case",
+            "case_key": r["case_key"],
+            "impact_kind": kind,
+            "severity": sev,
+            "check_id": r["root_check_id"],
+            "text": f"{'worse' if worse else 'new'} {sev} case · {figure} · {what} → {r['owner_team'] or 'unowned'}",
+        }
+        if amount is not None:
+            item["impact_rc"] = str(amount)
+        out.append(item)
     return out
 
 
@@ -228,7 +270,7 @@ def alert_after_run(cfg: cfgmod.Config, report, *, say: Callable[[str], None] | 
     items = [
         i
         for i in collect_items(Path(report.warehouse_file), cfg, report, sent)
-        if i["kind"] in ("finding", "checks_suppressed") or i["key"] not in sent
+        if i["kind"] in ("case", "checks_suppressed") or i["key"] not in sent
     ]
     if all(i["kind"] == "checks_suppressed" for i in items):  # context for a new failure, not news by itself
         items = []

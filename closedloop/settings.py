@@ -177,9 +177,25 @@ SECTIONS: dict[str, list[Setting]] = {
             "Digest targets: [{name = 'finance', format = 'slack'}]; the URL comes from the secret"
             " CLOSEDLOOP_ALERTS_<NAME>_URL (or [alerts] <name>_url in .streamlit/secrets.toml).",
         ),
-        Setting("severities", list, ["S1"], "New findings of these severities are alerted."),
+        Setting("severities", list, ["S1"], "New cases of these severities are alerted, in every kind."),
         Setting(
-            "min_impact_rc", float, 50000.0, "New or worse findings at or above this $ impact are alerted."
+            "min_leakage_rc",
+            float,
+            50000.0,
+            "A case whose leakage reaches this amount is alerted (new or worse).",
+        ),
+        Setting(
+            "min_exposure_rc",
+            float,
+            50000.0,
+            "A case whose exposure (amount at risk) reaches this amount is alerted (new or worse).",
+        ),
+        Setting(
+            "min_cash_rc",
+            float,
+            50000.0,
+            "A case whose delayed or invisible cash reaches this amount is alerted (new or worse); compliance"
+            " cases have no amount and alert by severity alone.",
         ),
         Setting("timeout_seconds", float, 10.0, "Per-attempt HTTP timeout for a webhook."),
         Setting("retries", int, 3, "Attempts per webhook beyond the first (connection errors, 429, 5xx)."),

@@ -14,6 +14,7 @@ from app import components as ui
 from app import queries as q
 from app import queries_cases as qc
 from app import queries_health as qh
+from checks.loader import IMPACT_KINDS, STAGES
 
 run = q.published()
 ui.header("Checks catalog", "Every rule: what it verifies, its owner, severity, SQL and track record", run)
@@ -45,6 +46,8 @@ table = pl.DataFrame(
         "check_id": ids,
         "title": [_field(c, "title") for c in ids],
         "domain": [_field(c, "domain") for c in ids],
+        "kind": [_field(c, "impact_kind") for c in ids],
+        "stage": [_field(c, "stage") for c in ids],
         "severity": [_field(c, "severity") for c in ids],
         "finding_severity": [by_sev.get(c, "") for c in ids],
         "owner": [_field(c, "owner") for c in ids],
@@ -85,6 +88,17 @@ event = st.dataframe(
         "check_id": "Check",
         "title": st.column_config.TextColumn("Title", width="large"),
         "domain": "Family",
+        "kind": st.column_config.TextColumn(
+            "Kind of money",
+            help="What the amount means; kinds are never added together. "
+            + " · ".join(f"{k}: {v}" for k, v in IMPACT_KINDS.items()),
+        ),
+        "stage": st.column_config.TextColumn(
+            "Stage",
+            help="Where in the flow the break sits ("
+            + " → ".join(STAGES)
+            + "): a case's root cause is its finding at the earliest stage.",
+        ),
         "severity": st.column_config.TextColumn(
             "Base severity",
             help="The rule's severity. A finding is raised a level when its amount reaches the materiality floor"
@@ -97,7 +111,10 @@ event = st.dataframe(
         "owner": "Owner team",
         "findings": st.column_config.NumberColumn("Findings", format="localized"),
         "impact": st.column_config.NumberColumn(
-            f"$ impact ({run.currency if run else 'USD'})", format="accounting"
+            f"Amount ({run.currency if run else 'USD'})",
+            format="accounting",
+            help="This run's findings' amount, in the check's kind of money (per check: cases count shared money"
+            " once). For compliance it is the amount affected, not money at stake.",
         ),
         "last_status": "Last result",
         "coverage": st.column_config.TextColumn(
@@ -120,7 +137,7 @@ if cid not in ids:
 st.divider()
 d = defs.get(cid)
 st.subheader(f"{cid} · {ui.plain(_field(cid, 'title'))}")
-info = st.columns([1.5, 3, 2, 1.2])
+info = st.columns([1.5, 3, 2, 2, 1.2])
 info[0].metric(
     "Base severity",
     _field(cid, "severity"),
@@ -128,8 +145,16 @@ info[0].metric(
     help=f"This run's findings: {by_sev.get(cid) or 'none'} (raised a level when material or aged)",
 )
 info[1].metric("Owner", _field(cid, "owner"), border=True)
-info[2].metric("Impact kind", _field(cid, "impact_kind"), border=True)
-info[3].metric("Last result", last_by.get(cid, {}).get("status") or "not run", border=True)
+kind = _field(cid, "impact_kind")
+info[2].metric(
+    "Kind of money", kind, border=True, help=f"{kind}: {IMPACT_KINDS.get(kind, 'not a known kind')}"
+)
+info[3].metric(
+    "Stage", _field(cid, "stage") or "—", border=True, help="Where in the flow: " + " → ".join(STAGES)
+)
+info[4].metric("Last result", last_by.get(cid, {}).get("status") or "not run", border=True)
+if kind in IMPACT_KINDS:
+    st.caption(f"**{kind.capitalize()}**: {IMPACT_KINDS[kind]}.")
 if run and last_by.get(cid, {}).get("row_count"):
     ui.link(
         f"Open its {last_by[cid]['row_count']:,} findings →", "findings", {"check": [cid], "status": "any"}
@@ -173,7 +198,7 @@ with right:
             go.Scatter(
                 x=runs,
                 y=[float(v or 0) for v in trend["impact_rc"]],
-                name="$ impact",
+                name=f"amount ({_field(cid, 'impact_kind') or 'kind unknown'})",
                 mode="lines+markers",
                 line_color=ui.PALETTE[3],
             ),

@@ -68,6 +68,33 @@ def _print_report(report, as_json: bool) -> None:
     out.print(t)
     for err in report.errors:
         console.print(f"[red]•[/red] {err}")
+    if report.checks:
+        _print_checks(report)
+
+
+def _print_checks(report) -> None:
+    """What the checks found: counts, then the money per kind from the run's cases (never one total)."""
+    c = report.checks
+    out.print(
+        f"checks: {c.get('passed', 0)} passed · {c.get('failed', 0)} failed · {c.get('suppressed', 0)} suppressed"
+        f" · {c.get('not_covered', 0)} not covered · {c.get('error', 0)} errors; {c.get('findings', 0):,} findings"
+    )
+    if not Path(report.warehouse_file).is_file():
+        return
+    import duckdb
+
+    from closedloop import findings as fmod
+
+    try:
+        con = duckdb.connect(report.warehouse_file, read_only=True)
+    except duckdb.Error:  # still held by a writer: the counts above are what there is to say
+        return
+    try:
+        cases = fmod.case_totals(con)
+    finally:
+        con.close()
+    if cases:
+        out.print(f"at stake, each case counted once: {fmod.kinds_line(cases, 'cases')}")
 
 
 def _published(cfg: cfgmod.Config):
@@ -84,7 +111,7 @@ def _published(cfg: cfgmod.Config):
 
 # Commands register themselves on `app` when their module is imported.
 from closedloop.cli import runs_cmds  # noqa: E402, F401, I001  (listed first in --help)
-from closedloop.cli import explore, demo_cmds, operate, discover_cmd  # noqa: E402, F401
+from closedloop.cli import explore, demo_cmds, operate, discover_cmd, pack_cmd  # noqa: E402, F401
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -151,24 +151,23 @@ def _allocator_returns_memory() -> None:
 
 
 def _print_headline(cfg: cfgmod.Config, top: int = 10) -> None:
-    """The demo's last word: what the checks found, the largest breaks by $, and the KPIs."""
+    """The demo's last word: what the checks found, money per kind from cases, the largest breaks, the KPIs."""
     from closedloop import findings as fmod
     from closedloop.cli.explore import findings_table
 
     con = _published(cfg)
     try:
-        rows, count, total = fmod.query(con, fmod.Filters(limit=top))
+        rows, count, _ = fmod.query(con, fmod.Filters(limit=top))
+        cases = fmod.case_totals(con)
         kpis = con.execute(
             "SELECT kpi_id, name, value, unit FROM results.kpi WHERE run_id = (SELECT max(run_id) FROM results.kpi)"
             " AND slice_kind = 'total' ORDER BY kpi_id, name"
         ).fetchall()
     finally:
         con.close()
-    out.print(
-        findings_table(
-            rows, f"top {len(rows)} of {count:,} findings — ${total:,.2f} at stake", workflow=False
-        )
-    )
+    out.print(findings_table(rows, f"top {len(rows)} of {count:,} findings", workflow=False))
+    if cases:  # money counted once per break, each kind on its own: the kinds are never added up
+        out.print(f"at stake, each case counted once: {fmod.kinds_line(cases, 'cases')}")
     k = Table(title="KPIs")
     for col in ("kpi", "name", "value", "unit"):
         k.add_column(col)

@@ -27,45 +27,68 @@ def findings(
     severity: Annotated[str | None, typer.Option(help="S1..S4.")] = None,
     owner: Annotated[str | None, typer.Option(help="Owner team (substring).")] = None,
     client: Annotated[str | None, typer.Option(help="Client id.")] = None,
-    min_impact: Annotated[float | None, typer.Option("--min", help="Minimum $ impact.")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Kind of money: leakage, exposure, cash or compliance.")
+    ] = None,
+    min_impact: Annotated[float | None, typer.Option("--min", help="Minimum amount.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to show / export.")] = 50,
     csv_path: Annotated[
         Path | None, typer.Option("--csv", help="Write the matching rows to a CSV file.")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the published run's findings, largest $ first, with filters and CSV export."""
+    """List the published run's findings, largest amount first, each with its kind of money; filters and CSV."""
     from decimal import Decimal
 
     from closedloop import findings as fmod
 
+    if kind is not None and kind.lower() not in fmod.KINDS:
+        console.print(f"[red]error:[/red] --kind {kind!r} is not one of {', '.join(fmod.KINDS)}")
+        raise typer.Exit(2)
     cfg = _config(config)
     con = _published(cfg)
     flt = fmod.Filters(
-        check_id, severity, owner, client, Decimal(str(min_impact)) if min_impact is not None else None, limit
+        check_id,
+        severity,
+        owner,
+        client,
+        Decimal(str(min_impact)) if min_impact is not None else None,
+        limit,
+        kind,
     )
     try:
-        rows, count, total = fmod.query(con, flt)
+        rows, count, by_kind = fmod.query(con, flt)
+        cases = fmod.case_totals(con)
     finally:
         con.close()
     if csv_path:
         csv_path.write_text(fmod.to_csv(rows), encoding="utf-8")
         console.print(f"wrote {len(rows)} findings to {csv_path}")
     if as_json:
-        out.print_json(json.dumps({"count": count, "impact_rc": total, "findings": rows}, default=str))
+        doc = {"count": count, "by_kind": by_kind, "cases_by_kind": cases, "findings": rows}
+        out.print_json(json.dumps(doc, default=str))
         return
-    out.print(findings_table(rows, f"{count:,} findings, ${total:,.2f} impact (showing {len(rows)})"))
+    out.print(
+        findings_table(
+            rows, f"{count:,} findings (showing {len(rows)}) — {fmod.kinds_line(by_kind, 'findings')}"
+        )
+    )
+    if cases:
+        out.print(f"counted once per case: {fmod.kinds_line(cases, 'cases')}")
 
 
 def findings_table(rows: list[dict], title: str, *, workflow: bool = True) -> Table:
-    """Findings as the terminal shows them, largest $ first (the queue and the demo's last word)."""
+    """Findings as the terminal shows them, largest amount first, each with its kind (the queue, the demo)."""
     t = Table(title=title)
-    cols = ("check", "sev", "$ impact", "entity", "correlation")
+    cols = ("check", "sev", "kind", "amount", "entity", "correlation")
     for col in (*cols, "owner", "status") if workflow else cols:
         t.add_column(col)
     for r in rows:
-        cells = [r["check_id"], r["severity"], f"{r['impact_rc'] or 0:,.2f}", f"{r['entity_type']} {r['entity_id']}",
-                 r["correlation_id"] or "—"]  # fmt: skip
+        amount = f"{r['impact_rc'] or 0:,.2f}"
+        if r.get("impact_kind") == "compliance":
+            amount += " affected"  # a compliance amount is what a broken control touches, not money at stake
+        cells = [r["check_id"], r["severity"], r.get("impact_kind") or "", amount,
+                 f"{r['entity_type']} {r['entity_id']}", r["correlation_id"] or "—"]  # fmt: skip
         t.add_row(*cells, *((r["owner_team"] or "", r["status"] or "") if workflow else ()))
     return t
 

@@ -15,7 +15,6 @@ from closedloop.cli import (
     _progress,
     _run_or_exit,
     app,
-    console,
     out,
 )
 
@@ -54,8 +53,6 @@ def check(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         pipeline.run, cfg, only=[], trigger="check", progress=None if as_json else _progress
     )
     _print_report(report, as_json)
-    if not as_json and report.checks:
-        console.print(f"checks: {json.dumps(report.checks, default=str)[:400]}")
     raise typer.Exit(report.exit_code)
 
 

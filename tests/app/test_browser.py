@@ -198,7 +198,7 @@ def test_the_trace_page_starts_plotly_after_its_first_paint(server, page):
 def test_a_kpi_tile_leads_to_the_findings_behind_it(server, page):
     page.goto(server + "/")
     settle(page, "Revenue leakage")
-    page.get_by_role("link", name=re.compile("See the findings behind it")).nth(1).click()
+    page.get_by_role("link", name=re.compile("Open these cases")).first.click()  # the leakage tile
     page.wait_for_url(re.compile(r"/findings\?.*kind=leakage"))
     settle(page, "largest $ first")
     assert page.get_by_test_id("stMetric").first.inner_text().strip().endswith("3")  # three leakage findings
@@ -208,7 +208,7 @@ def test_a_bar_of_where_the_money_is_leads_to_its_findings(server, page):
     page.goto(server + "/")
     settle(page, "Where the money is")
     page.get_by_role("tab", name="Legal entity").click()  # a tab built on its click, not on first paint
-    settle(page, "Click a bar to open its findings")
+    settle(page, "Click a bar to open its cases")
     chart = page.locator(CHART).filter(has_text="Acme Consulting").first
     bar = chart.locator(".barlayer .point path").first
     bar.scroll_into_view_if_needed()

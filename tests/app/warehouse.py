@@ -458,6 +458,56 @@ CHECKS = {  # id: title, domain, owner, severity, kind, (previous rows, previous
 STAGES = {"Q2C-001": "opportunity", "Q2C-010": "project", "Q2C-021": "schedule", "Q2C-032": "invoice"}
 
 
+# The previous run's findings (key, check, sev, kind, impact, entity type, id, correlation, client, entity, event,
+# owner): its cases are formed by build_cases, then its findings and cases leave the file as a new run's file
+# would not hold them; what it carries forward is case_history and case_run. OPP-3's case is closed by the
+# current run (Q2C-001 ran and found nothing).
+PREV_FINDINGS = (
+    ("k-033-inv1", "Q2C-033", "S2", "leakage", "30000.00", "invoice", "INV-1", "CID-0001", "C-100", "LE-US",
+     "2026-09-01", "Billing Ops"),
+    ("k-010-sow2", "Q2C-010", "S2", "cash", "9000.00", "sow", "SOW-2", "CID-0002", "C-200", "LE-UK", "2026-08-03",
+     "PMO / Delivery Ops"),
+    ("k-070-inv2", "Q2C-070", "S3", "cash", "3100.00", "invoice", "INV-2", "CID-0002", "C-200", "LE-UK",
+     "2026-10-02", "Integration / RevOps"),
+    ("k-001-opp3", "Q2C-001", "S2", "exposure", "20000.00", "opportunity", "OPP-3", "CID-0001", "C-100", "LE-US",
+     "2026-10-15", "Deal Desk"),
+)  # fmt: skip
+
+
+def _previous_cases(con: duckdb.DuckDBPyConnection, prev_run: str) -> None:
+    """Form the previous run's cases the way that run did, and keep only what a run carries forward."""
+    for key, cid, sev, kind, amt, et, eid, corr, client, le, ev, owner in PREV_FINDINGS:
+        _ins(
+            con,
+            "results.finding",
+            run_id=prev_run,
+            finding_key=key,
+            check_id=cid,
+            severity=sev,
+            base_severity=sev,
+            impact_kind=kind,
+            impact_rc=amt,
+            entity_type=et,
+            entity_id=eid,
+            correlation_id=corr,
+            client_id=client,
+            legal_entity_id=le,
+            invoice_id=eid if et == "invoice" else None,
+            event_date=dt.date.fromisoformat(ev),
+            owner_team=owner,
+            first_seen_at=ts("2026-10-30", 0),
+            last_seen_at=ts("2026-10-31", 0),
+            status="open",
+            reopened_count=0,
+            stage=STAGES.get(cid, "invoice"),
+        )
+    con.execute("SET VARIABLE run_id = ?", [prev_run])
+    con.execute("SET VARIABLE as_of_ts = ?", [ts("2026-10-31", 0)])
+    build_cases(con, prev_run)
+    con.execute("DELETE FROM results.finding WHERE run_id = ?", [prev_run])
+    con.execute("DELETE FROM results.cases WHERE run_id = ?", [prev_run])
+
+
 def _results(con: duckdb.DuckDBPyConnection, prev_run: str, run_id: str, started: dt.datetime) -> None:
     ensure_results(con)
     as_of_ts = ts("2026-11-01", 0)
@@ -492,6 +542,7 @@ def _results(con: duckdb.DuckDBPyConnection, prev_run: str, run_id: str, started
                 params=json.dumps({"sla_bd": 5}),
                 stage=STAGES.get(cid, "invoice"),
             )
+    _previous_cases(con, prev_run)
     for key, cid, sev, kind, amt, et, eid, corr, client, le, prj, inv, ev, owner, status in FINDINGS:
         first = ts("2026-10-30", 0) if cid in prev_impact else as_of_ts
         _ins(

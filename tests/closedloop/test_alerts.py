@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import socket
@@ -15,6 +16,7 @@ import duckdb
 import pytest
 
 from closedloop import alerts, pipeline, settings
+from closedloop.case_audit import case_workflow
 from closedloop.ops import OpsStore, alert_delivery
 from tests.closedloop.test_contracts import DEALS, make_firm
 
@@ -131,32 +133,97 @@ def test_a_webhook_that_stays_down_is_retried_on_the_next_run(tmp_path, monkeypa
     assert pipeline.run(cfg, with_checks=False).alerts["delivered"] == ["ops"]
 
 
-def test_new_and_worse_findings_over_the_threshold(tmp_path):
-    cfg = settings.parse({"alerts": {"min_impact_rc": 1000.0}}, None)
-    f = tmp_path / "run.duckdb"
-    con = duckdb.connect(str(f))
-    con.execute(
-        "CREATE SCHEMA results; CREATE TABLE results.finding(run_id VARCHAR, finding_key VARCHAR,"
-        " check_id VARCHAR, severity VARCHAR, impact_rc DECIMAL(18,2), entity_type VARCHAR,"
-        " entity_id VARCHAR, correlation_id VARCHAR, owner_team VARCHAR, status VARCHAR)"
-    )
-    con.execute(
-        "INSERT INTO results.finding VALUES ('r', 'k1', 'Q2C-038', 'S1', 10, 'invoice', 'I1', 'C1', 'Billing', 'open'),"
-        " ('r', 'k2', 'Q2C-032', 'S3', 5000, 'time_entry', 'T1', NULL, 'PM', 'open'),"
-        " ('r', 'k3', 'Q2C-032', 'S3', 50, 'time_entry', 'T2', NULL, 'PM', 'open'),"
-        " ('r', 'k4', 'Q2C-010', 'S2', 9000, 'sow', 'S1', NULL, 'PMO', 'open')"
-    )
+def _case_key(money_type: str, money_id: str) -> str:
+    return hashlib.md5(f"{money_type}|{money_id}".encode()).hexdigest()
+
+
+# check, kind, severity, amount, entity type, entity id, invoice
+CASE_FINDINGS = (
+    ("Q2C-038", "leakage", "S1", "10.00", "invoice", "I1", "I1"),
+    ("Q2C-032", "leakage", "S3", "5000.00", "time_entry", "T1", None),
+    ("Q2C-032", "leakage", "S3", "50.00", "time_entry", "T2", None),
+    ("Q2C-010", "cash", "S2", "90000.00", "sow", "SOW-1", None),
+    ("Q2C-070", "cash", "S3", "78500.00", "invoice", "I7", "I7"),  # the same money as the next line:
+    ("Q2C-104", "cash", "S3", "78500.00", "integration_event", "E7", "I7"),  # one case, one amount
+    ("Q2C-001", "exposure", "S2", "60000.00", "opportunity", "OPP-1", None),
+    ("Q2C-102", "compliance", "S1", "999999.00", "invoice", "I8", "I8"),  # an amount affected, not at stake
+)
+
+
+def _cases_run(path) -> None:
+    """A run file whose cases are formed by checks.cases.build_cases from the findings above."""
+    from checks.cases import build_cases
+    from checks.results import ensure_results
+
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA canon; CREATE TABLE canon.project(project_id VARCHAR, sow_id VARCHAR)")
+    ensure_results(con)
+    for check in sorted({f[0] for f in CASE_FINDINGS}):
+        kind = next(f[1] for f in CASE_FINDINGS if f[0] == check)
+        con.execute(
+            "INSERT INTO results.check_run(run_id, check_id, title, owner, impact_kind, status, stage, as_of)"
+            " VALUES ('r', ?, ?, 'Billing', ?, 'failed', 'invoice', DATE '2026-10-31')",
+            [check, f"title of {check}", kind],
+        )
+    for i, (check, kind, sev, amount, etype, eid, inv) in enumerate(CASE_FINDINGS):
+        con.execute(
+            "INSERT INTO results.finding(run_id, finding_key, check_id, severity, impact_kind, impact_rc, entity_type,"
+            " entity_id, invoice_id, owner_team, first_seen_at, status, stage)"
+            " VALUES ('r', ?, ?, ?, ?, ?, ?, ?, ?, 'Billing', TIMESTAMPTZ '2026-11-01 00:00:00+00', 'open', 'invoice')",
+            [f"f{i}", check, sev, kind, amount, etype, eid, inv],
+        )
+    con.execute("SET VARIABLE run_id = 'r'")
+    con.execute("SET VARIABLE as_of_ts = TIMESTAMPTZ '2026-11-01 00:00:00+00'")
+    build_cases(con, "r")
     con.close()
+
+
+def test_cases_alert_per_kind_over_their_own_thresholds(tmp_path):
+    cfg = settings.parse(
+        {
+            "alerts": {"min_leakage_rc": 1000.0, "min_exposure_rc": 100000.0, "min_cash_rc": 50000.0},
+            "ops": {"url": f"sqlite:///{tmp_path / 'ops.sqlite'}"},
+        },
+        None,
+    )
+    f = tmp_path / "run.duckdb"
+    _cases_run(f)
     report = SimpleNamespace(run_id="r", sources=[], status="ok", published=True)
-    sent = {"k4": {"severity": "S2", "impact_rc": 9000}, "k2": {"severity": "S3", "impact_rc": 1000}}
+    sow, t1 = _case_key("sow", "SOW-1"), _case_key("time_entry", "T1")
+    sent = {
+        f"case:{sow}:cash": {"severity": "S2", "impact_rc": 90000},
+        f"case:{t1}:leakage": {"severity": "S3", "impact_rc": 1000},
+    }
     items = alerts.collect_items(f, cfg, report, sent)
-    assert [(i["key"], i["text"].split()[0]) for i in items] == [("k2", "worse"), ("k1", "new")]
+    by_key = {i["key"]: i for i in items}
+    assert set(by_key) == {
+        f"case:{_case_key('invoice', 'I1')}:leakage",  # S1: alerted by severity though only $10
+        f"case:{t1}:leakage",  # worse: $5,000 now, $1,000 when last told
+        f"case:{_case_key('invoice', 'I7')}:cash",  # over the cash threshold, once for two checks
+        f"case:{_case_key('invoice', 'I8')}:compliance",  # S1 compliance: by severity, no amount
+    }  # not: T2 ($50 leakage, S3), SOW-1 (already told), OPP-1 ($60,000 exposure: under exposure's $100,000)
+    assert by_key[f"case:{t1}:leakage"]["text"].startswith("worse S3 case · leakage $5,000.00")
+    cash = by_key[f"case:{_case_key('invoice', 'I7')}:cash"]
+    assert (
+        cash["impact_kind"] == "cash"
+        and cash["impact_rc"] == "78500.00"
+        and "cash $78,500.00" in cash["text"]
+    )
+    comp = by_key[f"case:{_case_key('invoice', 'I8')}:compliance"]
+    assert "impact_rc" not in comp and "$" not in comp["text"] and "no money figure" in comp["text"]
     slack = alerts.payload("slack", cfg, report, items)
-    assert set(slack) == {"text"} and "Q2C-038" in slack["text"]
-    workflow = pytest.importorskip("closedloop.workflow")
+    assert set(slack) == {"text"} and "leakage $10.00" in slack["text"] and "999,999" not in slack["text"]
     until = dt.date.today() + dt.timedelta(days=30)
-    workflow.Workflow(cfg.ops_url).allowlist("k1", "ana@firm.example", until, "known timing difference")
-    assert [i["key"] for i in alerts.collect_items(f, cfg, report, sent)] == ["k2"]  # allowlisted: quiet
+    case_workflow(cfg.ops_url).allowlist(
+        _case_key("invoice", "I1"), "ana@firm.example", until, "known timing"
+    )
+    keys = [i["key"] for i in alerts.collect_items(f, cfg, report, sent)]
+    assert f"case:{_case_key('invoice', 'I1')}:leakage" not in keys and len(keys) == 3  # allowlisted: quiet
+
+
+def test_the_old_single_threshold_is_refused_by_name():
+    with pytest.raises(settings.ConfigError, match=r"alerts\.min_impact_rc"):
+        settings.parse({"alerts": {"min_impact_rc": 1000.0}}, None)
 
 
 def test_webhook_urls_are_secrets_not_config(tmp_path):

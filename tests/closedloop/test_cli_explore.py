@@ -70,3 +70,29 @@ def test_commands_before_any_run_say_so(tmp_path):
     (tmp_path / "closedloop.toml").write_text("[closedloop]\ndata_dir = 'data'\n")
     result = invoke("findings")
     assert result.exit_code == 1 and "no published run yet" in result.output
+
+
+def test_findings_show_each_kind_apart_and_money_counted_once_per_case(site):
+    import duckdb
+
+    doc = json.loads(invoke("findings", "--json").stdout)
+    assert "impact_rc" not in doc  # no single figure over every kind
+    assert {k: v["findings"] for k, v in doc["by_kind"].items()} == {"cash": 2, "leakage": 3}
+    assert all(f["impact_kind"] in ("leakage", "cash") for f in doc["findings"])
+    run_file = next((site.parent / "data").rglob("*.duckdb"))
+    con = duckdb.connect(str(run_file), read_only=True)
+    leakage, cash = con.execute("SELECT sum(leakage_rc), sum(cash_rc) FROM results.cases").fetchone()
+    con.close()
+    assert doc["cases_by_kind"]["leakage"]["amount_rc"] == str(leakage)
+    assert doc["cases_by_kind"]["cash"]["amount_rc"] == str(cash)
+    assert doc["cases_by_kind"]["compliance"] == {"cases": 0, "amount_rc": None, "second_rc": None}
+    only = json.loads(invoke("findings", "--json", "--kind", "cash").stdout)
+    assert only["count"] == 2 and {f["impact_kind"] for f in only["findings"]} == {"cash"}
+    text = invoke("findings").stdout
+    assert f"leakage ${leakage:,.2f} (3 cases)" in text and f"cash ${cash:,.2f} (2 cases)" in text
+    assert f"{leakage + cash:,.2f}" not in text  # never a total across kinds
+    bad = invoke("findings", "--kind", "money")
+    assert (
+        bad.exit_code == 2
+        and "--kind 'money' is not one of leakage, exposure, cash, compliance" in bad.output
+    )
