@@ -146,7 +146,7 @@ def fix_first(run: q.Run, as_of: dt.date | None) -> None:
                 f":small[{ui.plain(' · '.join(detail))}]"
             )
             with right:
-                ui.link("Open evidence →", "findings", {"case": c["case_key"]})
+                ui.link("Open evidence →", "findings", {"sel": c["case_key"]})
 
 
 def _amounts(row: dict[str, Any], currency: str) -> str:

@@ -271,7 +271,25 @@ with main:
             icon=":material/download:",
             width="stretch",
         )
-        pack_slot = st.container()  # the exception pack's download button (issue 16 item 6) goes here
+        # the month-end exception pack of the run's business month (closedloop pack --period for any other month)
+        period = str(as_of)[:7] if as_of else None
+        if period:
+            st.download_button(
+                f"Exception pack {period} (HTML, for the close)",
+                data=lambda: q.exception_pack(run, period)[1].encode("utf-8"),
+                file_name=f"exception-pack-{period}.html",
+                mime="text/html",
+                icon=":material/summarize:",
+                width="stretch",
+            )
+            st.download_button(
+                f"Exception pack {period} (CSV)",
+                data=lambda: q.exception_pack(run, period)[0],
+                file_name=f"exception-pack-{period}.csv",
+                mime="text/csv",
+                icon=":material/download:",
+                width="stretch",
+            )
     st.session_state["_full_gen"] = st.session_state.get("_bulk_gen", 0)
     queue_body(t, filters, ov, group, size, compact)
 

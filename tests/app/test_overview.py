@@ -94,7 +94,7 @@ def test_fix_first_lists_the_largest_leakage_cases_each_linked_to_its_evidence(a
         ]
     finally:
         con.close()
-    evidence = [q["case"][0] for label, q in _links(at) if label == "Open evidence →"]
+    evidence = [q["sel"][0] for label, q in _links(at) if label == "Open evidence →"]
     assert evidence == expected and len(expected) == 3
     texts = _texts(at)
     first = next(t for t in texts if "T&M time billed at rate" in t)

@@ -151,4 +151,4 @@ def test_a_fix_first_case_opens_the_queue_on_it(demo, page):
     links = page.get_by_role("link", name="Open evidence →")
     assert links.count() == len(top) == 5
     links.first.click()
-    page.wait_for_url(re.compile(rf"/findings\?case={top[0]}$"))
+    page.wait_for_url(re.compile(rf"/findings\?.*sel={top[0]}"))
