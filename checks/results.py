@@ -40,10 +40,10 @@ CARRIED = ("check_run", "kpi")
 
 def ensure_results(con: duckdb.DuckDBPyConnection) -> None:
     """Create the results schema and tables when missing."""
-    from checks.cases import CASES_DDL
+    from checks.cases import ensure_cases
 
     con.execute(RESULTS_DDL)
-    con.execute(CASES_DDL)
+    ensure_cases(con)
 
 
 def carry_forward(con: duckdb.DuckDBPyConnection, previous: str, run_id: str) -> None:

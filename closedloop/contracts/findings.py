@@ -100,9 +100,9 @@ def write_findings(
     con.execute(
         """
         INSERT INTO results.finding BY NAME
-        SELECT $run AS run_id, finding_key, check_id, severity, severity AS base_severity, 'count' AS impact_kind,
+        SELECT $run AS run_id, finding_key, check_id, severity, severity AS base_severity, 'compliance' AS impact_kind,
                impact_rc, entity_type, entity_id, correlation_id, $owner AS owner_team, first_seen_at,
-               last_seen_at, status, reopened_count, details
+               last_seen_at, status, reopened_count, details, 'data' AS stage
         FROM mon_hist
         """,
         {"run": run_id, "owner": OWNER},
@@ -112,8 +112,8 @@ def write_findings(
         status = "failed" if counts.get(cid) else ("passed" if cid in judged else "skipped")
         con.execute(
             "INSERT INTO results.check_run (run_id, check_id, title, domain, owner, base_severity, impact_kind,"
-            " status, row_count, impact_rc, duration_ms, error, as_of, params)"
-            " VALUES (?, ?, ?, 'integration', ?, ?, 'count', ?, ?, 0, 0, NULL, CAST(? AS DATE), '{}')",
+            " status, row_count, impact_rc, duration_ms, error, as_of, params, stage)"
+            " VALUES (?, ?, ?, 'integration', ?, ?, 'compliance', ?, ?, 0, 0, NULL, CAST(? AS DATE), '{}', 'data')",
             [
                 run_id,
                 cid,
