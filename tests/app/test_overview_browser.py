@@ -138,7 +138,10 @@ def test_the_overview_shows_each_kind_as_the_cases_sum(demo, page):
     for n in (2, 3):
         for combo in itertools.combinations(money, n):
             total = sum(combo, Decimal("0"))
-            assert ui.money(total) not in main and ui.money(total, compact=True) not in main, total
+            assert ui.money(total) not in main, total
+            # a compact sum is only evidence when no single kind rounds to the same text
+            if ui.money(total, compact=True) not in {ui.money(m, compact=True) for m in money}:
+                assert ui.money(total, compact=True) not in main, total
     assert "business days" in main and re.search(r"\bbd\b", main) is None
     shot(page, "overview_demo")
 
