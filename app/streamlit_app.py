@@ -1,44 +1,80 @@
-"""closedloop's app: the router only; pages live in app/views, queries in app/queries.py.
+"""closedloop's app: the router only; pages live in app/views, queries in app/queries*.py.
 
 Not app/pages: Streamlit would also register that folder as a legacy multipage app, and a cold deep
 link (/data_health before anyone opened /) would render without the router.
+
+Every page is registered for everyone, so a typed URL reaches the page's own gate (app/access_ui.gate), which
+refuses and audits it; the menu lists only the pages the person's roles open.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app import auth, prewarm, queries
+from app import access_ui, prewarm, queries
 from app import components as ui
+from closedloop import access
 
 st.set_page_config(page_title="closedloop", page_icon="🔁", layout="wide", initial_sidebar_state="expanded")
 
-pages = {
+SECTIONS = {
     "Monitor": [
-        st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", default=True),
-        st.Page("views/findings.py", title="Findings", icon=":material/fact_check:"),
-        st.Page("views/trace.py", title="Trace", icon=":material/timeline:"),
+        ("overview", ":material/monitoring:"),
+        ("findings", ":material/fact_check:"),
+        ("trace", ":material/timeline:"),
     ],
     "Trust": [
-        st.Page("views/data_health.py", title="Data health", icon=":material/health_and_safety:"),
-        st.Page("views/checks_catalog.py", title="Checks catalog", icon=":material/rule:"),
+        ("data_health", ":material/health_and_safety:"),
+        ("checks_catalog", ":material/rule:"),
+        ("audit", ":material/policy:"),
     ],
 }
-page = st.navigation(pages)
 
+who = access_ui.principal()
+order = [name for items in SECTIONS.values() for name, _ in items]
+home = next((name for name in order if who.can_see(name)), "overview")
+pages = {
+    section: [
+        st.Page(
+            f"views/{name}.py",
+            title=access.PAGES[name],
+            icon=icon,
+            url_path=name,
+            default=name == home,
+        )
+        for name, icon in items
+    ]
+    for section, items in SECTIONS.items()
+}
+page = st.navigation(pages, position="hidden")
+
+run = None
 with st.sidebar:
     st.markdown("### :material/all_inclusive: closedloop")
     st.caption("Quote-to-cash, reconciled.")
-    run = queries.published()
-    if run is None:
-        st.caption("No published run yet")
-    else:
-        info = queries.run_info(run.path)
-        st.caption(f"Run `{run.run_id}`  \nas of **{info.get('as_of', '—')}**")
-    who = ui.plain(auth.current_user())
-    st.caption(f"Signed in as **{who}**" if auth.signed_in() else f"Acting as **{who}**")
+    if who.roles:
+        for section, items in pages.items():
+            mine = [p for p, (name, _) in zip(items, SECTIONS[section], strict=True) if who.can_see(name)]
+            if mine:
+                st.caption(section)
+                for p in mine:
+                    st.page_link(p)
+        run = queries.published()
+        if run is None:
+            st.caption("No published run yet")
+        else:
+            info = queries.run_info(run.path)
+            st.caption(f"Run `{run.run_id}`  \nas of **{info.get('as_of', '—')}**")
+    if who.local:
+        st.caption(f"Local mode · acting as **{ui.plain(who.actor)}**")
+    elif who.actor != "anonymous":
+        st.caption(
+            f"Signed in as **{ui.plain(who.actor)}**  \n{ui.plain(', '.join(sorted(who.roles)) or 'no role')}"
+        )
+        st.button("Sign out", on_click=access_ui.sign_out, icon=":material/logout:")
 
 try:
     page.run()
 finally:  # after the page has been sent: the other pages' defaults are computed while this one is read
-    prewarm.start(run)
+    if who.roles:
+        prewarm.start(run)

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from app import auth
+from app import access_ui
 from app import components as ui
 from app import queries as q
 from closedloop.workflow import REASONS, State, Workflow, WorkflowError, overlay
@@ -63,7 +63,7 @@ def _act(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
 
 def actions(run: q.Run, key: str, wf: Workflow, state: State | None, owner: str | None) -> None:
     """Assign, acknowledge, resolve (a reason code is required), comment, allowlist, reopen: one case."""
-    who = auth.current_user()
+    who = access_ui.current_user()
     tabs = st.tabs(["Assign", "Acknowledge", "Resolve", "Comment", "Allowlist", "Reopen"])
     with tabs[0], st.form(f"assign_{key}", clear_on_submit=True):
         to = st.text_input(
@@ -133,7 +133,7 @@ def _bulk(
     now = set(now_members()) if now_members is not None else set(shown)  # before acting: the group as it is
     try:
         case_workflow(run.ops_url).bulk(
-            action, list(shown), auth.current_user(), run_id=run.run_id, scope=scope, **fields
+            action, list(shown), access_ui.current_user(), run_id=run.run_id, scope=scope, **fields
         )
     except WorkflowError as exc:
         ss["_bulk_flash"] = ("warning", f"Nothing was saved: {exc}.")

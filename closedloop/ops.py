@@ -130,6 +130,25 @@ def _m005_audit_subject(conn: sa.Connection) -> None:
         )
 
 
+# Access: who signed in and out, opened a case or a trace, exported, was refused, requested a run
+# (closedloop/audit.py). Append-only: nothing in closedloop updates or deletes a row of it.
+access_log = sa.Table(
+    "access_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("actor", sa.String(200), nullable=False, index=True),
+    sa.Column("roles", sa.String(200), nullable=False, default=""),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("subject", sa.String(500), nullable=False, default=""),
+    sa.Column("detail", sa.Text, nullable=False, default="{}"),
+)
+
+
+def _m006_access_log(conn: sa.Connection) -> None:
+    access_log.create(conn, checkfirst=True)
+
+
 # Named, transactional migrations applied in order; later issues append (workflow, audit, schedules).
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("001_run_log", _m001_run_log),
@@ -137,6 +156,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("003_scheduler", _m003_scheduler),
     ("004_workflow_audit", _m004_workflow_audit),
     ("005_audit_subject", _m005_audit_subject),
+    ("006_access_log", _m006_access_log),
 ]
 
 

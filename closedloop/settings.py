@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from closedloop import checkparams, valuemaps
+from closedloop import access, checkparams, valuemaps
 
 CONFIG_NAME = "closedloop.toml"
 ENV_CONFIG = "CLOSEDLOOP_CONFIG"
@@ -63,17 +63,49 @@ SECTIONS: dict[str, list[Setting]] = {
     ],
     "app": [
         Setting(
-            "admins",
-            list,
-            [],
-            "Names or emails allowed to request a run from the app; empty: anyone using it on 127.0.0.1.",
-        ),
-        Setting(
             "default_user",
             str,
             "analyst",
             "Name written to the audit log when nobody is signed in (env CLOSEDLOOP_APP_USER overrides).",
         ),
+    ],
+    # Who may see and do what (closedloop/access.py validates the tables and documents the roles).
+    "access": [
+        Setting(
+            "roles_claim",
+            str,
+            "groups",
+            "ID token claim listing the signed-in person's groups or roles (sign-in: .streamlit/secrets.toml [auth]).",
+        ),
+        Setting(
+            "groups",
+            dict,
+            {},
+            "Claim value -> role or roles, e.g. {'q2c-finance' = 'finance'}; a role's own name maps to itself."
+            " Roles: executive, finance, support, admin.",
+        ),
+        Setting("users", dict, {}, "E-mail -> role or roles, for providers that send no roles claim."),
+        Setting(
+            "masking",
+            dict,
+            {},
+            "Kind of value -> roles it is masked for (amounts, rates, margins, contacts, people); unset kinds keep"
+            " the defaults (amounts: support; rates, margins, contacts: support, executive; people: executive).",
+        ),
+        Setting(
+            "scopes",
+            dict,
+            {},
+            "E-mail or group -> what they see: {'fred@corp.test' = {legal_entities = ['LE-US'], regions = ['EMEA'],"
+            " clients = ['C-100']}}; unset: the whole firm.",
+        ),
+        Setting(
+            "local_roles",
+            list,
+            ["executive", "finance", "support", "admin"],
+            "Roles of the one person using the app in local mode (no [auth] configured: 127.0.0.1 only).",
+        ),
+        Setting("session_hours", float, 12.0, "A sign-in lasts this long; then the person signs in again."),
     ],
     "checks": [
         Setting(
@@ -299,6 +331,7 @@ def _coerce(value: Any, setting: Setting, where: str) -> Any:
 
 # Keys that were settings once, and where what they meant is set now.
 MOVED = {
+    "app.admins": "admins are the people with the admin role: [access] users = {'ada@corp.test' = 'admin'} or groups",
     "closedloop.tier_floor": "the severity escalation floor is [checks] params = {materiality_rc = ...}",
 }
 
@@ -354,6 +387,10 @@ def parse(doc: dict, path: Path | None) -> Config:
             raise ConfigError(f"{file}: '{section}' must be a table")
         cfg.values[section] = _validate_section(raw, settings, section, file)
     checkparams.validate(cfg.values["checks"], file)
+    try:
+        access.policy(cfg.values["access"], f"{file}: [access]")
+    except access.AccessError as exc:
+        raise ConfigError(str(exc)) from None
     for key, raw in (doc.get("sources") or {}).items():
         if not isinstance(raw, dict):
             raise ConfigError(f"{file}: 'sources.{key}' must be a table")

@@ -9,13 +9,14 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from app import catalog
+from app import access_ui, catalog
 from app import components as ui
 from app import queries as q
 from app import queries_cases as qc
 from app import queries_health as qh
 from checks.loader import IMPACT_KINDS, STAGES
 
+who = access_ui.gate("checks_catalog")
 run = q.published()
 ui.header("Checks catalog", "Every rule: what it verifies, its owner, severity, SQL and track record", run)
 defs = {d.id: d for d in catalog.check_definitions()}

@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from app import auth
+from app import access_ui
 from app import components as ui
 from app import health_panels as panels
 from app import queries as q
@@ -30,7 +30,11 @@ def _cron(job: dict[str, Any], state: dict[str, Any]) -> str:
 
 def _request() -> None:
     """Run-now callback: queue the request before the rerun draws, so the page shows it pending."""
-    st.session_state["run_request_id"] = qh.request_run(auth.current_user())
+    who = access_ui.principal()
+    if not access_ui.allowed(who, "run_request"):
+        return
+    st.session_state["run_request_id"] = qh.request_run(who.actor)
+    access_ui.record("run_request", f"request #{st.session_state['run_request_id']}", who=who)
 
 
 def scheduler(state: dict[str, Any]) -> None:
@@ -104,7 +108,7 @@ def _run_now(state: dict[str, Any]) -> None:
     """The Run now button for admins (a lock for everyone else) and the pending request, if any."""
     pending = [r for r in state.get("requests") or [] if r["status"] in ("pending", "running")]
     with st.container(border=True):
-        if auth.is_admin():
+        if who.can("run_request"):
             st.button(
                 "Run now",
                 key="run_now",
@@ -125,9 +129,10 @@ def _run_now(state: dict[str, Any]) -> None:
             )
             if not state.get("alive"):
                 st.caption("No scheduler is running: it waits until `closedloop serve` starts one.")
-        st.caption(auth.admin_policy())
+        st.caption("Run now is for the admin role ([access] in closedloop.toml gives roles).")
 
 
+who = access_ui.gate("data_health")
 run = q.published()
 ui.header("Data health", "Sources, data contracts, monitors, runs and the schedule", run)
 if run is None:

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 import streamlit as st
 
-from app import case_panel, workflow_panel
+from app import access_ui, case_panel, workflow_panel
 from app import components as ui
 from app import queries as q
 from app import queries_case_detail as qd
@@ -128,6 +128,7 @@ def queue_body(t: dict, filters: q.Filters, ov: q.Overlay, group: str, size: int
                     open_case(rows["case_key"][hit])
 
 
+who = access_ui.gate("findings")
 run = q.published()
 if run is None:
     ui.header("Findings queue", "Cases with their money per kind, owner and status", run)

@@ -10,6 +10,7 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
+from app import access_ui
 from app import components as ui
 from app import overview_parts as parts
 from app import queries as q
@@ -17,6 +18,7 @@ from app import queries_health as qh
 from app import queries_overview as qo
 from app.kpi_targets import HEADLINE, KPI_LINKS, LABELS, SLA_MEASURES, TARGETS, meets
 
+who = access_ui.gate("overview")
 run = q.published()
 ui.header("Overview", "Quote-to-cash health: money at stake by kind, what to fix first, and the trend", run)
 if run is None:

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from app import access_ui
 from app import components as ui
 from app import queries as q
 from closedloop.trace import LANES, MAX_ID_LEN, TraceRecord, clean_id, record_fields
@@ -35,6 +36,7 @@ FAILED = "#B91C1C"
 FINDINGS_SHOWN = 10
 
 
+who = access_ui.gate("trace")
 run = q.published()
 ui.header(
     "Trace", "Paste any ID: correlation ID, opportunity, contract, SOW, project, invoice number, event", run

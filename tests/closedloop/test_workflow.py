@@ -190,6 +190,6 @@ def test_an_ops_store_from_before_cases_gains_the_subject_column(tmp_path):
                 "INSERT INTO audit_log VALUES (1, '2026-10-01 09:00:00', 'ana', 'acknowledge', 'k', NULL, '{}')"
             )
         )
-    assert ops.migrate(eng) == ["005_audit_subject"]
+    assert ops.migrate(eng) == ["005_audit_subject", "006_access_log"]
     assert Workflow(url).states()["k"].status == "acknowledged"  # the old entry is a finding's
     assert Workflow(url, subject="case").states() == {}
