@@ -34,6 +34,7 @@ JS = Path(st.__file__).parent / "static" / "static" / "js"
 # PLOTLY stands for the app's own plotly chart (app/plotly_chart.py): Streamlit's components.v2 element and
 # plotly.js's basic bundle, which the app serves from app/static.
 PLOTLY = "Plotly"
+# The sidebar's menu (app/streamlit_app.py) is page links on every page.
 PAGE_ELEMENTS: dict[str, tuple[str, ...]] = {
     "": ("Metric", "PageLink", PLOTLY, "ButtonGroup", "Progress", "embed"),
     "overview": ("Metric", "PageLink", PLOTLY, "ButtonGroup", "Progress", "embed"),
@@ -46,10 +47,12 @@ PAGE_ELEMENTS: dict[str, tuple[str, ...]] = {
         "DownloadButton",
         "ButtonGroup",
         "Button",
+        "PageLink",
     ),
-    "trace": ("TextInput",),
-    "data_health": ("Metric", "DataFrame", "Checkbox", "Button"),
-    "checks_catalog": ("Metric", "Multiselect", "DataFrame"),
+    "trace": ("TextInput", "PageLink"),
+    "data_health": ("Metric", "DataFrame", "Checkbox", "Button", "PageLink"),
+    "checks_catalog": ("Metric", "Multiselect", "DataFrame", "PageLink"),
+    "audit": ("NumberInput", "TextInput", "Multiselect", "DataFrame", "DownloadButton", "PageLink"),
 }
 # Code a page needs soon after first paint rather than on it: fetched, then run once the page is idle, so a
 # support engineer's first lookup does not pay the chart code's start-up on the browser's main thread.
