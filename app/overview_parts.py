@@ -65,8 +65,9 @@ def _previous(trend: pl.DataFrame, as_of: dt.date | None, kind: str) -> tuple[dt
     return last, (rows[0] if rows else {"cases": 0, "amount": Decimal("0.00"), "second": None})
 
 
-def kind_tiles(run: q.Run, as_of: dt.date | None) -> None:
-    """One tile per kind: the amount at stake counted once per case (compliance: cases by severity)."""
+def kind_tiles(run: q.Run, as_of: dt.date | None, links: bool = True) -> None:
+    """One tile per kind: the amount at stake counted once per case (compliance: cases by severity); `links`
+    to the cases behind each only for a role that opens the queue."""
     totals = qo.kind_totals(run.path, run.run_id)
     trend = qo.kind_trend(run.path)
     cols = st.columns(len(TILES))
@@ -107,7 +108,8 @@ def kind_tiles(run: q.Run, as_of: dt.date | None) -> None:
                 if second_name and t["second"] is not None:
                     line += f" · {second_name} {money(t['second'], run.currency)}"
                 st.caption(line)
-            ui.link("Open these cases →", "findings", {**ALL, "kind": [kind]})
+            if links:
+                ui.link("Open these cases →", "findings", {**ALL, "kind": [kind]})
 
 
 def _document(money_type: str | None, doc: Any) -> str:
