@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import time
 import urllib.request
@@ -22,12 +23,15 @@ import pytest
 from closedloop import appserver, settings
 from closedloop.audit import AuditLog
 from tests.app import warehouse
-from tests.app.test_browser import ARGS, CHROMIUM, _free_port, shot
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 IDP = ROOT / "idp"
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 USER_COOKIES = ("_streamlit_user", "_streamlit_user_tokens")
 
 # The pages each test person's menu lists (closedloop.access.ROLE_PAGES), and one page they may not open.
@@ -64,6 +68,24 @@ def sync_api():
     if missing:
         pytest.fail("the sign-in tests need: " + "; ".join(missing), pytrace=False)
     return sync_api
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def shot(page, name: str) -> None:
+    """A screenshot of the whole page (as tests/app/test_browser.py takes them; not imported from there:
+    that module skips itself without Chromium, and this one fails instead)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 1000")
+    size = page.viewport_size or {"width": 1440, "height": 1000}
+    page.set_viewport_size({"width": size["width"], "height": min(max(height + 40, 1000), 6000)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size(size)
 
 
 @dataclass
