@@ -85,7 +85,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # fx_rate is a market rate, not a price: it stays visible so a masked amount's conversion can be explained.
     # A transaction price is a contract's total (an amount), not a unit price.
     "rates": re.compile(r"(?<!fx_)rate(?!_date)|(?<!transaction)(^|_)price(_|$)|unit_cost", re.I),
-    "margins": re.compile(r"margin", re.I),
+    "margins": re.compile(r"margin|markup", re.I),
     "contacts": re.compile(r"e_?mail|phone|mobile", re.I),
     "people": re.compile(
         r"(^|_)(assignee|approver|approved_by|resource|resource_name|employee|employee_name|person|"
@@ -241,6 +241,19 @@ def mask_record(record: Mapping[str, Any], principal: Principal) -> dict[str, An
         else:
             out[key] = value
     return out
+
+
+def mask_json(text: Any, principal: Principal) -> Any:
+    """An evidence document (JSON text, as results.finding.details holds it) with its masked keys replaced."""
+    if not isinstance(text, str) or not principal.masked:
+        return text
+    import json
+
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return text
+    return json.dumps(mask_record(doc, principal)) if isinstance(doc, dict) else text
 
 
 @dataclass(frozen=True)
