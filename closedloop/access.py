@@ -253,7 +253,7 @@ def mask_json(text: Any, principal: Principal) -> Any:
         doc = json.loads(text)
     except ValueError:
         return text
-    return json.dumps(mask_record(doc, principal)) if isinstance(doc, dict) else text
+    return json.dumps(mask_record(doc, principal), ensure_ascii=False) if isinstance(doc, dict) else text
 
 
 @dataclass(frozen=True)
