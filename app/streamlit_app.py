@@ -77,4 +77,4 @@ try:
     page.run()
 finally:  # after the page has been sent: the other pages' defaults are computed while this one is read
     if who.roles:
-        prewarm.start(run)
+        prewarm.start(run, who)
