@@ -20,10 +20,19 @@ $(CHROMIUM):
 	SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium
 
+# The local OpenID provider the sign-in tests log in through (idp/, tests only): npm ci from its lockfile
+# whenever the lockfile changes. The stamp sits inside node_modules, so removing that folder reinstalls too.
+IDP_STAMP := idp/node_modules/.closedloop-installed
+$(IDP_STAMP): idp/package-lock.json idp/package.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  echo "install Node.js 20+ with npm (Debian: apt-get install nodejs npm) for the sign-in tests (idp/)"; exit 1; }
+	cd idp && npm ci --no-audit --no-fund --loglevel=error
+	touch $(IDP_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/closedloop demo --tier s
 
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(IDP_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -36,4 +45,4 @@ bench: $(STAMP) $(CHROMIUM)
 	$(BIN)/closedloop bench
 
 clean:
-	rm -rf $(VENV) data/demo data/warehouse data/ops.sqlite
+	rm -rf $(VENV) idp/node_modules data/demo data/warehouse data/ops.sqlite

@@ -21,7 +21,6 @@ from closedloop.audit import AuditLog
 log = logging.getLogger(__name__)
 DEFAULT_USER = "analyst"
 ENV_USER = "CLOSEDLOOP_APP_USER"
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def auth_configured() -> bool:
@@ -97,7 +96,7 @@ def _issued_at(user: dict[str, Any]) -> dt.datetime | None:
     return None
 
 
-def _session(who: access.Principal) -> None:
+def session(who: access.Principal) -> None:
     """Sign-in bookkeeping: the first page of a sign-in records it; a sign-in older than the policy ends."""
     user = _user()
     issued = _issued_at(user)
@@ -161,7 +160,7 @@ def gate(page: str) -> access.Principal:
         st.button("Sign in", on_click=st.login, type="primary", icon=":material/login:")
         st.stop()
     else:
-        _session(who)
+        session(who)
     if not who.roles:
         record("denied", page, {"why": "no role"}, who)
         st.title("No access")

@@ -9,10 +9,11 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from app import catalog, deeplinks, evidence, workflow_panel
+from app import catalog, deeplinks, evidence, masking_ui, workflow_panel
 from app import components as ui
 from app import queries as q
 from app import queries_case_detail as qd
+from closedloop.access import Principal
 from closedloop.workflow import State
 
 STATUS_COLORS = {"resolved": "green", "closed": "green", "allowlisted": "gray", "acknowledged": "blue"}
@@ -154,9 +155,9 @@ def _activity(run: q.Run, key: str, findings: list[dict[str, Any]]) -> None:
     )
 
 
-def show(run: q.Run, key: str, state: State | None, info: dict[str, Any]) -> None:
-    """The case ?sel= names (its key, or one of its findings' keys), in the side panel."""
-    c = qd.case_detail(run.path, run.run_id, key)
+def show(run: q.Run, key: str, state: State | None, info: dict[str, Any], who: Principal) -> None:
+    """The case ?sel= names (its key, or one of its findings' keys), in the side panel, as `who` may see it."""
+    c = qd.case_detail(run.path, run.run_id, key, who)
     head, close = st.columns([3, 1], vertical_alignment="center")
     if close.button("Close", icon=":material/close:", key="close_detail", width="stretch"):
         del st.query_params["sel"]
@@ -166,7 +167,7 @@ def show(run: q.Run, key: str, state: State | None, info: dict[str, Any]) -> Non
         st.caption("A later run may have closed it, or the link is wrong.")
         return
     workflow_panel.flash()
-    findings = qd.case_findings(run.path, run.run_id, key)
+    findings = qd.case_findings(run.path, run.run_id, key, who)
     root = next(
         (f for f in findings if f["finding_key"] == c.get("root_finding_key")),
         findings[0] if findings else None,
@@ -190,6 +191,7 @@ def show(run: q.Run, key: str, state: State | None, info: dict[str, Any]) -> Non
     if state and state.allow_until:
         line += f" · allowlisted until **{state.allow_until.isoformat()}**"
     st.markdown(line)
+    masking_ui.caption(who)
     _money(c, run.currency)
     _documents(run, c, findings)
     if root is not None:

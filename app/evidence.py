@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from closedloop.access import MASKED
+
 # (actual column, expected column, actual's label, expected's label, unit)
 PAIRS = (
     ("billed_rate", "contract_rate", "billed", "contract", "rate"),
@@ -90,7 +92,9 @@ def amount(value: Any, ccy: str | None) -> str:
 
 
 def reporting(value: Any, ccy: str) -> str:
-    """$1,234.50 for USD, else 1,234.50 EUR."""
+    """$1,234.50 for USD, else 1,234.50 EUR (a masked value stays masked: never a dash that reads as missing)."""
+    if value == MASKED:
+        return MASKED
     d = _dec(value)
     if d is None:
         return "—"

@@ -14,10 +14,12 @@ import polars as pl
 import streamlit as st
 
 from app import components as ui
+from app import masking_ui
 from app import queries as q
 from app import queries_overview as qo
 from checks.loader import IMPACT_KINDS
 from closedloop import case_audit
+from closedloop.access import MASKED, Principal
 from closedloop.workflow import STATUSES
 
 # every case of the run, whatever its workflow status, as the tiles count them
@@ -65,11 +67,18 @@ def _previous(trend: pl.DataFrame, as_of: dt.date | None, kind: str) -> tuple[dt
     return last, (rows[0] if rows else {"cases": 0, "amount": Decimal("0.00"), "second": None})
 
 
-def kind_tiles(run: q.Run, as_of: dt.date | None, links: bool = True) -> None:
-    """One tile per kind: the amount at stake counted once per case (compliance: cases by severity); `links`
-    to the cases behind each only for a role that opens the queue."""
-    totals = qo.kind_totals(run.path, run.run_id)
-    trend = qo.kind_trend(run.path)
+def kind_tiles(run: q.Run, as_of: dt.date | None, who: Principal) -> None:
+    """One tile per kind: the amount at stake counted once per case (compliance: cases by severity), over
+    the person's scope; a masked amount shows as ••• with no trend; links to the cases only for a role that
+    opens the queue."""
+    totals = qo.kind_totals(run.path, run.run_id, who)
+    trend = qo.kind_trend(run.path, who)
+    if who.scope.limited:
+        st.caption(
+            f"Figures for {ui.plain(who.scope.describe())} (your scope). The trend over earlier runs is kept for the "
+            "whole firm only, so it is not shown."
+        )
+    masking_ui.caption(who, ["amount"] if who.masks("amounts") else [])
     cols = st.columns(len(TILES))
     for col, (kind, (title, second_name)) in zip(cols, TILES.items(), strict=True):
         t = totals[kind]
@@ -90,6 +99,9 @@ def kind_tiles(run: q.Run, as_of: dt.date | None, links: bool = True) -> None:
                 )
                 sev = " · ".join(f"{s} {t['by_severity'].get(s, 0):,}" for s in qo.SEVERITIES)
                 st.caption(f"{sev} · no money figure")
+            elif t["amount"] == MASKED:
+                st.metric(title, MASKED, help=f"{title}: {meaning}. Masked for your role.")
+                st.caption(f"{MASKED} in {count(t['cases'], 'case')}")
             else:
                 values = [float(v or 0) for v in series["amount"]] if not series.is_empty() else []
                 st.metric(
@@ -108,7 +120,7 @@ def kind_tiles(run: q.Run, as_of: dt.date | None, links: bool = True) -> None:
                 if second_name and t["second"] is not None:
                     line += f" · {second_name} {money(t['second'], run.currency)}"
                 st.caption(line)
-            if links:
+            if who.can_see("findings"):
                 ui.link("Open these cases →", "findings", {**ALL, "kind": [kind]})
 
 
@@ -126,9 +138,12 @@ def _names(c: dict[str, Any]) -> tuple[str, str]:
     return f"project {c['project_name']}", doc
 
 
-def fix_first(run: q.Run, as_of: dt.date | None) -> None:
-    """The five cases with the most leakage, each one click from its evidence."""
-    rows = qo.fix_first(run, as_of) if as_of else []
+def fix_first(run: q.Run, as_of: dt.date | None, who: Principal) -> None:
+    """The five cases with the most leakage, each one click from its evidence (totals only: not shown)."""
+    if not who.detail:
+        st.caption("Your role sees totals only: the cases behind them are not listed.")
+        return
+    rows = qo.fix_first(run, as_of, who) if as_of else []
     if not rows:
         ui.empty("No revenue leakage in this run.", "Nothing to fix first: no case has leakage.")
         return
@@ -159,12 +174,18 @@ def _amounts(row: dict[str, Any], currency: str) -> str:
     return " · ".join(parts) or "no money figure"
 
 
-def since_last_run(run: q.Run, as_of: dt.date | None, started: dt.datetime | None) -> None:
-    """What the runs of this business date closed, and what people marked resolved since the last run."""
-    closed = qo.closed_on(run.path, as_of) if as_of else []
+def since_last_run(run: q.Run, as_of: dt.date | None, started: dt.datetime | None, who: Principal) -> None:
+    """What the runs of this business date closed, and what people marked resolved since the last run (cases
+    only for a role that sees them, in its scope)."""
+    if not who.detail:
+        return
+    closed = qo.closed_on(run.path, as_of, who) if as_of else []
     since = qo.previous_run_started(run.path, run.run_id)
     wf = qo.case_workflow(run.ops_url)
     marked = case_audit.resolved_since(wf, since)
+    if who.scope.limited:  # the ops store knows no scope: keep the cases the run places in the person's
+        labels = qo.case_labels(run.path, run.run_id, tuple({r["finding_key"] for r in marked}), who)
+        marked = [r for r in marked if r["finding_key"] in labels]
     trails = case_audit.trails(wf, [c["case_key"] for c in closed[:5]]) if closed else {}
     left, right = st.columns(2)
     with left.container(border=True):
@@ -173,7 +194,9 @@ def since_last_run(run: q.Run, as_of: dt.date | None, started: dt.datetime | Non
             st.caption("No case was closed on this business date: the data still shows every one.")
         else:
             per_kind = {
-                k: sum((c[f"{k}_rc"] for c in closed if c[f"{k}_rc"] is not None), Decimal("0.00"))
+                k: MASKED
+                if who.masks("amounts")
+                else sum((c[f"{k}_rc"] for c in closed if c[f"{k}_rc"] is not None), Decimal("0.00"))
                 for k in qo.MONEY_KINDS
             }
             counts = {k: sum(1 for c in closed if c[f"{k}_rc"] is not None) for k in qo.MONEY_KINDS}
@@ -185,11 +208,12 @@ def since_last_run(run: q.Run, as_of: dt.date | None, started: dt.datetime | Non
             st.caption(f"The data no longer shows them · {kinds or 'no money figure'}")
             for c in closed[:5]:
                 by = [r for r in trails.get(c["case_key"], []) if r["action"] == "resolve"]
-                who = f"marked resolved by {by[-1]['actor']}" if by else "fixed at the source"
+                actor = (MASKED if who.masks("people") else by[-1]["actor"]) if by else None
+                done_by = f"marked resolved by {actor}" if by else "fixed at the source"
                 st.markdown(
                     f"✔ {ui.plain(c['title'] or c['root_check_id'])} — "
                     f"{ui.plain(_document(c['money_type'], c['money_id']))}  \n"
-                    f":small[{ui.plain(_amounts(c, run.currency))} · {ui.plain(who)}]"
+                    f":small[{ui.plain(_amounts(c, run.currency))} · {ui.plain(done_by)}]"
                 )
     with right.container(border=True):
         cases = len({r["finding_key"] for r in marked})
@@ -199,11 +223,12 @@ def since_last_run(run: q.Run, as_of: dt.date | None, started: dt.datetime | Non
         else:
             people: dict[str, int] = {}
             for r in marked:
-                people[r["actor"]] = people.get(r["actor"], 0) + 1
+                name = MASKED if who.masks("people") else r["actor"]
+                people[name] = people.get(name, 0) + 1
             st.caption(
                 " · ".join(f"{ui.plain(p)} ({n:,})" for p, n in sorted(people.items(), key=lambda x: -x[1]))
             )
-            labels = qo.case_labels(run.path, run.run_id, tuple(r["finding_key"] for r in marked[:5]))
+            labels = qo.case_labels(run.path, run.run_id, tuple(r["finding_key"] for r in marked[:5]), who)
             for r in marked[:5]:
                 lab = labels.get(r["finding_key"])
                 what = (
@@ -211,7 +236,7 @@ def since_last_run(run: q.Run, as_of: dt.date | None, started: dt.datetime | Non
                 )
                 reason = ((r.get("payload") or {}).get("reason") or "no reason").replace("_", " ")
                 st.markdown(
-                    f"{ui.plain(r['actor'])} · {r['at']:%Y-%m-%d %H:%M} UTC — {ui.plain(what)}  \n"
+                    f"{ui.plain(MASKED if who.masks('people') else r['actor'])} · {r['at']:%Y-%m-%d %H:%M} UTC — {ui.plain(what)}  \n"
                     f":small[{ui.plain(reason)} · {_outcome(lab, r['at'], started)}]"
                 )
 

@@ -15,37 +15,40 @@ import threading
 from streamlit import runtime
 
 from app.queries import Run
+from closedloop.access import Principal
 
 log = logging.getLogger(__name__)
-_warmed: set[str] = set()
+_warmed: set[tuple[str, Principal]] = set()
 _lock = threading.Lock()
 
 
-def start(run: Run | None) -> None:
-    """Warm `run` in a background thread, once per run file (a newly published run is a new file)."""
+def start(run: Run | None, who: Principal) -> None:
+    """Warm `run` for `who` (the principal of the session that asked: cached results are keyed by principal,
+    so another role's warm-up would not help and must not be computed with more rights than asked) in a
+    background thread, once per run file and principal (a newly published run is a new file)."""
     if run is None:
         return
     with _lock:
-        if run.path in _warmed:
+        if (run.path, who) in _warmed:
             return
-        _warmed.add(run.path)
+        _warmed.add((run.path, who))
     # Not a daemon: at exit Python waits for it (seconds) instead of tearing the interpreter down under a
     # DuckDB query still running in it, which aborts the process ("terminate called without an active
     # exception"; seen as an exit code of 134 after a test session whose last app run was still warming).
-    threading.Thread(target=_quietly, args=(run,), name="closedloop-prewarm", daemon=False).start()
+    threading.Thread(target=_quietly, args=(run, who), name="closedloop-prewarm", daemon=False).start()
 
 
-def _quietly(run: Run) -> None:
+def _quietly(run: Run, who: Principal) -> None:
     if not runtime.exists():  # the server (or a test's app) has already gone
         return
     try:
-        warm(run)
+        warm(run, who)
     except Exception:  # a page computes what it needs on its first visit anyway
         log.warning("prewarming run %s failed", run.run_id, exc_info=True)
 
 
-def warm(run: Run) -> None:
-    """Every page's default queries for `run` (synchronous; start() runs it in the background)."""
+def warm(run: Run, who: Principal) -> None:
+    """The default queries of `who`'s pages for `run`, as `who` (synchronous; start() runs it in the background)."""
     # imported here, in the background thread, so the router's own first run stays light
     from app import catalog, workflow_panel
     from app import queries as q
@@ -63,28 +66,29 @@ def warm(run: Run) -> None:
     have = q.tables(run.path)
     info = q.run_info(run.path)
     as_of = info.get("as_of")
-    if "results.cases" in have:  # overview: money per kind from cases
-        qo.kind_totals(run.path, run.run_id)
-        qo.kind_trend(run.path)
-        qo.fix_first(run, as_of)
-        qo.closed_on(run.path, as_of)
+    if "results.cases" in have and who.can_see("overview"):  # overview: money per kind from cases
+        qo.kind_totals(run.path, run.run_id, who)
+        qo.kind_trend(run.path, who)
+        qo.fix_first(run, as_of, who)
+        qo.closed_on(run.path, as_of, who)
         qo.previous_run_started(run.path, run.run_id)
-        qo.money_by_month(run.path, run.run_id, as_of)
-        qo.money_by(run.path, run.run_id, "domain", "leakage")
+        qo.money_by_month(run.path, run.run_id, as_of, who)
+        qo.money_by(run.path, run.run_id, "domain", "leakage", who)
     if "results.check_run" in have:
-        if "results.kpi" in have:
-            qo.kpi_by_date(run.path, tuple(HEADLINE.items()))
-            q.kpis(run.path, tuple(SLA_MEASURES))
-        q.check_runs(run.path)  # checks catalog
-        if "results.finding" in have:
-            qc.severity_by_check(run.path, run.run_id)
+        if "results.kpi" in have and who.can_see("overview"):
+            qo.kpi_by_date(run.path, tuple(HEADLINE.items()), who)
+            q.kpis(run.path, tuple(SLA_MEASURES), who)
+        if who.can_see("checks_catalog"):
+            q.check_runs(run.path, who)
+            if "results.finding" in have:
+                qc.severity_by_check(run.path, run.run_id, who)
     catalog.check_definitions()
-    if "results.cases" in have:  # the queue: the active cases, largest amount first, first page
+    if "results.cases" in have and who.can_see("findings"):  # the queue: active cases, largest first, page 1
         _, ov = workflow_panel.case_overlay(run, info)
         filters = q.Filters(lists=(("status", tuple(workflow.ACTIVE)),))
-        qc.filter_options(run.path, run.run_id)
-        qc.totals(run, as_of, filters, ov)
-        qc.page(run, as_of, filters, ov, 1, 50, None, None)
+        qc.filter_options(run.path, run.run_id, who)
+        qc.totals(run, as_of, filters, ov, who)
+        qc.page(run, as_of, filters, ov, 1, 50, None, None, who)
     qh.coverage(run.path, run.run_id)  # overview, checks catalog and data health
     qh.health(run.path)  # data health
     qh.contract_streams(run.path, run.run_id)

@@ -17,10 +17,15 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from closedloop import settings, trace
+from closedloop import access, settings, trace
+from closedloop.access import Principal
 from closedloop.warehouse import Warehouse
 
 TTL = 3600
+# KPI units that are not money (anything else, e.g. a currency code, is an amount)
+NON_MONEY_UNITS = frozenset(
+    {"days", "business_days", "hours", "ratio", "pct", "percent", "share", "count", "n"}
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,41 @@ def _rows(path: str, sql: str, params: list[Any] | None = None) -> list[dict[str
         res = cur.execute(sql, params or [])
         names = [d[0] for d in res.description]
         return [dict(zip(names, r, strict=True)) for r in res.fetchall()]
+
+
+# ---- scope and masking: every query that returns firm data passes its result through these -----------------
+
+
+def mask_details(details: Any, who: Principal) -> Any:
+    """A finding's evidence document (JSON text) with the principal's masked keys replaced by access.MASKED."""
+    return access.mask_json(details, who)
+
+
+def mask_row(row: dict[str, Any], who: Principal) -> dict[str, Any]:
+    """One result row masked for the principal, its evidence document too."""
+    out = access.mask_record(row, who)
+    if "details" in out:
+        out["details"] = mask_details(row["details"], who)
+    return out
+
+
+def mask_rows(rows: list[dict[str, Any]], who: Principal) -> list[dict[str, Any]]:
+    return [mask_row(r, who) for r in rows]
+
+
+def mask_frame(df: pl.DataFrame, who: Principal) -> pl.DataFrame:
+    """access.mask_frame, and the evidence documents of a `details` column masked key by key."""
+    df = access.mask_frame(df, who)
+    if "details" in df.columns and who.masked and df.height:
+        df = df.with_columns(
+            pl.col("details").map_elements(lambda d: mask_details(d, who), return_dtype=pl.String)
+        )
+    return df
+
+
+def masked_kinds(columns: Any, who: Principal) -> list[str]:
+    """The kinds of value masked for the principal among these columns (for the page's caption)."""
+    return sorted({k for c in columns if (k := access.value_kind(str(c))) and who.masks(k)})
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -199,57 +239,119 @@ def _findings_sql(run: Run, as_of: dt.date, f: Filters, overlay: Overlay) -> tup
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def kpis(path: str, headline: tuple[tuple[str, str], ...]) -> pl.DataFrame:
+def kpis(path: str, headline: tuple[tuple[str, str], ...], who: Principal) -> pl.DataFrame:
     """Each KPI's headline measure for the whole firm per run, oldest run first, for tiles and trends.
 
     A KPI has several measures (median, P90, share within SLA...): the tile shows one, named in
-    app/kpi_targets.HEADLINE; the others stay in results.kpi for drill-down.
+    app/kpi_targets.HEADLINE; the others stay in results.kpi for drill-down. KPIs are firm-wide (a median
+    cannot be re-cut by a scope): a person with a scope gets none (fail closed; the page says why), and a
+    money KPI's value is null where amounts are masked.
     """
     pairs = [v for pair in headline for v in pair]
     cond = " OR ".join("(kpi_id = ? AND name = ?)" for _ in headline) or "false"
-    return _pl(
+    df = _pl(
         path,
         "SELECT run_id, as_of, kpi_id, name, unit, value FROM results.kpi "
         f"WHERE (slice_kind IS NULL OR slice_kind IN ('', 'all', 'total', 'firm')) AND ({cond}) "
-        "ORDER BY kpi_id, run_id",
+        "ORDER BY kpi_id, run_id" + (" LIMIT 0" if who.scope.limited else ""),
         pairs,
     )
+    if who.masks("amounts") and df.height:
+        money = ~pl.col("unit").fill_null("").str.to_lowercase().is_in(list(NON_MONEY_UNITS))
+        df = df.with_columns(pl.when(money).then(None).otherwise(pl.col("value")).alias("value"))
+    return df
 
 
 # ---- trace, catalog (the Data health queries: app/queries_health.py) ---------------------------
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
-def trace_lookup(path: str, any_id: str) -> tuple[list[str], list[trace.Match]]:
-    """Correlation IDs an ID resolves to, and the records it names."""
-    with _cur(path) as cur:
-        return trace.lookup(cur, any_id)
+# a flow's client and legal entity: the tables a flow's records carry them on
+_FLOW_PARTIES = ("opportunity", "contract", "sow", "project", "invoice", "payment")
+
+
+def flows_in_scope(cur: duckdb.DuckDBPyConnection, cids: list[str], who: Principal) -> set[str]:
+    """The correlation IDs among `cids` whose flow belongs to the principal's scope: a record of the flow
+    carries an in-scope client and legal entity. A flow with no such record is out of scope (fail closed)."""
+    if not who.scope.limited:
+        return set(cids)
+    if not cids:
+        return set()
+    have = {
+        r[0] for r in cur.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()
+    }
+    pred, sparams = who.scope.sql("client_id", "legal_entity_id")
+    parts = [
+        f"SELECT correlation_id FROM canon.{t} WHERE list_contains(?::VARCHAR[], correlation_id) AND {pred}"
+        for t in _FLOW_PARTIES
+        if f"canon.{t}" in have
+    ]
+    if not parts:
+        return set()
+    params = [p for _ in parts for p in [list(cids), *sparams]]
+    return {r[0] for r in cur.execute(" UNION ".join(parts), params).fetchall()}
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
-def trace_flow(path: str, correlation_id: str) -> tuple[list[trace.TraceRecord], list[dict[str, Any]]]:
-    """The flow's records and its findings."""
+def trace_lookup(path: str, any_id: str, who: Principal) -> tuple[list[str], list[trace.Match]]:
+    """Correlation IDs an ID resolves to, and the records it names, within the principal's scope (none
+    without detail: an executive sees totals only)."""
+    if not who.detail:
+        return [], []
     with _cur(path) as cur:
-        return trace.timeline(cur, correlation_id), trace.findings(cur, correlation_id)
+        cids, matches = trace.lookup(cur, any_id)
+        if not who.scope.limited:
+            return cids, matches
+        ok = flows_in_scope(
+            cur, sorted({*cids, *(m.correlation_id for m in matches if m.correlation_id)}), who
+        )
+    return [c for c in cids if c in ok], [m for m in matches if m.correlation_id in ok]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
+def trace_flow(
+    path: str, correlation_id: str, who: Principal
+) -> tuple[list[trace.TraceRecord], list[dict[str, Any]]]:
+    """The flow's records and its findings, masked for the principal; nothing for a flow outside their scope."""
+    if not who.detail:
+        return [], []
+    with _cur(path) as cur:
+        if not flows_in_scope(cur, [trace.clean_id(correlation_id)], who):
+            return [], []
+        records, findings = trace.timeline(cur, correlation_id), trace.findings(cur, correlation_id)
+    if who.masked:
+        records = [
+            trace.TraceRecord(r.lane, r.entity_type, r.entity_id, r.ts, access.mask_record(r.fields, who))
+            for r in records
+        ]
+    return records, mask_rows(findings, who)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def check_runs(path: str) -> pl.DataFrame:
-    """Every check's result in every run carried in this warehouse (status, rows, $), oldest first."""
-    return _pl(
+def check_runs(path: str, who: Principal) -> pl.DataFrame:
+    """Every check's result in every run carried in this warehouse (status, rows, $), oldest first.
+
+    Rows and $ are firm-wide: null for a person with a scope (fail closed), $ masked where amounts are."""
+    df = _pl(
         path,
         "SELECT run_id, as_of, check_id, title, domain, owner, base_severity, impact_kind, status, row_count, "
         "impact_rc, duration_ms, error, params FROM results.check_run ORDER BY check_id, run_id",
     )
+    if who.scope.limited:
+        df = df.with_columns(
+            pl.lit(None, dtype=df.schema["row_count"]).alias("row_count"),
+            pl.lit(None, dtype=df.schema["impact_rc"]).alias("impact_rc"),
+        )
+    return mask_frame(df, who)
 
 
-def exception_pack(run: Run, period: str) -> tuple[bytes, str]:
-    """The month's exception pack (closedloop/pack.py) from the published run: its CSV bytes and HTML page.
+def exception_pack(run: Run, period: str, who: Principal) -> tuple[bytes, str]:
+    """The month's exception pack (closedloop/pack.py) from the published run: its CSV bytes and HTML page,
+    in the principal's scope and masking.
 
     Not cached: it carries the audit trail, which moves as people act. A bad period raises pack.PackError.
     """
     from closedloop import pack
 
     with _cur(run.path) as cur:
-        result = pack.build_pack(cur, period, run.ops_url, currency=run.currency)
+        result = pack.build_pack(cur, period, run.ops_url, currency=run.currency, who=who)
     return result.csv, result.html

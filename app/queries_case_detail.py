@@ -11,26 +11,38 @@ import streamlit as st
 
 from app import queries as q
 from checks.loader import STAGES
+from closedloop.access import Principal
 
 TTL = q.TTL
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
-def case_key_for(path: str, run_id: str, key: str) -> str | None:
-    """The case a ?sel= value names: a case key, or a finding key (a link from the trace) mapped to its case."""
+def case_key_for(path: str, run_id: str, key: str, who: Principal) -> str | None:
+    """The case a ?sel= value names: a case key, or a finding key (a link from the trace) mapped to its case;
+    None for a case outside the principal's scope or a principal who sees totals only."""
+    if not who.detail:
+        return None
+    scope, sparams = who.scope.sql("client_id", "legal_entity_id")
+    closed_scope, cparams = who.scope.sql("client_id", None)
     rows = q._rows(
         path,
-        "SELECT case_key FROM results.cases WHERE run_id = ? AND case_key = ? UNION ALL "
-        "SELECT case_key FROM results.finding WHERE run_id = ? AND finding_key = ? AND case_key IS NOT NULL UNION ALL "
-        "SELECT case_key FROM results.case_history WHERE case_key = ? LIMIT 1",
-        [run_id, key, run_id, key, key],
+        f"SELECT case_key FROM results.cases WHERE run_id = ? AND case_key = ? AND {scope} UNION ALL "
+        "SELECT case_key FROM results.finding WHERE run_id = ? AND finding_key = ? AND case_key IS NOT NULL "
+        f"AND {scope} UNION ALL "
+        f"SELECT case_key FROM results.case_history WHERE case_key = ? AND {closed_scope} LIMIT 1",
+        [run_id, key, *sparams, run_id, key, *sparams, key, *cparams],
     )
     return rows[0]["case_key"] if rows else None
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
-def case_detail(path: str, run_id: str, key: str) -> dict[str, Any] | None:
-    """One case of this run (or, closed by a run, from its history) with names and document numbers."""
+def case_detail(path: str, run_id: str, key: str, who: Principal) -> dict[str, Any] | None:
+    """One case of this run (or, closed by a run, from its history) with names and document numbers, masked
+    for the principal; None outside their scope or for a principal who sees totals only."""
+    if not who.detail:
+        return None
+    scope, sparams = who.scope.sql("c.client_id", "c.legal_entity_id")
+    closed_scope, cparams = who.scope.sql("h.client_id", None)
     rows = q._rows(
         path,
         "SELECT c.*, cr.title, cr.domain, cl.name AS client_name, le.name AS legal_entity_name, "
@@ -44,19 +56,19 @@ def case_detail(path: str, run_id: str, key: str) -> dict[str, Any] | None:
         "LEFT JOIN (SELECT invoice_id, min(erp_invoice_no) AS erp_invoice_no, min(currency) AS currency FROM canon.invoice "
         "           GROUP BY 1) i ON i.invoice_id = c.invoice_id "
         "LEFT JOIN results.case_history h ON h.case_key = c.case_key "
-        "WHERE c.run_id = ? AND c.case_key = ?",
-        [run_id, key],
+        f"WHERE c.run_id = ? AND c.case_key = ? AND {scope}",
+        [run_id, key, *sparams],
     )
     if rows:
-        return rows[0]
+        return q.mask_row(rows[0], who)
     rows = q._rows(
         path,
         "SELECT h.*, h.status AS history_status, cr.title, cr.owner AS owner_team FROM results.case_history h "
         "LEFT JOIN (SELECT check_id, any_value(title) AS title, any_value(owner) AS owner FROM results.check_run "
-        "GROUP BY 1) cr ON cr.check_id = h.root_check_id WHERE h.case_key = ?",
-        [key],
+        f"GROUP BY 1) cr ON cr.check_id = h.root_check_id WHERE h.case_key = ? AND {closed_scope}",
+        [key, *cparams],
     )
-    return rows[0] if rows else None
+    return q.mask_row(rows[0], who) if rows else None
 
 
 def _stage_rank(col: str) -> str:
@@ -64,12 +76,16 @@ def _stage_rank(col: str) -> str:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
-def case_findings(path: str, run_id: str, key: str) -> list[dict[str, Any]]:
+def case_findings(path: str, run_id: str, key: str, who: Principal) -> list[dict[str, Any]]:
     """The case's findings in flow-stage order (the root cause first), each with its own history across runs
-    and the currency of its document (evidence amounts are in it unless the rule names another)."""
-    return q._rows(
+    and the currency of its document (evidence amounts are in it unless the rule names another); in the
+    principal's scope and masking, none for a principal who sees totals only."""
+    if not who.detail:
+        return []
+    scope, sparams = who.scope.sql("client_id", "legal_entity_id")
+    rows = q._rows(
         path,
-        "WITH mine AS (SELECT * FROM results.finding WHERE run_id = ? AND case_key = ?) "
+        f"WITH mine AS (SELECT * FROM results.finding WHERE run_id = ? AND case_key = ? AND {scope}) "
         "SELECT f.finding_key, f.check_id, cr.title, f.stage, f.severity, f.base_severity, f.impact_kind, f.impact_rc, "
         "f.expected_loss_rc, f.entity_type, f.entity_id, f.correlation_id, f.client_id, f.details, f.invoice_id, f.sow_id, "
         "f.project_id, h.first_seen_at, h.last_seen_at, h.resolved_at, h.status AS lifecycle, h.reopened_count, "
@@ -84,8 +100,9 @@ def case_findings(path: str, run_id: str, key: str) -> list[dict[str, Any]]:
         "LEFT JOIN (SELECT project_id, min(currency) AS currency FROM canon.project "
         "           WHERE project_id IN (SELECT project_id FROM mine) GROUP BY 1) p ON p.project_id = f.project_id "
         f"ORDER BY {_stage_rank('f.stage')}, f.check_id, f.impact_rc DESC NULLS LAST, f.finding_key",
-        [run_id, key],
+        [run_id, key, *sparams],
     )
+    return q.mask_rows(rows, who)
 
 
 # entity type -> (canonical table, its key column, a number or name people know it by)

@@ -15,6 +15,7 @@ import polars as pl
 import streamlit as st
 
 from app import queries as q
+from closedloop.access import Principal
 from closedloop.csvsafe import to_csv
 
 TTL = q.TTL
@@ -99,14 +100,21 @@ WHERE h.status = 'resolved'
 """
 
 
-def _relation(run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay) -> tuple[str, list[Any]]:
-    """The filtered case relation (a CTE list ending in `cases`) and its parameters."""
+def _relation(
+    run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay, who: Principal
+) -> tuple[str, list[Any]]:
+    """The filtered case relation (a CTE list ending in `cases`) in the principal's scope, and its parameters.
+
+    Closed cases (results.case_history) carry a client but no legal entity: a person scoped by legal entity
+    sees none of them (fail closed)."""
     cols = list(zip(*overlay, strict=True)) if overlay else [(), (), (), ()]
-    params: list[Any] = [list(c) for c in cols] + [as_of, run.run_id]
-    body = _CURRENT
+    scope, sparams = who.scope.sql("c.client_id", "c.legal_entity_id")
+    params: list[Any] = [list(c) for c in cols] + [as_of, run.run_id, *sparams]
+    body = f"{_CURRENT} AND {scope}"
     if "closed" in f.get("status"):
-        body += _CLOSED
-        params.append(as_of)
+        closed_scope, cparams = who.scope.sql("h.client_id", None)
+        body += f"{_CLOSED} AND {closed_scope}"
+        params += [as_of, *cparams]
     where, wparams = [], []
     for key, col in LIST_FILTERS.items():
         if values := f.get(key):
@@ -150,9 +158,10 @@ def _in_group(by: str | None, value: str | None) -> tuple[str, list[Any]]:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=256)
-def totals(run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay) -> dict[str, Any]:
-    """Count of the filtered cases and their money per kind (each kind its own figure), compliance as a count."""
-    sql, params = _relation(run, as_of, f, overlay)
+def totals(run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay, who: Principal) -> dict[str, Any]:
+    """Count of the filtered cases and their money per kind (each kind its own figure), compliance as a count;
+    in the principal's scope, amounts masked for them."""
+    sql, params = _relation(run, as_of, f, overlay, who)
     rows = q._rows(
         run.path,
         f"{sql} SELECT count(*) AS cases, sum(findings) AS findings, "
@@ -164,7 +173,7 @@ def totals(run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay) -> dict
         "count(*) FILTER (WHERE severity = 'S1') AS s1 FROM cases",
         params,
     )
-    return rows[0]
+    return q.mask_row(rows[0], who)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=256)
@@ -177,30 +186,39 @@ def page(
     size: int = 50,
     by: str | None = None,
     value: str | None = None,
+    who: Principal | None = None,
 ) -> pl.DataFrame:
-    """One page of the filtered cases (of one group when `by`/`value` are given), sorted in DuckDB."""
-    sql, params = _relation(run, as_of, f, overlay)
+    """One page of the filtered cases (of one group when `by`/`value` are given), sorted in DuckDB, in the
+    principal's scope and masking; no rows for a principal who sees totals only."""
+    if who is None:
+        raise TypeError("page() needs the principal (who=)")
+    sql, params = _relation(run, as_of, f, overlay, who)
     cond, gparams = _in_group(by, value)
     order = SORTS.get(f.sort, SORTS["impact"])
     size = size if size in PAGE_SIZES else PAGE_SIZES[0]
     offset = (max(int(number), 1) - 1) * size
     cols = ", ".join(f"pg.{c}" for c in CASE_COLUMNS if c != "erp_invoice_no")
     # invoice numbers for the page's rows only: the invoice table is the largest one the queue touches
-    return q._pl(
+    limit = size if who.detail else 0
+    df = q._pl(
         run.path,
-        f"{sql}, pg AS (SELECT * FROM cases{cond} ORDER BY {order} LIMIT {size} OFFSET {offset}) "
+        f"{sql}, pg AS (SELECT * FROM cases{cond} ORDER BY {order} LIMIT {limit} OFFSET {offset}) "
         f"SELECT {cols}, inv.erp_invoice_no FROM pg LEFT JOIN (SELECT invoice_id, min(erp_invoice_no) AS erp_invoice_no "
         "FROM canon.invoice WHERE invoice_id IN (SELECT invoice_id FROM pg) GROUP BY invoice_id) inv "
         f"ON inv.invoice_id = pg.invoice_id ORDER BY {order.replace('case_key', 'pg.case_key')}",
         params + gparams,
     ).select(CASE_COLUMNS)
+    return q.mask_frame(df, who)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=256)
-def groups(run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay, by: str) -> pl.DataFrame:
-    """The filtered cases grouped: per group its count, money per kind (never summed across) and compliance."""
+def groups(
+    run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay, by: str, who: Principal
+) -> pl.DataFrame:
+    """The filtered cases grouped: per group its count, money per kind (never summed across) and compliance;
+    in the principal's scope, amounts masked for them."""
     value, label = GROUPS[by]
-    sql, params = _relation(run, as_of, f, overlay)
+    sql, params = _relation(run, as_of, f, overlay, who)
     money = ", ".join(f"CAST(sum({c}) AS DECIMAL(18,2)) AS {c}" for c in MONEY)
     order = (
         "min(CASE age_bucket "
@@ -209,21 +227,26 @@ def groups(run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay, by: str
         if by == "age"
         else "greatest(sum(leakage_rc), sum(exposure_rc), sum(cash_rc)) DESC NULLS LAST, count(*) DESC"
     )
-    return q._pl(
+    if who.masks("amounts"):  # the order must not reveal what is masked
+        order = "count(*) DESC" if by != "age" else order
+    df = q._pl(
         run.path,
         f"{sql} SELECT CAST({value} AS VARCHAR) AS value, min({label}) AS label, count(*) AS cases, {money}, "
         "CAST(sum(compliance_findings) AS BIGINT) AS compliance_findings, count(*) FILTER (WHERE severity = 'S1') AS s1 "
         f"FROM cases GROUP BY CAST({value} AS VARCHAR) ORDER BY {order}, 2",
         params,
     )
+    return q.mask_frame(df, who)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=256)
 def group_keys(
-    run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay, by: str, value: str
+    run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay, by: str, value: str, who: Principal
 ) -> tuple[str, ...]:
-    """Every case key in one group, in queue order: what a bulk action on the whole group acts on."""
-    sql, params = _relation(run, as_of, f, overlay)
+    """Every case key in one group (in the principal's scope), in queue order: what a bulk action acts on."""
+    if not who.detail:
+        return ()
+    sql, params = _relation(run, as_of, f, overlay, who)
     cond, gparams = _in_group(by, value)
     order = SORTS.get(f.sort, SORTS["impact"])
     rows = q._rows(run.path, f"{sql} SELECT case_key FROM cases{cond} ORDER BY {order}", params + gparams)
@@ -231,11 +254,14 @@ def group_keys(
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def filter_options(path: str, run_id: str) -> dict[str, list[tuple[str, str]]]:
-    """Values for the filter widgets, as (value, label) pairs from the run's cases."""
+def filter_options(path: str, run_id: str, who: Principal) -> dict[str, list[tuple[str, str]]]:
+    """Values for the filter widgets, as (value, label) pairs from the run's cases in the principal's scope."""
+    scope, sparams = who.scope.sql("c.client_id", "c.legal_entity_id")
 
     def pairs(sql: str) -> list[tuple[str, str]]:
-        return [(r["v"], r["l"] or r["v"]) for r in q._rows(path, sql, [run_id]) if r["v"] is not None]
+        sql = sql.replace("WHERE c.run_id = ?", f"WHERE c.run_id = ? AND {scope}")
+        rows = q._rows(path, sql, [run_id, *sparams] if "AND " + scope in sql else [run_id])
+        return [(r["v"], r["l"] or r["v"]) for r in rows if r["v"] is not None]
 
     return {
         "check": pairs(
@@ -243,7 +269,7 @@ def filter_options(path: str, run_id: str) -> dict[str, list[tuple[str, str]]]:
             "FROM results.finding f LEFT JOIN results.check_run cr USING (run_id, check_id) WHERE f.run_id = ? ORDER BY 1"
         ),
         "owner": pairs(
-            "SELECT DISTINCT owner_team AS v, owner_team AS l FROM results.cases WHERE run_id = ? ORDER BY 1"
+            "SELECT DISTINCT owner_team AS v, owner_team AS l FROM results.cases c WHERE c.run_id = ? ORDER BY 1"
         ),
         "client": pairs(
             "SELECT DISTINCT c.client_id AS v, coalesce(cl.name, c.client_id) AS l FROM results.cases c "
@@ -262,13 +288,15 @@ def filter_options(path: str, run_id: str) -> dict[str, list[tuple[str, str]]]:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def severity_by_check(path: str, run_id: str) -> dict[str, str]:
-    """Per check, its findings in this run by severity ("2 S1 · 40 S2"): the severity the queue shows them at."""
+def severity_by_check(path: str, run_id: str, who: Principal) -> dict[str, str]:
+    """Per check, its findings in this run (in the principal's scope) by severity ("2 S1 · 40 S2")."""
+    scope, sparams = who.scope.sql("client_id", "legal_entity_id")
     rows = q._rows(
         path,
         "SELECT check_id, string_agg(n || ' ' || severity, ' · ' ORDER BY severity) AS s FROM "
-        "(SELECT check_id, severity, count(*) AS n FROM results.finding WHERE run_id = ? GROUP BY ALL) GROUP BY 1",
-        [run_id],
+        "(SELECT check_id, severity, count(*) AS n FROM results.finding WHERE run_id = ? AND "
+        f"{scope} GROUP BY ALL) GROUP BY 1",
+        [run_id, *sparams],
     )
     return {r["check_id"]: r["s"] for r in rows}
 
@@ -295,31 +323,41 @@ def _inv_numbers(sql: str) -> str:
     )
 
 
-def export_cases_csv(run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay) -> bytes:
-    """The filtered cases as CSV: one column per kind of money (no total across kinds), formula cells escaped."""
-    sql, params = _relation(run, as_of, f, overlay)
+def export_cases_csv(run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay, who: Principal) -> bytes:
+    """The filtered cases as CSV: one column per kind of money (no total across kinds), formula cells escaped;
+    in the principal's scope, masked values written as access.MASKED, nothing but the header without detail."""
+    sql, params = _relation(run, as_of, f, overlay, who)
     cols = ", ".join("n.erp_invoice_no" if c == "erp_invoice_no" else f"c.{c}" for c in EXPORT_CASE_COLUMNS)
     order = SORTS.get(f.sort, SORTS["impact"]).replace("case_key", "c.case_key")
     with q._cur(run.path) as cur:
         res = cur.execute(
-            f"{_inv_numbers(sql)} SELECT {cols} FROM cases c LEFT JOIN n ON n.invoice_id = c.invoice_id ORDER BY {order}",
+            f"{_inv_numbers(sql)} SELECT {cols} FROM cases c LEFT JOIN n ON n.invoice_id = c.invoice_id "
+            f"ORDER BY {order}{'' if who.detail else ' LIMIT 0'}",
             params,
         )
-        return to_csv(EXPORT_CASE_COLUMNS, res.fetchall())
+        return to_csv(EXPORT_CASE_COLUMNS, _masked(EXPORT_CASE_COLUMNS, res.fetchall(), who))
 
 
-def export_findings_csv(run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay) -> bytes:
+def export_findings_csv(
+    run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay, who: Principal
+) -> bytes:
     """The findings of the filtered cases as CSV, each with its case key and its own amount and kind.
 
     A finding's amount is its own: findings of one case can measure the same money, so a total down this file
     is not the case's amount (that is the cases file, counted once per kind)."""
-    sql, params = _relation(run, as_of, f, overlay)
+    sql, params = _relation(run, as_of, f, overlay, who)
     cols = ", ".join(f"fi.{c}" if c != "title" else "cr.title" for c in EXPORT_FINDING_COLUMNS)
     with q._cur(run.path) as cur:
         res = cur.execute(
             f"{sql} SELECT {cols} FROM results.finding fi JOIN cases c ON c.case_key = fi.case_key "
             "LEFT JOIN results.check_run cr ON cr.run_id = fi.run_id AND cr.check_id = fi.check_id "
-            "WHERE fi.run_id = ? ORDER BY fi.case_key, fi.stage, fi.check_id, fi.finding_key",
+            "WHERE fi.run_id = ? ORDER BY fi.case_key, fi.stage, fi.check_id, fi.finding_key"
+            + ("" if who.detail else " LIMIT 0"),
             [*params, run.run_id],
         )
-        return to_csv(EXPORT_FINDING_COLUMNS, res.fetchall())
+        return to_csv(EXPORT_FINDING_COLUMNS, _masked(EXPORT_FINDING_COLUMNS, res.fetchall(), who))
+
+
+def _masked(columns: tuple[str, ...], rows: list[tuple], who: Principal) -> list[list[Any]]:
+    """Export rows with the principal's masked values (and evidence keys) written as access.MASKED."""
+    return [list(q.mask_row(dict(zip(columns, r, strict=True)), who).values()) for r in rows]

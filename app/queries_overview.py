@@ -15,7 +15,8 @@ import polars as pl
 import streamlit as st
 
 from app import queries as q
-from closedloop import case_audit
+from closedloop import access, case_audit
+from closedloop.access import Principal
 from closedloop.workflow import Workflow
 
 TTL = q.TTL
@@ -40,15 +41,22 @@ _PER_KIND = (
 )
 
 
+def _amount(value: Any, who: Principal) -> Any:
+    """An amount as the principal may see it: access.MASKED where amounts are masked (never a zero)."""
+    return access.MASKED if who.masks("amounts") and value is not None else value
+
+
 @st.cache_data(ttl=TTL, show_spinner=False)
-def kind_totals(path: str, run_id: str) -> dict[str, dict[str, Any]]:
-    """Per kind: cases, amount at stake and its second figure (None where the kind has none), cases by severity."""
+def kind_totals(path: str, run_id: str, who: Principal) -> dict[str, dict[str, Any]]:
+    """Per kind: cases, amount at stake and its second figure (None where the kind has none), cases by severity;
+    over the principal's scope, amounts masked for them."""
+    scope, sparams = who.scope.sql("c.client_id", "c.legal_entity_id")
     rows = q._rows(
         path,
         f"WITH k AS ({_PER_KIND}) SELECT k.impact_kind AS kind, k.severity, count(*) AS cases, "
         f"CAST(sum({_AMOUNT_OF_KIND}) AS DECIMAL(18,2)) AS amount, CAST(sum({_SECOND_OF_KIND}) AS DECIMAL(18,2)) "
-        "AS second FROM k JOIN results.cases c ON c.run_id = ? AND c.case_key = k.case_key GROUP BY ALL",
-        [run_id, run_id],
+        f"AS second FROM k JOIN results.cases c ON c.run_id = ? AND c.case_key = k.case_key WHERE {scope} GROUP BY ALL",
+        [run_id, run_id, *sparams],
     )
     out: dict[str, dict[str, Any]] = {
         k: {
@@ -67,15 +75,19 @@ def kind_totals(path: str, run_id: str) -> dict[str, dict[str, Any]]:
             t["amount"] += r["amount"] or Decimal("0.00")
             if r["second"] is not None:
                 t["second"] = (t["second"] or Decimal("0.00")) + r["second"]
+    for t in out.values():
+        t["amount"], t["second"] = _amount(t["amount"], who), _amount(t["second"], who)
     return out
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def kind_trend(path: str) -> pl.DataFrame:
-    """Per business date (the last run of each as_of date) and kind: cases, amount, second figure; oldest first."""
-    if "results.case_run" not in q.tables(path):
+def kind_trend(path: str, who: Principal) -> pl.DataFrame:
+    """Per business date (the last run of each as_of date) and kind: cases, amount, second figure; oldest first.
+
+    results.case_run holds firm-wide totals only: a person with a scope gets no trend (fail closed)."""
+    if "results.case_run" not in q.tables(path) or who.scope.limited:
         return pl.DataFrame()
-    return q._pl(
+    df = q._pl(
         path,
         "WITH last AS (SELECT as_of, max(run_id) AS run_id FROM results.case_run GROUP BY as_of) "
         "SELECT r.as_of, r.impact_kind AS kind, CAST(sum(r.cases) AS INTEGER) AS cases, "
@@ -83,21 +95,33 @@ def kind_trend(path: str) -> pl.DataFrame:
         "FROM results.case_run r JOIN last USING (as_of, run_id) GROUP BY r.as_of, r.impact_kind "
         "ORDER BY r.as_of, r.impact_kind",
     )
+    return q.mask_frame(df, who) if not who.masks("amounts") else _mask_money(df)
+
+
+def _mask_money(df: pl.DataFrame) -> pl.DataFrame:
+    """Amount columns of an aggregate (named amount, second) nulled: their names do not say they are money."""
+    return df.with_columns(
+        [pl.lit(None, dtype=df.schema[c]).alias(c) for c in ("amount", "second") if c in df.columns]
+    )
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def kpi_by_date(path: str, headline: tuple[tuple[str, str], ...]) -> pl.DataFrame:
+def kpi_by_date(path: str, headline: tuple[tuple[str, str], ...], who: Principal) -> pl.DataFrame:
     """q.kpis, one value per business date (the last run of each as_of date), oldest first."""
-    df = q.kpis(path, headline)
+    df = q.kpis(path, headline, who)
     if df.is_empty():
         return df
     return df.sort("run_id").unique(["kpi_id", "name", "as_of"], keep="last").sort("kpi_id", "as_of")
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def fix_first(run: q.Run, as_of: dt.date, n: int = 5) -> list[dict[str, Any]]:
-    """The n cases with the most leakage: what to fix first, with what a person needs to recognise each."""
-    return q._rows(
+def fix_first(run: q.Run, as_of: dt.date, who: Principal, n: int = 5) -> list[dict[str, Any]]:
+    """The n cases with the most leakage in the principal's scope: what to fix first, with what a person needs
+    to recognise each (none for a principal who sees totals only)."""
+    if not who.detail:
+        return []
+    scope, sparams = who.scope.sql("c.client_id", "c.legal_entity_id")
+    rows = q._rows(
         run.path,
         "SELECT c.case_key, c.leakage_rc, c.leakage_expected_rc, c.root_check_id, cr.title, c.owner_team, "
         "c.money_type, c.money_id, coalesce(i.erp_invoice_no, c.money_id) AS document, cl.name AS client_name, "
@@ -111,25 +135,29 @@ def fix_first(run: q.Run, as_of: dt.date, n: int = 5) -> list[dict[str, Any]]:
         "LEFT JOIN (SELECT project_id, any_value(name) AS name FROM canon.project GROUP BY 1) p "
         "  ON p.project_id = c.project_id "
         "LEFT JOIN (SELECT sow_id, min(name) AS name FROM canon.project GROUP BY 1) sp ON sp.sow_id = c.sow_id "
-        "WHERE c.run_id = ? AND c.leakage_rc > 0 ORDER BY c.leakage_rc DESC, c.case_key LIMIT ?",
-        [as_of, run.run_id, int(n)],
+        f"WHERE c.run_id = ? AND c.leakage_rc > 0 AND {scope} ORDER BY c.leakage_rc DESC, c.case_key LIMIT ?",
+        [as_of, run.run_id, *sparams, int(n)],
     )
+    return q.mask_rows(rows, who)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def money_by_month(path: str, run_id: str, as_of: dt.date, months: int = 12) -> pl.DataFrame:
-    """Amount per money kind by the month the break happened (event date, else when first seen), last N months."""
-    return q._pl(
+def money_by_month(path: str, run_id: str, as_of: dt.date, who: Principal, months: int = 12) -> pl.DataFrame:
+    """Amount per money kind by the month the break happened (event date, else when first seen), last N months,
+    over the principal's scope (amounts masked for them)."""
+    scope, sparams = who.scope.sql("c.client_id", "c.legal_entity_id")
+    df = q._pl(
         path,
         f"WITH k AS ({_PER_KIND}), m AS (SELECT k.impact_kind, "
         "date_trunc('month', coalesce(c.event_date, CAST(c.first_seen_at AS DATE))) AS month, "
         f"{_AMOUNT_OF_KIND} AS amount FROM k JOIN results.cases c ON c.run_id = ? AND c.case_key = k.case_key "
-        "WHERE k.impact_kind <> 'compliance') "
+        f"WHERE k.impact_kind <> 'compliance' AND {scope}) "
         "SELECT month, impact_kind AS kind, count(*) AS cases, CAST(sum(amount) AS DECIMAL(18,2)) AS amount FROM m "
         "WHERE month > date_trunc('month', CAST(? AS DATE)) - to_months(CAST(? AS INTEGER)) "
         "GROUP BY ALL ORDER BY 1, 2",
-        [run_id, run_id, as_of, int(months)],
+        [run_id, run_id, *sparams, as_of, int(months)],
     )
+    return q.mask_frame(df, who)
 
 
 # dimension -> (label expression, value expression, the queue's URL key); over the case relation below
@@ -156,53 +184,66 @@ WHERE c.run_id = ?
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def money_by(path: str, run_id: str, dim: str, kind: str, top: int = 12) -> pl.DataFrame:
-    """One money kind's amount and case count by a dimension (top N by amount)."""
+def money_by(path: str, run_id: str, dim: str, kind: str, who: Principal, top: int = 12) -> pl.DataFrame:
+    """One money kind's amount and case count by a dimension (top N by amount), over the principal's scope."""
     label, value, _ = DIMENSIONS[dim]
     column = AMOUNT[kind][0]
-    return q._pl(
+    scope, sparams = who.scope.sql("client_id", "legal_entity_id")
+    order = (
+        "cases DESC" if who.masks("amounts") else "amount DESC"
+    )  # the order must not reveal a masked amount
+    df = q._pl(
         path,
         f"WITH cases AS ({_CASES}) SELECT {label} AS label, CAST({value} AS VARCHAR) AS value, count(*) AS cases, "
-        f"CAST(sum({column}) AS DECIMAL(18,2)) AS amount FROM cases WHERE {column} IS NOT NULL "
-        f"GROUP BY ALL ORDER BY amount DESC, label LIMIT {int(top)}",
-        [run_id],
+        f"CAST(sum({column}) AS DECIMAL(18,2)) AS amount FROM cases WHERE {column} IS NOT NULL AND {scope} "
+        f"GROUP BY ALL ORDER BY {order}, label LIMIT {int(top)}",
+        [run_id, *sparams],
     )
+    return q.mask_frame(df, who)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def closed_on(path: str, as_of: dt.date) -> list[dict[str, Any]]:
-    """Cases the runs of this business date closed (every check that found them ran and found nothing)."""
-    if "results.case_history" not in q.tables(path):
+def closed_on(path: str, as_of: dt.date, who: Principal) -> list[dict[str, Any]]:
+    """Cases the runs of this business date closed (every check that found them ran and found nothing), in
+    the principal's scope (case_history has no legal entity: none for a person scoped by one)."""
+    if "results.case_history" not in q.tables(path) or not who.detail:
         return []
+    scope, sparams = who.scope.sql("h.client_id", None)
     # a run stamps what it closes with its as_of timestamp: the end of the business date (next day 00:00 UTC)
-    return q._rows(
+    rows = q._rows(
         path,
         "SELECT h.case_key, h.root_check_id, cr.title, h.money_type, h.money_id, h.leakage_rc, h.exposure_rc, "
         "h.cash_rc, h.severity, h.owner_team, h.resolved_at FROM results.case_history h "
         "LEFT JOIN (SELECT check_id, any_value(title) AS title FROM results.check_run GROUP BY 1) cr "
         "  ON cr.check_id = h.root_check_id "
         "WHERE h.status = 'resolved' AND CAST(h.resolved_at - INTERVAL 1 MICROSECOND AS DATE) = ? "
+        f"AND {scope} "
         "ORDER BY h.leakage_rc DESC NULLS LAST, h.cash_rc DESC NULLS LAST, h.exposure_rc DESC NULLS LAST, h.case_key",
-        [as_of],
+        [as_of, *sparams],
     )
+    return q.mask_rows(rows, who)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def case_labels(path: str, run_id: str, keys: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """For case keys: the root check's title, the document, and whether this run still finds the case."""
-    if not keys:
+def case_labels(path: str, run_id: str, keys: tuple[str, ...], who: Principal) -> dict[str, dict[str, Any]]:
+    """For case keys: the root check's title, the document, and whether this run still finds the case (none
+    for a principal who sees totals only; only cases in their scope)."""
+    if not keys or not who.detail:
         return {}
+    scope, sparams = who.scope.sql("client_id", "legal_entity_id")
+    closed_scope, cparams = who.scope.sql("client_id", None)
     rows = q._rows(
         path,
         "WITH k AS (SELECT unnest(?::VARCHAR[]) AS case_key), h AS ("
         "  SELECT case_key, root_check_id, money_type, money_id, false AS open FROM results.case_history"
-        "  WHERE case_key NOT IN (SELECT case_key FROM results.cases WHERE run_id = ?)"
-        "  UNION ALL SELECT case_key, root_check_id, money_type, money_id, true FROM results.cases WHERE run_id = ?) "
+        f"  WHERE case_key NOT IN (SELECT case_key FROM results.cases WHERE run_id = ?) AND {closed_scope}"
+        "  UNION ALL SELECT case_key, root_check_id, money_type, money_id, true FROM results.cases WHERE run_id = ?"
+        f"  AND {scope}) "
         "SELECT h.case_key, h.root_check_id, coalesce(cr.title, h.root_check_id) AS title, h.money_type, h.money_id, "
         "h.open FROM k JOIN h USING (case_key) "
         "LEFT JOIN (SELECT check_id, any_value(title) AS title FROM results.check_run GROUP BY 1) cr "
         "  ON cr.check_id = h.root_check_id",
-        [list(keys), run_id, run_id],
+        [list(keys), run_id, *cparams, run_id, *sparams],
     )
     return {r["case_key"]: r for r in rows}
 

@@ -9,6 +9,8 @@ import polars as pl
 import streamlit as st
 
 from app import components as ui
+from app import masking_ui
+from closedloop.access import Principal
 
 CASE_TABLE = (
     "status", "severity", "title", "check_id", "leakage_rc", "exposure_rc", "cash_rc", "compliance_findings",
@@ -83,9 +85,16 @@ def totals(t: dict[str, Any], currency: str, *, compact: bool = False) -> None:
 
 
 def cases(
-    df: pl.DataFrame, *, key: str, currency: str, height: int = 460, compact: bool = False
+    df: pl.DataFrame,
+    *,
+    key: str,
+    currency: str,
+    height: int = 460,
+    compact: bool = False,
+    who: Principal | None = None,
 ) -> list[int]:
-    """The cases on this page; returns the row numbers selected (the box left of each row)."""
+    """The cases on this page; returns the row numbers selected (the box left of each row). Columns masked for
+    `who` show as •••."""
     shown = df.with_columns(
         ui.badge_column("status"),
         pl.coalesce(pl.col("project_name"), pl.col("project_id"), pl.col("sow_id")).alias("sow_project"),
@@ -93,16 +102,10 @@ def cases(
         .then(pl.col("compliance_findings"))
         .alias("compliance_findings"),
     ).select("case_key", *CASE_TABLE)  # the key travels with the rows, not shown (column_order)
-    event = st.dataframe(
+    shown, config = masking_ui.frame(
         shown,
-        key=key,
-        hide_index=True,
-        on_select="rerun",
-        selection_mode="multi-row",
-        placeholder="",
-        height=min(height, 35 * (shown.height + 1) + 3),
-        column_order=COMPACT_TABLE if compact else CASE_TABLE,
-        column_config={
+        who,
+        {
             "status": st.column_config.TextColumn("Status", width=110),
             "severity": st.column_config.TextColumn("Sev", width=40),
             "title": st.column_config.TextColumn("Root cause", width="medium"),
@@ -118,18 +121,47 @@ def cases(
             "age_days": st.column_config.NumberColumn("Age (days)", format="%d", width=70),
         },
     )
+    event = st.dataframe(
+        shown,
+        key=key,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="multi-row",
+        placeholder="",
+        height=min(height, 35 * (shown.height + 1) + 3),
+        column_order=COMPACT_TABLE if compact else CASE_TABLE,
+        column_config=config,
+    )
     return list(event.selection.rows) if event and event.selection else []
 
 
-def groups(df: pl.DataFrame, *, key: str, by: str, currency: str, chosen: int | None = None) -> list[int]:
+def groups(
+    df: pl.DataFrame,
+    *,
+    key: str,
+    by: str,
+    currency: str,
+    chosen: int | None = None,
+    who: Principal | None = None,
+) -> list[int]:
     """One row per group with its count and money per kind; returns the selected row (the group to expand)."""
     shown = df.with_columns(
         pl.when(pl.col("compliance_findings") > 0)
         .then(pl.col("compliance_findings"))
         .alias("compliance_findings")
     )
-    event = st.dataframe(
+    shown, config = masking_ui.frame(
         shown.select(GROUP_TABLE),
+        who,
+        {
+            "label": st.column_config.TextColumn(GROUP_LABELS.get(by, by), width="large"),
+            "cases": st.column_config.NumberColumn("Cases", format="localized", width="small"),
+            **_money_columns(currency),
+            "s1": st.column_config.NumberColumn("S1 cases", format="%d", width="small"),
+        },
+    )
+    event = st.dataframe(
+        shown,
         key=key,
         hide_index=True,
         on_select="rerun",
@@ -138,12 +170,7 @@ def groups(df: pl.DataFrame, *, key: str, by: str, currency: str, chosen: int | 
         placeholder="",
         height=min(320, 35 * (df.height + 1) + 3),
         column_order=GROUP_TABLE,
-        column_config={
-            "label": st.column_config.TextColumn(GROUP_LABELS.get(by, by), width="large"),
-            "cases": st.column_config.NumberColumn("Cases", format="localized", width="small"),
-            **_money_columns(currency),
-            "s1": st.column_config.NumberColumn("S1 cases", format="%d", width="small"),
-        },
+        column_config=config,
     )
     return list(event.selection.rows) if event and event.selection else []
 

@@ -31,6 +31,8 @@ SECTIONS = {
 }
 
 who = access_ui.principal()
+if not who.local and who.actor != "anonymous":
+    access_ui.session(who)  # an expired sign-in ends here, before the menu is drawn
 order = [name for items in SECTIONS.values() for name, _ in items]
 home = next((name for name in order if who.can_see(name)), "overview")
 pages = {
@@ -77,4 +79,4 @@ try:
     page.run()
 finally:  # after the page has been sent: the other pages' defaults are computed while this one is read
     if who.roles:
-        prewarm.start(run)
+        prewarm.start(run, who)

@@ -82,24 +82,32 @@ DEFAULT_MASKING: dict[str, tuple[str, ...]] = {
     "people": ("executive",),
 }
 _PATTERNS: dict[str, re.Pattern[str]] = {
-    # fx_rate is a market rate, not a price: it stays visible so a masked amount's conversion can be explained
-    "rates": re.compile(r"(?<!fx_)rate(?!_date)|(^|_)price(_|$)|unit_cost", re.I),
-    "margins": re.compile(r"margin", re.I),
+    # fx_rate is a market rate, not a price: it stays visible so a masked amount's conversion can be explained.
+    # A transaction price is a contract's total (an amount), not a unit price.
+    "rates": re.compile(r"(?<!fx_)rate(?!_date)|(?<!transaction)(^|_)price(_|$)|unit_cost", re.I),
+    "margins": re.compile(r"margin|markup", re.I),
     "contacts": re.compile(r"e_?mail|phone|mobile", re.I),
     "people": re.compile(
         r"(^|_)(assignee|approver|approved_by|resource|resource_name|employee|employee_name|person|"
         r"owner_name|submitted_by|signer|signed_by|contact_name|actor)(_|$)",
         re.I,
     ),
+    # Evidence names from checks/rules/*/*.sql and the trace's record fields (closedloop/trace.py): besides the
+    # obvious ones, running sums (bill_cum, cum_rev), what was invoiced, scheduled or spent, a difference of
+    # amounts and a rule's expected amount are money too.
     "amounts": re.compile(
         r"(_rc$|_ccy$|(^|_)(amount|impact|leakage|exposure|cash|expected_loss|total|value|revenue|wip|gross|net|tax|"
-        r"balance|paid|due|under_billed|over_billed|unbilled|billed|cost|budget|price|fee|acv|tcv)(_|$))",
+        r"balance|paid|due|under_billed|over_billed|unbilled|billed|cost|budget|price|fee|acv|tcv|cum|rev|asset|"
+        r"invoiced|scheduled|spent|diff|expected|cap|transaction_price)(_|$))",
         re.I,
     ),
 }
-# Names that look like money or people but are not (a count, a date, a team).
+# Names that look like money or people but are not (a count, a date, a team, hours, a currency or tax code, the
+# statutory tax rate of Q2C-042: public, and what a support person needs to explain a tax break).
 _NEVER = re.compile(
-    r"(_count$|^n_|_date$|_at$|_days$|_id$|^currency$|_currency$|owner_team|fx_rate|_findings$)"
+    r"(_count$|^n_|_date$|_at$|_days$|(^|_)days(_|$)|_hours$|_id$|_code$|^currency$|_currency$|owner_team|fx_rate|"
+    r"_findings$|^(tax|expected)_rate$|^(contract|sow|opp|invoice|project|functional|from|to|reporting)_ccy$)",
+    re.I,
 )
 MASKED = "•••"
 
@@ -233,6 +241,19 @@ def mask_record(record: Mapping[str, Any], principal: Principal) -> dict[str, An
         else:
             out[key] = value
     return out
+
+
+def mask_json(text: Any, principal: Principal) -> Any:
+    """An evidence document (JSON text, as results.finding.details holds it) with its masked keys replaced."""
+    if not isinstance(text, str) or not principal.masked:
+        return text
+    import json
+
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return text
+    return json.dumps(mask_record(doc, principal), ensure_ascii=False) if isinstance(doc, dict) else text
 
 
 @dataclass(frozen=True)

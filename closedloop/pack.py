@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from checks.loader import IMPACT_KINDS
+from closedloop import access
 
 IMPACT_MEANING = IMPACT_KINDS  # what each kind of money means, as the pack states it
 
@@ -48,6 +49,8 @@ class Pack:
     audit: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     csv: bytes = b""
     html: str = ""
+    masked: tuple[str, ...] = ()  # kinds of value masked for whoever the pack was built for
+    scope: str = "the whole firm"
 
 
 def parse_period(text: str) -> tuple[dt.date, dt.date]:
@@ -152,10 +155,16 @@ def build_pack(
     *,
     currency: str | None = None,
     today: dt.date | None = None,
+    who: access.Principal | None = None,
 ) -> Pack:
-    """The period's pack from a published run (a read-only connection) and the ops store's audit log."""
+    """The period's pack from a published run (a read-only connection) and the ops store's audit log, in
+    `who`'s scope and masking (None: the operator on the machine, everything)."""
     from closedloop import case_audit, pack_files
 
+    if who is not None and not who.detail:
+        raise PackError(
+            f"{', '.join(sorted(who.roles)) or 'no role'}: sees totals only, not the cases an exception pack lists"
+        )
     first, last = parse_period(period)
     run = con.execute(
         "SELECT run_id, as_of, reporting_currency, started_at FROM meta.run ORDER BY started_at DESC LIMIT 1"
@@ -171,8 +180,12 @@ def build_pack(
     }
     if not {"cases", "case_history", "finding"} <= have:
         raise PackError(f"run {run_id} has no cases (it predates them): run `closedloop run` again")
-    params = {"run_id": run_id, "first": first, "last": last}
-    cases = _rows(con, _OPEN, params) + _rows(con, _closed_sql(con), {"first": first, "last": last})
+    open_scope, open_params = _scope_sql(who, "c.client_id", "c.legal_entity_id")
+    closed_scope, closed_params = _scope_sql(who, "h.client_id", None)
+    params = {"run_id": run_id, "first": first, "last": last, **open_params}
+    cases = _rows(con, f"{_OPEN} AND {open_scope}", params) + _rows(
+        con, f"{_closed_sql(con)} AND {closed_scope}", {"first": first, "last": last, **closed_params}
+    )
     keys = [c["case_key"] for c in cases]
     wf = case_audit.case_workflow(ops_url)
     states = wf.states(keys) if keys else {}
@@ -198,11 +211,19 @@ def build_pack(
     evidence: dict[str, list[dict[str, Any]]] = {}
     if keys:
         for f in _rows(con, _EVIDENCE, {"run_id": run_id, "keys": keys}):
-            f["evidence"] = evidence_text(f.pop("details"))
+            details = f.pop("details")
+            f["evidence"] = evidence_text(access.mask_json(details, who) if who is not None else details)
             evidence.setdefault(f["case_key"], []).append(f)
     for c in cases:  # compliance is counted by its worst finding's severity, as the overview counts it
         sevs = [f["severity"] for f in evidence.get(c["case_key"], []) if f["impact_kind"] == "compliance"]
         c["compliance_severity"] = min(sevs) if sevs else c["severity"]
+    masked: tuple[str, ...] = ()
+    if who is not None and who.masked:
+        masked = tuple(sorted(who.masked))
+        cases = [access.mask_record(c, who) for c in cases]
+        for rows in evidence.values():
+            rows[:] = [access.mask_record(f, who) for f in rows]
+        trails = {k: [access.mask_record(a, who) for a in v] for k, v in trails.items()}
     pack = Pack(
         period=f"{first:%Y-%m}",
         run_id=run_id,
@@ -212,10 +233,32 @@ def build_pack(
         cases=cases,
         evidence=evidence,
         audit=trails,
+        masked=masked,
+        scope=who.scope.describe() if who is not None else "the whole firm",
     )
     pack.csv = pack_files.to_csv_bytes(pack)
     pack.html = pack_files.to_html(pack)
     return pack
+
+
+def _scope_sql(who: access.Principal | None, client_col: str, entity_col: str | None) -> tuple[str, dict]:
+    """The principal's scope predicate with named parameters (the pack's queries name theirs)."""
+    if who is None:
+        return "TRUE", {}
+    pred, values = who.scope.sql(client_col, entity_col)
+    named = {}
+    for i, v in enumerate(values):
+        pred = pred.replace("?", f"$scope{i}", 1)
+        named[f"scope{i}"] = v
+    return pred, named
+
+
+def total(values: Any) -> Any:
+    """The sum of amounts, or access.MASKED when any of them is masked (a masked amount is never a zero)."""
+    values = list(values)
+    if any(v == access.MASKED for v in values):
+        return access.MASKED
+    return sum((v for v in values if v is not None), Decimal("0.00"))
 
 
 def summary(pack: Pack) -> dict[str, dict[str, Any]]:
@@ -227,10 +270,10 @@ def summary(pack: Pack) -> dict[str, dict[str, Any]]:
             mine = [c for c in pack.cases if c["group"] == group and has_kind(c, kind)]
             row: dict[str, Any] = {"cases": len(mine)}
             if kind in MONEY_KINDS:
-                row["amount_rc"] = sum((c[f"{kind}_rc"] for c in mine), Decimal("0.00"))
+                row["amount_rc"] = total(c[f"{kind}_rc"] for c in mine)
                 if kind in SECOND:
                     seconds = [c[SECOND[kind][0]] for c in mine if c[SECOND[kind][0]] is not None]
-                    row[SECOND[kind][1]] = sum(seconds, Decimal("0.00")) if seconds else None
+                    row[SECOND[kind][1]] = total(seconds) if seconds else None
             else:
                 row["by_severity"] = {
                     s: sum(1 for c in mine if c["compliance_severity"] == s) for s in ("S1", "S2", "S3", "S4")

@@ -12,6 +12,7 @@ import html
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from closedloop.access import MASKED
 from closedloop.csvsafe import to_csv
 
 if TYPE_CHECKING:
@@ -103,6 +104,8 @@ def money(value: Any, currency: str) -> str:
     """An exact amount with its currency (the pack is for accountants: no rounding to $1.2M)."""
     if value is None:
         return "—"
+    if value == MASKED:
+        return MASKED
     d = value if isinstance(value, Decimal) else Decimal(str(value))
     return f"{d:,.2f} {currency}"
 
@@ -121,7 +124,7 @@ def _table(head: list[str], rows: list[list[str]], numeric: set[int] = frozenset
 
 def _by(pack: Pack, kind: str, dim: str, labels: list[str]) -> str:
     """One kind's open and resolved cases (and amount) by owner or age bucket."""
-    from closedloop.pack import MONEY_KINDS, has_kind
+    from closedloop.pack import MONEY_KINDS, has_kind, total
 
     rows = []
     for label in labels:
@@ -131,7 +134,7 @@ def _by(pack: Pack, kind: str, dim: str, labels: list[str]) -> str:
             g = [c for c in mine if c["group"] == group]
             cells.append(f"{len(g):,}")
             if kind in MONEY_KINDS:
-                cells.append(e(money(sum((c[f"{kind}_rc"] for c in g), Decimal("0.00")), pack.currency)))
+                cells.append(e(money(total(c[f"{kind}_rc"] for c in g), pack.currency)))
         rows.append(cells)
     money_kind = kind in MONEY_KINDS
     head = [e(dim.replace("_", " "))] + (
@@ -251,7 +254,14 @@ def to_html(pack: Pack) -> str:
         f"<h1>Exception pack — {e(month)} <span class='small'>({e(pack.period)})</span></h1>"
         f"<p class='meta'>Run {e(pack.run_id)} · business date {e(pack.as_of)} · generated {e(pack.generated_at)}"
         f" · amounts in {e(pack.currency)}</p>"
-        "<p class='small'>A case belongs to the period when its break happened in that month (its event date, else "
+        + (
+            f"<p class='meta'>Prepared for a view limited to {e(pack.scope)}"
+            + (f"; masked ({e(MASKED)}): {e(', '.join(pack.masked))}" if pack.masked else "")
+            + ".</p>"
+            if pack.masked or pack.scope != "the whole firm"
+            else ""
+        )
+        + "<p class='small'>A case belongs to the period when its break happened in that month (its event date, else "
         "the date it was first seen). Open: the published run still finds it. Resolved: a run closed it (the data "
         "no longer shows it) or a person marked it resolved and the next run will confirm it. Each case's money is "
         "counted once per kind; kinds are never added together.</p>"

@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from app import access_ui, catalog
+from app import access_ui, catalog, masking_ui
 from app import components as ui
 from app import queries as q
 from app import queries_cases as qc
@@ -20,13 +20,15 @@ who = access_ui.gate("checks_catalog")
 run = q.published()
 ui.header("Checks catalog", "Every rule: what it verifies, its owner, severity, SQL and track record", run)
 defs = {d.id: d for d in catalog.check_definitions()}
-results = q.check_runs(run.path) if run and "results.check_run" in q.tables(run.path) else pl.DataFrame()
+results = q.check_runs(run.path, who) if run and "results.check_run" in q.tables(run.path) else pl.DataFrame()
 last = results.group_by("check_id").agg(pl.all().last()) if not results.is_empty() else results
 last_by = {r["check_id"]: r for r in last.iter_rows(named=True)} if not last.is_empty() else {}
 cov = qh.coverage(run.path, run.run_id) if run else pl.DataFrame()
 cov_by = {r["item_id"]: r["status"] for r in cov.iter_rows(named=True)} if not cov.is_empty() else {}
 # the severity findings carry (results.finding.severity, as the queue, the trace and the CLI show it)
-by_sev = qc.severity_by_check(run.path, run.run_id) if run and "results.finding" in q.tables(run.path) else {}
+by_sev = (
+    qc.severity_by_check(run.path, run.run_id, who) if run and "results.finding" in q.tables(run.path) else {}
+)
 ids = sorted(set(defs) | set(last_by))
 if not ids:
     ui.empty("No checks found.", "Rule files live in checks/rules/<domain>/<id>_<name>.sql.")
@@ -61,6 +63,7 @@ table = pl.DataFrame(
         "coverage": [cov_by.get(c, "—") for c in ids],
     }
 )
+masking_ui.caption(who, ["impact_rc"])  # the catalog's $ column is blank where amounts are masked
 m = st.columns(4)
 m[0].metric("Checks", len(ids), border=True)
 m[1].metric("Failing in this run", int((table["last_status"] == "failed").sum()), border=True)

@@ -10,12 +10,13 @@ from decimal import Decimal, InvalidOperation
 
 import streamlit as st
 
-from app import access_ui, case_panel, workflow_panel
+from app import access_ui, case_panel, masking_ui, workflow_panel
 from app import components as ui
 from app import queries as q
 from app import queries_case_detail as qd
 from app import queries_cases as qc
 from app import queue_table as qt
+from closedloop.access import MASKED
 from closedloop.workflow import ACTIVE, STATUSES
 
 GROUP_BY = {
@@ -59,16 +60,16 @@ def queue_body(t: dict, filters: q.Filters, ov: q.Overlay, group: str, size: int
         ui.empty("No cases match these filters.", "Widen the filters, or clear them to see the whole queue.")
     elif not group:
         number = qt.page_number("page", t["cases"], size)
-        rows = qc.page(run, as_of, filters, ov, number, size, None, None)
+        rows = qc.page(run, as_of, filters, ov, number, size, None, None, who)
         table_key = f"cases_{gen}_{number}_{size}"
-        picked = qt.cases(rows, key=table_key, currency=run.currency, compact=compact)
+        picked = qt.cases(rows, key=table_key, currency=run.currency, compact=compact, who=who)
         qt.pager(t["cases"], size, number, param="page")
         selected = tuple(rows["case_key"][i] for i in picked if i < rows.height)
         workflow_panel.bulk_form("bulk", run, selected, compact=compact)
         if (hit := qt.opened(table_key, picked)) is not None and hit < rows.height:
             open_case(rows["case_key"][hit])
     else:
-        grouped = qc.groups(run, as_of, filters, ov, group)
+        grouped = qc.groups(run, as_of, filters, ov, group, who)
         st.caption(
             f"{grouped.height:,} groups by {GROUP_BY[group].lower()}, each with its cases and money per kind. "
             "Select a group to list its cases."
@@ -81,6 +82,7 @@ def queue_body(t: dict, filters: q.Filters, ov: q.Overlay, group: str, size: int
             by=group,
             currency=run.currency,
             chosen=values.index(chosen) if chosen is not None else None,
+            who=who,
         )
         # the selection is the expanded group (it starts as the URL's): follow it in this run, no second rerun
         now_chosen = values[picked_group[0]] if picked_group and picked_group[0] < len(values) else None
@@ -94,33 +96,34 @@ def queue_body(t: dict, filters: q.Filters, ov: q.Overlay, group: str, size: int
         if chosen is not None:
             g = grouped.row(values.index(chosen), named=True)
             with st.container(border=True):
+                hidden = masking_ui.columns(grouped, who)
                 money = " · ".join(
-                    f"{label} {ui.money(g[col], run.currency)}"
+                    f"{label} {MASKED if col in hidden else ui.money(g[col], run.currency)}"
                     for col, label in (
                         ("leakage_rc", "leakage"),
                         ("exposure_rc", "exposure"),
                         ("cash_rc", "cash"),
                     )
-                    if g[col] is not None
+                    if g[col] is not None or col in hidden
                 )
                 comp = (
                     f" · compliance {g['compliance_findings']:,} findings" if g["compliance_findings"] else ""
                 )
                 st.markdown(f"**{ui.plain(g['label'])}** · {g['cases']:,} cases · {ui.plain(money)}{comp}")
                 number = qt.page_number("gpage", g["cases"], size)
-                rows = qc.page(run, as_of, filters, ov, number, size, group, chosen)
+                rows = qc.page(run, as_of, filters, ov, number, size, group, chosen, who)
                 table_key = (
                     f"group_{gen}_{group}_{hashlib.md5(chosen.encode()).hexdigest()[:10]}_{number}_{size}"
                 )
-                picked = qt.cases(rows, key=table_key, currency=run.currency, compact=compact)
+                picked = qt.cases(rows, key=table_key, currency=run.currency, compact=compact, who=who)
                 qt.pager(g["cases"], size, number, param="gpage")
-                shown = qc.group_keys(run, as_of, filters, ov, group, chosen)
+                shown = qc.group_keys(run, as_of, filters, ov, group, chosen, who)
 
                 def members_now(
                     by: str = group, value: str = chosen, f: q.Filters = filters
                 ) -> tuple[str, ...]:
                     _, fresh = workflow_panel.case_overlay(run, info)
-                    return qc.group_keys(run, as_of, f, fresh, by, value)
+                    return qc.group_keys(run, as_of, f, fresh, by, value, who)
 
                 selected = tuple(rows["case_key"][i] for i in picked if i < rows.height)
                 workflow_panel.bulk_form(
@@ -143,14 +146,16 @@ def _exported(what: str, filters: q.Filters, rows: int | None) -> None:
 
 def _pack_rows(period: str) -> int:
     """Cases in the month's exception pack, as its CSV lists them (the audit's row count)."""
-    return max(len(list(csv.reader(io.StringIO(q.exception_pack(run, period)[0].decode("utf-8"))))) - 1, 0)
+    return max(
+        len(list(csv.reader(io.StringIO(q.exception_pack(run, period, who)[0].decode("utf-8"))))) - 1, 0
+    )
 
 
 def export_buttons(t: dict, filters: q.Filters) -> None:
     """The queue's downloads (the cases, their findings, the month's exception pack), each one audited."""
     st.download_button(
         "Cases CSV (one row per case, a column per kind)",
-        data=lambda: qc.export_cases_csv(run, as_of, filters, ov),
+        data=lambda: qc.export_cases_csv(run, as_of, filters, ov, who),
         file_name=f"cases-{run.run_id}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -160,7 +165,7 @@ def export_buttons(t: dict, filters: q.Filters) -> None:
     )
     st.download_button(
         "Findings CSV (each finding of those cases)",
-        data=lambda: qc.export_findings_csv(run, as_of, filters, ov),
+        data=lambda: qc.export_findings_csv(run, as_of, filters, ov, who),
         file_name=f"case-findings-{run.run_id}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -173,7 +178,7 @@ def export_buttons(t: dict, filters: q.Filters) -> None:
     if period:
         st.download_button(
             f"Exception pack {period} (HTML, for the close)",
-            data=lambda: q.exception_pack(run, period)[1].encode("utf-8"),
+            data=lambda: q.exception_pack(run, period, who)[1].encode("utf-8"),
             file_name=f"exception-pack-{period}.html",
             mime="text/html",
             icon=":material/summarize:",
@@ -183,7 +188,7 @@ def export_buttons(t: dict, filters: q.Filters) -> None:
         )
         st.download_button(
             f"Exception pack {period} (CSV)",
-            data=lambda: q.exception_pack(run, period)[0],
+            data=lambda: q.exception_pack(run, period, who)[0],
             file_name=f"exception-pack-{period}.csv",
             mime="text/csv",
             icon=":material/download:",
@@ -207,11 +212,11 @@ if "results.cases" not in q.tables(run.path):
 info = q.run_info(run.path)
 as_of = info.get("as_of")
 states, ov = workflow_panel.case_overlay(run, info)
-opts = qc.filter_options(run.path, run.run_id)
+opts = qc.filter_options(run.path, run.run_id, who)
 
 # ?sel= names a case, or one of its findings (links from the trace and from before cases): open its case
 sel = ui.url_one("sel")
-case_key = qd.case_key_for(run.path, run.run_id, sel) if sel else None
+case_key = qd.case_key_for(run.path, run.run_id, sel, who) if sel else None
 if sel and case_key and case_key != sel:
     st.query_params["sel"] = case_key
 main, side = st.columns([3, 2], gap="medium") if sel else (st.container(), None)
@@ -313,8 +318,9 @@ with main:
     )
 
     # ---- totals that follow the filters: one figure per kind, never a total across kinds ----
-    t = qc.totals(run, as_of, filters, ov)
+    t = qc.totals(run, as_of, filters, ov, who)
     qt.totals(t, run.currency, compact=compact)
+    masking_ui.caption(who, t)
     note, export = st.columns([3, 1.2] if compact else [5, 1], vertical_alignment="center")
     note.caption(
         f"Sorted by {SORT_LABELS[sort]}, largest $ first. Each kind of money is its own figure, never added to "
@@ -349,4 +355,4 @@ if side is not None:
             if case_key not in viewed:  # once per case per session: reruns of the open case are not new views
                 viewed.add(case_key)
                 access_ui.record("view_case", case_key, {"run_id": run.run_id, "link": sel}, who)
-            case_panel.show(run, case_key, states.get(case_key), info)
+            case_panel.show(run, case_key, states.get(case_key), info, who)

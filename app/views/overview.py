@@ -10,13 +10,14 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from app import access_ui
+from app import access_ui, masking_ui
 from app import components as ui
 from app import overview_parts as parts
 from app import queries as q
 from app import queries_health as qh
 from app import queries_overview as qo
 from app.kpi_targets import HEADLINE, KPI_LINKS, LABELS, SLA_MEASURES, TARGETS, meets
+from closedloop.access import MASKED
 
 who = access_ui.gate("overview")
 run = q.published()
@@ -50,12 +51,12 @@ st.caption(
     "Each break is counted once, in its own kind; the kinds measure different things and are never added up."
 )
 queue = who.can_see("findings")  # links lead only to pages the person's role opens
-parts.kind_tiles(run, as_of, links=queue)
+parts.kind_tiles(run, as_of, who)
 
 st.subheader("Fix first")
 if who.detail and queue:
     st.caption("The five cases with the most revenue leakage. Each opens on its evidence.")
-    parts.fix_first(run, as_of)
+    parts.fix_first(run, as_of, who)
 else:  # executives see totals, trends and KPIs; the cases behind them are for the roles that work them
     st.info(
         "Totals only for your role: the figures above count every case, and the cases themselves are listed "
@@ -64,15 +65,20 @@ else:  # executives see totals, trends and KPIs; the cases behind them are for t
     )
 
 st.subheader("Since the last run")
-parts.since_last_run(run, as_of, info.get("started_at"))
+parts.since_last_run(run, as_of, info.get("started_at"), who)
 
 kpi = (
-    qo.kpi_by_date(run.path, tuple(HEADLINE.items()))
+    qo.kpi_by_date(run.path, tuple(HEADLINE.items()), who)
     if "results.kpi" in q.tables(run.path)
     else pl.DataFrame()
 )
 st.subheader("Key measures")
-if kpi.is_empty():
+if kpi.is_empty() and who.scope.limited:
+    st.caption(
+        f"Key measures are computed for the whole firm only; your view is limited to {ui.plain(who.scope.describe())},"
+        " so they are not shown."
+    )
+elif kpi.is_empty():
     ui.empty("No KPI values in this run.", "Key measures appear here once the run computes them.")
 else:
     ids = kpi["kpi_id"].unique(maintain_order=True).to_list()
@@ -83,6 +89,10 @@ else:
         target = TARGETS.get(kid)
         lower_better = bool(target and target[0] == "<=")
         with cols[i % len(cols)].container(border=True):
+            if values[-1] is None:  # a money measure masked for this role
+                st.metric(LABELS.get(kid, name.replace("_", " ")), MASKED, help="Masked for your role")
+                st.caption(kid)
+                continue
             change = values[-1] - values[-2] if len(values) > 1 else None
             st.metric(
                 LABELS.get(kid, name.replace("_", " ")),
@@ -107,9 +117,13 @@ else:
 left, right = st.columns(2)
 with left:
     st.subheader("Trend by business date")
-    trend = qo.kind_trend(run.path)
+    trend = qo.kind_trend(run.path, who)
     money_trend = trend.filter(pl.col("kind").is_in(qo.MONEY_KINDS)) if not trend.is_empty() else trend
-    if money_trend.is_empty() or money_trend["as_of"].n_unique() < 2:
+    if who.masks("amounts") or who.scope.limited:
+        st.caption(
+            f"{MASKED} Not shown: amounts are masked for your role, or the trend is kept for the whole firm only."
+        )
+    elif money_trend.is_empty() or money_trend["as_of"].n_unique() < 2:
         ui.empty("One business date so far.", "The trend appears once a run has a later business date.")
     else:
         fig = px.line(
@@ -128,8 +142,10 @@ with left:
         st.caption("Each line is one kind of money on its own; lines are not stacked or added.")
 with right:
     st.subheader("Money by month of the break")
-    months = qo.money_by_month(run.path, run.run_id, as_of) if as_of else pl.DataFrame()
-    if months.is_empty():
+    months = qo.money_by_month(run.path, run.run_id, as_of, who) if as_of else pl.DataFrame()
+    if who.masks("amounts"):
+        masking_ui.caption(who, ["amount"])
+    elif months.is_empty():
         ui.empty("No money at stake in this run.", "Nothing is breaking — or no check ran.")
     else:
         fig = px.bar(
@@ -167,7 +183,10 @@ for tab, dim in zip(tabs, WHERE.values(), strict=True):
     if not tab.open:
         continue
     with tab:
-        data = qo.money_by(run.path, run.run_id, dim, kind)
+        data = qo.money_by(run.path, run.run_id, dim, kind, who)
+        if who.masks("amounts"):
+            masking_ui.caption(who, ["amount"])
+            continue
         if data.is_empty():
             ui.empty("Nothing to show for this kind.", "No case of this kind in the run.")
             continue
@@ -204,8 +223,10 @@ for tab, dim in zip(tabs, WHERE.values(), strict=True):
         st.caption("Click a bar to open its cases.")
 
 st.subheader("SLA attainment")
-sla = q.kpis(run.path, tuple(SLA_MEASURES)) if "results.kpi" in q.tables(run.path) else pl.DataFrame()
-if sla.is_empty():
+sla = q.kpis(run.path, tuple(SLA_MEASURES), who) if "results.kpi" in q.tables(run.path) else pl.DataFrame()
+if sla.is_empty() and who.scope.limited:
+    st.caption("SLA attainment is computed for the whole firm only, so it is not shown for your scope.")
+elif sla.is_empty():
     ui.empty(
         "No SLA measures in this run.",
         "SLA attainment (e.g. the share of SOWs with a project within 5 business days) appears when the run "

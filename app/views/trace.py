@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from app import access_ui
+from app import access_ui, masking_ui
 from app import components as ui
 from app import queries as q
 from closedloop.trace import LANES, MAX_ID_LEN, TraceRecord, clean_id, record_fields
@@ -190,7 +190,7 @@ def lookup() -> None:
         )
         return
 
-    cids, matches = q.trace_lookup(run.path, needle)
+    cids, matches = q.trace_lookup(run.path, needle, who)
     if (
         st.session_state.get("_traced") != needle
     ):  # a lookup, not a rerun of the same one (a tab, a flow pick)
@@ -215,8 +215,9 @@ def lookup() -> None:
     cid = cids[0]
     if len(cids) > 1:
         cid = st.selectbox(f"This ID is on {len(cids)} flows", cids, key="trace_flow")
-    records, findings = q.trace_flow(run.path, cid)
+    records, findings = q.trace_flow(run.path, cid, who)
     st.markdown(f"### Flow {ui.code(cid)}")
+    masking_ui.caption(who)
     c = st.columns(4)
     c[0].metric("Records", f"{len(records):,}", border=True)
     c[1].metric("Systems", f"{len({r.lane for r in records})} of {len(LANES)}", border=True)

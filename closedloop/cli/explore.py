@@ -19,6 +19,53 @@ from closedloop.cli import (
     out,
 )
 
+AsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        metavar="ROLE",
+        help="Print what this role would see ([access] masking); refused when the role has no right to it.",
+    ),
+]
+
+
+def as_role(cfg, role: str | None, *, pages: tuple[str, ...] = (), action: str | None = None):
+    """The CLI's `--as ROLE` principal (None without it: the operator on the machine sees everything); a role
+    that may open none of `pages`, or may not do `action`, is refused with exit 2 naming the role."""
+    if role is None:
+        return None
+    from closedloop import access
+
+    try:
+        who = access.policy(cfg.values.get("access", {})).as_role(role)
+    except access.AccessError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if pages and not any(who.can_see(p) for p in pages):
+        console.print(f"[red]error:[/red] --as {role}: the {role} role does not see {' or '.join(pages)}")
+        raise typer.Exit(2)
+    if action and not who.can(action):
+        console.print(f"[red]error:[/red] --as {role}: the {role} role may not {action}")
+        raise typer.Exit(2)
+    return who
+
+
+def _mask_totals(by_kind: dict, who) -> dict:
+    """Per-kind totals with their amounts masked for `who` (the line then says amounts are masked)."""
+    if who is None or not who.masks("amounts"):
+        return by_kind
+    return {k: {**v, "amount_rc": None, "second_rc": None} for k, v in by_kind.items()}
+
+
+def _masked_note(who) -> str:
+    from closedloop.access import MASKED
+
+    return (
+        f" · masked for {', '.join(sorted(who.roles))}: {', '.join(sorted(who.masked))} ({MASKED})"
+        if who and who.masked
+        else ""
+    )
+
 
 @app.command()
 def findings(
@@ -36,16 +83,19 @@ def findings(
         Path | None, typer.Option("--csv", help="Write the matching rows to a CSV file.")
     ] = None,
     as_json: JsonOpt = False,
+    as_role_name: AsOpt = None,
 ) -> None:
     """List the published run's findings, largest amount first, each with its kind of money; filters and CSV."""
     from decimal import Decimal
 
+    from closedloop import access
     from closedloop import findings as fmod
 
     if kind is not None and kind.lower() not in fmod.KINDS:
         console.print(f"[red]error:[/red] --kind {kind!r} is not one of {', '.join(fmod.KINDS)}")
         raise typer.Exit(2)
     cfg = _config(config)
+    who = as_role(cfg, as_role_name, pages=("findings",))
     con = _published(cfg)
     flt = fmod.Filters(
         check_id,
@@ -61,6 +111,10 @@ def findings(
         cases = fmod.case_totals(con)
     finally:
         con.close()
+    if who is not None:
+        rows = [{**access.mask_record(r, who), "details": access.mask_json(r.get("details"), who)} if "details" in r
+                else access.mask_record(r, who) for r in rows]  # fmt: skip
+        by_kind, cases = _mask_totals(by_kind, who), _mask_totals(cases, who)
     if csv_path:
         csv_path.write_text(fmod.to_csv(rows), encoding="utf-8")
         console.print(f"wrote {len(rows)} findings to {csv_path}")
@@ -70,7 +124,8 @@ def findings(
         return
     out.print(
         findings_table(
-            rows, f"{count:,} findings (showing {len(rows)}) — {fmod.kinds_line(by_kind, 'findings')}"
+            rows,
+            f"{count:,} findings (showing {len(rows)}) — {fmod.kinds_line(by_kind, 'findings')}{_masked_note(who)}",
         )
     )
     if cases:
@@ -84,7 +139,7 @@ def findings_table(rows: list[dict], title: str, *, workflow: bool = True) -> Ta
     for col in (*cols, "owner", "status") if workflow else cols:
         t.add_column(col)
     for r in rows:
-        amount = f"{r['impact_rc'] or 0:,.2f}"
+        amount = r["impact_rc"] if isinstance(r["impact_rc"], str) else f"{r['impact_rc'] or 0:,.2f}"
         if r.get("impact_kind") == "compliance":
             amount += " affected"  # a compliance amount is what a broken control touches, not money at stake
         cells = [r["check_id"], r["severity"], r.get("impact_kind") or "", amount,
@@ -95,12 +150,22 @@ def findings_table(rows: list[dict], title: str, *, workflow: bool = True) -> Ta
 
 @app.command()
 def trace(
-    any_id: Annotated[str, typer.Argument(metavar="ID")], config: ConfigOpt = None, as_json: JsonOpt = False
+    any_id: Annotated[str, typer.Argument(metavar="ID")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    as_role_name: AsOpt = None,
 ) -> None:
     """Follow one commercial flow from any ID (correlation, opportunity, SOW, project, invoice no., event)."""
+    from closedloop import access
     from closedloop import trace as tmod
 
     cfg = _config(config)
+    who = as_role(cfg, as_role_name, pages=("trace",))
+
+    def seen(record: dict) -> dict:
+        return record if who is None else {**access.mask_record(record, who), **(
+            {"details": access.mask_json(record["details"], who)} if "details" in record else {})}  # fmt: skip
+
     con = _published(cfg)
     try:
         flows, matches = tmod.lookup(con, any_id)
@@ -116,11 +181,11 @@ def trace(
                             "entity_type": r.entity_type,
                             "entity_id": r.entity_id,
                             "ts": r.ts,
-                            "fields": r.fields,
+                            "fields": seen(r.fields),
                         }
                         for r in records
                     ],
-                    "findings": tmod.findings(con, cid),
+                    "findings": [seen(f) for f in tmod.findings(con, cid)],
                 }
             )
     finally:
@@ -150,8 +215,11 @@ def trace(
             t.add_row(str(r["ts"] or "")[:16], r["lane"], r["entity_type"], r["entity_id"], keys[:90])
         out.print(t)
         for f in doc["findings"]:
+            amount = (
+                f["impact_rc"] if isinstance(f.get("impact_rc"), str) else f"${f.get('impact_rc') or 0:,.2f}"
+            )
             out.print(
-                f"[red]⚑[/red] {f.get('check_id')} {f.get('severity')} ${f.get('impact_rc') or 0:,.2f} "
+                f"[red]⚑[/red] {f.get('check_id')} {f.get('severity')} {amount} "
                 f"{f.get('entity_type')} {f.get('entity_id')}"
             )
 
@@ -161,9 +229,12 @@ def coverage(
     config: ConfigOpt = None,
     show_all: Annotated[bool, typer.Option("--all", help="List covered checks and KPIs too.")] = False,
     as_json: JsonOpt = False,
+    as_role_name: AsOpt = None,
 ) -> None:
     """What the published run's data covers: each check and KPI covered, partly covered or not covered."""
     cfg = _config(config)
+    # coverage holds no firm figures (check ids, settings): any role that sees a page showing it may run it
+    as_role(cfg, as_role_name, pages=("overview", "checks_catalog", "data_health"))
     con = _published(cfg)
     try:
         has = con.execute(

@@ -25,6 +25,13 @@ from closedloop.cli import (
 def serve(
     config: ConfigOpt = None,
     port: Annotated[int, typer.Option(help="Port of the Streamlit app.")] = 8501,
+    address: Annotated[
+        str,
+        typer.Option(
+            help="Address the app listens on. Without sign-in ([auth] in .streamlit/secrets.toml) only "
+            "127.0.0.1, ::1 or localhost: the app refuses to start on any other."
+        ),
+    ] = "127.0.0.1",
     no_app: Annotated[bool, typer.Option("--no-app", help="Run only the scheduler.")] = False,
 ) -> None:
     """Serve the app and the scheduler (cron runs, 'run now' requests) in one process tree."""
@@ -47,21 +54,26 @@ def serve(
         from closedloop import appserver
 
         env = {**os.environ, **({cfgmod.ENV_CONFIG: str(cfg.path)} if cfg.path else {})}
-        child = subprocess.Popen(appserver.command(port), cwd=appserver.ROOT, env=env)
-        _progress(f"app on http://127.0.0.1:{port} (pid {child.pid})")
+        child = subprocess.Popen(appserver.command(port, address), cwd=appserver.ROOT, env=env)
+        host = f"[{address}]" if ":" in address else address
+        _progress(f"app on http://{host}:{port} (pid {child.pid})")
     stop = threading.Event()
+    failed = 0
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
         while not stop.wait(1.0):
             if child is not None and child.poll() is not None:
                 console.print(f"[red]the app exited with code {child.returncode}[/red]")
+                failed = child.returncode or 1
                 break
     finally:
         sched.shutdown(wait=False)
         if child is not None and child.poll() is None:
             child.terminate()
             child.wait(timeout=15)
+    if failed:  # e.g. local mode refused a non-loopback address (appserver.BIND_REFUSED)
+        raise typer.Exit(failed)
 
 
 @app.command()

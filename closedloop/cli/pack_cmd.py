@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from closedloop.cli import ConfigOpt, JsonOpt, _config, _published, app, console, out
+from closedloop.cli.explore import AsOpt, as_role
 
 
 @app.command()
@@ -21,6 +22,7 @@ def pack(
     ),
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
+    as_role_name: AsOpt = None,
 ) -> None:
     """Write the period's open and resolved cases, with evidence and audit trail, as CSV and one HTML file."""
     from closedloop import pack as pmod
@@ -31,10 +33,11 @@ def pack(
         console.print(f"[red]error:[/red] --period: {exc}")
         raise typer.Exit(2) from None
     cfg = _config(config)
+    who = as_role(cfg, as_role_name, action="export")
     con = _published(cfg)
     try:
         result = pmod.build_pack(
-            con, period, cfg.ops_url, currency=cfg.get("closedloop", "reporting_currency")
+            con, period, cfg.ops_url, currency=cfg.get("closedloop", "reporting_currency"), who=who
         )
     except pmod.PackError as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -57,8 +60,13 @@ def pack(
     for kind, per in totals.items():
         line = " · ".join(
             f"{group} {row['cases']:,}"
-            + (f" ({row['amount_rc']:,.2f} {result.currency})" if "amount_rc" in row else "")
+            + (f" ({_amount(row['amount_rc'])} {result.currency})" if "amount_rc" in row else "")
             for group, row in per.items()
         )
         out.print(f"  {kind}: {line}")
     out.print(f"wrote {csv_path} and {html_path}")
+
+
+def _amount(value) -> str:
+    """An amount for the terminal; a masked one (`--as` a role that masks amounts) stays masked."""
+    return value if isinstance(value, str) else f"{value:,.2f}"

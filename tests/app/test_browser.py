@@ -242,8 +242,9 @@ def test_acknowledge_survives_a_reload(server, page):
 def test_a_deep_link_to_a_fresh_server_opens_with_the_router(fresh_server, page):
     page.goto(fresh_server + "/data_health")
     settle(page, "Run ledger")
-    nav = page.locator('[data-testid="stSidebarNav"]')
-    # the router's titled pages in sections, not Streamlit's legacy file list ("streamlit app", "checks catalog")
+    nav = page.locator('[data-testid="stSidebar"]')
+    # the router's menu of titled pages in sections, not Streamlit's legacy file list ("streamlit app", "checks catalog")
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
     assert nav.get_by_text("Checks catalog", exact=True).count() == 1
     assert nav.get_by_text("Trust", exact=True).count() == 1
     assert nav.get_by_text("streamlit app").count() == 0

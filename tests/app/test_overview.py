@@ -12,10 +12,12 @@ import duckdb
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
 
 from app import components as ui
-from closedloop import settings
+from closedloop import access, settings
 from closedloop.case_audit import case_workflow
 
 KIND_TITLES = {"leakage": "Revenue leakage", "exposure": "Exposure", "cash": "Cash delayed"}
+
+ADMIN = access.Policy().local("analyst")  # every role: nothing masked, the whole firm
 
 
 def _run_file(cfg: Path) -> str:
@@ -145,7 +147,7 @@ def test_the_trend_is_by_business_date_with_the_last_run_of_each_date(site):
         )
     finally:
         con.close()
-    trend = qo.kind_trend(path)
+    trend = qo.kind_trend(path, ADMIN)
     assert sorted(set(trend["as_of"].to_list())) == [dt.date(2026, 10, 30), dt.date(2026, 10, 31)]
     leak = trend.filter(trend["kind"] == "leakage")["amount"].to_list()
     assert leak == [Decimal("30000.00"), _case_sums(site)["leakage"]]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from app import prewarm, queries, queries_health
+from app import access_ui, prewarm, queries, queries_health
 
 
 @pytest.mark.parametrize("page", ["overview", "findings", "data_health", "checks_catalog"])
 def test_a_page_finds_its_default_view_prewarmed(app, monkeypatch, page):
-    prewarm.warm(queries.published())
+    prewarm.warm(queries.published(), access_ui.principal())
 
     def no_warehouse(*args, **kwargs):
         raise AssertionError(f"{page} queried the warehouse after the prewarm: {args[1][:80]}")

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from app import queries as q
 from app import queries_cases as qc
+from closedloop import access
 from closedloop.settings import load
 from closedloop.warehouse import Warehouse
 from closedloop.workflow import ACTIVE, Workflow, overlay
@@ -24,6 +25,8 @@ from tests.app.conftest import APP
 
 TOTAL = 626  # 5 cases of the small warehouse + 620 invoices + the closed one (shown only with status=closed)
 OPEN = TOTAL - 1
+
+ADMIN = access.Policy().local("analyst")  # every role: nothing masked, the whole firm
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +250,9 @@ def test_exports_have_a_column_per_kind_and_escape_formula_cells(bulk):
     info = q.run_info(run.path)
     ov = tuple(overlay(wf.states(), info.get("started_at"), dt_today()))
     filters = q.Filters(lists=(("status", tuple(ACTIVE)),))
-    rows = list(csv.DictReader(io.StringIO(qc.export_cases_csv(run, info["as_of"], filters, ov).decode())))
+    rows = list(
+        csv.DictReader(io.StringIO(qc.export_cases_csv(run, info["as_of"], filters, ov, ADMIN).decode()))
+    )
     assert len(rows) == OPEN
     assert {"leakage_rc", "exposure_rc", "cash_rc", "compliance_findings"} <= set(rows[0])
     assert not any("total" in c for c in rows[0])
@@ -257,7 +262,7 @@ def test_exports_have_a_column_per_kind_and_escape_formula_cells(bulk):
     hostile = next(r for r in rows if r["case_key"] == warehouse_bulk.case_key(5))
     assert hostile["assignee"].startswith("'=HYPERLINK")
     findings = list(
-        csv.DictReader(io.StringIO(qc.export_findings_csv(run, info["as_of"], filters, ov).decode()))
+        csv.DictReader(io.StringIO(qc.export_findings_csv(run, info["as_of"], filters, ov, ADMIN).decode()))
     )
     assert len(findings) == 832 and {r["case_key"] for r in findings} <= {r["case_key"] for r in rows}
     assert {"impact_kind", "impact_rc", "expected_loss_rc"} <= set(findings[0])

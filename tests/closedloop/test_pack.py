@@ -12,8 +12,8 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from closedloop import access, settings
 from closedloop import pack as pmod
-from closedloop import settings
 from closedloop.case_audit import case_workflow
 from closedloop.cli import app
 from closedloop.warehouse import Warehouse
@@ -152,10 +152,10 @@ def test_the_app_offers_the_same_pack(site, monkeypatch):
     cfg_path, cfg, _ = site
     monkeypatch.setenv("CLOSEDLOOP_CONFIG", str(cfg_path))
     st.cache_resource.clear()
-    csv_bytes, page = q.exception_pack(q.published(), "2026-10")
+    csv_bytes, page = q.exception_pack(q.published(), "2026-10", access.Policy().local("analyst"))
     expected = _build(cfg)
     assert csv_bytes == expected.csv
     stamp = re.compile(r"generated [^·]+·")  # the moment each was made differs; nothing else may
     assert stamp.sub("", page) == stamp.sub("", expected.html) and stamp.search(page)
     with pytest.raises(pmod.PackError, match="'2026-13'"):
-        q.exception_pack(q.published(), "2026-13")
+        q.exception_pack(q.published(), "2026-13", access.Policy().local("analyst"))
