@@ -33,6 +33,8 @@ def main(config: str, repeat: int = 3) -> dict:
     os.environ["CLOSEDLOOP_CONFIG"] = config
     from app import queries as q
     from app import queries_cases as qc
+    from closedloop import access
+    from closedloop import settings
     from closedloop.workflow import ACTIVE, Workflow, overlay
 
     run = q.published()
@@ -43,6 +45,8 @@ def main(config: str, repeat: int = 3) -> dict:
     states = Workflow(run.ops_url, subject="case").states()
     ov = tuple(overlay(states, info.get("started_at"), dt.datetime.now(dt.UTC).date()))
     f = q.Filters(lists=(("status", tuple(ACTIVE)),))
+    # The queue as finance sees it: the whole firm's cases, with amounts (the firm's own masking applies).
+    who = access.policy(settings.load(config).values.get("access", {})).as_role("finance", actor="bench")
     first: list[float] = []
     groups: dict[str, list[float]] = {by: [] for by in qc.GROUPS}
     listing: dict[str, list[float]] = {by: [] for by in qc.GROUPS}
@@ -50,21 +54,21 @@ def main(config: str, repeat: int = 3) -> dict:
     for _ in range(repeat):
         _clear()
         t0 = time.perf_counter()
-        qc.filter_options(run.path, run.run_id)
-        totals = qc.totals(run, as_of, f, ov)
-        rows = qc.page(run, as_of, f, ov, 1, 50, None, None)
+        qc.filter_options(run.path, run.run_id, who)
+        totals = qc.totals(run, as_of, f, ov, who)
+        rows = qc.page(run, as_of, f, ov, 1, 50, None, None, who=who)
         first.append(time.perf_counter() - t0)
         detail |= {"cases": totals["cases"], "first_page_rows": rows.height}
         for by in qc.GROUPS:
             t0 = time.perf_counter()
-            g = qc.groups(run, as_of, f, ov, by)
+            g = qc.groups(run, as_of, f, ov, by, who)
             listing[by].append(time.perf_counter() - t0)
             if g.is_empty():
                 continue
             biggest = g.sort("cases", descending=True).row(0, named=True)
             t0 = time.perf_counter()
-            qc.page(run, as_of, f, ov, 1, 50, by, biggest["value"])
-            qc.group_keys(run, as_of, f, ov, by, biggest["value"])
+            qc.page(run, as_of, f, ov, 1, 50, by, biggest["value"], who=who)
+            qc.group_keys(run, as_of, f, ov, by, biggest["value"], who)
             groups[by].append(time.perf_counter() - t0)
             detail[f"groups_{by}"] = g.height
             detail[f"largest_group_{by}"] = biggest["cases"]
