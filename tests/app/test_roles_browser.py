@@ -44,7 +44,9 @@ def _run_file(data: Path) -> str:
 def _with_rates(data: Path) -> None:
     """The fixture's Q2C-033 finding says only which check and invoice; give it the rates such a rule emits."""
     with duckdb.connect(_run_file(data)) as con:
-        con.execute("UPDATE results.finding SET details = ? WHERE finding_key = ?", [json.dumps(RATES), RATED])
+        con.execute(
+            "UPDATE results.finding SET details = ? WHERE finding_key = ?", [json.dumps(RATES), RATED]
+        )
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +85,9 @@ def flow_money(db, cid: str) -> set[Decimal]:
     for table in ("results.finding", "results.finding_history"):
         values.update(
             v
-            for (v,) in db.execute(f"SELECT impact_rc FROM {table} WHERE correlation_id = ?", [cid]).fetchall()
+            for (v,) in db.execute(
+                f"SELECT impact_rc FROM {table} WHERE correlation_id = ?", [cid]
+            ).fetchall()
             if v is not None
         )
     return values
