@@ -70,11 +70,6 @@ def principal() -> access.Principal:
     return policy.principal(actor, email, user.get(policy.roles_claim))
 
 
-def current_user() -> str:
-    """The name written to the audit log and the workflow: the signed-in e-mail, or the local user's name."""
-    return principal().actor
-
-
 def record(
     event: str, subject: str = "", detail: dict[str, Any] | None = None, who: access.Principal | None = None
 ) -> None:

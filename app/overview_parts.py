@@ -69,7 +69,8 @@ def _previous(trend: pl.DataFrame, as_of: dt.date | None, kind: str) -> tuple[dt
 
 def kind_tiles(run: q.Run, as_of: dt.date | None, who: Principal) -> None:
     """One tile per kind: the amount at stake counted once per case (compliance: cases by severity), over
-    the person's scope; a masked amount shows as ••• with no trend."""
+    the person's scope; a masked amount shows as ••• with no trend; links to the cases only for a role that
+    opens the queue."""
     totals = qo.kind_totals(run.path, run.run_id, who)
     trend = qo.kind_trend(run.path, who)
     if who.scope.limited:
@@ -119,7 +120,8 @@ def kind_tiles(run: q.Run, as_of: dt.date | None, who: Principal) -> None:
                 if second_name and t["second"] is not None:
                     line += f" · {second_name} {money(t['second'], run.currency)}"
                 st.caption(line)
-            ui.link("Open these cases →", "findings", {**ALL, "kind": [kind]})
+            if who.can_see("findings"):
+                ui.link("Open these cases →", "findings", {**ALL, "kind": [kind]})
 
 
 def _document(money_type: str | None, doc: Any) -> str:

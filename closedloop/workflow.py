@@ -136,7 +136,7 @@ class Workflow:
     def resolve(
         self, key: str, actor: str, reason: str | None, note: str = "", run_id: str | None = None
     ) -> int:
-        """Mark fixed with a reason code (required); the next run confirms (it disappears) or reopens it."""
+        """Mark fixed with a reason code and a note (both required); the next run confirms or reopens it."""
         return self._record(key, actor, "resolve", payload("resolve", reason=reason, note=note), run_id)
 
     def comment(self, key: str, actor: str, text: str, run_id: str | None = None) -> int:
@@ -221,7 +221,12 @@ def payload(action: str, **f: Any) -> dict[str, Any]:
             raise WorkflowError(f"a reason code is required to resolve: choose one of {', '.join(REASONS)}")
         if reason not in REASONS:
             raise WorkflowError(f"reason must be one of {', '.join(REASONS)}")
-        return {"reason": reason, "note": _note(f)}
+        note = _text(f.get("note"), "note")
+        if note is None:
+            raise WorkflowError(
+                "a note is required to resolve: say what was done (credit memo, re-bill, fix)"
+            )
+        return {"reason": reason, "note": note}
     if action == "comment":
         return {"text": _text(f.get("text"), "comment", required=True)}
     if action == "allowlist":

@@ -14,6 +14,16 @@ from closedloop import audit as auditmod
 from closedloop import settings
 from closedloop.csvsafe import to_csv
 
+
+def _exported(detail: dict) -> None:
+    """The download's on_click: only a person who opens this page (admins) exports it; anyone else is refused."""
+    now = access_ui.principal()
+    if now.can_see("audit"):
+        access_ui.record("export", "audit log", detail, now)
+    else:
+        access_ui.record("denied", "export audit log", {"why": "page not allowed for role"}, now)
+
+
 who = access_ui.gate("audit")
 run = q.published()
 ui.header(
@@ -55,13 +65,14 @@ st.dataframe(
         "detail": "Detail",
     },
 )
+
 st.download_button(
     "Download CSV",
     to_csv(frame.columns, frame.rows()),
     file_name=f"closedloop-audit-{dt.datetime.now(dt.UTC):%Y%m%d}.csv",
     mime="text/csv",
     icon=":material/download:",
-    on_click=lambda: access_ui.record(
-        "export", "audit log", {"days": int(days), "user": user, "events": events, "rows": frame.height}, who
-    ),
+    key="export_audit",
+    on_click=_exported,
+    args=({"days": int(days), "user": user, "events": events, "rows": frame.height},),
 )

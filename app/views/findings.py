@@ -3,7 +3,9 @@ the selected case beside it."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from decimal import Decimal, InvalidOperation
 
 import streamlit as st
@@ -129,6 +131,71 @@ def queue_body(t: dict, filters: q.Filters, ov: q.Overlay, group: str, size: int
                 )
                 if (hit := qt.opened(table_key, picked)) is not None and hit < rows.height:
                     open_case(rows["case_key"][hit])
+
+
+def _exported(what: str, filters: q.Filters, rows: int | None) -> None:
+    """A download's on_click: the person of this request must have `export` (else an audited refusal), and the
+    export is recorded with its filters and row count."""
+    now = access_ui.principal()
+    if access_ui.allowed(now, "export", what):
+        lists = {k: list(v) for k, v in filters.lists}
+        detail = {"run_id": run.run_id, "rows": rows, "filters": lists, "min_impact": filters.min_impact,
+                  "text": filters.text, "sort": filters.sort}  # fmt: skip
+        access_ui.record("export", what, detail, now)
+
+
+def _pack_rows(period: str) -> int:
+    """Cases in the month's exception pack, as its CSV lists them (the audit's row count)."""
+    return max(
+        len(list(csv.reader(io.StringIO(q.exception_pack(run, period, who)[0].decode("utf-8"))))) - 1, 0
+    )
+
+
+def export_buttons(t: dict, filters: q.Filters) -> None:
+    """The queue's downloads (the cases, their findings, the month's exception pack), each one audited."""
+    st.download_button(
+        "Cases CSV (one row per case, a column per kind)",
+        data=lambda: qc.export_cases_csv(run, as_of, filters, ov, who),
+        file_name=f"cases-{run.run_id}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        width="stretch",
+        key="export_cases",
+        on_click=lambda: _exported("cases CSV", filters, int(t["cases"])),
+    )
+    st.download_button(
+        "Findings CSV (each finding of those cases)",
+        data=lambda: qc.export_findings_csv(run, as_of, filters, ov, who),
+        file_name=f"case-findings-{run.run_id}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        width="stretch",
+        key="export_findings",
+        on_click=lambda: _exported("findings CSV", filters, int(t["findings"] or 0)),
+    )
+    # the month-end exception pack of the run's business month (closedloop pack --period for any other month)
+    period = str(as_of)[:7] if as_of else None
+    if period:
+        st.download_button(
+            f"Exception pack {period} (HTML, for the close)",
+            data=lambda: q.exception_pack(run, period, who)[1].encode("utf-8"),
+            file_name=f"exception-pack-{period}.html",
+            mime="text/html",
+            icon=":material/summarize:",
+            width="stretch",
+            key="export_pack_html",
+            on_click=lambda: _exported(f"exception pack {period} HTML", filters, _pack_rows(period)),
+        )
+        st.download_button(
+            f"Exception pack {period} (CSV)",
+            data=lambda: q.exception_pack(run, period, who)[0],
+            file_name=f"exception-pack-{period}.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            width="stretch",
+            key="export_pack_csv",
+            on_click=lambda: _exported(f"exception pack {period} CSV", filters, _pack_rows(period)),
+        )
 
 
 who = access_ui.gate("findings")
@@ -259,42 +326,11 @@ with main:
         f"Sorted by {SORT_LABELS[sort]}, largest $ first. Each kind of money is its own figure, never added to "
         "another. Click a row's box to open its case on the right."
     )
-    with export.popover("Export", icon=":material/download:", width="stretch"):
-        st.download_button(
-            "Cases CSV (one row per case, a column per kind)",
-            data=lambda: qc.export_cases_csv(run, as_of, filters, ov, who),
-            file_name=f"cases-{run.run_id}.csv",
-            mime="text/csv",
-            icon=":material/download:",
-            width="stretch",
-        )
-        st.download_button(
-            "Findings CSV (each finding of those cases)",
-            data=lambda: qc.export_findings_csv(run, as_of, filters, ov, who),
-            file_name=f"case-findings-{run.run_id}.csv",
-            mime="text/csv",
-            icon=":material/download:",
-            width="stretch",
-        )
-        # the month-end exception pack of the run's business month (closedloop pack --period for any other month)
-        period = str(as_of)[:7] if as_of else None
-        if period:
-            st.download_button(
-                f"Exception pack {period} (HTML, for the close)",
-                data=lambda: q.exception_pack(run, period, who)[1].encode("utf-8"),
-                file_name=f"exception-pack-{period}.html",
-                mime="text/html",
-                icon=":material/summarize:",
-                width="stretch",
-            )
-            st.download_button(
-                f"Exception pack {period} (CSV)",
-                data=lambda: q.exception_pack(run, period, who)[0],
-                file_name=f"exception-pack-{period}.csv",
-                mime="text/csv",
-                icon=":material/download:",
-                width="stretch",
-            )
+    if who.can("export"):
+        with export.popover("Export", icon=":material/download:", width="stretch"):
+            export_buttons(t, filters)
+    else:
+        export.caption(":material/lock: Exports are for finance.")
     st.session_state["_full_gen"] = st.session_state.get("_bulk_gen", 0)
     queue_body(t, filters, ov, group, size, compact)
 
@@ -315,4 +351,8 @@ if side is not None:
                 del st.query_params["sel"]
                 st.rerun()
         else:
+            viewed = st.session_state.setdefault("_cases_viewed", set())
+            if case_key not in viewed:  # once per case per session: reruns of the open case are not new views
+                viewed.add(case_key)
+                access_ui.record("view_case", case_key, {"run_id": run.run_id, "link": sel}, who)
             case_panel.show(run, case_key, states.get(case_key), info, who)

@@ -38,9 +38,10 @@ cov = qh.coverage(run.path, run.run_id)
 if not cov.is_empty():
     full = cov.filter(pl.col("status") == "covered").height
     gaps = cov.height - full
+    missing = " ([what is missing](/data_health))" if who.can_see("data_health") else ""
     st.caption(
         f"This firm's data covers **{full} of {cov.height}** checks and KPIs"
-        + (f"; {gaps} partly or not covered ([what is missing](/data_health))." if gaps else ".")
+        + (f"; {gaps} partly or not covered{missing}." if gaps else ".")
     )
 MONEY_AXIS = "$~s"  # d3-format, as plotly reads it: $40M
 MONEY_TIP = "$,.2f"
@@ -49,11 +50,19 @@ st.subheader("Money at stake, by kind")
 st.caption(
     "Each break is counted once, in its own kind; the kinds measure different things and are never added up."
 )
+queue = who.can_see("findings")  # links lead only to pages the person's role opens
 parts.kind_tiles(run, as_of, who)
 
 st.subheader("Fix first")
-st.caption("The five cases with the most revenue leakage. Each opens on its evidence.")
-parts.fix_first(run, as_of, who)
+if who.detail and queue:
+    st.caption("The five cases with the most revenue leakage. Each opens on its evidence.")
+    parts.fix_first(run, as_of, who)
+else:  # executives see totals, trends and KPIs; the cases behind them are for the roles that work them
+    st.info(
+        "Totals only for your role: the figures above count every case, and the cases themselves are listed "
+        "for finance.",
+        icon=":material/lock:",
+    )
 
 st.subheader("Since the last run")
 parts.since_last_run(run, as_of, info.get("started_at"), who)
@@ -102,7 +111,7 @@ else:
                 )
             st.caption(note)
             link = KPI_LINKS.get(kid)
-            if link:
+            if link and queue:
                 ui.link("The cases behind it →", "findings", {**parts.ALL, **link})
 
 left, right = st.columns(2)
@@ -199,7 +208,9 @@ for tab, dim in zip(tabs, WHERE.values(), strict=True):
             hovertemplate="%{y}<br>%{text}<br>%{customdata[1]:,} cases<extra></extra>",
         )
         fig.update_layout(xaxis_tickformat=MONEY_AXIS, showlegend=False)  # one series: no legend row
-        point = ui.plot(fig, key=f"by_{dim}", height=60 + 34 * bars.height, clickable=True)
+        point = ui.plot(fig, key=f"by_{dim}", height=60 + 34 * bars.height, clickable=queue)
+        if not queue:
+            continue
         ui.click_go(
             point,
             "findings",

@@ -107,14 +107,15 @@ def _findings(findings: list[dict[str, Any]], cid: str) -> None:
     if not findings:
         ui.empty("No findings on this flow.", "Every check that ran passed for the records on it.")
         return
+    queue = who.can_see("findings")  # no links to a page the person's role does not open
     lines = [
         f"- **{ui.plain(f['check_id'])}** · {ui.plain(f['severity'])} · {ui.plain(ui.badge(f['status']))} · "
         f"**{ui.plain(ui.money(f['impact_rc'], run.currency))}** · {ui.plain(f['title'])} · "
-        f"{ui.plain(f['entity_type'])} {ui.code(f['entity_id'])} · "
-        f"[open →](findings?{urlencode({'sel': f['finding_key'], 'status': 'any'})})"
+        f"{ui.plain(f['entity_type'])} {ui.code(f['entity_id'])}"
+        + (f" · [open →](findings?{urlencode({'sel': f['finding_key'], 'status': 'any'})})" if queue else "")
         for f in findings[:FINDINGS_SHOWN]
     ]
-    if len(findings) > FINDINGS_SHOWN:
+    if len(findings) > FINDINGS_SHOWN and queue:
         everything = urlencode({"q": cid, "status": "any"})
         lines.append(f"\n[All {len(findings)} findings on this flow in the queue →](findings?{everything})")
     st.markdown("\n".join(lines))
@@ -190,6 +191,13 @@ def lookup() -> None:
         return
 
     cids, matches = q.trace_lookup(run.path, needle, who)
+    if (
+        st.session_state.get("_traced") != needle
+    ):  # a lookup, not a rerun of the same one (a tab, a flow pick)
+        st.session_state["_traced"] = needle
+        access_ui.record(
+            "view_trace", needle, {"run_id": run.run_id, "flows": cids[:20], "records": len(matches)}, who
+        )
     if not cids:
         if matches:
             st.warning(

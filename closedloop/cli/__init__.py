@@ -111,7 +111,7 @@ def _published(cfg: cfgmod.Config):
 
 # Commands register themselves on `app` when their module is imported.
 from closedloop.cli import runs_cmds  # noqa: E402, F401, I001  (listed first in --help)
-from closedloop.cli import explore, demo_cmds, operate, discover_cmd, pack_cmd  # noqa: E402, F401
+from closedloop.cli import explore, demo_cmds, operate, discover_cmd, pack_cmd, audit_cmd  # noqa: E402, F401
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -30,8 +30,8 @@ def frame_with(at, column: str, value: str, has: str | None = None):
 
 @pytest.fixture
 def admin(site, monkeypatch):
-    """[app] admins names one person, and that person is the one acting."""
-    site.write_text(site.read_text() + "\n[app]\nadmins = ['ops@example.com']\n", encoding="utf-8")
+    """The local user has the admin role only, and is the one acting."""
+    site.write_text(site.read_text() + "\n[access]\nlocal_roles = ['admin']\n", encoding="utf-8")
     monkeypatch.setenv("CLOSEDLOOP_APP_USER", "ops@example.com")
     return site
 
@@ -88,10 +88,11 @@ def test_scheduler_state_lists_the_jobs(site, app):
 
 
 def test_run_now_is_absent_for_a_non_admin(site, app):
-    site.write_text(site.read_text() + "\n[app]\nadmins = ['ops@example.com']\n", encoding="utf-8")
+    site.write_text(site.read_text() + "\n[access]\nlocal_roles = ['support']\n", encoding="utf-8")
     at = app("data_health")
+    assert not at.exception, [e.value for e in at.exception]
     assert not [b for b in at.button if b.key == "run_now"]
-    assert "Run now is for admins" in text_of(at) and "listed in [app] admins" in text_of(at)
+    assert "Run now is for admins" in text_of(at) and "for the admin role" in text_of(at)
 
 
 def test_an_admin_requests_a_run_and_sees_it_pending(admin, app):

@@ -165,6 +165,14 @@ def test_a_bulk_resolve_without_a_reason_code_is_refused(bulk):
     at.selectbox(key="bulk_action").select("resolve")
     at.selectbox(key="bulk_reason").select("timing_difference")
     at.button(key="bulk_selected").click().run()
+    assert any("Nothing was saved: a note is required to resolve" in w.value for w in at.warning)
+    assert Workflow(load(cfg).ops_url, subject="case").audit() == []
+    at.session_state["cases_0_1_50"] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
+    at.run()
+    at.selectbox(key="bulk_action").select("resolve")
+    at.selectbox(key="bulk_reason").select("timing_difference")
+    at.text_input(key="bulk_note").input("booked in October")
+    at.button(key="bulk_selected").click().run()
     log = Workflow(load(cfg).ops_url, subject="case").audit()
     assert len(log) == 2 and {r["payload"]["reason"] for r in log} == {"timing_difference"}
 

@@ -66,7 +66,7 @@ def test_text_is_stored_verbatim(wf):
 
 
 def test_a_finding_the_next_run_no_longer_reproduces_closes_itself(wf):
-    wf.resolve("k", "a", "timing_difference")
+    wf.resolve("k", "a", "timing_difference", "booked in the next period")
     st = wf.states()["k"]
     assert st.effective("open", BEFORE, TODAY) == "resolved"  # pending the next run
     assert st.effective("resolved", AFTER, TODAY) == "closed"  # the next run did not find it
@@ -74,7 +74,7 @@ def test_a_finding_the_next_run_no_longer_reproduces_closes_itself(wf):
 
 
 def test_a_finding_the_next_run_still_finds_reopens(wf):
-    wf.resolve("k", "a", "integration_failure")
+    wf.resolve("k", "a", "integration_failure", "replayed the event")
     st = wf.states()["k"]
     assert st.effective("open", AFTER, TODAY) == "reopened"
     assert st.effective("reopened", AFTER, TODAY) == "reopened"
@@ -99,7 +99,7 @@ def test_allowlist_hides_until_it_expires_and_reopen_undoes(wf):
 
 
 def test_overlay_rows_give_the_status_for_either_lifecycle(wf):
-    wf.resolve("k1", "a", REASONS[0])
+    wf.resolve("k1", "a", REASONS[0], "timing")
     wf.assign("k2", "a", "Billing Ops")
     rows = overlay(wf.states(), BEFORE, TODAY)
     assert rows == [("k1", "resolved", "resolved", None), ("k2", "assigned", "assigned", "Billing Ops")]
@@ -125,6 +125,17 @@ def test_a_resolve_without_a_reason_code_is_refused_with_a_message(wf):
         with pytest.raises(WorkflowError, match="a reason code is required to resolve: choose one of"):
             wf.resolve("k", "a", missing)
     assert wf.audit() == []
+
+
+def test_a_resolve_without_a_note_is_refused_with_a_message(wf):
+    for missing in (None, "", "   "):
+        with pytest.raises(WorkflowError, match="a note is required to resolve: say what was done"):
+            wf.resolve("k", "a", "data_entry", missing)
+    with pytest.raises(WorkflowError, match="a note is required to resolve"):
+        wf.bulk("resolve", ["k1", "k2"], "a", reason="data_entry")
+    assert wf.audit() == []
+    wf.resolve("k", "a", "data_entry", "fixed the rate in the ERP")
+    assert wf.audit("k")[0]["payload"] == {"reason": "data_entry", "note": "fixed the rate in the ERP"}
 
 
 def test_cases_and_findings_keep_their_own_entries(tmp_path):
@@ -159,6 +170,7 @@ def test_a_bulk_action_writes_one_row_per_case_in_one_batch(tmp_path):
     [
         ("resolve", {}, "a reason code is required"),
         ("resolve", {"reason": "because"}, "reason must be one of"),
+        ("resolve", {"reason": "data_entry"}, "a note is required to resolve"),
         ("assign", {"assignee": " "}, "assignee is required"),
         ("comment", {"text": "x"}, "bulk 'comment' is not offered"),
     ],
