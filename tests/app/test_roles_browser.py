@@ -204,11 +204,6 @@ def test_the_executive_sees_totals_and_no_case(site, db, page):
     assert [x for x in (*names, *docs, "T&M time billed at rate") if x in body] == []  # no case is listed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the overview still links the executive to the queue, checks and data health; branch `gate` draws "
-    "those links only for a role that opens them (drop this mark when it is merged)",
-)
 def test_the_executive_gets_no_link_to_a_page_she_cannot_open(site, page):
     sign_in(page, site, "eve")
     page.get_by_text("Where the money is").first.wait_for()
