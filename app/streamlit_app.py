@@ -42,13 +42,21 @@ pages = {
             title=access.PAGES[name],
             icon=icon,
             url_path=name,
-            default=name == home,
         )
         for name, icon in items
     ]
     for section, items in SECTIONS.items()
 }
-page = st.navigation(pages, position="hidden")
+
+
+def _home() -> None:
+    """'/' opens the person's first page at its own address: Streamlit serves a default page at '/' only, so
+    were a real page the default, its typed address (a colleague's /trace?id=… link) would say "Page not found"."""
+    st.switch_page(f"views/{home}.py")
+
+
+entry = st.Page(_home, title="closedloop", url_path="home", default=True)
+page = st.navigation([entry, *(p for items in pages.values() for p in items)], position="hidden")
 
 run = None
 with st.sidebar:

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -125,12 +125,15 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def stack(root: Path, access: str = "") -> Iterator[Stack]:
-    """The provider and the app on free ports of 127.0.0.1, with fresh secrets in a temp secrets.toml."""
+def stack(root: Path, access: str = "", prepare: Callable[[Path], None] | None = None) -> Iterator[Stack]:
+    """The provider and the app on free ports of 127.0.0.1, with fresh secrets in a temp secrets.toml;
+    `prepare` gets the data directory once the warehouse is built, before the app opens it."""
     cfg_path = warehouse.write_config(root)
     scopes = '{ "fiona@corp.test" = { legal_entities = ["LE-US"] } }'
     cfg_path.write_text(cfg_path.read_text() + f"\n[access]\nscopes = {scopes}\n{access}\n", encoding="utf-8")
     warehouse.build(root / "data")
+    if prepare is not None:
+        prepare(root / "data")
     cfg = settings.load(cfg_path)
     app_port, idp_port = _free_port(), _free_port()
     client_secret, cookie_secret = os.urandom(24).hex(), os.urandom(32).hex()
