@@ -9,11 +9,15 @@ import os
 import urllib.error
 import urllib.request
 
+import pytest
 from itsdangerous import URLSafeTimedSerializer
+from starlette.testclient import TestClient
 
 from app import media_guard
-from closedloop import access
+from closedloop import access, settings
+from closedloop.audit import AuditLog
 from tests.app import test_oidc_browser as oidc
+from tests.app import warehouse
 from tests.app.test_oidc_browser import _new_page, audit, settle, sign_in
 
 # the sign-in tests' fixtures: a provider and an app server for this module, Chromium, a fresh context per test
@@ -164,3 +168,56 @@ def test_no_cookie_reaches_the_audit_or_the_log(site):
     cookies = site.seen.get("cookie", set())
     assert len(cookies) >= 2, "no cookie was seen: the check below would prove nothing"
     assert [c for c in cookies if c in text] == [] and site.cookie_secret not in text
+
+
+def _media_app(headers: dict[str, str]):
+    """Streamlit's media route stood in for: answers every request with these headers and a body."""
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def media(request):
+        return Response(b"the file's bytes", headers=headers, media_type="text/csv")
+
+    return Starlette(routes=[Route("/media/{file_id}", media), Route("/other", media)])
+
+
+@pytest.fixture
+def guarded(tmp_path, monkeypatch):
+    """The middleware around a stand-in media route, sign-in configured, the audit in a real ops store."""
+    from streamlit.web.server import server_util
+
+    monkeypatch.setenv("CLOSEDLOOP_CONFIG", str(warehouse.write_config(tmp_path)))
+    monkeypatch.setattr(media_guard, "_configured", lambda: True)
+    monkeypatch.setattr(server_util, "get_cookie_secret", lambda: SECRET)
+    return lambda headers: TestClient(media_guard.MediaGuardMiddleware(_media_app(headers)))
+
+
+def as_cookie(claims: dict) -> dict[str, str]:
+    return {"Cookie": f"_streamlit_user={signed(claims)}"}
+
+
+ATTACHMENT = {"Content-Disposition": 'attachment; filename="cases-r1.csv"'}
+SAM = {"is_logged_in": True, "email": "sam@corp.test", "groups": ["support"]}
+
+
+def test_guard_in_front_of_the_media_route(guarded):
+    log = AuditLog(settings.load().ops_url)
+    download, image = guarded(ATTACHMENT), guarded({})
+    assert download.get("/media/a.csv", headers=as_cookie(FRED)).content == b"the file's bytes"
+    refused = download.get("/media/a.csv", headers=as_cookie(SAM))
+    assert refused.status_code == 403 and b"bytes" not in refused.content
+    assert image.get("/media/a.png", headers=as_cookie(SAM)).status_code == 200  # not a download
+    assert image.get("/media/a.png").status_code == 403  # but not to nobody
+    assert download.get("/other").status_code == 200  # only /media/ is guarded
+    rows = log.read(events=["denied"])
+    assert {(r["actor"], r["subject"]) for r in rows} == {
+        ("sam@corp.test", "download /media/a.csv"),
+        ("anonymous", "download /media/a.png"),
+    }
+
+
+def test_local_mode_serves_media_as_before(guarded, monkeypatch):
+    monkeypatch.setattr(media_guard, "_configured", lambda: False)
+    assert guarded(ATTACHMENT).get("/media/a.csv").content == b"the file's bytes"
+    assert AuditLog(settings.load().ops_url).read(events=["denied"]) == []
