@@ -96,6 +96,7 @@ def denied(s, actor: str, path: str) -> list[dict]:
     return [r for r in audit(s, actor, "denied") if r["subject"] == f"download {path}"]
 
 
+@pytest.mark.browser
 def test_the_cases_csv_goes_to_finance_only(site, page, browser):
     # sam signs in first: Streamlit drops a generated download after two script runs of any session that
     # does not hold it, so between fred's download and the fetches below no page may run
@@ -160,6 +161,34 @@ def test_the_cases_csv_goes_to_finance_only(site, page, browser):
     assert (status, again) == (200, body)
 
 
+@pytest.mark.browser
+def test_the_audit_csv_goes_to_the_audit_page_s_role_not_to_export(site, page, browser):
+    fred_page = _new_page(browser, site)  # finance may export, but does not open the audit page
+    try:
+        sign_in(fred_page, site, "fred")
+        fred = jar(fred_page, site.base)
+    finally:
+        fred_page.context.close()
+    site.seen.setdefault("cookie", set()).add(fred["_streamlit_user"])
+    sign_in(page, site, "ada")
+    page.goto(f"{site.base}/audit")
+    button = page.get_by_role("button", name="Download CSV")
+    button.wait_for()
+    settle(page)
+    with page.expect_download() as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename.startswith(media_guard.AUDIT_CSV_PREFIX)
+    body = download.path().read_bytes()
+    assert b"actor" in body.splitlines()[0] and body.count(b"\n") >= 2, body[:200]  # header, sign-ins
+    media = download.url.removeprefix(site.base)
+    status, text = fetch(download.url, fred)
+    assert status == 403 and b"may not export" in text
+    rows = denied(site, "fred@corp.test", media)
+    assert rows and json.loads(rows[0]["detail"])["file"] == download.suggested_filename, rows
+
+
+@pytest.mark.browser
 def test_no_cookie_reaches_the_audit_or_the_log(site):
     """Runs after the download test: the ops store and the app's log hold its refusals, never a cookie."""
     rows = audit(site, "anonymous", "denied") + audit(site, "sam@corp.test", "denied")
