@@ -12,6 +12,7 @@ import streamlit as st
 from starlette.middleware import Middleware
 
 from app import access_ui, nodelay
+from app.media_guard import MediaGuardMiddleware
 from app.preload import PreloadMiddleware
 from closedloop import appserver
 
@@ -22,4 +23,4 @@ if why:
 
 # Imported by the server before it accepts a connection, so each one gets Nagle off (app/nodelay.py).
 nodelay.install()
-app = st.App("streamlit_app.py", middleware=[Middleware(PreloadMiddleware)])
+app = st.App("streamlit_app.py", middleware=[Middleware(MediaGuardMiddleware), Middleware(PreloadMiddleware)])
