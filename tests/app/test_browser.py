@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -61,13 +63,20 @@ def fresh_server(tmp_path_factory):
 def _streamlit(root):
     cfg = warehouse.write_config(root)
     warehouse.build(root / "data")
+    with serving(root, cfg) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def serving(root: Path, cfg: Path) -> Iterator[str]:
+    """`streamlit run` of the app on a free port with `cfg` as its config, its log in root/streamlit.log;
+    yields the base URL once the server answers its health check, and stops the server after."""
     port = _free_port()
-    env = {**os.environ, "CLOSEDLOOP_CONFIG": str(cfg)}
-    log = open(root / "streamlit.log", "w")  # noqa: SIM115 - closed in teardown
+    log = open(root / "streamlit.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [*appserver.command(port), "--browser.gatherUsageStats", "false"],
         cwd=appserver.ROOT,
-        env=env,
+        env={**os.environ, "CLOSEDLOOP_CONFIG": str(cfg)},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -82,15 +91,18 @@ def _streamlit(root):
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
+            log.close()
             pytest.fail(f"streamlit did not start: {(root / 'streamlit.log').read_text()[-2000:]}")
         time.sleep(0.3)
-    yield base
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,19 +3,14 @@ group, a case opening beside the queue where the eye is, and a bulk action writt
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import time
-import urllib.request
 
 import pytest
 
-from closedloop import appserver
 from closedloop.settings import load
 from closedloop.workflow import Workflow
 from tests.app import warehouse, warehouse_bulk
-from tests.app.test_browser import _free_port, browser, page, settle, shot  # noqa: F401 - fixtures
+from tests.app.test_browser import browser, page, serving, settle, shot  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -27,35 +22,8 @@ def queue_site(tmp_path_factory):
     cfg = warehouse.write_config(root)
     warehouse.build(root / "data")
     warehouse_bulk.add_cases(root / "data")
-    port = _free_port()
-    log = open(root / "streamlit.log", "w")  # noqa: SIM115 - closed in teardown
-    proc = subprocess.Popen(
-        [*appserver.command(port), "--browser.gatherUsageStats", "false"],
-        cwd=appserver.ROOT,
-        env={**os.environ, "CLOSEDLOOP_CONFIG": str(cfg)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start: {(root / 'streamlit.log').read_text()[-2000:]}")
-        time.sleep(0.3)
-    yield base, cfg
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with serving(root, cfg) as base:
+        yield base, cfg
 
 
 def tick(page, grid, row: int) -> None:  # noqa: F811 - the page fixture

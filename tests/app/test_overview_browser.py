@@ -9,23 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import os
 import re
-import subprocess
-import time
-import urllib.request
 from decimal import Decimal
 
 import duckdb
 import pytest
 
 from app import components as ui
-from closedloop import appserver, pipeline
+from closedloop import pipeline
 from closedloop.demo import generate_firm, write_demo
 from closedloop.demo.config import write_demo_config
 from closedloop.settings import load
 from closedloop.warehouse import Warehouse
-from tests.app.test_browser import ARGS, CHROMIUM, _free_port, settle, shot
+from tests.app.test_browser import browser, serving, settle, shot  # noqa: F401 - the browser fixture
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -45,46 +41,12 @@ def demo(tmp_path_factory):
     cfg = root / "closedloop.toml"
     wh = Warehouse.at(load(cfg).data_dir)
     run_file = str(wh.runs_dir / wh.published()["file"])
-    port = _free_port()
-    log = open(root / "streamlit.log", "w")  # noqa: SIM115 - closed in teardown
-    proc = subprocess.Popen(
-        [*appserver.command(port), "--browser.gatherUsageStats", "false"],
-        cwd=appserver.ROOT,
-        env={**os.environ, "CLOSEDLOOP_CONFIG": str(cfg)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start: {(root / 'streamlit.log').read_text()[-2000:]}")
-        time.sleep(0.3)
-    yield base, run_file
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    with serving(root, cfg) as base:
+        yield base, run_file
 
 
 @pytest.fixture
-def page(browser):
+def page(browser):  # noqa: F811 - the imported fixture
     ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
     pg = ctx.new_page()
     pg.set_default_timeout(30_000)
