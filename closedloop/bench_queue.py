@@ -33,8 +33,7 @@ def main(config: str, repeat: int = 3) -> dict:
     os.environ["CLOSEDLOOP_CONFIG"] = config
     from app import queries as q
     from app import queries_cases as qc
-    from closedloop import access
-    from closedloop import settings
+    from closedloop import access, settings
     from closedloop.workflow import ACTIVE, Workflow, overlay
 
     run = q.published()

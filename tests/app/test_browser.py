@@ -5,9 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
-import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +13,7 @@ import pytest
 
 from closedloop import appserver
 from tests.app import warehouse
+from tests.app.processes import free_port, running
 
 pytestmark = pytest.mark.browser
 
@@ -42,12 +40,6 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`streamlit run` on a free port over a fresh published warehouse; yields the base URL."""
@@ -71,38 +63,14 @@ def _streamlit(root):
 def serving(root: Path, cfg: Path) -> Iterator[str]:
     """`streamlit run` of the app on a free port with `cfg` as its config, its log in root/streamlit.log;
     yields the base URL once the server answers its health check, and stops the server after."""
-    port = _free_port()
-    log = open(root / "streamlit.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [*appserver.command(port), "--browser.gatherUsageStats", "false"],
-        cwd=appserver.ROOT,
-        env={**os.environ, "CLOSEDLOOP_CONFIG": str(cfg)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            pytest.fail(f"streamlit did not start: {(root / 'streamlit.log').read_text()[-2000:]}")
-        time.sleep(0.3)
-    try:
+    command = [*appserver.command(port), "--browser.gatherUsageStats", "false"]
+    env = {**os.environ, "CLOSEDLOOP_CONFIG": str(cfg)}
+    with running(
+        command, cwd=appserver.ROOT, env=env, log=root / "streamlit.log", health=f"{base}/_stcore/health"
+    ):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,7 @@ import contextlib
 import json
 import os
 import shutil
-import socket
-import subprocess
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +20,7 @@ import pytest
 from closedloop import appserver, settings
 from closedloop.audit import AuditLog
 from tests.app import warehouse
+from tests.app.processes import free_port, running
 
 pytestmark = pytest.mark.browser
 
@@ -70,12 +68,6 @@ def sync_api():
     return sync_api
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def shot(page, name: str) -> None:
     """A screenshot of the whole page (as tests/app/test_browser.py takes them; not imported from there:
     that module skips itself without Chromium, and this one fails instead)."""
@@ -103,27 +95,6 @@ class Stack:
     texts: list[str] = field(default_factory=list)
 
 
-def _wait(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as r:
-            if r.status == 200:
-                return
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"{url} never answered: {log.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.3)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-
-
 @contextlib.contextmanager
 def stack(root: Path, access: str = "", prepare: Callable[[Path], None] | None = None) -> Iterator[Stack]:
     """The provider and the app on free ports of 127.0.0.1, with fresh secrets in a temp secrets.toml;
@@ -135,7 +106,7 @@ def stack(root: Path, access: str = "", prepare: Callable[[Path], None] | None =
     if prepare is not None:
         prepare(root / "data")
     cfg = settings.load(cfg_path)
-    app_port, idp_port = _free_port(), _free_port()
+    app_port, idp_port = free_port(), free_port()
     client_secret, cookie_secret = os.urandom(24).hex(), os.urandom(32).hex()
     issuer = f"http://127.0.0.1:{idp_port}"
     secrets = root / "secrets.toml"
@@ -152,24 +123,20 @@ def stack(root: Path, access: str = "", prepare: Callable[[Path], None] | None =
     idp_log, app_log = root / "idp.log", root / "app.log"
     env = {**os.environ, "IDP_PORT": str(idp_port), "APP_PORT": str(app_port)}
     env |= {"CLIENT_ID": "closedloop", "CLIENT_SECRET": client_secret}
-    with open(idp_log, "w") as out:
-        idp = subprocess.Popen(["node", "idp.mjs"], cwd=IDP, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        _wait(f"{issuer}/.well-known/openid-configuration", idp, idp_log)
+    with running(
+        ["node", "idp.mjs"],
+        cwd=IDP,
+        env=env,
+        log=idp_log,
+        health=f"{issuer}/.well-known/openid-configuration",
+    ):
         command = [*appserver.command(app_port), "--browser.gatherUsageStats", "false"]
         # --secrets.files replaces Streamlit's search list: only this file's [auth] counts
         command += ["--secrets.files", str(secrets)]
         env = {**os.environ, "CLOSEDLOOP_CONFIG": str(cfg_path)}
-        with open(app_log, "w") as out:
-            app = subprocess.Popen(command, cwd=appserver.ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            base = f"http://127.0.0.1:{app_port}"
-            _wait(f"{base}/_stcore/health", app, app_log)
+        base = f"http://127.0.0.1:{app_port}"
+        with running(command, cwd=appserver.ROOT, env=env, log=app_log, health=f"{base}/_stcore/health"):
             yield Stack(base, issuer, root, cfg.ops_url, client_secret, cookie_secret, [app_log, idp_log])
-        finally:
-            _stop(app)
-    finally:
-        _stop(idp)
 
 
 @pytest.fixture(scope="module")
