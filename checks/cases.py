@@ -4,7 +4,9 @@ A finding's money is the document whose amount it is about, followed through the
 (for invoices, their lines, payments applied to them and integration events that carry them), an unapplied
 payment, an amendment, a time entry, else the SOW (directly or through the finding's project), else the
 project, else the finding's own entity. Findings on the same money form one case:
-- per kind, each check's findings on the case add up (distinct pieces of that money); checks of the same kind
+- per kind, each check's findings on the case add up (distinct pieces of that money; two findings of a check
+  that name the same piece in their evidence, `money_piece`, count it once: an unapplied payment and the short
+  payment of the invoice it was for are one open amount); checks of the same kind
   that measure the same part of the money (rule header `money`, default the whole document) count it once,
   the largest figure; different parts add up; kinds are never added together;
 - the root cause is the finding at the earliest stage of the flow (rule header `stage`), then the lowest
@@ -69,11 +71,18 @@ FROM with_sow w;
 CREATE OR REPLACE TEMP TABLE cur_case AS
 WITH keyed AS (
   SELECT m.*, md5(m.money_type || '|' || m.money_id) AS case_key FROM f_money m),
+per_piece AS (
+  SELECT k.case_key, k.check_id, k.impact_kind, k.run_id,
+         coalesce(json_extract_string(k.details, '$.money_piece'), k.finding_key) AS piece,
+         min(k.stage_rank) AS stage_rank, max(k.impact_rc) AS amount, max(k.expected_loss_rc) AS second
+  FROM keyed k
+  GROUP BY k.case_key, k.check_id, k.impact_kind, k.run_id,
+           coalesce(json_extract_string(k.details, '$.money_piece'), k.finding_key)),
 per_check AS (
-  SELECT k.case_key, k.check_id, k.impact_kind, coalesce(cr.money, 'document') AS money,
-         min(k.stage_rank) AS stage_rank, sum(k.impact_rc) AS amount, sum(k.expected_loss_rc) AS second
-  FROM keyed k LEFT JOIN results.check_run cr ON cr.run_id = k.run_id AND cr.check_id = k.check_id
-  GROUP BY k.case_key, k.check_id, k.impact_kind, coalesce(cr.money, 'document')),
+  SELECT p.case_key, p.check_id, p.impact_kind, coalesce(cr.money, 'document') AS money,
+         min(p.stage_rank) AS stage_rank, sum(p.amount) AS amount, sum(p.second) AS second
+  FROM per_piece p LEFT JOIN results.check_run cr ON cr.run_id = p.run_id AND cr.check_id = p.check_id
+  GROUP BY p.case_key, p.check_id, p.impact_kind, coalesce(cr.money, 'document')),
 per_money AS (
   SELECT case_key, impact_kind, amount, second,
          row_number() OVER (PARTITION BY case_key, impact_kind, money ORDER BY amount DESC, stage_rank, check_id)

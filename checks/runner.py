@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ OPTIONAL_COLS = ("client_id", "sow_id", "project_id", "invoice_id", "legal_entit
 # A second, labelled figure beside the amount at stake: the expected loss (leakage) or the cost of the delay (cash).
 SECOND_FIGURE = "expected_loss_rc"
 CONTROL_COLS = ("severity", "age_days", "age_bd")
+MONITOR_RE = re.compile(r"\bmonitor\s*=\s*'(\w+)'")  # the monitor a rule reads in results.monitor
 STATUSES = ("passed", "failed", "suppressed", "not_covered", "disabled", "error")
 
 
@@ -239,6 +241,14 @@ def run_checks(
             results[c.id] = CheckResult(c.id, "disabled")
         elif coverage[c.id].status == NOT_COVERED:
             results[c.id] = CheckResult(c.id, "not_covered")
+    for c in checks:
+        if c.id not in results and (unseen := _unobserved(con, run_id, c)):
+            results[c.id] = CheckResult(c.id, "not_covered")
+            coverage[c.id].status = NOT_COVERED
+            coverage[c.id].missing.extend(
+                f"the {m} monitor's verdicts in this run (no {m} monitor ran)" for m in unseen
+            )
+            coverage[c.id].settings.append("[monitors]")
     gating = [c for c in gating if c.id not in results]
     suppressed = {s.lower() for s in suppressed_sources}
     run_batch([c for c in gating if not (_dependency_keys(con, c, {}) & suppressed)])
@@ -304,6 +314,22 @@ def run_checks(
     build_cases(con, run_id)
     store_coverage(con, run_id, list(coverage.values()), "check")
     return RunSummary(run_id, ordered, time.perf_counter() - started, list(coverage.values()))
+
+
+def _unobserved(con: duckdb.DuckDBPyConnection, run_id: str, check: Check) -> list[str]:
+    """The monitors a rule reads (results.monitor, `m.monitor = 'name'`) that did not run in this run (no
+    verdict at all, not even 'skipped': no baseline yet is a monitor that looked). Without them the rule would
+    pass having looked at nothing: a check that cannot fail is reported not covered."""
+    if "results.monitor" not in check.depends_on:
+        return []
+    wanted = MONITOR_RE.findall(check.sql)
+    seen = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT monitor FROM results.monitor WHERE run_id = ?", [run_id]
+        ).fetchall()
+    }
+    return [m for m in wanted if m not in seen]
 
 
 def _gated(con: duckdb.DuckDBPyConnection, run_id: str, gating: list[str]) -> set[str]:

@@ -3,9 +3,9 @@
 The same definition as checks/cases.py, computed independently: over the generator's truth tables with polars,
 not from what the rules output. A key row's money is the document whose amount it is about, followed through the
 flow's links in the truth: the invoice (an invoice itself, a line's invoice, an applied payment's invoice, the
-invoice an integration event carries, the invoice that bills an item again), an unapplied payment, an amendment,
-a time entry, else the SOW (the row's own SOW, else its project's), else the project, else the entity itself.
-Per case and kind, each check's rows add up; checks measuring the same part of the money (rule header `money`)
+invoice an integration event carries, the invoice that bills an item again, the invoice an unapplied payment was
+for), an unapplied payment, an amendment, a time entry, else the SOW (the row's own SOW, else its project's), else the project, else the entity itself.
+Per case and kind, each check's rows add up (two rows of a check on the same piece of money, once); checks measuring the same part of the money (rule header `money`)
 count it once, the largest figure; different parts add up; kinds are never added together. The root is the row
 at the earliest stage of the flow (rule header `stage`), then the lowest check id.
 """
@@ -188,9 +188,33 @@ def links(tables: dict[str, pl.DataFrame], key: pl.DataFrame) -> pl.DataFrame:
     return found.unique(["entity_type", "entity_id"], keep="first")
 
 
-def place(firm_or_tables: Firm | dict[str, pl.DataFrame], key: pl.DataFrame) -> pl.DataFrame:
-    """The key's rows with the money each is about (money_type, money_id) and its case_key."""
-    tables = firm_or_tables.tables if isinstance(firm_or_tables, Firm) else firm_or_tables
+def _noted(key: pl.DataFrame, notes: Mapping[str, Any]) -> pl.DataFrame:
+    """The generator's notes on the key: the invoice an unapplied payment was for (`unapplied_for`) and the piece
+    of money a row is about when two rows of one check are the same money (`money_piece`, 'check|type|id')."""
+    unapplied = notes.get("unapplied_for") or {}
+    pieces = notes.get("money_piece") or {}
+    tag = pl.concat_str("check_id", "entity_type", "entity_id", separator="|")
+    return key.with_columns(
+        _paid_for=pl.when(pl.col("entity_type") == "payment")
+        .then(pl.col("entity_id").replace_strict(unapplied, default=None, return_dtype=_STR))
+        .otherwise(None),
+        money_piece=tag.replace_strict(pieces, default=None, return_dtype=_STR),
+    )
+
+
+def place(
+    firm_or_tables: Firm | dict[str, pl.DataFrame],
+    key: pl.DataFrame,
+    notes: Mapping[str, Any] | None = None,
+) -> pl.DataFrame:
+    """The key's rows with the money each is about (money_type, money_id), the piece of it (money_piece, NULL when
+    the row is a piece of its own) and its case_key. `notes`: the generator's (default the firm's)."""
+    if isinstance(firm_or_tables, Firm):
+        tables = firm_or_tables.tables
+        notes = firm_or_tables.params.get("notes", {}) if notes is None else notes
+    else:
+        tables = firm_or_tables
+    key = _noted(key, notes or {})
     project_sow = (
         tables["project"]
         .select(pl.col("project_id").cast(_STR).alias("_prj"), pl.col("sow_id").cast(_STR).alias("_prj_sow"))
@@ -199,8 +223,10 @@ def place(firm_or_tables: Firm | dict[str, pl.DataFrame], key: pl.DataFrame) -> 
     j = (
         key.join(links(tables, key), on=["entity_type", "entity_id"], how="left")
         .join(project_sow, left_on="project_id", right_on="_prj", how="left")
-        .with_columns(sow_id=pl.coalesce("sow_id", "_prj_sow"))
-        .drop("_prj_sow")
+        .with_columns(
+            sow_id=pl.coalesce("sow_id", "_prj_sow"), invoice_id=pl.coalesce("invoice_id", "_paid_for")
+        )
+        .drop("_prj_sow", "_paid_for")
     )
     own = pl.col("entity_type").is_in(OWN_MONEY)
     placed = j.with_columns(
@@ -246,9 +272,16 @@ def headers(checks: list[Check] | None = None) -> pl.DataFrame:
 
 
 def amounts(rows: pl.DataFrame) -> pl.DataFrame:
-    """Per case and money kind, the amount counted once: per part of the money the largest check's sum; the
-    parts added. `rows` has case_key, check_id, impact_kind, money and impact_rc."""
-    per_check = rows.group_by("case_key", "impact_kind", "money", "check_id").agg(pl.col("impact_rc").sum())
+    """Per case and money kind, the amount counted once: a check's rows on the same piece of money once (the
+    largest), its pieces added; per part of the money the largest check's sum; the parts added. `rows` has
+    case_key, check_id, impact_kind, money, money_piece, entity_type, entity_id and impact_rc."""
+    piece = pl.coalesce("money_piece", pl.concat_str("entity_type", "entity_id", separator="|"))
+    per_piece = rows.group_by("case_key", "impact_kind", "money", "check_id", piece.alias("_piece")).agg(
+        pl.col("impact_rc").max()
+    )
+    per_check = per_piece.group_by("case_key", "impact_kind", "money", "check_id").agg(
+        pl.col("impact_rc").sum()
+    )
     per_part = per_check.group_by("case_key", "impact_kind", "money").agg(pl.col("impact_rc").max())
     per_kind = (
         per_part.filter(pl.col("impact_kind").is_in(MONEY_KINDS))
@@ -296,7 +329,9 @@ def build(
     """The cases of `key` (default: the firm's own answer key; an estate's key with that estate's `config`) on
     the firm's truth, with per-kind totals."""
     key = firm.answer_key if key is None else key
-    rows = place(estate_tables(firm, config), key).join(headers(checks), on="check_id", how="left")
+    rows = place(estate_tables(firm, config), key, firm.params.get("notes", {})).join(
+        headers(checks), on="check_id", how="left"
+    )
     unknown = rows.filter(pl.col("impact_kind").is_null())["check_id"].unique().to_list()
     if unknown:
         raise ValueError(f"answer-key check id(s) with no rule file: {sorted(unknown)}")

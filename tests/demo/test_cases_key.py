@@ -52,7 +52,8 @@ def run_findings(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> p
     """The run's findings with their case and the money part their check measures."""
     run_id = run_id or con.execute("SELECT max(run_id) FROM results.finding").fetchone()[0]
     return con.execute(
-        "SELECT f.check_id, f.entity_type, f.entity_id, f.case_key, f.impact_kind, f.impact_rc, cr.money "
+        "SELECT f.check_id, f.entity_type, f.entity_id, f.case_key, f.impact_kind, f.impact_rc, cr.money, "
+        "f.finding_key, json_extract_string(f.details, '$.money_piece') AS money_piece "
         "FROM results.finding f JOIN results.check_run cr ON cr.run_id = f.run_id AND cr.check_id = f.check_id "
         "WHERE f.run_id = ?",
         [run_id],
@@ -100,13 +101,20 @@ def test_every_finding_is_in_the_key_s_case_and_each_kind_sums_to_the_key_s_tota
 
 
 def test_no_money_is_counted_twice(demo):
-    """For every case c and money kind k, with A(q) = the sum of check q's findings on c and part(q) the part of
+    """For every case c and money kind k, with A(q) = the sum of check q's findings on c (findings of q that name
+    the same piece of money in their evidence, `money_piece`, once: the largest) and part(q) the part of
     the money q measures (rule header `money`): amount(c, k) = Σ over parts p of max{A(q) : q of kind k, part(q)
     = p}. So checks measuring the same part of the same money count it once (the largest), different parts add,
     and the amount is at least the largest single check's and at most the checks' plain sum."""
     con, _ = demo
     f = run_findings(con).filter(pl.col("impact_kind").is_in(MONEY_KINDS))
-    per_check = f.group_by("case_key", "impact_kind", "money", "check_id").agg(pl.col("impact_rc").sum())
+    piece = pl.coalesce("money_piece", "finding_key").alias("piece")
+    per_piece = f.group_by("case_key", "impact_kind", "money", "check_id", piece).agg(
+        pl.col("impact_rc").max()
+    )
+    per_check = per_piece.group_by("case_key", "impact_kind", "money", "check_id").agg(
+        pl.col("impact_rc").sum()
+    )
     bound = (
         per_check.group_by("case_key", "impact_kind", "money")
         .agg(pl.col("impact_rc").max().alias("part_max"), pl.col("impact_rc").sum().alias("part_sum"))
@@ -229,3 +237,33 @@ def test_estate_cases_equal_its_answer_key_s_cases(name, profile_firm, tmp_path)
         assert_same_cases(run_findings(con, report.run_id), run_cases(con, report.run_id), key)
     finally:
         con.close()
+
+
+def test_an_unapplied_payment_and_the_short_payment_of_its_invoice_are_one_open_amount(demo):
+    """The issue's Q2C-073 overlap: a payment left unapplied names the invoice it was probably for (its open
+    amount equals the payment); that invoice's short payment is the same money. One case, counted once."""
+    con, key = demo
+    f = con.execute(
+        "SELECT f.entity_type, f.entity_id, f.invoice_id, f.case_key, f.impact_rc, "
+        "json_extract_string(f.details, '$.money_piece') AS piece, "
+        "json_extract_string(f.details, '$.probable_invoice_id') AS probable "
+        "FROM results.finding f WHERE f.check_id = 'Q2C-073' AND f.run_id = (SELECT max(run_id) FROM results.finding)"
+    ).pl()
+    payments = f.filter(pl.col("entity_type") == "payment")
+    named = payments.filter(pl.col("probable").is_not_null())
+    assert named.height, "no unapplied payment names its probable invoice on the demo firm"
+    truth = key.rows.filter((pl.col("check_id") == "Q2C-073") & (pl.col("entity_type") == "payment"))
+    paid_for = dict(zip(truth["entity_id"], truth["money_id"], strict=True))
+    # the probable invoice is the one the generator left the payment unapplied on
+    assert all(paid_for[p] == i for p, i in named.select("entity_id", "probable").rows())
+    short = f.filter(pl.col("entity_type") == "invoice")
+    both = named.join(short, left_on="probable", right_on="entity_id", suffix="_inv")
+    assert both.height, "no invoice is both short-paid and the probable invoice of an unapplied payment"
+    cases = run_cases(con)
+    for r in both.iter_rows(named=True):
+        assert r["case_key"] == r["case_key_inv"] and r["piece"] == r["piece_inv"] == f"open:{r['probable']}"
+        case = cases.filter(pl.col("case_key") == r["case_key"]).row(0, named=True)
+        cash_073 = max(
+            r["impact_rc"], r["impact_rc_inv"]
+        )  # one open amount, FX at two dates: the larger once
+        assert case["cash_rc"] >= cash_073 and case["cash_rc"] < r["impact_rc"] + r["impact_rc_inv"]

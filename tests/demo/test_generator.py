@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from datetime import date, timedelta
 
 import polars as pl
@@ -235,10 +234,9 @@ def test_kpi_truth_present(firm):
 
 
 @pytest.mark.slow
-def test_tier_m_volumes_and_time():
-    t0 = time.time()
+def test_tier_m_volumes():
+    # how long generation takes is measured by `closedloop bench --stages generate`, not asserted here
     f = generate_firm("m", seed=3)
-    assert time.time() - t0 < 90
     t = f.tables
     assert 1_500_000 <= _last_year(t["time_entry"], "work_date") <= 3_000_000
     assert 3_000 <= _last_year(t["sow"], "signed_date") <= 6_000

@@ -14,7 +14,9 @@ Q2C-055 — 4 % of invoices of SOWs with a PO (eff_po_required) are issued witho
   dispute delay); entity invoice.
 Q2C-073 — (a) 3 % of payments received > 5 days before as_of left unapplied (invoice_id NULL): impact
   rc(amount, ccy, received_date), entity payment; (b) 2 % of paid invoices short-paid by 1-10 % (> 1.00 residual,
-  due_date < as_of): impact rc(amount_gross − Σ payments, ccy, invoice_date), entity invoice. Payments here are the
+  due_date < as_of): impact rc(amount_gross − Σ payments, ccy, invoice_date), entity invoice. At most one
+  payment per invoice is left unapplied; it is about its invoice's open amount (notes unapplied_for, money_piece),
+  the same money as a short payment of that invoice: one case, counted once. Payments here are the
   applied ones; a credited invoice is settled by its credit note, not by payments (never short-paid).
   AR chases the now-open invoices (collection action at due + 10), so Q2C-074 does not co-trip.
 Q2C-074 — 20 % of invoices > 15 days past due and open lose their collection actions (no open dispute).
@@ -94,7 +96,9 @@ def _milestones(ctx: Ctx) -> None:
 def _cash(ctx: Ctx, rng: np.random.Generator) -> None:
     pay = ctx.t["payment"]
     elig = pay.filter(pl.col("invoice_id").is_not_null() & (pl.col("received_date") < ctx.A - 5))
-    u = pick(ctx, elig, "Q2C-073")
+    # at most one unapplied payment per invoice: the rest of the invoice stays settled, so the invoice's open
+    # amount is that payment, the money the rule's probable invoice names (money_piece 'open:<invoice>')
+    u = pick(ctx, elig, "Q2C-073").unique("_invoice", keep="first", maintain_order=True)
     uid = u["payment_id"].implode()
     pay = pay.with_columns(
         invoice_id=pl.when(pl.col("payment_id").is_in(uid)).then(None).otherwise("invoice_id"),
@@ -154,6 +158,52 @@ def _cash(ctx: Ctx, rng: np.random.Generator) -> None:
     )
     d = pick(ctx, od, "Q2C-074", weight=sloppy(ctx, od))
     ctx.t["collection_action"] = ca.filter(~pl.col("invoice_id").is_in(d["invoice_id"].implode()))
+
+
+def _identifiable(ctx: Ctx, inv: pl.DataFrame, pay: pl.DataFrame, un: pl.DataFrame) -> dict[str, str]:
+    """Per unapplied payment whose invoice one can tell from the books, that invoice: the client's only open
+    invoice in the currency whose open amount (gross - applied payments - credit notes) equals the payment,
+    issued on or before it was received, with no other unapplied payment of the client for that amount. The
+    generator knows the invoice each payment was for (_invoice); where another invoice or payment would fit as
+    well, nobody could tell, and the payment stays money of its own."""
+    applied = (
+        pay.filter(pl.col("invoice_id").is_not_null()).group_by("invoice_id").agg(pl.col("amount").sum())
+    )
+    credits = (
+        inv.filter(pl.col("type") == "credit_note")
+        .group_by(pl.col("source_ref").alias("invoice_id"))
+        .agg(pl.col("amount_gross").abs().sum().alias("_cred"))
+    )
+    open_ = (
+        inv.filter((pl.col("type") == "invoice") & (pl.col("invoice_date") <= ctx.A))
+        .join(applied, on="invoice_id", how="left")
+        .join(credits, on="invoice_id", how="left")
+        .select(
+            "invoice_id",
+            "client_id",
+            "currency",
+            "invoice_date",
+            (pl.col("amount_gross") - pl.col("amount").fill_null(0) - pl.col("_cred").fill_null(0)).alias(
+                "_open"
+            ),
+        )
+    )
+    twins = un.group_by("client_id", "currency", "amount").agg(pl.len().alias("_twins"))
+    fits = (
+        un.drop("invoice_id")
+        .join(twins, on=["client_id", "currency", "amount"])
+        .join(open_, left_on=["client_id", "currency", "amount"], right_on=["client_id", "currency", "_open"])
+        .filter(pl.col("invoice_date") <= pl.col("received_date"))
+        .group_by("payment_id")
+        .agg(
+            pl.len().alias("_n"),
+            pl.col("_twins").max(),
+            pl.col("invoice_id").first(),
+            pl.col("_invoice").first(),
+        )
+        .filter((pl.col("_n") == 1) & (pl.col("_twins") == 1) & (pl.col("invoice_id") == pl.col("_invoice")))
+    )
+    return dict(zip(fits["payment_id"].to_list(), fits["invoice_id"].to_list(), strict=True))
 
 
 def evaluate(ctx: Ctx) -> pl.DataFrame:
@@ -276,6 +326,15 @@ def evaluate(ctx: Ctx) -> pl.DataFrame:
             ],
         )
     )
+    paid_for = _identifiable(ctx, inv, pay, un)
+    public = ctx.notes.setdefault("public", {})
+    public["unapplied_for"] = paid_for
+    # the money each Q2C-073 row is about: an identifiable unapplied payment is the open amount of the invoice it
+    # was for, the same money as that invoice's short payment (checks/cases.py counts one piece once)
+    public["money_piece"] = {
+        **{f"Q2C-073|payment|{p}": f"open:{i}" for p, i in paid_for.items()},
+        **{f"Q2C-073|invoice|{i}": f"open:{i}" for i in sp["invoice_id"]},
+    }
     ca = (
         ctx.t["collection_action"]
         .join(inv.select("invoice_id", "due_date"), on="invoice_id")
