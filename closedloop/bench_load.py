@@ -49,6 +49,8 @@ class Sample:
     seconds: float
     ended_at: float
     error: str | None = None
+    title: str | None = None  # the page's h1: proof the page itself ran, not a refusal or a blank
+    elements: int = 0
 
 
 @dataclass
@@ -67,7 +69,7 @@ class Session:
         msg = BackMsg(rerun_script=ClientState(query_string=query, page_name=page, page_script_hash=""))
         t0 = time.perf_counter()
         await ws.send(msg.SerializeToString())
-        error = None
+        error, title, elements = None, None, 0
         while True:
             raw = await asyncio.wait_for(ws.recv(), TIMEOUT)
             fwd = ForwardMsg()
@@ -75,6 +77,9 @@ class Session:
             kind = fwd.WhichOneof("type")
             if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
                 el = fwd.delta.new_element
+                elements += 1
+                if el.WhichOneof("type") == "heading" and title is None and el.heading.tag == "h1":
+                    title = el.heading.body
                 if el.WhichOneof("type") == "exception" and error is None:
                     error = f"{el.exception.type}: {el.exception.message}"[:300]
             elif kind == "page_not_found":
@@ -86,7 +91,7 @@ class Session:
                 if status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
                     error = error or "compile error"
                 now = time.perf_counter()
-                return Sample(page, now - t0, now, error)
+                return Sample(page, now - t0, now, error, title, elements)
 
 
 async def _session(
@@ -141,7 +146,13 @@ def summary(samples: list[Sample]) -> dict:
     for page, ss in sorted(by.items()):
         ok = [s.seconds for s in ss if s.error is None]
         errors = sorted({s.error for s in ss if s.error})
-        out[page] = {"runs": len(ss), "errors": len(ss) - len(ok), "error_kinds": errors[:3]}
+        out[page] = {
+            "runs": len(ss),
+            "errors": len(ss) - len(ok),
+            "error_kinds": errors[:3],
+            "titles": sorted({s.title or "" for s in ss})[:3],
+            "elements_median": statistics.median(s.elements for s in ss),
+        }
         if ok:
             out[page] |= {
                 "min": round(min(ok), 3),

@@ -295,6 +295,7 @@ def test_load_sessions_over_the_websocket_protocol_idle_and_with_a_served_run(sm
         idle = rows[f"load: {page}"]
         assert not idle["error"], idle  # a page that raised is an error row, not a fast sample
         assert idle["detail"]["runs"] == 3 * 2 and 0 < idle["detail"]["p50"] <= idle["detail"]["p95"]
+        assert len(idle["detail"]["titles"]) == 1 and idle["detail"]["titles"][0], idle  # the page itself ran
     during = [r for r in rows.values() if r["name"].endswith("run in progress")]
     assert during and all(not r["error"] for r in during), during  # the run at 100 people may end early
     assert rows["load: audit"]["detail"]["bench_load"]["run"]["request_state"] in (
