@@ -8,6 +8,7 @@ bound parameters; SQL text is built only from the constants in this module.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -50,9 +51,32 @@ class Run:
     currency: str = "USD"
 
 
+_configs: dict[tuple, settings.Config] = {}
+
+
+def config() -> settings.Config:
+    """settings.load(), parsed once per version of the config file rather than several times in every script
+    run of every session (its validation was a third of a cached page's run). A changed file (its size,
+    mtime or inode) is read again; a missing or broken one goes to settings.load, which says what is wrong."""
+    env = os.environ.get(settings.ENV_CONFIG)
+    candidate = Path(env) if env else Path(settings.CONFIG_NAME)
+    try:
+        stat = candidate.stat()
+    except OSError:
+        return settings.load()
+    key = (str(candidate.absolute()), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    cfg = _configs.get(key)
+    if cfg is None:
+        cfg = settings.load()
+        if len(_configs) > 8:
+            _configs.clear()
+        _configs[key] = cfg
+    return cfg
+
+
 def published() -> Run | None:
     """Read the publish pointer now (cheap): the app follows it on every rerun."""
-    cfg = settings.load()
+    cfg = config()
     doc = Warehouse.at(cfg.data_dir).published()
     if doc is None:
         return None

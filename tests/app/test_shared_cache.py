@@ -66,3 +66,24 @@ def test_no_cached_query_reads_who_the_person_is():
             assert "hash_funcs=VIEW" in "".join(ast.unparse(d) for d in fn.decorator_list), (path, fn.name)
             attrs = {n.attr for n in ast.walk(fn) if isinstance(n, ast.Attribute)}
             assert not attrs & {"actor", "local"}, f"{path.name}: {fn.name} reads who the person is"
+
+
+def test_the_config_is_parsed_once_per_version_of_its_file(tmp_path, monkeypatch):
+    from closedloop import settings
+
+    path = tmp_path / "closedloop.toml"
+    path.write_text('[closedloop]\ndata_dir = "one"\n', encoding="utf-8")
+    monkeypatch.setenv(settings.ENV_CONFIG, str(path))
+    parsed: list[int] = []
+    real = settings.load
+    monkeypatch.setattr(settings, "load", lambda p=None: parsed.append(1) or real(p))
+    assert q.config().data_dir.name == "one" and q.config().data_dir.name == "one"
+    assert len(parsed) == 1  # the second script run reads the parsed config
+    path.write_text('[closedloop]\ndata_dir = "second"\n', encoding="utf-8")
+    assert q.config().data_dir.name == "second" and len(parsed) == 2  # an edited file is read again
+    path.write_text('[closedloop]\ndata_dir = "broken\n', encoding="utf-8")
+    try:
+        q.config()
+        raise AssertionError("a broken config must raise, not serve the cached one")
+    except settings.ConfigError as exc:
+        assert str(path) in str(exc)
