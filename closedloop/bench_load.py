@@ -9,7 +9,8 @@ is one page's script run as the server reports it: from the rerun request sent t
 Two phases: `idle` (the app alone) and `run` (the same sessions while `closedloop serve --no-app` executes a
 'run now' request on the same data dir, so the run is launched exactly as serve launches it: lower priority and
 the served DuckDB limits, closedloop/runlimits.py). Only samples that ended while the run was still going count
-for the second phase.
+for the second phase; after --run-window seconds a run still going is stopped with serve (a stopped run is
+never published: the last good one stays).
 """
 
 from __future__ import annotations
@@ -239,11 +240,20 @@ async def _watch(run: ServedRun, every: float = 0.5) -> None:
         await asyncio.sleep(every)
 
 
-async def _with_run(url, pages, sessions, think, run: ServedRun, seed) -> list[Sample]:
+async def _with_run(url, pages, sessions, think, run: ServedRun, seed, window: float) -> list[Sample]:
     watcher = asyncio.ensure_future(_watch(run))
-    samples = await _phase(url, pages, sessions, 10_000, think, until=lambda: watcher.done(), seed=seed)
-    await watcher
+    stop_at = time.perf_counter() + window
+    samples = await _phase(
+        url,
+        pages,
+        sessions,
+        10_000,
+        think,
+        until=lambda: watcher.done() or time.perf_counter() > stop_at,
+        seed=seed,
+    )
     end = run.ended_at or time.perf_counter()
+    watcher.cancel()
     return [s for s in samples if s.ended_at <= end]  # only script runs that finished while the run went on
 
 
@@ -255,6 +265,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--think", default="1,3", help="seconds a person reads a page before the next: MIN,MAX")
     ap.add_argument("--phases", default="idle,run", help="idle, run or both")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument(
+        "--run-window",
+        type=float,
+        default=120.0,
+        help="seconds of sessions while the run goes on; a run still going then is stopped (never published)",
+    )
     a = ap.parse_args(argv)
     think = tuple(float(x) for x in a.think.split(","))
     if len(think) != 2 or think[0] < 0 or think[1] < think[0]:
@@ -294,14 +310,12 @@ def main(argv: list[str] | None = None) -> dict:
             run = ServedRun(cfg)
             try:
                 run.start()
-                samples = asyncio.run(_with_run(url, pages, a.sessions, think, run, a.seed + 1))
+                samples = asyncio.run(_with_run(url, pages, a.sessions, think, run, a.seed + 1, a.run_window))
+                measured = (run.ended_at or time.perf_counter()) - (run.started_at or 0)
+                state = run.state if run.ended_at else "running (stopped after the window)"
             finally:
                 run.stop()
-            out["run"] = {
-                "seconds": round((run.ended_at or time.perf_counter()) - (run.started_at or 0), 3),
-                "request_state": run.state,
-                "pages": summary(samples),
-            }
+            out["run"] = {"seconds": round(measured, 3), "request_state": state, "pages": summary(samples)}
         return out
     finally:
         server.terminate()
