@@ -458,6 +458,9 @@ def load_stage(b: Bench) -> list[Row]:
                 Row(f"load: {page}{label}", "load", wall=wall, rows=st["runs"], repeats=st["runs"],
                     peak_rss_mb=child.peak_rss_mb, note=note, error=err, detail={"phase": phase, **st})
             )  # fmt: skip
+    for phase, label in LOAD_PHASES.items():
+        if (doc.get(phase) or {}).get("error"):
+            rows.append(Row(f"load{label}", "load", error=doc[phase]["error"]))
     if rows:
         rows[0].detail |= {"bench_load": doc}
     return rows or [Row("load", "load", error="bench_load measured no page")]

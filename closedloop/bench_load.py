@@ -174,6 +174,17 @@ def _wait_healthy(base: str) -> None:
     raise RuntimeError(f"the app did not answer on {base}/_stcore/health within 60 s")
 
 
+def _running_request(cfg: settings.Config) -> int | None:
+    """The run-now request serve is executing, if any (a request left by a stopped serve is requeued first)."""
+    import sqlalchemy as sa
+
+    from closedloop.ops import OpsStore, run_request
+
+    with OpsStore(cfg.ops_url).engine.connect() as conn:
+        row = conn.execute(sa.select(run_request.c.id).where(run_request.c.status == "running")).first()
+    return row[0] if row else None
+
+
 def _request_state(cfg: settings.Config, request_id: int) -> str | None:
     import sqlalchemy as sa
 
@@ -204,12 +215,12 @@ class ServedRun:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        self.request_id = scheduler.request_run_now(self.cfg, "bench-load")
+        scheduler.request_run_now(self.cfg, "bench-load")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self.state = _request_state(self.cfg, self.request_id)
-            if self.state != "pending":
-                self.started_at = time.perf_counter()
+            self.request_id = _running_request(self.cfg)
+            if self.request_id is not None:
+                self.state, self.started_at = "running", time.perf_counter()
                 return
             if self.proc.poll() is not None:
                 raise RuntimeError(f"closedloop serve exited with code {self.proc.returncode} before the run")
@@ -308,14 +319,22 @@ def main(argv: list[str] | None = None) -> dict:
             out["idle"] = {"seconds": round(time.perf_counter() - t0, 3), "pages": summary(samples)}
         if "run" in phases:
             run = ServedRun(cfg)
+            measured, state, samples = 0.0, None, []
             try:
                 run.start()
                 samples = asyncio.run(_with_run(url, pages, a.sessions, think, run, a.seed + 1, a.run_window))
                 measured = (run.ended_at or time.perf_counter()) - (run.started_at or 0)
                 state = run.state if run.ended_at else "running (stopped after the window)"
+            except Exception as exc:  # the idle phase's figures still stand
+                out["run"] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+            else:
+                out["run"] = {
+                    "seconds": round(measured, 3),
+                    "request_state": state,
+                    "pages": summary(samples),
+                }
             finally:
                 run.stop()
-            out["run"] = {"seconds": round(measured, 3), "request_state": state, "pages": summary(samples)}
         return out
     finally:
         server.terminate()
