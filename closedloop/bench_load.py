@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import math
 import os
@@ -174,15 +175,22 @@ def _wait_healthy(base: str) -> None:
     raise RuntimeError(f"the app did not answer on {base}/_stcore/health within 60 s")
 
 
-def _running_request(cfg: settings.Config) -> int | None:
-    """The run-now request serve is executing, if any (a request left by a stopped serve is requeued first)."""
+def _running_request(cfg: settings.Config, since: dt.datetime) -> int | None:
+    """The run-now request serve took since `since` and is executing, if any (a request a stopped serve left
+    'running' is requeued, and may be taken before ours)."""
     import sqlalchemy as sa
 
     from closedloop.ops import OpsStore, run_request
 
     with OpsStore(cfg.ops_url).engine.connect() as conn:
-        row = conn.execute(sa.select(run_request.c.id).where(run_request.c.status == "running")).first()
-    return row[0] if row else None
+        rows = conn.execute(
+            sa.select(run_request.c.id, run_request.c.taken_at).where(run_request.c.status == "running")
+        ).all()
+    for rid, taken in rows:
+        taken = taken.replace(tzinfo=dt.UTC) if taken and taken.tzinfo is None else taken
+        if taken and taken >= since:
+            return rid
+    return None
 
 
 def _request_state(cfg: settings.Config, request_id: int) -> str | None:
@@ -215,10 +223,11 @@ class ServedRun:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
         scheduler.request_run_now(self.cfg, "bench-load")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self.request_id = _running_request(self.cfg)
+            self.request_id = _running_request(self.cfg, since)
             if self.request_id is not None:
                 self.state, self.started_at = "running", time.perf_counter()
                 return
