@@ -15,6 +15,7 @@ from typing import Any
 
 import streamlit as st
 
+from app import queries
 from closedloop import access, settings
 from closedloop.audit import AuditLog
 
@@ -33,7 +34,7 @@ def auth_configured() -> bool:
 
 def _config() -> settings.Config | None:
     try:
-        return settings.load()
+        return queries.config()  # parsed once per version of the file
     except settings.ConfigError:
         return None
 

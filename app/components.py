@@ -157,6 +157,11 @@ def plot(fig: go.Figure, *, key: str, height: int = 320, clickable: bool = False
     return plotly_chart.draw(style(fig, height), key=key, config=PLOTLY_CONFIG, clickable=clickable)
 
 
+def plot_json(figure: str, *, key: str, clickable: bool = False) -> dict | None:
+    """ui.plot of a figure built, styled and serialized once per run and view (app/figures.py)."""
+    return plotly_chart.draw_json(figure, key=key, config=PLOTLY_CONFIG, clickable=clickable)
+
+
 # ---- filters in the URL -------------------------------------------------------------------------
 
 

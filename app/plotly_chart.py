@@ -78,18 +78,28 @@ def _no_callback() -> None:
     """Clicks are read from the component's result on the rerun they trigger; nothing to do on change."""
 
 
-def draw(fig: go.Figure, *, key: str, config: dict[str, Any], clickable: bool = False) -> dict | None:
-    """Draw a finished figure (sized by its layout.height, full width) under a stable key.
-
-    With clickable, a click on a mark reruns the page and this returns the mark's point on that run
-    ({"x", "y", "customdata"}); otherwise, and on every other run, None.
-    """
+def to_json(fig: go.Figure, key: str) -> str:
+    """A finished figure as the JSON the component draws; it may be built once and cached (app/figures.py)."""
     other = sorted({trace.type for trace in fig.data} - TRACE_TYPES)
     if other:
         raise ValueError(
             f"chart {key!r}: plotly.js's basic bundle cannot draw {', '.join(other)} traces"
             f" (it has {', '.join(sorted(TRACE_TYPES))})"
         )
-    data = {"figure": fig.to_json(), "config": {**config, "responsive": True}, "clickable": clickable}
+    return fig.to_json()
+
+
+def draw(fig: go.Figure, *, key: str, config: dict[str, Any], clickable: bool = False) -> dict | None:
+    """Draw a finished figure (sized by its layout.height, full width) under a stable key.
+
+    With clickable, a click on a mark reruns the page and this returns the mark's point on that run
+    ({"x", "y", "customdata"}); otherwise, and on every other run, None.
+    """
+    return draw_json(to_json(fig, key), key=key, config=config, clickable=clickable)
+
+
+def draw_json(figure: str, *, key: str, config: dict[str, Any], clickable: bool = False) -> dict | None:
+    """draw() of a figure already serialized by to_json."""
+    data = {"figure": figure, "config": {**config, "responsive": True}, "clickable": clickable}
     result = _component(key=key, data=data, on_click_change=_no_callback)
     return getattr(result, "click", None) if clickable else None

@@ -14,24 +14,25 @@ import threading
 
 from streamlit import runtime
 
-from app.queries import Run
+from app.queries import Run, view
 from closedloop.access import Principal
 
 log = logging.getLogger(__name__)
-_warmed: set[tuple[str, Principal]] = set()
+_warmed: set[tuple[str, tuple]] = set()
 _lock = threading.Lock()
 
 
 def start(run: Run | None, who: Principal) -> None:
-    """Warm `run` for `who` (the principal of the session that asked: cached results are keyed by principal,
+    """Warm `run` for `who` (the principal of the session that asked: cached results are keyed by their view,
     so another role's warm-up would not help and must not be computed with more rights than asked) in a
-    background thread, once per run file and principal (a newly published run is a new file)."""
+    background thread, once per run file and view (a newly published run is a new file)."""
     if run is None:
         return
+    key = (run.path, view(who))  # results are cached per view, so one warm-up serves everyone with it
     with _lock:
-        if (run.path, who) in _warmed:
+        if key in _warmed:
             return
-        _warmed.add((run.path, who))
+        _warmed.add(key)
     # Not a daemon: at exit Python waits for it (seconds) instead of tearing the interpreter down under a
     # DuckDB query still running in it, which aborts the process ("terminate called without an active
     # exception"; seen as an exit code of 134 after a test session whose last app run was still warming).

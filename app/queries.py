@@ -8,6 +8,7 @@ bound parameters; SQL text is built only from the constants in this module.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +23,17 @@ from closedloop.access import Principal
 from closedloop.warehouse import Warehouse
 
 TTL = 3600
+
+
+def view(who: Principal) -> tuple:
+    """What a cached result depends on about a person: roles, scope and masking, not who they are. So everyone
+    with the same view shares one computed result per run file (50 sessions, one query), and two views never
+    share one (a scoped or masked person never gets another's rows). A cached function must not read actor."""
+    return (tuple(sorted(who.roles)), who.scope, tuple(sorted(who.masked)))
+
+
+# hash_funcs of every cached query taking a Principal: keyed by its view (above)
+VIEW = {Principal: view}
 # KPI units that are not money (anything else, e.g. a currency code, is an amount)
 NON_MONEY_UNITS = frozenset(
     {"days", "business_days", "hours", "ratio", "pct", "percent", "share", "count", "n"}
@@ -39,9 +51,32 @@ class Run:
     currency: str = "USD"
 
 
+_configs: dict[tuple, settings.Config] = {}
+
+
+def config() -> settings.Config:
+    """settings.load(), parsed once per version of the config file rather than several times in every script
+    run of every session (its validation was a third of a cached page's run). A changed file (its size,
+    mtime or inode) is read again; a missing or broken one goes to settings.load, which says what is wrong."""
+    env = os.environ.get(settings.ENV_CONFIG)
+    candidate = Path(env) if env else Path(settings.CONFIG_NAME)
+    try:
+        stat = candidate.stat()
+    except OSError:
+        return settings.load()
+    key = (str(candidate.absolute()), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    cfg = _configs.get(key)
+    if cfg is None:
+        cfg = settings.load()
+        if len(_configs) > 8:
+            _configs.clear()
+        _configs[key] = cfg
+    return cfg
+
+
 def published() -> Run | None:
     """Read the publish pointer now (cheap): the app follows it on every rerun."""
-    cfg = settings.load()
+    cfg = config()
     doc = Warehouse.at(cfg.data_dir).published()
     if doc is None:
         return None
@@ -110,13 +145,13 @@ def masked_kinds(columns: Any, who: Principal) -> list[str]:
     return sorted({k for c in columns if (k := access.value_kind(str(c))) and who.masks(k)})
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def tables(path: str) -> set[str]:
     """Tables present in the run (a run without checks has no results.*)."""
     return {r["t"] for r in _rows(path, "SELECT schema_name || '.' || table_name AS t FROM duckdb_tables()")}
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def run_info(path: str) -> dict[str, Any]:
     """meta.run for the published run."""
     rows = _rows(path, "SELECT * FROM meta.run ORDER BY started_at DESC LIMIT 1")
@@ -238,7 +273,7 @@ def _findings_sql(run: Run, as_of: dt.date, f: Filters, overlay: Overlay) -> tup
 # ---- overview -----------------------------------------------------------------------------------
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def kpis(path: str, headline: tuple[tuple[str, str], ...], who: Principal) -> pl.DataFrame:
     """Each KPI's headline measure for the whole firm per run, oldest run first, for tiles and trends.
 
@@ -291,7 +326,7 @@ def flows_in_scope(cur: duckdb.DuckDBPyConnection, cids: list[str], who: Princip
     return {r[0] for r in cur.execute(" UNION ".join(parts), params).fetchall()}
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512, hash_funcs=VIEW)
 def trace_lookup(path: str, any_id: str, who: Principal) -> tuple[list[str], list[trace.Match]]:
     """Correlation IDs an ID resolves to, and the records it names, within the principal's scope (none
     without detail: an executive sees totals only)."""
@@ -307,7 +342,7 @@ def trace_lookup(path: str, any_id: str, who: Principal) -> tuple[list[str], lis
     return [c for c in cids if c in ok], [m for m in matches if m.correlation_id in ok]
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512, hash_funcs=VIEW)
 def trace_flow(
     path: str, correlation_id: str, who: Principal
 ) -> tuple[list[trace.TraceRecord], list[dict[str, Any]]]:
@@ -326,7 +361,7 @@ def trace_flow(
     return records, mask_rows(findings, who)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def check_runs(path: str, who: Principal) -> pl.DataFrame:
     """Every check's result in every run carried in this warehouse (status, rows, $), oldest first.
 

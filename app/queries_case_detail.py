@@ -14,9 +14,10 @@ from checks.loader import STAGES
 from closedloop.access import Principal
 
 TTL = q.TTL
+VIEW = q.VIEW  # cached per view (roles, scope, masking), not per person
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512, hash_funcs=VIEW)
 def case_key_for(path: str, run_id: str, key: str, who: Principal) -> str | None:
     """The case a ?sel= value names: a case key, or a finding key (a link from the trace) mapped to its case;
     None for a case outside the principal's scope or a principal who sees totals only."""
@@ -35,7 +36,7 @@ def case_key_for(path: str, run_id: str, key: str, who: Principal) -> str | None
     return rows[0]["case_key"] if rows else None
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512, hash_funcs=VIEW)
 def case_detail(path: str, run_id: str, key: str, who: Principal) -> dict[str, Any] | None:
     """One case of this run (or, closed by a run, from its history) with names and document numbers, masked
     for the principal; None outside their scope or for a principal who sees totals only."""
@@ -75,7 +76,7 @@ def _stage_rank(col: str) -> str:
     return f"CASE {col} " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STAGES)) + " ELSE 99 END"
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512, hash_funcs=VIEW)
 def case_findings(path: str, run_id: str, key: str, who: Principal) -> list[dict[str, Any]]:
     """The case's findings in flow-stage order (the root cause first), each with its own history across runs
     and the currency of its document (evidence amounts are in it unless the rule names another); in the
@@ -121,7 +122,7 @@ RECORD_TABLES = {
 }
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512, hash_funcs=VIEW)
 def source_records(path: str, wanted: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
     """Where each (entity type, id) lives: its source (config key), the id the source knows it by, its label.
 

@@ -19,6 +19,7 @@ from closedloop.access import Principal
 from closedloop.csvsafe import to_csv
 
 TTL = q.TTL
+VIEW = q.VIEW  # cached per view (roles, scope, masking), not per person
 PAGE_SIZES = (50, 100, 200)
 MONEY = ("leakage_rc", "exposure_rc", "cash_rc")  # one column per kind of money, never summed across
 # URL key -> column of the case relation (the same keys the findings filters used, so old links still work)
@@ -157,7 +158,7 @@ def _in_group(by: str | None, value: str | None) -> tuple[str, list[Any]]:
     return f" WHERE CAST({GROUPS[by][0]} AS VARCHAR) = ?", [value]
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256)
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256, hash_funcs=VIEW)
 def totals(run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay, who: Principal) -> dict[str, Any]:
     """Count of the filtered cases and their money per kind (each kind its own figure), compliance as a count;
     in the principal's scope, amounts masked for them."""
@@ -176,7 +177,7 @@ def totals(run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay, who: Pr
     return q.mask_row(rows[0], who)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256)
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256, hash_funcs=VIEW)
 def page(
     run: q.Run,
     as_of: dt.date,
@@ -211,7 +212,7 @@ def page(
     return q.mask_frame(df, who)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256)
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256, hash_funcs=VIEW)
 def groups(
     run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay, by: str, who: Principal
 ) -> pl.DataFrame:
@@ -239,7 +240,7 @@ def groups(
     return q.mask_frame(df, who)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256)
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256, hash_funcs=VIEW)
 def group_keys(
     run: q.Run, as_of: dt.date, f: q.Filters, overlay: q.Overlay, by: str, value: str, who: Principal
 ) -> tuple[str, ...]:
@@ -253,7 +254,7 @@ def group_keys(
     return tuple(r["case_key"] for r in rows)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def filter_options(path: str, run_id: str, who: Principal) -> dict[str, list[tuple[str, str]]]:
     """Values for the filter widgets, as (value, label) pairs from the run's cases in the principal's scope."""
     scope, sparams = who.scope.sql("c.client_id", "c.legal_entity_id")
@@ -287,7 +288,7 @@ def filter_options(path: str, run_id: str, who: Principal) -> dict[str, list[tup
     }
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def severity_by_check(path: str, run_id: str, who: Principal) -> dict[str, str]:
     """Per check, its findings in this run (in the principal's scope) by severity ("2 S1 · 40 S2")."""
     scope, sparams = who.scope.sql("client_id", "legal_entity_id")

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from app.queries import TTL, _pl, _rows, tables
+from app.queries import TTL, VIEW, _pl, _rows, tables
 from closedloop import settings
 
 HISTORY_RUNS = 10  # runs shown in a contract's or monitor's pass/fail history
@@ -26,7 +26,7 @@ _SOURCE_RUN = (
 )  # fmt: skip
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def health(path: str) -> dict[str, pl.DataFrame]:
     """Sources of this run, each source's last good collection, run history and snapshot metadata."""
     have = tables(path)
@@ -94,7 +94,7 @@ ORDER BY CASE j.status WHEN 'failed' THEN 0 WHEN 'warning' THEN 1 WHEN 'error' T
 """
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def contract_streams(path: str, run_id: str) -> pl.DataFrame:
     """Per stream (raw) or table (canon): this run's contract verdict and its pass/fail over recent runs."""
     if "results.contract_result" not in tables(path):
@@ -102,7 +102,7 @@ def contract_streams(path: str, run_id: str) -> pl.DataFrame:
     return _pl(path, _CONTRACT_STREAMS, [run_id])
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def contract_failures(path: str, run_id: str) -> pl.DataFrame:
     """This run's failing (or erroring) expectations with their sample failing keys, critical first."""
     if "results.contract_result" not in tables(path):
@@ -132,7 +132,7 @@ ORDER BY CASE m.status WHEN 'breach' THEN 0 WHEN 'warning' THEN 1 WHEN 'ok' THEN
 """
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def monitors(path: str, run_id: str) -> pl.DataFrame:
     """Freshness, volume and schema-drift verdicts of this run, problems first, with recent history."""
     if "results.monitor" not in tables(path):
@@ -162,7 +162,7 @@ def _table_sources(path: str, also: set[str] = frozenset()) -> dict[str, set[str
     return out
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def failed_sources(path: str, run_id: str) -> pl.DataFrame:
     """Why each source failed this run: collection errors, critical contracts and monitor breaches."""
     have = tables(path)
@@ -219,7 +219,7 @@ def _breach(r: dict[str, Any]) -> str:
     return f"{v:,.0f} {r['unit'] or ''} vs median {t:,.0f}"
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def _check_inputs() -> dict[str, tuple[set[str], set[str]]]:
     """Check id -> (systems, canonical tables) from the rule files: what a failed source can suppress."""
     from checks.loader import load_checks
@@ -227,7 +227,7 @@ def _check_inputs() -> dict[str, tuple[set[str], set[str]]]:
     return {c.id: ({s.lower() for s in c.systems}, set(c.tables)) for c in load_checks()}
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def suppressed_checks(path: str, run_id: str, failed: tuple[str, ...]) -> pl.DataFrame:
     """Checks reported 'suppressed' in this run, each with the failed sources feeding its inputs."""
     if "results.check_run" not in tables(path):
@@ -302,7 +302,7 @@ def request_run(user: str) -> int:
     return request_run_now(settings.load(), user)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def coverage(path: str, run_id: str) -> pl.DataFrame:
     """Each check's and KPI's coverage in this run (checks/coverage.py): covered, partly or not covered."""
     if "results.coverage" not in tables(path):

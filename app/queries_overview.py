@@ -20,6 +20,7 @@ from closedloop.access import Principal
 from closedloop.workflow import Workflow
 
 TTL = q.TTL
+VIEW = q.VIEW  # cached per view (roles, scope, masking), not per person
 MONEY_KINDS = ("leakage", "exposure", "cash")
 KINDS = (*MONEY_KINDS, "compliance")
 # kind -> (amount column of results.cases, its second figure's column or None)
@@ -46,7 +47,7 @@ def _amount(value: Any, who: Principal) -> Any:
     return access.MASKED if who.masks("amounts") and value is not None else value
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def kind_totals(path: str, run_id: str, who: Principal) -> dict[str, dict[str, Any]]:
     """Per kind: cases, amount at stake and its second figure (None where the kind has none), cases by severity;
     over the principal's scope, amounts masked for them."""
@@ -80,7 +81,7 @@ def kind_totals(path: str, run_id: str, who: Principal) -> dict[str, dict[str, A
     return out
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def kind_trend(path: str, who: Principal) -> pl.DataFrame:
     """Per business date (the last run of each as_of date) and kind: cases, amount, second figure; oldest first.
 
@@ -105,7 +106,7 @@ def _mask_money(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def kpi_by_date(path: str, headline: tuple[tuple[str, str], ...], who: Principal) -> pl.DataFrame:
     """q.kpis, one value per business date (the last run of each as_of date), oldest first."""
     df = q.kpis(path, headline, who)
@@ -114,7 +115,7 @@ def kpi_by_date(path: str, headline: tuple[tuple[str, str], ...], who: Principal
     return df.sort("run_id").unique(["kpi_id", "name", "as_of"], keep="last").sort("kpi_id", "as_of")
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def fix_first(run: q.Run, as_of: dt.date, who: Principal, n: int = 5) -> list[dict[str, Any]]:
     """The n cases with the most leakage in the principal's scope: what to fix first, with what a person needs
     to recognise each (none for a principal who sees totals only)."""
@@ -141,7 +142,7 @@ def fix_first(run: q.Run, as_of: dt.date, who: Principal, n: int = 5) -> list[di
     return q.mask_rows(rows, who)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def money_by_month(path: str, run_id: str, as_of: dt.date, who: Principal, months: int = 12) -> pl.DataFrame:
     """Amount per money kind by the month the break happened (event date, else when first seen), last N months,
     over the principal's scope (amounts masked for them)."""
@@ -183,7 +184,7 @@ WHERE c.run_id = ?
 """
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def money_by(path: str, run_id: str, dim: str, kind: str, who: Principal, top: int = 12) -> pl.DataFrame:
     """One money kind's amount and case count by a dimension (top N by amount), over the principal's scope."""
     label, value, _ = DIMENSIONS[dim]
@@ -202,7 +203,7 @@ def money_by(path: str, run_id: str, dim: str, kind: str, who: Principal, top: i
     return q.mask_frame(df, who)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def closed_on(path: str, as_of: dt.date, who: Principal) -> list[dict[str, Any]]:
     """Cases the runs of this business date closed (every check that found them ran and found nothing), in
     the principal's scope (case_history has no legal entity: none for a person scoped by one)."""
@@ -224,7 +225,7 @@ def closed_on(path: str, as_of: dt.date, who: Principal) -> list[dict[str, Any]]
     return q.mask_rows(rows, who)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def case_labels(path: str, run_id: str, keys: tuple[str, ...], who: Principal) -> dict[str, dict[str, Any]]:
     """For case keys: the root check's title, the document, and whether this run still finds the case (none
     for a principal who sees totals only; only cases in their scope)."""
@@ -248,7 +249,7 @@ def case_labels(path: str, run_id: str, keys: tuple[str, ...], who: Principal) -
     return {r["case_key"]: r for r in rows}
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def previous_run_started(path: str, run_id: str) -> dt.datetime | None:
     """When the run before this one started (meta.run_history), the start of 'since the last run'."""
     rows = q._rows(

@@ -152,6 +152,7 @@ class Bench:
     seed: int = 42
     config: Path | None = None  # the measured run's config: its published warehouse feeds later stages
     canon_rows: int | None = None
+    sessions: int = 50  # the load stage's concurrent sessions
 
     @property
     def demo(self) -> Path:
@@ -430,6 +431,39 @@ def pages_stage(b: Bench) -> list[Row]:
     rows = [Row.of(name, "pages", samples, note=note) for name, samples in renders.items()]
     rows[0].detail, rows[-1].error = detail, error
     return rows
+
+
+LOAD_PHASES = {"idle": "", "run": ", run in progress"}
+
+
+@stage("load")
+def load_stage(b: Bench) -> list[Row]:
+    """N concurrent sessions over Streamlit's websocket protocol: each page's script run, p50/p95 (bench_load)."""
+    if b.config is None or b.published() is None:
+        return [Row("load", "load", error="no published run in the work dir: run pipeline first")]
+    argv = module("closedloop.bench_load", str(b.config), "--sessions", str(b.sessions))
+    child = measure(argv)
+    if child.error:
+        return [Row("load", "load", error=child.error)]
+    doc, rows = child.doc, []
+    for phase, label in LOAD_PHASES.items():
+        for page, st in (doc.get(phase) or {}).get("pages", {}).items():
+            note = (
+                f"{doc['sessions']} sessions, think {doc['think_seconds']} s; wall: p50 of the page's script "
+                f"runs (rerun request to script_finished), min-max; p95 in detail{label}"
+            )
+            wall = Stats(st["p50"], st["min"], st["max"]) if "p50" in st else None
+            err = f"{st['errors']} of {st['runs']} runs failed: {st['error_kinds']}" if st["errors"] else None
+            rows.append(
+                Row(f"load: {page}{label}", "load", wall=wall, rows=st["runs"], repeats=st["runs"],
+                    peak_rss_mb=child.peak_rss_mb, note=note, error=err, detail={"phase": phase, **st})
+            )  # fmt: skip
+    for phase, label in LOAD_PHASES.items():
+        if (doc.get(phase) or {}).get("error"):
+            rows.append(Row(f"load{label}", "load", error=doc[phase]["error"]))
+    if rows:
+        rows[0].detail |= {"bench_load": doc}
+    return rows or [Row("load", "load", error="bench_load measured no page")]
 
 
 def run_bench(b: Bench, stages: list[str], say: Callable[[str], None] = lambda _m: None) -> list[Row]:

@@ -111,7 +111,17 @@ def targets(b: Bench, by_name: dict[str, Row], ratios: dict[str, float], peak_mb
                 "<=", 2, "s", size == "m"),
         _target("queue group expansion at tier m", _queue(by_name, "queue: group expansion (browser)",
                 "queue: group expansion (queries)"), "<=", 0.5, "s", size == "m"),
+        _target("load: slowest page's p95 at tier m", _load_p95(by_name, "idle"), "<=", 3, "s", size == "m"),
+        _target("load: slowest page's p95 with a run, tier m", _load_p95(by_name, "run"), "<=", 5, "s",
+                size == "m"),
     ]  # fmt: skip
+
+
+def _load_p95(by_name: dict[str, Row], phase: str) -> float | None:
+    """The load stage's worst page p95 in one phase (idle, run): what the slowest-served person waits."""
+    p95 = [r.detail["p95"] for r in by_name.values()
+           if r.stage == "load" and r.detail.get("phase") == phase and "p95" in r.detail]  # fmt: skip
+    return max(p95, default=None)
 
 
 def _queue(by_name: dict[str, Row], browser: str, queries: str) -> float | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from closedloop import runlimits
 from closedloop import settings as cfgmod
 from closedloop.ops import OpsStore, run_request, scheduler_heartbeat
 
@@ -119,7 +120,7 @@ def scheduled_run(config_path: str | None, only: list[str] | None, trigger: str 
     from closedloop import pipeline
     from closedloop.runlock import RunInProgress
 
-    cfg = cfgmod.load(config_path)
+    cfg = runlimits.served(cfgmod.load(config_path))  # lower priority, the served DuckDB limits
     try:
         report = pipeline.run(cfg, only=only, trigger=trigger)
     except RunInProgress as exc:
@@ -184,7 +185,7 @@ def poll_requests(config_path: str | None) -> int | None:
     only = json.loads(row.only) if row.only else None
     values: dict[str, Any]
     try:
-        report = pipeline.run(cfg, only=only, trigger="run_now")
+        report = pipeline.run(runlimits.served(cfg), only=only, trigger="run_now")
         values = {"status": "done", "run_id": report.run_id, "note": report.status}
     except RunInProgress as exc:  # a scheduled or CLI run holds the lock: try again on the next poll
         values = {"status": "pending", "taken_at": None, "note": str(exc)}

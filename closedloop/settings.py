@@ -200,6 +200,24 @@ SECTIONS: dict[str, list[Setting]] = {
             "misfire_grace_seconds", int, 900, "A run missed by less than this (server down) still starts."
         ),
         Setting("poll_seconds", int, 5, "How often the scheduler picks up 'run now' requests from the app."),
+        Setting(
+            "run_nice",
+            int,
+            10,
+            "CPU niceness (0-19) of runs under `closedloop serve`, so the app beside them stays responsive.",
+        ),
+        Setting(
+            "run_threads",
+            int,
+            1,
+            "DuckDB worker threads of a run under `closedloop serve`; 0 means [warehouse] threads.",
+        ),
+        Setting(
+            "run_memory_limit",
+            str,
+            "2GB",
+            "DuckDB memory limit of a run under `closedloop serve` (it spills past it); '' means [warehouse]'s.",
+        ),
     ],
     "alerts": [
         Setting(

@@ -11,7 +11,6 @@ from app import access_ui
 from app import components as ui
 from app import queries as q
 from closedloop import audit as auditmod
-from closedloop import settings
 from closedloop.csvsafe import to_csv
 
 
@@ -32,7 +31,7 @@ ui.header(
     run,
 )
 
-ops_url = settings.load().ops_url  # the audit needs no published run
+ops_url = q.config().ops_url  # the audit needs no published run
 c1, c2, c3 = st.columns([1, 2, 3])
 days = c1.number_input("Last days", min_value=1, max_value=3650, value=7, step=1)
 user = c2.text_input("User (e-mail or name)", placeholder="everyone").strip()

@@ -6,11 +6,10 @@ compliance as a count; kinds are never added together on this page.
 
 from __future__ import annotations
 
-import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from app import access_ui, masking_ui
+from app import access_ui, figures, masking_ui
 from app import components as ui
 from app import overview_parts as parts
 from app import queries as q
@@ -43,9 +42,6 @@ if not cov.is_empty():
         f"This firm's data covers **{full} of {cov.height}** checks and KPIs"
         + (f"; {gaps} partly or not covered{missing}." if gaps else ".")
     )
-MONEY_AXIS = "$~s"  # d3-format, as plotly reads it: $40M
-MONEY_TIP = "$,.2f"
-
 st.subheader("Money at stake, by kind")
 st.caption(
     "Each break is counted once, in its own kind; the kinds measure different things and are never added up."
@@ -129,19 +125,7 @@ with left:
     elif money_trend.is_empty() or money_trend["as_of"].n_unique() < 2:
         ui.empty("One business date so far.", "The trend appears once a run has a later business date.")
     else:
-        fig = px.line(
-            money_trend.with_columns(pl.col("amount").cast(pl.Float64)).to_pandas(),
-            x="as_of",
-            y="amount",
-            color="kind",
-            markers=True,
-            labels={"amount": run.currency, "as_of": "", "kind": ""},
-            category_orders={"kind": list(qo.MONEY_KINDS)},
-            color_discrete_map=parts.KIND_COLORS,
-        )
-        fig.update_traces(hovertemplate="%{x|%Y-%m-%d}<br>%{y:" + MONEY_TIP + "}")
-        fig.update_layout(legend_title_text="", yaxis_tickformat=MONEY_AXIS, xaxis_tickformat="%b %d")
-        ui.plot(fig, key="trend_dates")
+        ui.plot_json(figures.kind_trend(run.path, run.currency, who), key="trend_dates")
         st.caption("Each line is one kind of money on its own; lines are not stacked or added.")
 with right:
     st.subheader("Money by month of the break")
@@ -151,20 +135,7 @@ with right:
     elif months.is_empty():
         ui.empty("No money at stake in this run.", "Nothing is breaking — or no check ran.")
     else:
-        fig = px.bar(
-            months.with_columns(pl.col("amount").cast(pl.Float64)).to_pandas(),
-            x="month",
-            y="amount",
-            color="kind",
-            barmode="group",  # side by side: a stack would read as a sum of kinds
-            custom_data=["cases"],
-            labels={"amount": run.currency, "month": "", "kind": ""},
-            category_orders={"kind": list(qo.MONEY_KINDS)},
-            color_discrete_map=parts.KIND_COLORS,
-        )
-        fig.update_traces(hovertemplate="%{x|%B %Y}<br>%{y:" + MONEY_TIP + "}<br>%{customdata[0]:,} cases")
-        fig.update_layout(legend_title_text="", yaxis_tickformat=MONEY_AXIS, xaxis_tickformat="%b %y")
-        ui.plot(fig, key="by_month")
+        ui.plot_json(figures.money_by_month(run.path, run.run_id, as_of, run.currency, who), key="by_month")
         st.caption(
             "Breaks of the last twelve months by kind, side by side; older ones are in the queue (by age)."
         )
@@ -194,24 +165,8 @@ for tab, dim in zip(tabs, WHERE.values(), strict=True):
             ui.empty("Nothing to show for this kind.", "No case of this kind in the run.")
             continue
         url_key = qo.DIMENSIONS[dim][2]
-        bars = data.with_columns(pl.col("amount").cast(pl.Float64).alias("usd")).reverse()  # largest on top
-        fig = px.bar(
-            bars.to_pandas(),
-            x="usd",
-            y="label",
-            orientation="h",
-            custom_data=["value", "cases"],
-            text=[parts.money(v, run.currency) for v in bars["amount"]],
-            labels={"usd": run.currency, "label": ""},
-        )
-        fig.update_traces(
-            marker_color=parts.KIND_COLORS[kind],
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate="%{y}<br>%{text}<br>%{customdata[1]:,} cases<extra></extra>",
-        )
-        fig.update_layout(xaxis_tickformat=MONEY_AXIS, showlegend=False)  # one series: no legend row
-        point = ui.plot(fig, key=f"by_{dim}", height=60 + 34 * bars.height, clickable=queue)
+        figure = figures.money_by(run.path, run.run_id, dim, kind, run.currency, who)
+        point = ui.plot_json(figure, key=f"by_{dim}", clickable=queue)
         if not queue:
             continue
         ui.click_go(

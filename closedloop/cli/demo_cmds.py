@@ -233,13 +233,14 @@ def bench(
     stages: Annotated[
         str,
         typer.Option(
-            help="Comma-separated stages (default all): generate,pipeline,http,checks,baselines,pages."
+            help="Comma-separated stages (default all): generate,pipeline,http,checks,baselines,queue,pages,load."
         ),
     ] = "",
     scale: Annotated[
         str, typer.Option(help="Comma-separated headcounts (e.g. 200,5000,30000): growth exponent per stage.")
     ] = "",
     seed: Annotated[int, typer.Option(help="Generator seed.")] = 42,
+    sessions: Annotated[int, typer.Option(help="Concurrent app sessions of the load stage.")] = 50,
     work: Annotated[
         Path | None, typer.Option(help="Work directory, kept (default: a temp dir, removed).")
     ] = None,
@@ -275,11 +276,13 @@ def bench(
             runs = []
             for n in sizes:
                 _progress(f"bench at {n:,} people")
-                b = benchmod.Bench(bench_report.tier_for(n), root / f"people-{n}", n, repeat, seed)
+                b = benchmod.Bench(
+                    bench_report.tier_for(n), root / f"people-{n}", n, repeat, seed, sessions=sessions
+                )
                 runs.append(bench_report.summarise(b, benchmod.run_bench(b, names, _progress)))
             doc = {"scale": bench_report.scaling(runs), "runs": runs}
         else:
-            b = benchmod.Bench(tier, root, people, repeat, seed)
+            b = benchmod.Bench(tier, root, people, repeat, seed, sessions=sessions)
             doc = bench_report.summarise(b, benchmod.run_bench(b, names, _progress))
     finally:
         if work is None:
