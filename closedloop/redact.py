@@ -49,11 +49,17 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     # JSON members: "access_token": "xyz"
     (re.compile(r"""(["']""" + _KEYS + r"""["']\s*:\s*["'])([^"']*)""", re.IGNORECASE), r"\1" + MASK),
     # key=value in query strings, forms and prose: client_secret=xyz, password: xyz
-    (re.compile(r"""(\b""" + _KEYS + r"""\s*[=:]\s*)(?!\*\*\*)([^\s&;,"'<>)]+)""", re.IGNORECASE), r"\1" + MASK),
+    (
+        re.compile(r"""(\b""" + _KEYS + r"""\s*[=:]\s*)(?!\*\*\*)([^\s&;,"'<>)]+)""", re.IGNORECASE),
+        r"\1" + MASK,
+    ),
     # JWTs (header.payload.signature, base64url, header starts with {" = eyJ)
     (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), MASK),
     # well-known token shapes: Slack xox?- tokens, GitHub ghp_, Stripe/OpenAI sk-
-    (re.compile(r"\b(?:xox[abposr]-[A-Za-z0-9-]{8,}|gh[pousr]_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_-]{16,})\b"), MASK),
+    (
+        re.compile(r"\b(?:xox[abposr]-[A-Za-z0-9-]{8,}|gh[pousr]_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_-]{16,})\b"),
+        MASK,
+    ),
 ]
 _URL = re.compile(r"\b([a-z][a-z0-9+.-]*://)([^/\s?#'\"<>]+)([^\s?#'\"<>]*)(\?[^\s#'\"<>]*)?", re.IGNORECASE)
 # a URL whose path is its credential: Slack/Discord/Teams/Zapier/generic incoming webhooks

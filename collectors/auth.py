@@ -14,6 +14,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 
+from closedloop import redact
 from collectors.http import AuthError, HttpClient, TransientError, error_message, retry_after_seconds, where
 from collectors.http.oauth1 import oauth1_base_string, oauth1_signature, pct
 
@@ -29,6 +30,7 @@ class Secret:
 
     def __init__(self, value: str | Secret) -> None:
         self._value = value.reveal() if isinstance(value, Secret) else str(value)
+        redact.register(self._value)  # from now on no log line, error or stored row can show it
 
     def reveal(self) -> str:
         return self._value
