@@ -24,6 +24,11 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
         " the window is): 401 INVALID_LOGIN; signing afresh recovers",
     ),
     "slow": (VENDORS, "the page is answered after <seconds>"),
+    "echo_credentials": (
+        VENDORS,
+        "HTTP 400 whose error body quotes the request's Authorization header and token back (as some gateways"
+        " do): the error is fatal, and must reach no log, ledger or warehouse row unredacted",
+    ),
     "truncated": (VENDORS, "the page body is cut in half: malformed JSON"),
     "drift": (VENDORS, "field <field> renamed to <to> (empty: dropped) in every record"),
     "duplicates": (("netsuite", "ironclad"), "offset/page-number pages overlap by one record"),

@@ -150,7 +150,7 @@ class NetSuiteAPI:
     async def suiteql(self, request: Request) -> Response:
         if not await self._authorized(request):
             return self.state.count(VENDOR, unauthorized(VENDOR, error))
-        denied = await self.state.request_faults(VENDOR, error)
+        denied = await self.state.request_faults(VENDOR, error, request)
         if denied is not None:
             return denied
         try:
