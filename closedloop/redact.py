@@ -17,6 +17,7 @@ import re
 import threading
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 MASK = "***"
 # shorter values would mask ordinary words ("1", "abc"); real secrets and tokens are longer
@@ -109,7 +110,12 @@ _SECRET_ENV = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|PRIVATE_KEY|API_KEY|API
 def register_environment(environ: dict[str, str] | None = None) -> None:
     """CLOSEDLOOP_* variables that hold a secret or a webhook URL (CLOSEDLOOP_ALERTS_<NAME>_URL)."""
     env = os.environ if environ is None else environ
-    register(*(v for k, v in env.items() if k.startswith("CLOSEDLOOP_") and _SECRET_ENV.search(k)))
+    for key, value in env.items():
+        if key.startswith("CLOSEDLOOP_") and _SECRET_ENV.search(key):
+            register(value)
+            if key.endswith("_URL"):  # a webhook's secret is its path, however the URL is later spelled
+                parts = urlsplit(value.strip())
+                register(parts.path if len(parts.path) > 1 else None, parts.query or None)
 
 
 def register_config(cfg: Any) -> None:

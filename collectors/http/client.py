@@ -102,8 +102,7 @@ def policy_for(cfg: Any, **overrides: Any) -> RetryPolicy:
     if attempts:
         kw["max_attempts"] = max(1, int(attempts))
     if deadline:
-        kw["deadline_seconds"] = float(deadline)
-        kw["budget_seconds"] = float(deadline)  # one call never outlives its source's deadline
+        kw["deadline_seconds"] = float(deadline)  # bounds every call too: a call's failures are the source's
     return RetryPolicy(**(kw | overrides))
 
 
@@ -207,6 +206,7 @@ class HttpClient:
         self._tripped: RequestLimitError | None = None
         # the source's deadline: when its current run of failures began, and why it gave up (if it did)
         self._failing_since: float | None = None
+        self._failed_attempts = 0
         self._gave_up: str | None = None
         self._client = httpx.Client(
             base_url=base_url,
@@ -303,10 +303,11 @@ class HttpClient:
             except httpx.DecodingError:
                 reason = "response body could not be decoded"
             else:
-                self._failing_since = None
+                self._failing_since, self._failed_attempts = None, 0
                 return value
             if self._failing_since is None:
                 self._failing_since = self.policy.clock()
+            self._failed_attempts += 1
             self._wait(where(request), attempt, reason, retry_after, started)
 
     def _error(self, call: str, response: httpx.Response, verdict: Verdict, hide: list[str]) -> HttpError:
@@ -341,9 +342,11 @@ class HttpClient:
             failing = now - self._failing_since
             if failing + delay > p.deadline_seconds:
                 asked = f", server asked to wait {retry_after:g}s" if retry_after is not None else ""
+                n = self._failed_attempts
                 self._gave_up = (
                     f"the source's retry deadline of {p.deadline_seconds:g}s (retry_deadline_seconds) was spent"
-                    f" after {tries} over {failing:.1f}s{asked}; last error: {reason}"
+                    f" after {n} failed attempt{'s' if n != 1 else ''} over {failing:.1f}s{asked};"
+                    f" last error: {reason}"
                 )
                 raise RetriesExhausted(f"{call}: gave up: {self._gave_up}")
         if now - started + delay > p.budget_seconds:
