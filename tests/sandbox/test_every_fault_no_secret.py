@@ -38,7 +38,8 @@ RECOVERABLE = [
     "concurrent_limit@netsuite:every=7",
     "rate_limit:every=6,seconds=0.001",
     "server_error:first=2",
-    "token_expiry:every=5",
+    "token_expiry@salesforce:every=5",
+    "token_expiry@ironclad:every=5",
     "stale_nonce@netsuite:every=4",
     "slow:every=3,seconds=0.001",
     "truncated:every=9",
@@ -135,6 +136,7 @@ def test_every_fault_kind_with_recognisable_secrets_leaks_nothing_anywhere(expor
                 # run 1, in this process: every recoverable fault at once, logs captured at DEBUG
                 cfg = settings.load(_config(tmp_path, sb, deadline=30.0))
                 first = pipeline.run(cfg, with_checks=False)
+                assert first.status == "ok", first.errors
                 fired = {k for (_, status), n in sb.state.counts.items() for k in [status] if n}
                 assert {401, 429, 503, 400, 403} <= fired, dict(sb.state.counts)
                 # run 2, a real `closedloop run --json` process: the fatal faults, logging at DEBUG to stderr
