@@ -45,7 +45,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         r"\1" + MASK,
     ),
     # scheme credentials in prose: Bearer xyz, Basic xyz, OAuth realm=..., oauth_signature="..."
-    (re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9\-._~+/=]{6,}", re.IGNORECASE), r"\1 " + MASK),
+    # (any run of token characters, Salesforce session ids carry '!'; not a lower-case word: 'bearer tokens')
+    (re.compile(r"\b((?i:bearer|basic))\s+(?![a-z]+\b)[^\s'\",;)}\]]{6,}"), r"\1 " + MASK),
     (re.compile(r"\bOAuth\s+(?:realm|oauth_)[^\r\n]*", re.IGNORECASE), "OAuth " + MASK),
     # JSON members: "access_token": "xyz"
     (re.compile(r"""(["']""" + _KEYS + r"""["']\s*:\s*["'])([^"']*)""", re.IGNORECASE), r"\1" + MASK),
