@@ -69,13 +69,15 @@ _WEBHOOK = re.compile(r"hook", re.IGNORECASE)
 
 
 def _url(match: re.Match[str]) -> str:
-    """Keep scheme and host; a webhook's path and any query string are credentials, so they go."""
-    scheme, host, path, query = match.group(1), match.group(2), match.group(3), match.group(4)
-    if "@" in host:  # user:password@host
-        host = MASK + "@" + host.rsplit("@", 1)[1]
+    """Keep scheme and host (and the path, unless a webhook's); a webhook's path and any query string go."""
+    scheme, host, path = match.group(1), match.group(2), match.group(3)
+    if "@" in host:  # user:password@host keeps the user; a lone userinfo may be a token (https://TOKEN@host)
+        userinfo, at = host.rsplit("@", 1)
+        user, colon, _password = userinfo.partition(":")
+        host = (f"{user}:{MASK}" if colon else MASK) + "@" + at
     if path and (_WEBHOOK.search(host) or _WEBHOOK.search(path)):
         path = "/" + MASK
-    return scheme + host + path + ("?" + MASK if query else "")
+    return scheme + host + path  # a query string is dropped whole: SOQL, SuiteQL, signed URLs, api keys
 
 
 def register(*values: Any) -> None:

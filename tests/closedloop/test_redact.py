@@ -28,8 +28,8 @@ def clean_registry():
         ),
         (
             "GET https://acme.my.salesforce.com/services/data/v66.0/query?q=SELECT+Id+FROM+Account",
-            ["SELECT", "q="],
-            ["https://acme.my.salesforce.com/services/data/v66.0/query?***"],
+            ["SELECT", "q=", "?"],
+            ["https://acme.my.salesforce.com/services/data/v66.0/query"],
         ),
         (
             "INVALID_SESSION_ID: got Bearer 00Dxx!AQ4AQFakeToken123",
@@ -49,7 +49,11 @@ def clean_registry():
             ["OAuth ***"],
         ),
         ("assertion eyJhbGciOiJQUzI1NiJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJl rejected", ["eyJhbGci"], ["rejected"]),
-        ("postgresql://app:hunter22@db.internal:5432/ops", ["hunter22"], ["@db.internal:5432/ops"]),
+        (
+            "postgresql://app:hunter22@db.internal:5432/ops",
+            ["hunter22"],
+            ["postgresql://app:***@db.internal:5432/ops"],
+        ),
         ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----", ["MIIEvQIBADANBg"], []),
         ("password: correct-horse", ["correct-horse"], ["password: ***"]),
     ],
