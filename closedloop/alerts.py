@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from closedloop import settings as cfgmod
 from closedloop.ops import OpsStore, alert_delivery, alert_sent
+from closedloop.redact import redact_tree
 
 log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
@@ -242,7 +243,7 @@ def post(
         for attempt in range(1, retries + 2):
             wait = backoff * 2 ** (attempt - 1)
             try:
-                resp = client.post(hook.url, json=body)
+                resp = client.post(hook.url, json=redact_tree(body))  # vendor errors quoted in items
             except httpx.TransportError as exc:  # refused, reset, timed out: the message has no URL
                 error = type(exc).__name__
             else:

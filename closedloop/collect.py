@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from closedloop import settings as cfgmod
+from closedloop.redact import redact
 from closedloop.warehouse import utcnow
 from collectors.base import Collector, CollectorError, StreamState
 from collectors.runner import SourceResult, StreamResult, create_raw_table
@@ -52,10 +53,10 @@ def record_sources(
                     st.files,
                     st.seconds,
                     extracted_at,
-                    st.error,
+                    redact(st.error),
                     ",".join(st.extra_fields),
                     ",".join(st.missing_fields),
-                    st.absent_reason,  # why the estate lacks it (the vendor's words), when absent
+                    redact(st.absent_reason),  # why the estate lacks it (the vendor's words), when absent
                 ],
             )
             con.execute(
@@ -68,7 +69,7 @@ def record_sources(
                     st.rows,
                     st.seconds,
                     extracted_at,
-                    st.error,
+                    redact(st.error),
                 ],
             )
 

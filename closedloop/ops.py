@@ -11,6 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from closedloop.redact import redact, redact_tree
+
 metadata = sa.MetaData()
 
 run_log = sa.Table(
@@ -208,7 +210,9 @@ class OpsStore:
     def run_finished(self, run_id: str, **values: Any) -> None:
         for key in ("sources", "errors"):
             if key in values and not isinstance(values[key], str):
-                values[key] = json.dumps(values[key], default=str)
+                values[key] = json.dumps(redact_tree(values[key]), default=str)
+            elif key in values:
+                values[key] = redact(values[key])
         with self.engine.begin() as conn:
             conn.execute(
                 run_log.update()

@@ -21,6 +21,7 @@ from closedloop.collect import (
     save_states,
 )
 from closedloop.ops import OpsStore
+from closedloop.redact import redact, redact_tree, register_config
 from closedloop.runlock import RunLock
 from closedloop.sqlfiles import PipelineError, run_sql_file, split_statements
 from closedloop.steps import StepClock
@@ -74,6 +75,10 @@ class RunReport:
         return 2 if any(st.config_error for s in self.sources for st in s.streams) else 1
 
     def as_dict(self) -> dict:
+        """run --json: every string in it has passed the redaction layer."""
+        return redact_tree(self._as_dict())
+
+    def _as_dict(self) -> dict:
         return {
             "run_id": self.run_id,
             "status": self.status,
@@ -122,6 +127,7 @@ def run(
     last good raw tables forward; an empty list collects nothing and re-runs canon and checks.
     """
     say = progress or (lambda _msg: None)
+    register_config(cfg)  # the configured secret values are masked wherever they would show
     wh = Warehouse.at(cfg.data_dir)
     ops = OpsStore(cfg.ops_url)
     run_id = new_run_id()
@@ -146,9 +152,11 @@ def run(
         except Exception as exc:  # any failure: recorded, never published
             report.status = "failed"
             report.errors.append(
-                str(exc)
-                if isinstance(exc, (PipelineError, CollectorError))
-                else f"{type(exc).__name__}: {exc}"
+                redact(
+                    str(exc)
+                    if isinstance(exc, (PipelineError, CollectorError))
+                    else f"{type(exc).__name__}: {exc}"
+                )
             )
             log.exception("run %s failed", run_id)
         finally:
@@ -180,7 +188,7 @@ def _alert(cfg: cfgmod.Config, report: RunReport, say: Progress) -> None:
         report.alerts = alert_after_run(cfg, report, say=say)
     except Exception as exc:
         log.exception("alerts for run %s failed", report.run_id)
-        report.alerts = {"error": f"{type(exc).__name__}: {exc}"}
+        report.alerts = {"error": redact(f"{type(exc).__name__}: {exc}")}
 
 
 def _run_steps(con, cfg, wh, report, enabled, only, say, *, with_checks: bool, trigger: str) -> None:
@@ -240,7 +248,7 @@ def _collect(con, cfg, report, prev, key: str, extracted_at) -> SourceResult:
         collector = build_collector(key, cfg.sources[key])
     except Exception as exc:
         res = SourceResult(source=key, status="failed")
-        res.streams.append(StreamResult(stream="*", table="", error=f"source {key}: {exc}"))
+        res.streams.append(StreamResult(stream="*", table="", error=redact(f"source {key}: {exc}")))
     else:
         states, merge = incremental_base(con, prev, key, cfg.sources[key], collector)
         res = collect_source(
@@ -329,7 +337,7 @@ def _finish(con: duckdb.DuckDBPyConnection, cfg: cfgmod.Config, wh: Warehouse, r
         )
         con.execute("CHECKPOINT")
     except duckdb.Error as exc:
-        report.errors.append(f"finishing the run file: {exc}")
+        report.errors.append(redact(f"finishing the run file: {exc}"))
         publishable = False
         report.status = "failed"
     finally:

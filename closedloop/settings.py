@@ -288,6 +288,19 @@ SOURCE_COMMON: list[Setting] = [
     ),
     Setting("schedule", str, "", "Cron to refresh this source alone (`collect`) under `closedloop serve`."),
     Setting(
+        "retry_max_attempts",
+        int,
+        5,
+        "API transports: attempts per request (429, 5xx, connection errors) before the stream fails.",
+    ),
+    Setting(
+        "retry_deadline_seconds",
+        float,
+        120.0,
+        "API transports: the source gives up once it has answered nothing usable for this long (retries and"
+        " Retry-After waits included); its remaining streams fail at once, naming the last status.",
+    ),
+    Setting(
         "values",
         dict,
         {},

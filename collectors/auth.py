@@ -14,6 +14,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 
+from closedloop import redact
 from collectors.http import AuthError, HttpClient, TransientError, error_message, retry_after_seconds, where
 from collectors.http.oauth1 import oauth1_base_string, oauth1_signature, pct
 
@@ -29,6 +30,7 @@ class Secret:
 
     def __init__(self, value: str | Secret) -> None:
         self._value = value.reveal() if isinstance(value, Secret) else str(value)
+        redact.register(self._value)  # from now on no log line, error or stored row can show it
 
     def reveal(self) -> str:
         return self._value
@@ -309,7 +311,9 @@ def netsuite_realm(account_id: str) -> str:
 
 
 class NetSuiteTBA(httpx.Auth):
-    """NetSuite token-based auth: OAuth 1.0a signed per request (fresh nonce per attempt), no refresh."""
+    """NetSuite token-based auth: OAuth 1.0a signed per request (fresh nonce per attempt); a 401 is signed
+    again once (a nonce the account has seen, a timestamp outside its window), as the OAuth 2.0 flows mint
+    a new token once, before it is final."""
 
     requires_request_body = True
     requires_response_body = True  # a 401's body (the vendor's message) is read for the error
@@ -331,6 +335,7 @@ class NetSuiteTBA(httpx.Auth):
         self.consumer_key, self.token_id = consumer_key, token_id
         self._consumer_secret, self._token_secret = Secret(consumer_secret), Secret(token_secret)
         self.signature_method, self._nonce, self._timestamp = signature_method, nonce, timestamp
+        self.resigned = 0  # how many 401s were answered by signing again (tests, logs)
 
     def __repr__(self) -> str:
         return f"NetSuiteTBA(realm={self.realm!r}, consumer_key=***, token=***)"
@@ -354,11 +359,18 @@ class NetSuiteTBA(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = self.header(request)
         response = yield request
+        if response.status_code != 401:
+            return
+        # an expired timestamp or a nonce seen before: a fresh signature (new nonce, current time), once
+        self.resigned += 1
+        request.headers["Authorization"] = self.header(request)
+        response = yield request
         if response.status_code == 401:
             message, _ = error_message(response)
             raise AuthError(
-                f"{where(request)}: token-based auth refused (HTTP 401): {message} (check the token,"
-                " the role's permissions, the realm and the clock: OAuth 1.0a signatures carry a timestamp)",
+                f"{where(request)}: token-based auth refused (HTTP 401), again after signing afresh: {message}"
+                " (check the token, the role's permissions, the realm and the clock: OAuth 1.0a signatures"
+                " carry a timestamp)",
                 status=401,
             )
 

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from closedloop.redact import redact
 from collectors.base import (
     LINEAGE_COLUMNS,
     Batch,
@@ -364,7 +365,7 @@ def _describe(exc: Exception, source: str, stream: str | None) -> str:
     if isinstance(exc, CollectorError):
         exc.source = exc.source or source
         exc.stream = exc.stream or stream
-        return str(
-            CollectorError(exc.detail, source=exc.source, stream=exc.stream, file=exc.file, row=exc.row)
+        return redact(
+            str(CollectorError(exc.detail, source=exc.source, stream=exc.stream, file=exc.file, row=exc.row))
         )
-    return str(CollectorError(f"{type(exc).__name__}: {exc}", source=source, stream=stream))
+    return redact(str(CollectorError(f"{type(exc).__name__}: {exc}", source=source, stream=stream)))

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from closedloop import settings as cfgmod
+from closedloop.redact import redact
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Quote-to-cash reconciliation for services firms."
@@ -31,7 +32,7 @@ def _config(path: Path | None) -> cfgmod.Config:
     try:
         return cfgmod.load(path)
     except cfgmod.ConfigError as exc:
-        console.print(f"[red]config error:[/red] {exc}")
+        console.print(f"[red]config error:[/red] {redact(str(exc))}")
         raise typer.Exit(2) from None
 
 
@@ -49,7 +50,7 @@ def _run_or_exit(fn, *args, **kwargs):
         console.print(f"[yellow]{exc}[/yellow]")
         raise typer.Exit(3) from None
     except (PipelineError, cfgmod.ConfigError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {redact(str(exc))}")
         raise typer.Exit(2) from None
 
 
@@ -67,7 +68,7 @@ def _print_report(report, as_json: bool) -> None:
         t.add_row(s.source, s.status, f"{s.rows:,}", f"{s.seconds:.1f}", "\n".join(s.errors)[:300])
     out.print(t)
     for err in report.errors:
-        console.print(f"[red]•[/red] {err}")
+        console.print(f"[red]•[/red] {redact(err)}")
     if report.checks:
         _print_checks(report)
 

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from closedloop import settings as cfgmod
 from closedloop.cli import ConfigOpt, _config, app, console, out
+from closedloop.redact import redact
 
 
 @app.command()
@@ -39,7 +40,7 @@ def discover(
     try:
         report = disc.run(source, cfg.sources[source], lambda name: cfgmod.secret(source, name))
     except (CollectorError, cfgmod.ConfigError) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        console.print(f"[red]error:[/red] {escape(redact(str(exc)))}")
         raise typer.Exit(1) from None
     t = Table(title=f"discover {source} ({report.kind}, transport {report.transport})")
     for col in ("stream", "wanted [setting]", "status", "name", "evidence"):

@@ -18,7 +18,17 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     "rate_limit": (VENDORS, "HTTP 429 with Retry-After: <seconds> (retryable)"),
     "server_error": (VENDORS, "HTTP <status, default 503> bursts (retryable unless it never ends)"),
     "token_expiry": (VENDORS, "the bearer token is revoked before the page: 401 (INVALID_SESSION_ID ...)"),
+    "stale_nonce": (
+        ("netsuite",),
+        "token-based auth: the request's OAuth 1.0a nonce is refused as already used (as a timestamp outside"
+        " the window is): 401 INVALID_LOGIN; signing afresh recovers",
+    ),
     "slow": (VENDORS, "the page is answered after <seconds>"),
+    "echo_credentials": (
+        VENDORS,
+        "HTTP 400 whose error body quotes the request's Authorization header and token back (as some gateways"
+        " do): the error is fatal, and must reach no log, ledger or warehouse row unredacted",
+    ),
     "truncated": (VENDORS, "the page body is cut in half: malformed JSON"),
     "drift": (VENDORS, "field <field> renamed to <to> (empty: dropped) in every record"),
     "duplicates": (("netsuite", "ironclad"), "offset/page-number pages overlap by one record"),

@@ -64,7 +64,7 @@ class IroncladAPI:
         if not (request.headers.get("x-as-user-email") or request.headers.get("x-as-user-id")):
             body = error(403, "FORBIDDEN", "client credentials tokens must name a user: x-as-user-email")
             return self.state.count(VENDOR, json_response(body, 403))
-        return await self.state.request_faults(VENDOR, error)
+        return await self.state.request_faults(VENDOR, error, request)
 
     async def metadata(self, request: Request) -> Response:
         return await self._guard(request) or self.state.finish(

@@ -26,6 +26,7 @@ PERMISSION_VIOLATION = (
     " Please contact your account administrator."
 )
 _ALGORITHMS = ["PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
+TBA_WINDOW_SECONDS = 300  # an OAuth 1.0a timestamp further than this from the server's clock is refused
 
 
 def error(status: int, code: str, message: str) -> dict[str, Any]:
@@ -45,6 +46,7 @@ class NetSuiteAPI:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
         self.engine = SuiteQL(state.exports.root / "netsuite")
+        self._nonces: set[tuple[str, str]] = set()  # (timestamp, nonce) pairs already used: replays fail
 
     def routes(self) -> list[Route]:
         return [
@@ -132,12 +134,23 @@ class NetSuiteAPI:
             creds.netsuite_token_secret,
             params["oauth_signature_method"],
         )
-        return expected == params.get("oauth_signature")
+        if expected != params.get("oauth_signature"):
+            return False
+        # OAuth 1.0a §3.3: a nonce is used once per timestamp, and the timestamp must be near the server's
+        stamp, nonce = params.get("oauth_timestamp", ""), params.get("oauth_nonce", "")
+        try:
+            skew = abs(time.time() - int(stamp))
+        except ValueError:
+            return False
+        if skew > TBA_WINDOW_SECONDS or (stamp, nonce) in self._nonces:
+            return False
+        self._nonces.add((stamp, nonce))
+        return not self.state.faults.firing(VENDOR, "stale_nonce")
 
     async def suiteql(self, request: Request) -> Response:
         if not await self._authorized(request):
             return self.state.count(VENDOR, unauthorized(VENDOR, error))
-        denied = await self.state.request_faults(VENDOR, error)
+        denied = await self.state.request_faults(VENDOR, error, request)
         if denied is not None:
             return denied
         try:

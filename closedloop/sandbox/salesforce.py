@@ -257,7 +257,7 @@ class SalesforceAPI:
         token = bearer(request)
         if not token or not self.state.tokens.valid(VENDOR, token):
             return self.state.count(VENDOR, unauthorized(VENDOR, error))
-        return await self.state.request_faults(VENDOR, error)
+        return await self.state.request_faults(VENDOR, error, request)
 
     async def query(self, request: Request) -> Response:
         denied = await self._guard(request)

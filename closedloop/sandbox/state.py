@@ -128,10 +128,17 @@ class SandboxState:
         self.counts[(vendor, response.status_code)] += 1
         return response
 
-    async def request_faults(self, vendor: str, error: ErrorBody) -> Response | None:
+    async def request_faults(
+        self, vendor: str, error: ErrorBody, request: Request | None = None
+    ) -> Response | None:
         """Apply the request-level faults that fire on this data request: an error response, or None."""
         self.requests[vendor] += 1
         book = self.faults
+        if request is not None and book.firing(vendor, "echo_credentials"):
+            header = request.headers.get("authorization", "")
+            token = bearer(request) or header
+            msg = f"Malformed request. Received Authorization: {header} (access_token={token})"
+            return self.count(vendor, json_response(error(400, "INVALID_REQUEST", msg), 400))
         if book.firing(vendor, "token_expiry"):
             self.tokens.revoke_all(vendor)  # the caller's token is now dead: it gets the vendor's 401
             return self.count(vendor, unauthorized(vendor, error))

@@ -10,6 +10,8 @@ from collectors.http.client import (
     decode_json,
     default_classify,
     error_message,
+    policy_for,
+    rate_limited,
     retry_after_seconds,
     where,
 )
@@ -55,6 +57,8 @@ __all__ = [
     "offset_pages",
     "optional_int",
     "page_number_pages",
+    "policy_for",
+    "rate_limited",
     "require_bool",
     "require_object",
     "require_records",

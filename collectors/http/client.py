@@ -56,17 +56,30 @@ def default_classify(response: httpx.Response) -> Verdict:
     status = response.status_code
     if 200 <= status < 300:
         return Verdict(Action.OK)
-    if status == 429 or status >= 500:
+    if status == 429:
+        return Verdict(Action.RETRY, rate_limited(response))
+    if status >= 500:
         return Verdict(Action.RETRY, f"HTTP {status}")
     return Verdict(Action.FAIL, f"HTTP {status}")
 
 
+def rate_limited(response: httpx.Response) -> str:
+    """A 429 in words: rate limited, with the wait the server asked for when it said one."""
+    after = response.headers.get("Retry-After")
+    return f"HTTP 429 rate limited (Retry-After: {after.strip()})" if after else "HTTP 429 rate limited"
+
+
 @dataclass
 class RetryPolicy:
-    """Bounds on retrying: attempts, a total time budget, and exponential backoff with full jitter."""
+    """Bounds on retrying: attempts, a total time budget, and exponential backoff with full jitter.
+
+    max_attempts and budget_seconds bound one call; deadline_seconds bounds the source: once it has gone
+    that long without a usable answer (every call failing), it gives up, and its later calls are not sent.
+    """
 
     max_attempts: int = 6
     budget_seconds: float = 300.0
+    deadline_seconds: float | None = None
     base_seconds: float = 1.0
     cap_seconds: float = 60.0
     max_retry_after: float = 300.0
@@ -79,6 +92,18 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """Full jitter (AWS architecture blog): uniform in [0, min(cap, base * 2**attempt))."""
         return self.rand() * min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1))
+
+
+def policy_for(cfg: Any, **overrides: Any) -> RetryPolicy:
+    """A source's retry budget from its config section (retry_max_attempts, retry_deadline_seconds)."""
+    get = cfg.get if hasattr(cfg, "get") else (lambda _k, _d=None: None)
+    attempts, deadline = get("retry_max_attempts"), get("retry_deadline_seconds")
+    kw: dict[str, Any] = {}
+    if attempts:
+        kw["max_attempts"] = max(1, int(attempts))
+    if deadline:
+        kw["deadline_seconds"] = float(deadline)  # bounds every call too: a call's failures are the source's
+    return RetryPolicy(**(kw | overrides))
 
 
 def retry_after_seconds(value: str | None, now: dt.datetime) -> float | None:
@@ -155,6 +180,11 @@ def decode_json(response: httpx.Response) -> Any:
         ) from None
 
 
+def _without_call(message: str, call: str) -> str:
+    """A reason the retry loop prefixes with the call itself, so it is not said twice."""
+    return message[len(call) + 2 :] if message.startswith(call + ": ") else message
+
+
 class HttpClient:
     """httpx.Client plus the retry loop: every vendor call goes through request_json()."""
 
@@ -174,6 +204,10 @@ class HttpClient:
         self.vendor = vendor
         self._classify = classify
         self._tripped: RequestLimitError | None = None
+        # the source's deadline: when its current run of failures began, and why it gave up (if it did)
+        self._failing_since: float | None = None
+        self._failed_attempts = 0
+        self._gave_up: str | None = None
         self._client = httpx.Client(
             base_url=base_url,
             auth=auth,
@@ -229,10 +263,11 @@ class HttpClient:
                 doc = decode_json(response)
                 return parse(doc) if parse else doc
             except MalformedResponse as exc:
+                # decode_json's message already names the call: said once, not "call: call: ..."
                 if malformed_seen:  # retried once as transient; the same twice is the vendor's answer
-                    raise MalformedResponse(f"{call}: {exc.detail}") from None
+                    raise MalformedResponse(exc.detail) from None
                 malformed_seen = True
-                raise TransientError(exc.detail) from None
+                raise TransientError(_without_call(exc.detail, call)) from None
 
         def build() -> httpx.Request:
             return self._client.build_request(method, url, params=params, json=json_body, headers=headers)
@@ -254,17 +289,25 @@ class HttpClient:
         while True:
             attempt += 1
             request = build()  # rebuilt per attempt: fresh auth headers, fresh OAuth 1.0a nonce
+            if self._gave_up is not None:  # the source's deadline is spent: do not hammer it per stream
+                raise RetriesExhausted(f"{where(request)}: not sent; {self._gave_up}")
             retry_after: float | None = None
             try:
                 response = self._client.send(request, auth=auth)
                 log.debug("%s -> %s", where(request), response.status_code)
-                return handle(response)
+                value = handle(response)
             except TransientError as exc:
                 reason, retry_after = str(exc), exc.retry_after
             except httpx.TransportError as exc:
                 reason = f"connection error ({type(exc).__name__})"
             except httpx.DecodingError:
                 reason = "response body could not be decoded"
+            else:
+                self._failing_since, self._failed_attempts = None, 0
+                return value
+            if self._failing_since is None:
+                self._failing_since = self.policy.clock()
+            self._failed_attempts += 1
             self._wait(where(request), attempt, reason, retry_after, started)
 
     def _error(self, call: str, response: httpx.Response, verdict: Verdict, hide: list[str]) -> HttpError:
@@ -280,16 +323,35 @@ class HttpClient:
         return HttpError(text, status=response.status_code, code=code)
 
     def _wait(self, call: str, attempt: int, reason: str, retry_after: float | None, started: float) -> None:
-        """Sleep before the next attempt, or raise when attempts or the time budget are spent."""
+        """Sleep before the next attempt, or raise when attempts, the call's budget or the source's deadline
+        are spent. Retry-After is honoured when it fits the budget; a longer wait gives up at once."""
         p = self.policy
+        now = p.clock()
+        tries = f"{attempt} attempt{'s' if attempt != 1 else ''}"
         if attempt >= p.max_attempts:
-            raise RetriesExhausted(f"{call}: gave up after {attempt} attempts; last error: {reason}")
-        if retry_after is not None and retry_after > p.max_retry_after:
-            raise RetriesExhausted(f"{call}: {reason}; server asked to wait {retry_after:.0f}s, too long")
-        delay = retry_after if retry_after is not None else p.backoff(attempt)
-        if p.clock() - started + delay > p.budget_seconds:
             raise RetriesExhausted(
-                f"{call}: gave up after {attempt} attempts, retry budget of {p.budget_seconds:.0f}s spent;"
+                f"{call}: gave up after {tries} (retry_max_attempts); last error: {reason}"
+            )
+        delay = retry_after if retry_after is not None else p.backoff(attempt)
+        if retry_after is not None and retry_after > p.max_retry_after:
+            raise RetriesExhausted(
+                f"{call}: gave up after {tries}: server asked to wait {retry_after:g}s, too long;"
+                f" last error: {reason}"
+            )
+        if p.deadline_seconds is not None and self._failing_since is not None:
+            failing = now - self._failing_since
+            if failing + delay > p.deadline_seconds:
+                asked = f", server asked to wait {retry_after:g}s" if retry_after is not None else ""
+                n = self._failed_attempts
+                self._gave_up = (
+                    f"the source's retry deadline of {p.deadline_seconds:g}s (retry_deadline_seconds) was spent"
+                    f" after {n} failed attempt{'s' if n != 1 else ''} over {failing:.1f}s{asked};"
+                    f" last error: {reason}"
+                )
+                raise RetriesExhausted(f"{call}: gave up: {self._gave_up}")
+        if now - started + delay > p.budget_seconds:
+            raise RetriesExhausted(
+                f"{call}: gave up after {tries}, retry budget of {p.budget_seconds:g}s spent;"
                 f" last error: {reason}"
             )
         log.warning("%s: %s; retry %d/%d in %.1fs", call, reason, attempt, p.max_attempts - 1, delay)

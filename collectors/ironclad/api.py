@@ -19,6 +19,7 @@ from collectors.http import (
     RetryPolicy,
     optional_int,
     page_number_pages,
+    policy_for,
     require_object,
     require_records,
 )
@@ -123,7 +124,7 @@ class IroncladAPI:
         self.http = HttpClient(
             auth=auth or make_auth(cfg, secrets),
             timeout=DEFAULT_TIMEOUT,
-            policy=policy,
+            policy=policy or policy_for(cfg),
             transport=transport,
             vendor="ironclad",
         )

@@ -26,6 +26,7 @@ from collectors.http import (
     error_message,
     offset_pages,
     optional_int,
+    policy_for,
     require_bool,
     require_object,
     require_records,
@@ -226,7 +227,7 @@ class NetSuiteAPI:
         self.http = HttpClient(
             auth=auth or make_auth(cfg, secrets),
             timeout=httpx.Timeout(connect=10.0, read=read, write=30.0, pool=10.0),
-            policy=policy,
+            policy=policy or policy_for(cfg),
             classify=classify,
             transport=transport,
             vendor="netsuite",

@@ -32,6 +32,8 @@ from collectors.http import (
     error_message,
     next_link_pages,
     optional_int,
+    policy_for,
+    rate_limited,
     require_bool,
     require_object,
     require_records,
@@ -79,8 +81,14 @@ def classify(response: httpx.Response) -> Verdict | None:
         return Verdict(
             Action.STOP, "the org's 24-hour API request allowance is used up; it frees up on a rolling window"
         )
-    # ConcurrentRequests (long-running requests over the org's limit), or a limit we do not know: back off
-    return Verdict(Action.RETRY, "REQUEST_LIMIT_EXCEEDED (concurrent requests)")
+    if "ConcurrentRequests" in message or "oncurrent" in message:
+        return Verdict(
+            Action.RETRY, f"HTTP {response.status_code} REQUEST_LIMIT_EXCEEDED (concurrent requests)"
+        )
+    if response.status_code == 429:  # a rate limit, in the words the body and Retry-After give
+        return Verdict(Action.RETRY, rate_limited(response))
+    # a limit whose body does not say which: back off, and say what the vendor said
+    return Verdict(Action.RETRY, f"HTTP {response.status_code} REQUEST_LIMIT_EXCEEDED: {message[:200]}")
 
 
 def parse_query_page(doc: Any) -> Page:
@@ -200,7 +208,7 @@ class SalesforceAPI:
         self.http = HttpClient(
             auth=self.auth,
             timeout=DEFAULT_TIMEOUT,
-            policy=policy,
+            policy=policy or policy_for(cfg),
             classify=classify,
             transport=transport,
             vendor="salesforce",

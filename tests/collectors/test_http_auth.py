@@ -269,19 +269,49 @@ def test_netsuite_tba_header_hmac_sha256_realm_and_json_body_excluded():
     assert tba.header(r3) != header  # query params are signed
 
 
-def test_tba_401_is_final_and_clear():
-    server = FakeServer().add(
-        "POST",
-        "/q",
-        reply(
-            401, {"o:errorDetails": [{"detail": "Invalid login attempt.", "o:errorCode": "INVALID_LOGIN"}]}
-        ),
-    )
+def test_tba_401_is_signed_afresh_once_then_final_and_clear():
+    body = {"o:errorDetails": [{"detail": "Invalid login attempt.", "o:errorCode": "INVALID_LOGIN"}]}
+    seen: list[dict[str, str]] = []
+    server = FakeServer().add("POST", "/q", _recording(seen, reply(401, body)))
     tba = NetSuiteTBA("123", "ck", "cs", "tid", "ts")
     http = HttpClient(auth=tba, transport=server.transport, policy=FakeClock().policy())
-    with pytest.raises(AuthError, match="INVALID_LOGIN"):
+    with pytest.raises(AuthError, match="INVALID_LOGIN") as err:
         http.request_json("POST", "https://x.example.com/q", json_body={})
-    assert len(server.requests) == 1 and "cs" not in repr(tba).replace("consumer", "")
+    assert "again after signing afresh" in str(err.value)
+    assert len(server.requests) == 2 and tba.resigned == 1  # once more, not a retry loop
+    nonces = [s["oauth_nonce"] for s in seen]
+    assert nonces[0] != nonces[1]  # the second attempt is a new signature, not a replay
+    assert "cs" not in repr(tba).replace("consumer", "")
+
+
+def test_tba_401_from_a_stale_nonce_or_timestamp_recovers_by_signing_again():
+    body = {"o:errorDetails": [{"detail": "Invalid login attempt.", "o:errorCode": "INVALID_LOGIN"}]}
+    seen: list[dict[str, str]] = []
+    server = FakeServer().add(
+        "POST", "/q", _recording(seen, reply(401, body)), _recording(seen, reply(200, {"items": []}))
+    )
+    stamps = iter([1_000, 2_000_000_000])  # the first signature carries a timestamp the server refuses
+    tba = NetSuiteTBA("123", "ck", "cs", "tid", "ts", timestamp=lambda: next(stamps))
+    http = HttpClient(auth=tba, transport=server.transport, policy=FakeClock().policy())
+    assert http.request_json("POST", "https://x.example.com/q", json_body={}) == {"items": []}
+    assert tba.resigned == 1
+    assert [s["oauth_timestamp"] for s in seen] == ["1000", "2000000000"]
+
+
+def _recording(seen: list[dict[str, str]], response: httpx.Response):
+    """A scripted reply that notes the OAuth fields the request carried when it was sent."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        header = request.headers["Authorization"][len("OAuth ") :]
+        seen.append(
+            {
+                k.strip(): urllib.parse.unquote(v.strip().strip('"'))
+                for k, _, v in (p.partition("=") for p in header.split(","))
+            }
+        )
+        return response
+
+    return answer
 
 
 def test_secrets_never_print():

@@ -252,3 +252,47 @@ def test_page_number_paging_stops_on_count_or_empty_list():
     assert [p.records[0]["p"] for p in pages] == ["0", "1", "2"]  # (2+1)*2 >= 5
     empty = FakeServer().add("GET", "/v1/things", reply(200, {"list": []}))
     assert list(page_number_pages(_pages(empty), URL, page_size=2, parse=parse)) == []
+
+
+def test_the_sources_deadline_stops_its_calls_and_the_later_ones_are_not_sent():
+    from collectors.http import RetriesExhausted, policy_for
+
+    clock = FakeClock()
+    server = FakeServer().add("GET", "/a", reply(503, "busy")).add("GET", "/b", reply(200, {}))
+    base = policy_for({"retry_max_attempts": 100, "retry_deadline_seconds": 10})
+    policy = clock.policy(max_attempts=base.max_attempts, deadline_seconds=base.deadline_seconds)
+    http = HttpClient(transport=server.transport, policy=policy)
+    with pytest.raises(RetriesExhausted) as first:
+        http.request_json("GET", "https://api.example.com/a")
+    assert sum(clock.sleeps) <= 10 and len(server.requests) < 100
+    assert "retry deadline of 10s (retry_deadline_seconds)" in str(first.value)
+    assert str(first.value).endswith("last error: HTTP 503")
+    sent = len(server.requests)
+    with pytest.raises(RetriesExhausted, match="not sent; the source's retry deadline"):
+        http.request_json("GET", "https://api.example.com/b")
+    assert len(server.requests) == sent  # the source gave up: no further request
+
+
+def test_a_success_resets_the_deadline_and_retry_after_is_waited_as_asked():
+    clock = FakeClock()
+    server = FakeServer().add(
+        "GET",
+        "/a",
+        reply(429, {}, headers={"Retry-After": "4"}),
+        reply(200, {"ok": 1}),
+        reply(429, {}, headers={"Retry-After": "4"}),
+        reply(200, {"ok": 2}),
+    )
+    http = HttpClient(transport=server.transport, policy=clock.policy(deadline_seconds=5))
+    assert http.request_json("GET", "https://api.example.com/a") == {"ok": 1}
+    assert http.request_json("GET", "https://api.example.com/a") == {"ok": 2}  # 8 s in all, 4 s per streak
+    assert clock.sleeps == [4.0, 4.0]
+
+
+def test_a_429_is_reported_as_rate_limited_with_its_retry_after():
+    clock = FakeClock()
+    server = FakeServer().add("GET", "/a", reply(429, {}, headers={"Retry-After": "2"}))
+    http = HttpClient(transport=server.transport, policy=clock.policy(max_attempts=2))
+    with pytest.raises(RetriesExhausted) as err:
+        http.request_json("GET", "https://api.example.com/a")
+    assert "last error: HTTP 429 rate limited (Retry-After: 2)" in str(err.value)

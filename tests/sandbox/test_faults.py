@@ -56,10 +56,51 @@ def test_retryable_fault_completes(exports, spec, vendor, status):
         assert sum(s.duplicates for s in res.streams) > 0
 
 
-def test_revoked_tba_token_is_final(exports):
-    with Sandbox(exports, faults=[parse_fault("token_expiry@netsuite:every=2")]) as sb:
-        res = collect(connect(), api_collector(sb, "netsuite", page_size=2))
-    assert res.status == "failed" and "token-based auth refused (HTTP 401): INVALID_LOGIN" in res.errors[0]
+@pytest.mark.parametrize("spec", ["token_expiry@netsuite:every=2", "stale_nonce@netsuite:every=2"])
+def test_tba_signs_afresh_once_on_a_401_and_completes(exports, spec):
+    """TBA has no token to refresh: a 401 (a nonce seen before, a stale timestamp) is answered by signing the
+    request again once, as the OAuth 2.0 flows mint a new token once."""
+    with Sandbox(exports, faults=[parse_fault(spec)], caps=PageCaps(salesforce=1, ironclad=1)) as sb:
+        con = connect()
+        res = collect(con, api_collector(sb, "netsuite", page_size=2), ONLY["netsuite"])
+        assert sb.state.counts[("netsuite", 401)] >= 2, dict(sb.state.counts)
+    assert_complete(exports, "netsuite", res, con)
+
+
+def test_tba_refused_twice_is_final_and_says_so(exports):
+    with Sandbox(exports, faults=[parse_fault("stale_nonce@netsuite:every=1")]) as sb:
+        res = collect(connect(), api_collector(sb, "netsuite", page_size=2), ONLY["netsuite"])
+        # each stream: signed, refused, signed afresh, refused; then it fails (no loop)
+        assert sb.state.counts[("netsuite", 401)] == 2 * len(res.streams) == 6
+    assert res.status == "failed"
+    assert "token-based auth refused (HTTP 401), again after signing afresh: INVALID_LOGIN" in res.errors[0]
+
+
+def test_a_replayed_tba_nonce_is_refused_by_the_sandbox(exports):
+    import httpx
+
+    from collectors.auth import NetSuiteTBA
+
+    with Sandbox(exports) as sb:
+        creds = sb.state.credentials
+        tba = NetSuiteTBA(
+            creds.netsuite_account_id,
+            creds.netsuite_consumer_key,
+            creds.netsuite_consumer_secret,
+            creds.netsuite_token_id,
+            creds.netsuite_token_secret,
+            nonce=lambda: "always-the-same",
+        )
+        url = f"{sb.base_url}/services/rest/query/v1/suiteql?limit=1&offset=0"
+        request = httpx.Request("POST", url, json={"q": "SELECT id FROM currency"})
+        header = tba.header(request)
+        statuses = []
+        with httpx.Client() as client:
+            for _ in range(2):
+                request.headers["Authorization"] = header
+                request.headers["Prefer"] = "transient"
+                statuses.append(client.send(request).status_code)
+    assert statuses == [200, 401]
 
 
 FATAL = [
