@@ -13,6 +13,8 @@ attempt went to the dead-letter queue and none succeeded).
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -67,6 +69,7 @@ OPTIONAL = ("schedule", "time")
 CRM_SYSTEMS = ("salesforce", "dynamics", "dynamics365", "hubspot", "crm")
 CLM_SYSTEMS = ("ironclad", "docusign", "icertis", "conga", "clm")
 MONEY_KINDS = ("leakage", "exposure", "cash")
+PARENT_KEYS = ("parent_cid", "parent_correlation_id")  # evidence columns naming the flow a record belongs to
 
 
 @dataclass(frozen=True)
@@ -146,18 +149,25 @@ class FlowSummary:
             (s for s in self.stages if s.state == "flagged"), None
         )
 
-    def line(self, *, markdown: bool = True) -> str:
-        """'contract signed → project created → invoiced → **not in CRM**: sync failed 3×, dead-lettered'."""
+    def line(
+        self,
+        *,
+        markdown: bool = True,
+        escape: Callable[[str], str] = str,
+        emphasis: Callable[[str], str] | None = None,
+    ) -> str:
+        """'contract signed → project created → invoiced → **not in CRM**: sync failed 3×, dead-lettered'.
+
+        The app passes its Markdown escape and a coloured emphasis; plain text marks the stage with brackets."""
         mark = self.marked
+        if emphasis is None:
+            emphasis = (lambda t: f"**{t}**") if markdown else (lambda t: f"[{t}]")
         parts = []
         for s in self.stages:
             if s is mark:
-                text = f"**{s.label}**" if markdown else f"[{s.label}]"
-                parts.append(text + (f": {s.reason}" if s.reason else ""))
+                parts.append(emphasis(escape(s.label)) + (f": {escape(s.reason)}" if s.reason else ""))
             elif s.state in ("ok", "flagged"):
-                parts.append(s.label)
-            elif mark is not None and STAGES.index(s.name) > STAGES.index(mark.name):
-                continue  # what did not happen after the break follows from it
+                parts.append(escape(s.label))
         return " → ".join(parts) if parts else "no records on this flow"
 
     def to_dict(self) -> dict[str, Any]:
@@ -509,4 +519,24 @@ def money_by_kind(cases: list[dict[str, Any]]) -> dict[str, Decimal]:
         vals = [c[f"{kind}_rc"] for c in cases if c.get(f"{kind}_rc") is not None]
         if vals:
             out[kind] = sum((Decimal(str(v)) for v in vals), Decimal("0"))
+    return out
+
+
+def parent_flows(found: list[dict[str, Any]]) -> list[str]:
+    """Parent flows the findings' evidence names (Q2C-102 `parent_cid`): a record whose own correlation ID is
+    malformed or conflicting is a one-record flow, and the flow it belongs to is its parent's."""
+    out: list[str] = []
+    for f in found:
+        doc = f.get("details")
+        if isinstance(doc, str):
+            try:
+                doc = json.loads(doc)
+            except ValueError:
+                continue
+        if not isinstance(doc, dict):
+            continue
+        for key in PARENT_KEYS:
+            cid = clean_id(doc.get(key))
+            if cid and cid != f.get("correlation_id") and cid not in out:
+                out.append(cid)
     return out

@@ -10,7 +10,7 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from app import access_ui, masking_ui
+from app import access_ui, masking_ui, trace_flow
 from app import components as ui
 from app import overview_parts as parts
 from app import queries as q
@@ -43,6 +43,7 @@ if not cov.is_empty():
         f"This firm's data covers **{full} of {cov.height}** checks and KPIs"
         + (f"; {gaps} partly or not covered{missing}." if gaps else ".")
     )
+trace_flow.broken_flows_note(run, who, link=True)  # still-failing and dead-lettered flows (issue 19)
 MONEY_AXIS = "$~s"  # d3-format, as plotly reads it: $40M
 MONEY_TIP = "$,.2f"
 
