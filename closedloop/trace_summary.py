@@ -516,7 +516,7 @@ def money_by_kind(cases: list[dict[str, Any]]) -> dict[str, Decimal]:
     """The flow's cases' money, per kind, never summed across kinds (a case counts its money once)."""
     out = {}
     for kind in MONEY_KINDS:
-        vals = [c[f"{kind}_rc"] for c in cases if c.get(f"{kind}_rc") is not None]
+        vals = [c[f"{kind}_rc"] for c in cases if isinstance(c.get(f"{kind}_rc"), (Decimal, int, float))]
         if vals:
             out[kind] = sum((Decimal(str(v)) for v in vals), Decimal("0"))
     return out
@@ -540,3 +540,50 @@ def parent_flows(found: list[dict[str, Any]]) -> list[str]:
             if cid and cid != f.get("correlation_id") and cid not in out:
                 out.append(cid)
     return out
+
+
+def _md(text: Any) -> str:
+    """A value as literal text in a Markdown table cell or line (no pipes, backticks or line breaks)."""
+    return " ".join(str("" if text is None else text).split()).replace("|", "\\|").replace("`", "'")
+
+
+def _amount(value: Any, currency: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (Decimal, int, float)):
+        return f"{Decimal(str(value)):,.2f} {currency}"
+    return _md(value)  # masked for the role
+
+
+def to_markdown(flow: FlowSummary, currency: str = "USD") -> str:
+    """The summary for a ticket: where it broke, the events that did not simply go through, the cases."""
+    lines = [f"### Flow `{_md(flow.correlation_id)}`", "", f"**Where it broke:** {flow.line(escape=_md)}", ""]
+    shown = [e for e in flow.events if e.state != DELIVERED]
+    delivered = len(flow.events) - len(shown)
+    lines.append(f"**Integration events:** {len(flow.events)} ({delivered} delivered at the first attempt)")
+    for e in shown:
+        err = f" — last error: {_md(e.last_error)}" if e.last_error else ""
+        lines.append(
+            f"- **{e.label}** · {_md(e.event_type)} {_md(e.source_system)} → {_md(e.target_system)} · "
+            f"{_md(e.entity_type)} `{_md(e.entity_id)}` · events {', '.join(_md(i) for i in e.event_ids)}{err}"
+        )
+    lines.append("")
+    if flow.cases:
+        money = money_by_kind(flow.cases)
+        totals = " · ".join(f"{kind} {_amount(v, currency)}" for kind, v in money.items()) or "none measured"
+        lines += [
+            f"**Cases along the flow:** {len(flow.cases)} (money per kind, never added across kinds: {totals})",
+            "",
+            "| stage | root check | title | leakage | exposure | cash | compliance | money on |",
+            "|---|---|---|--:|--:|--:|--:|---|",
+        ]
+        for c in flow.cases:
+            lines.append(
+                f"| {_md(c.get('stage'))} | {_md(c.get('root_check_id'))} | {_md(c.get('title'))} | "
+                f"{_amount(c.get('leakage_rc'), currency)} | {_amount(c.get('exposure_rc'), currency)} | "
+                f"{_amount(c.get('cash_rc'), currency)} | {_md(c.get('compliance_findings') or '')} | "
+                f"{_md(c.get('money_type'))} {_md(c.get('money_id'))} |"
+            )
+    else:
+        lines.append("**Cases along the flow:** none")
+    return "\n".join(lines) + "\n"
