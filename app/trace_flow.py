@@ -67,7 +67,9 @@ def where_it_broke(flow: ts.FlowSummary) -> None:
 def _event_text(e: ts.EventState) -> str:
     route = f"{ui.plain(e.source_system or '?')} → {ui.plain(e.target_system or '?')}"
     what = f"{ui.plain(e.event_type or 'event')} {route} · {ui.plain(e.entity_type or '')} {ui.code(e.entity_id)}"
-    return f"**{STATE_WORDS[e.state]}** · {ui.plain(e.label)} · {what}"
+    return (
+        f"**{STATE_WORDS[e.state]}** · {ui.plain(e.label)} · {what} · last attempt {ui.code(e.event_ids[-1])}"
+    )
 
 
 def _attempts(e: ts.EventState) -> None:
@@ -139,7 +141,7 @@ def cases(flow: ts.FlowSummary, currency: str, queue: bool) -> None:
         return
     lines = []
     for c in flow.cases[:CASES_SHOWN]:
-        link = f" · [open →](findings?{urlencode({'sel': c['case_key'], 'status': 'any'})})" if queue else ""
+        link = f" · [case →](findings?{urlencode({'sel': c['case_key'], 'status': 'any'})})" if queue else ""
         lines.append(
             f"1. **{ui.plain(c.get('stage'))}** · {ui.plain(c.get('root_check_id'))} {ui.plain(c.get('title') or '')}"
             f" · {_money(c, currency)} · {ui.plain(c.get('money_type'))} {ui.code(c.get('money_id'))}{link}"
