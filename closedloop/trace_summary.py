@@ -164,7 +164,7 @@ class FlowSummary:
             emphasis = (lambda t: f"**{t}**") if markdown else (lambda t: f"[{t}]")
         parts = []
         for s in self.stages:
-            if s is mark:
+            if s is mark or s.state == "broken":  # a later event failing for good is a break of its own
                 parts.append(emphasis(escape(s.label)) + (f": {escape(s.reason)}" if s.reason else ""))
             elif s.state in ("ok", "flagged"):
                 parts.append(escape(s.label))
@@ -377,17 +377,18 @@ def flow_cases(con: duckdb.DuckDBPyConnection, correlation_id: str) -> list[dict
     have = _tables(con)
     if not cid or "results.cases" not in have:
         return []
-    title = (
-        "(SELECT any_value(cr.title) FROM results.check_run cr WHERE cr.check_id = c.root_check_id)"
+    titles = (
+        "LEFT JOIN (SELECT check_id, any_value(title) AS title FROM results.check_run GROUP BY check_id) t "
+        "ON t.check_id = c.root_check_id"
         if "results.check_run" in have
-        else "NULL"
+        else "LEFT JOIN (SELECT NULL AS title) t ON true"
     )
     run = (
         "(SELECT run_id FROM meta.run ORDER BY started_at DESC LIMIT 1)" if "meta.run" in have else "c.run_id"
     )
     cols = ", ".join(f"c.{c}" for c in CASE_COLS)
     rows = con.execute(
-        f"SELECT {cols}, {title} AS title FROM results.cases c WHERE c.correlation_id = ? AND c.run_id = {run} "
+        f"SELECT {cols}, t.title FROM results.cases c {titles} WHERE c.correlation_id = ? AND c.run_id = {run} "
         f"ORDER BY {_stage_rank_sql()}, coalesce(c.leakage_rc, 0) + coalesce(c.exposure_rc, 0) "
         "+ coalesce(c.cash_rc, 0) DESC, c.case_key",
         [cid],
@@ -458,15 +459,17 @@ def finding_stages(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str,
 _SUCCESS_SQL = ", ".join(f"'{s}'" for s in SUCCESS)
 _DEAD_SQL = ", ".join(f"'{s}'" for s in DEAD)
 BROKEN_EVENTS_SQL = f"""
-WITH a AS (
+WITH e AS (
   SELECT correlation_id, event_id, lower(status) AS status, coalesce(idempotency_key, event_id) AS k,
-         coalesce(target_system, '') AS t,
-         row_number() OVER (PARTITION BY coalesce(idempotency_key, event_id), coalesce(target_system, '')
-                            ORDER BY coalesce(processed_at, created_at) DESC NULLS LAST, attempt DESC NULLS LAST,
-                                     event_id DESC) AS rn,
-         count(*) FILTER (WHERE lower(status) IN ({_SUCCESS_SQL}))
-           OVER (PARTITION BY coalesce(idempotency_key, event_id), coalesce(target_system, '')) AS ok
-  FROM canon.integration_event)
+         coalesce(target_system, '') AS t, coalesce(processed_at, created_at) AS at, attempt
+  FROM canon.integration_event),
+bad AS (SELECT DISTINCT k, t FROM e WHERE status NOT IN ({_SUCCESS_SQL})),  -- few: most events go through
+a AS (
+  SELECT e.*,
+         row_number() OVER (PARTITION BY e.k, e.t ORDER BY e.at DESC NULLS LAST, e.attempt DESC NULLS LAST,
+                                                        e.event_id DESC) AS rn,
+         count(*) FILTER (WHERE e.status IN ({_SUCCESS_SQL})) OVER (PARTITION BY e.k, e.t) AS ok
+  FROM e SEMI JOIN bad ON bad.k = e.k AND bad.t = e.t)
 SELECT correlation_id, k, t, CASE WHEN status IN ({_DEAD_SQL}) THEN '{DEAD_LETTERED}' ELSE '{FAILING}' END AS state
 FROM a WHERE rn = 1 AND ok = 0
 """
