@@ -292,6 +292,8 @@ def event_states(records: list[TraceRecord]) -> list[EventState]:
 def _event_reason(events: list[EventState]) -> str:
     e = events[0]
     what = f"sync failed {e.tries}×" if e.tries > 1 else "sync failed"
+    if e.entity_id:  # the stage may hold other records: name the one that did not get through
+        what = f"{e.entity_type or 'record'} {e.entity_id} {what}"
     tail = "dead-lettered" if e.state == DEAD_LETTERED else "retries pending"
     more = f" (and {len(events) - 1} more event{'s' * (len(events) > 2)})" if len(events) > 1 else ""
     return f"{what}, {tail}{more}"
