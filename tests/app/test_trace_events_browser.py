@@ -27,7 +27,8 @@ ALERT = '[data-testid="stAlert"]'
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """The tier-s demo firm collected once, then served; yields (url, a recovered flow, a dead-lettered flow)."""
+    """The tier-s demo firm collected once, then served; yields (url, a recovered flow, a dead-lettered flow,
+    the run file)."""
     root = tmp_path_factory.mktemp("demo")
     firm = generate_firm("s", seed=42)
     write_demo(firm, root)
@@ -53,7 +54,7 @@ def demo(tmp_path_factory):
         con.close()
     assert recovered and dead_lettered
     with serving(root, cfg) as base:
-        yield base, recovered, dead_lettered
+        yield base, recovered, dead_lettered, str(wh.runs_dir / wh.published()["file"])
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def _kind(alert) -> str:
 
 
 def test_a_recovered_event_shows_as_recovered_not_red(demo, page):
-    base, recovered, _ = demo
+    base, recovered, _, _ = demo
     page.goto(f"{base}/trace?id={recovered}")
     settle(page, "Where it broke")
     banner = page.locator(ALERT).filter(has_text="Recovered").first
@@ -90,7 +91,7 @@ def test_a_recovered_event_shows_as_recovered_not_red(demo, page):
 
 
 def test_a_dead_lettered_event_stands_out(demo, page):
-    base, _, dead_lettered = demo
+    base, _, dead_lettered, _ = demo
     page.goto(f"{base}/trace?id={dead_lettered}")
     settle(page, "Where it broke")
     banner = page.locator(ALERT).filter(has_text="Dead-lettered").first
@@ -101,3 +102,24 @@ def test_a_dead_lettered_event_stands_out(demo, page):
     line = page.get_by_text("Where it broke").first.inner_text()
     assert "not in CRM" in line and "dead-lettered" in line
     shot(page, "trace_dead_lettered_event")
+
+
+def test_a_finding_naming_a_parent_flow_links_to_it(demo, page):
+    base, _, _, run_file = demo
+    con = duckdb.connect(run_file, read_only=True)
+    try:
+        key, parent = con.execute(
+            "SELECT finding_key, json_extract_string(details, '$.parent_cid') FROM results.finding"
+            " WHERE check_id = 'Q2C-102' AND json_extract_string(details, '$.parent_cid') <> correlation_id"
+            " ORDER BY finding_key LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    page.goto(f"{base}/findings?sel={key}&status=any")
+    settle(page, "Trace")
+    link = page.get_by_role("link", name=f"Trace flow {parent} →")
+    link.first.wait_for()
+    link.first.click()
+    page.wait_for_url(f"**/trace?id={parent}*")
+    settle(page, "Where it broke")
+    shot(page, "trace_parent_flow")
