@@ -67,9 +67,10 @@ def where_it_broke(flow: ts.FlowSummary) -> None:
 def _event_text(e: ts.EventState) -> str:
     route = f"{ui.plain(e.source_system or '?')} → {ui.plain(e.target_system or '?')}"
     what = f"{ui.plain(e.event_type or 'event')} {route} · {ui.plain(e.entity_type or '')} {ui.code(e.entity_id)}"
-    return (
-        f"**{STATE_WORDS[e.state]}** · {ui.plain(e.label)} · {what} · last attempt {ui.code(e.event_ids[-1])}"
-    )
+    label = (
+        e.label[:1].upper() + e.label[1:]
+    )  # "Recovered after 3 attempts", "Dead-lettered after 6 attempts"
+    return f"**{ui.plain(label)}** · {what} · last attempt {ui.code(e.event_ids[-1])}"
 
 
 def _attempts(e: ts.EventState) -> None:

@@ -80,7 +80,7 @@ def test_a_recovered_event_shows_as_recovered_not_red(demo, page):
     settle(page, "Where it broke")
     banner = page.locator(ALERT).filter(has_text="Recovered").first
     banner.wait_for()
-    assert "recovered after 2 attempts" in banner.inner_text()
+    assert "Recovered after 2 attempts" in banner.inner_text()
     assert _kind(banner) == "info"
     assert page.locator(ALERT).filter(has_text="Dead-lettered").count() == 0
     reds = [a for a in page.locator(ALERT).all() if _kind(a) == "error"]
@@ -97,9 +97,13 @@ def test_a_dead_lettered_event_stands_out(demo, page):
     banner = page.locator(ALERT).filter(has_text="Dead-lettered").first
     banner.wait_for()
     text = banner.inner_text()
-    assert "dead-lettered after 6 attempts" in text and "INVALID_FIELD: Account__c not found" in text
+    assert "Dead-lettered after 6 attempts" in text and "INVALID_FIELD: Account__c not found" in text
     assert _kind(banner) == "error"
-    line = page.get_by_text("Where it broke").first.inner_text()
+    line = (
+        page.locator('[data-testid="stMarkdownContainer"]')
+        .filter(has_text="Where it broke")
+        .first.inner_text()
+    )
     assert "not in CRM" in line and "dead-lettered" in line
     shot(page, "trace_dead_lettered_event")
 
