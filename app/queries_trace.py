@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from app.queries import TTL, _cur, flows_in_scope, mask_rows
+from app.queries import TTL, _cur, flows_in_scope, mask_rows, tables
 from closedloop import trace_summary as ts
 from closedloop.access import Principal
 from closedloop.trace import clean_id
@@ -28,10 +28,11 @@ def flow_facts(
     with _cur(path) as cur:
         if not flows_in_scope(cur, [cid], who):
             return 0, [], {}
+        have = tables(path)
         return (
-            ts.time_entries(cur, cid),
-            mask_rows(ts.flow_cases(cur, cid), who),
-            ts.finding_stages(cur, list(finding_keys)),
+            ts.time_entries(cur, cid, have),
+            mask_rows(ts.flow_cases(cur, cid, have), who),
+            ts.finding_stages(cur, list(finding_keys), have),
         )
 
 

@@ -373,10 +373,12 @@ CASE_COLS = (
 )
 
 
-def flow_cases(con: duckdb.DuckDBPyConnection, correlation_id: str) -> list[dict[str, Any]]:
+def flow_cases(
+    con: duckdb.DuckDBPyConnection, correlation_id: str, have: set[str] | None = None
+) -> list[dict[str, Any]]:
     """The flow's cases in the published run, in stage order (the root cause's stage), largest money first."""
     cid = clean_id(correlation_id)
-    have = _tables(con)
+    have = _tables(con) if have is None else have
     if not cid or "results.cases" not in have:
         return []
     titles = (
@@ -398,9 +400,9 @@ def flow_cases(con: duckdb.DuckDBPyConnection, correlation_id: str) -> list[dict
     return [dict(zip((*CASE_COLS, "title"), r, strict=True)) for r in rows]
 
 
-def time_entries(con: duckdb.DuckDBPyConnection, correlation_id: str) -> int:
+def time_entries(con: duckdb.DuckDBPyConnection, correlation_id: str, have: set[str] | None = None) -> int:
     """Time entries on the flow (not drawn on the trace: a flow can have thousands)."""
-    if "canon.time_entry" not in _tables(con):
+    if "canon.time_entry" not in (_tables(con) if have is None else have):
         return 0
     return con.execute(
         "SELECT count(*) FROM canon.time_entry WHERE correlation_id = ?", [clean_id(correlation_id)]
@@ -417,13 +419,14 @@ def summarize(
     cid = clean_id(correlation_id)
     records = timeline(con, cid) if records is None else records
     findings_on_flow = findings(con, cid) if findings_on_flow is None else findings_on_flow
+    have = _tables(con)  # once: each look at the catalog costs a few ms
     return build(
         cid,
         records,
         findings_on_flow,
-        time_entries(con, cid),
-        flow_cases(con, cid),
-        finding_stages(con, [f["finding_key"] for f in findings_on_flow]),
+        time_entries(con, cid, have),
+        flow_cases(con, cid, have),
+        finding_stages(con, [f["finding_key"] for f in findings_on_flow], have),
     )
 
 
@@ -444,9 +447,11 @@ def build(
     return FlowSummary(correlation_id, stages(records, events, found, time_count, cases), events, cases)
 
 
-def finding_stages(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, str | None]:
+def finding_stages(
+    con: duckdb.DuckDBPyConnection, keys: list[str], have: set[str] | None = None
+) -> dict[str, str | None]:
     """Each finding's stage (results.finding.stage, from its rule's header): trace.findings does not read it."""
-    if not keys or "results.finding" not in _tables(con):
+    if not keys or "results.finding" not in (_tables(con) if have is None else have):
         return {}
     rows = con.execute(
         "SELECT finding_key, any_value(stage) FROM results.finding WHERE list_contains(?::VARCHAR[], finding_key) "
