@@ -34,7 +34,9 @@ STATE_WORDS = {
 }
 
 
-def summary(run: q.Run, cid: str, records: list[TraceRecord], findings: list[dict[str, Any]], who: Principal):
+def summary(
+    run: q.Run, cid: str, records: list[TraceRecord], findings: list[dict[str, Any]], who: Principal
+) -> ts.FlowSummary:
     """The flow's summary from the records and findings the page already holds, plus its cached facts."""
     keys = tuple(sorted({f["finding_key"] for f in findings if f.get("finding_key")}))
     time_count, cases, stage_of = qt.flow_facts(run.path, cid, keys, who)
