@@ -18,10 +18,10 @@ from closedloop.trace import clean_id
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
 def flow_facts(
-    path: str, correlation_id: str, finding_keys: tuple[str, ...], who: Principal
+    path: str, correlation_id: str, who: Principal
 ) -> tuple[int, list[dict[str, Any]], dict[str, str | None]]:
     """What the summary needs besides the flow's records and findings: its time entries, its cases in stage
-    order (money masked for the principal) and each finding's stage. Nothing for a flow outside their scope."""
+    order (money masked for the principal) and, without cases, each check's stage. Nothing for a flow outside their scope."""
     cid = clean_id(correlation_id)
     if not who.detail:
         return 0, [], {}
@@ -29,11 +29,10 @@ def flow_facts(
         if not flows_in_scope(cur, [cid], who):
             return 0, [], {}
         have = tables(path)
-        return (
-            ts.time_entries(cur, cid, have),
-            mask_rows(ts.flow_cases(cur, cid, have), who),
-            ts.finding_stages(cur, list(finding_keys), have),
-        )
+        cases = ts.flow_cases(cur, cid, have)
+        # findings' stages matter only when the run has no cases to place them (an older run)
+        stages = {} if cases else ts.check_stages(cur, have)
+        return ts.time_entries(cur, cid, have), mask_rows(cases, who), stages
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

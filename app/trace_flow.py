@@ -38,8 +38,7 @@ def summary(
     run: q.Run, cid: str, records: list[TraceRecord], findings: list[dict[str, Any]], who: Principal
 ) -> ts.FlowSummary:
     """The flow's summary from the records and findings the page already holds, plus its cached facts."""
-    keys = tuple(sorted({f["finding_key"] for f in findings if f.get("finding_key")}))
-    time_count, cases, stage_of = qt.flow_facts(run.path, cid, keys, who)
+    time_count, cases, stage_of = qt.flow_facts(run.path, cid, who)
     return ts.build(cid, records, findings, time_count, cases, stage_of)
 
 

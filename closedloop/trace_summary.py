@@ -420,14 +420,9 @@ def summarize(
     records = timeline(con, cid) if records is None else records
     findings_on_flow = findings(con, cid) if findings_on_flow is None else findings_on_flow
     have = _tables(con)  # once: each look at the catalog costs a few ms
-    return build(
-        cid,
-        records,
-        findings_on_flow,
-        time_entries(con, cid, have),
-        flow_cases(con, cid, have),
-        finding_stages(con, [f["finding_key"] for f in findings_on_flow], have),
-    )
+    cases = flow_cases(con, cid, have)
+    stage_of = {} if cases else check_stages(con, have)  # findings' stages matter only without cases
+    return build(cid, records, findings_on_flow, time_entries(con, cid, have), cases, stage_of)
 
 
 def build(
@@ -436,29 +431,25 @@ def build(
     findings_on_flow: list[dict[str, Any]],
     time_count: int,
     cases: list[dict[str, Any]],
-    stage_of: dict[str, str | None] | None = None,
+    stage_of: dict[str, str | None] | None = None,  # check id -> stage
 ) -> FlowSummary:
     """The summary from what was read (the app reads each part through its own cache)."""
     stage_of = stage_of or {}
     found = [
-        f if f.get("stage") else {**f, "stage": stage_of.get(f.get("finding_key"))} for f in findings_on_flow
+        f if f.get("stage") else {**f, "stage": stage_of.get(f.get("check_id"))} for f in findings_on_flow
     ]
     events = event_states(records)
     return FlowSummary(correlation_id, stages(records, events, found, time_count, cases), events, cases)
 
 
-def finding_stages(
-    con: duckdb.DuckDBPyConnection, keys: list[str], have: set[str] | None = None
-) -> dict[str, str | None]:
-    """Each finding's stage (results.finding.stage, from its rule's header): trace.findings does not read it."""
-    if not keys or "results.finding" not in (_tables(con) if have is None else have):
+def check_stages(con: duckdb.DuckDBPyConnection, have: set[str] | None = None) -> dict[str, str | None]:
+    """Each check's stage (its rule header, as results.check_run keeps it): where a finding sits on the flow
+    when the run has no cases to say so (trace.findings does not read it)."""
+    if "results.check_run" not in (_tables(con) if have is None else have):
         return {}
-    rows = con.execute(
-        "SELECT finding_key, any_value(stage) FROM results.finding WHERE list_contains(?::VARCHAR[], finding_key) "
-        "GROUP BY finding_key",
-        [list(keys)],
-    ).fetchall()
-    return dict(rows)
+    return dict(
+        con.execute("SELECT check_id, any_value(stage) FROM results.check_run GROUP BY check_id").fetchall()
+    )
 
 
 # ---- warehouse-wide counts: the overview and the Data health page --------------------------------------

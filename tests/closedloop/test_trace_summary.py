@@ -96,6 +96,22 @@ def test_stages_mark_the_first_missing_stage_and_skip_optional_ones():
     assert flow.line(markdown=False).endswith("invoiced → [not in CRM]")
 
 
+def test_without_cases_an_open_finding_flags_its_checks_stage():
+    recs = [TraceRecord("CRM", "opportunity", "O1", T0, {}), TraceRecord("CLM", "sow", "S1", T0, {})]
+    found = [
+        {"finding_key": "f1", "check_id": "Q2C-003", "title": "SOW value differs", "status": "open"},
+        {"finding_key": "f2", "check_id": "Q2C-001", "title": "closed one", "status": "closed"},
+    ]
+    flow = ts.build("CID-1", recs, found, 0, [], {"Q2C-003": "contract", "Q2C-001": "opportunity"})
+    assert [(s.name, s.state) for s in flow.stages[:3]] == [
+        ("opportunity", "ok"),
+        ("contract", "flagged"),
+        ("project", "missing"),
+    ]
+    assert flow.marked.name == "project"  # a missing stage is where the flow stopped, before a flagged one
+    assert flow.line() == "opportunity won → contract signed → **no project**"
+
+
 def test_parent_flows_come_from_the_evidence():
     found = [
         {"correlation_id": "cl-x1", "details": '{"issue":"malformed","parent_cid":"CL-X1"}'},
