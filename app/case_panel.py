@@ -14,6 +14,7 @@ from app import components as ui
 from app import queries as q
 from app import queries_case_detail as qd
 from closedloop.access import Principal
+from closedloop.trace_summary import parent_flows
 from closedloop.workflow import State
 
 STATUS_COLORS = {"resolved": "green", "closed": "green", "allowlisted": "gray", "acknowledged": "blue"}
@@ -87,8 +88,14 @@ def _documents(run: q.Run, c: dict[str, Any], findings: list[dict[str, Any]]) ->
     if missing:
         st.caption("No record links for " + ", ".join(missing).replace("[", "\\[") + " is not set.")
     cid = c.get("correlation_id")
-    if cid:
-        ui.link(f"Trace flow {cid} →", "trace", {"id": cid}, icon=":material/timeline:")
+    # a record whose own correlation ID is malformed or conflicting is a one-record flow: its evidence names the
+    # flow it belongs to (parent_cid), which is the trace worth opening (issue 19)
+    parents = parent_flows(findings)[:3]
+    for parent in parents:
+        ui.link(f"Trace flow {parent} →", "trace", {"id": parent}, icon=":material/timeline:")
+    if cid and cid not in parents:
+        label = f"Trace this record's own ID {cid} →" if parents else f"Trace flow {cid} →"
+        ui.link(label, "trace", {"id": cid}, icon=":material/timeline:")
 
 
 def _finding_line(f: dict[str, Any], currency: str) -> str:

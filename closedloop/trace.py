@@ -173,6 +173,7 @@ ENTITIES: tuple[Entity, ...] = (
             "attempt",
             "error_message",
             "processed_at",
+            "idempotency_key",  # the attempts of one business event share it (closedloop/trace_summary.py)
         ),
         lookup=("idempotency_key",),
     ),

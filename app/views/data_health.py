@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from app import access_ui
+from app import access_ui, trace_flow
 from app import components as ui
 from app import health_panels as panels
 from app import queries as q
@@ -151,6 +151,7 @@ ledger = qh.run_ledger(run.ops_url)
 panels.latest_attempt(ledger, run.run_id)
 panels.tiles(streams, mons, failed, suppressed)
 panels.failures(failed, suppressed)
+trace_flow.broken_flows_note(run, who, link=True)  # integration events still failing / dead-lettered
 panels.coverage(qh.coverage(run.path, run.run_id))
 panels.sources(h, failed)
 panels.contracts(streams, qh.contract_failures(run.path, run.run_id))

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from app import access_ui, masking_ui
+from app import access_ui, masking_ui, trace_flow
 from app import components as ui
 from app import queries as q
 from closedloop.trace import LANES, MAX_ID_LEN, TraceRecord, clean_id, record_fields
@@ -88,13 +88,13 @@ def _timeline(records: list[TraceRecord], failed: list[TraceRecord]) -> None:
         showgrid=True,
         gridcolor="#E2E8F0",
     )
-    fig.update_xaxes(title=None, showgrid=False)
+    fig.update_xaxes(title=None, showgrid=False, range=trace_flow.axis_range([r.ts for r in dated]))
     fig.update_layout(showlegend=False)
     ui.plot(fig, key="swimlanes", height=300)
     st.caption(
         "Colour is the system, the shape the record type: "
         + " · ".join(f"{mark} {', '.join(names)}" for mark, names in shapes.items())
-        + ". Red marks an integration event that did not succeed. Hover a mark for its fields."
+        + ". Red marks an integration event still failing or dead-lettered (one that recovered is not red). Hover a mark for its fields."
     )
 
 
@@ -219,32 +219,24 @@ def lookup() -> None:
     st.markdown(f"### Flow {ui.code(cid)}")
     masking_ui.caption(who)
     c = st.columns(4)
+    flow = trace_flow.summary(run, cid, records, findings, who)
+    trace_flow.where_it_broke(flow)
     c[0].metric("Records", f"{len(records):,}", border=True)
     c[1].metric("Systems", f"{len({r.lane for r in records})} of {len(LANES)}", border=True)
-    events = [r for r in records if r.entity_type == "integration_event"]
-    failed = [
-        e
-        for e in events
-        if str(e.fields.get("status", "")).lower() not in ("succeeded", "success", "ok", "processed")
-    ]
+    broken = sum(1 for e in flow.events if e.broken)  # business events, not attempts (trace_summary)
     c[2].metric(
         "Integration events",
-        f"{len(events)}",
-        delta=f"{len(failed)} not succeeded" if failed else None,
+        f"{len(flow.events)}",
+        delta=f"{broken} failing or dead-lettered" if broken else None,
         delta_color="inverse",
         delta_arrow="off",
         border=True,
     )
     c[3].metric("Findings on this flow", f"{len(findings)}", border=True)
-    _timeline(records, failed)
-    for e in failed:
-        f = e.fields
-        st.error(
-            f"Integration event {ui.code(e.entity_id)} · {ui.plain(f.get('event_type'))} "
-            f"{ui.plain(f.get('source_system'))} → {ui.plain(f.get('target_system'))}: **{ui.plain(f.get('status'))}** "
-            f"after {f.get('attempt') or 0} attempt(s). {ui.plain(f.get('error_message') or '')}",
-            icon=":material/sync_problem:",
-        )
+    _timeline(records, trace_flow.still_failing(records, flow))
+    trace_flow.events(flow)
+    trace_flow.cases(flow, run.currency, who.can_see("findings"))
+    trace_flow.parent_links(findings)
     _on_this_flow(records, findings, cid)
 
 

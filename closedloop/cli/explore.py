@@ -148,19 +148,38 @@ def findings_table(rows: list[dict], title: str, *, workflow: bool = True) -> Ta
     return t
 
 
+FORMATS = ("table", "md", "json")
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        help="table (the terminal), md (a summary to paste into a ticket) or json (the same, for a script).",
+    ),
+]
+
+
 @app.command()
 def trace(
     any_id: Annotated[str, typer.Argument(metavar="ID")],
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
+    fmt: FormatOpt = "table",
     as_role_name: AsOpt = None,
 ) -> None:
-    """Follow one commercial flow from any ID (correlation, opportunity, SOW, project, invoice no., event)."""
+    """Follow one commercial flow from any ID (correlation, opportunity, SOW, project, invoice no., event):
+    where it broke, each integration event's state, its cases; exit 2 when the ID matches nothing."""
     from closedloop import access
     from closedloop import trace as tmod
+    from closedloop import trace_summary as ts
 
+    fmt = "json" if as_json else fmt.strip().lower()
+    if fmt not in FORMATS:
+        console.print(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+        raise typer.Exit(2)
     cfg = _config(config)
     who = as_role(cfg, as_role_name, pages=("trace",))
+    currency = cfg.get("closedloop", "reporting_currency")
 
     def seen(record: dict) -> dict:
         return record if who is None else {**access.mask_record(record, who), **(
@@ -169,12 +188,17 @@ def trace(
     con = _published(cfg)
     try:
         flows, matches = tmod.lookup(con, any_id)
-        docs = []
+        docs, summaries = [], []
         for cid in flows:
             records = tmod.timeline(con, cid)
+            found = tmod.findings(con, cid)
+            flow = ts.summarize(con, cid, records, found)
+            flow.cases = [seen(c) for c in flow.cases]
+            summaries.append(flow)
             docs.append(
                 {
                     "correlation_id": cid,
+                    **ts.FlowSummary.to_dict(flow),
                     "timeline": [
                         {
                             "lane": r.lane,
@@ -185,28 +209,44 @@ def trace(
                         }
                         for r in records
                     ],
-                    "findings": [seen(f) for f in tmod.findings(con, cid)],
+                    "findings": [seen(f) for f in found],
+                    "parent_flows": ts.parent_flows(found),
                 }
             )
     finally:
         con.close()
-    if as_json:
+    if not docs and not matches:
+        console.print(
+            f"nothing in the published run matches {tmod.clean_id(any_id)!r}: try a correlation ID, an "
+            "opportunity, contract, SOW or project ID, an invoice number or an integration event ID"
+        )
+        raise typer.Exit(2)
+    if fmt == "json":
         out.print_json(
             json.dumps(
                 {"query": any_id, "matches": [m.__dict__ for m in matches], "flows": docs}, default=str
             )
         )
-        raise typer.Exit(0 if docs or matches else 1)
+        return
     if not docs:
-        if matches:
-            for m in matches:
-                out.print(
-                    f"{m.lane:<10} {m.entity_type:<18} {m.entity_id}  (no correlation ID: unresolved flow)"
-                )
-            raise typer.Exit(0)
-        console.print(f"nothing in the published run matches {tmod.clean_id(any_id)!r}")
-        raise typer.Exit(1)
-    for doc in docs:
+        for m in matches:
+            out.print(
+                f"{m.lane:<10} {m.entity_type:<18} {m.entity_id}  (no correlation ID: unresolved flow)",
+                markup=False,
+            )
+        return
+    if fmt == "md":
+        typer.echo(f"Trace of `{tmod.clean_id(any_id)}`: {len(docs)} flow{'s' * (len(docs) != 1)}\n")
+        for flow, doc in zip(summaries, docs, strict=True):
+            typer.echo(ts.to_markdown(flow, currency))
+            for parent in doc["parent_flows"]:
+                typer.echo(f"Parent flow named in the evidence: `{parent}`\n")
+        return
+    for flow, doc in zip(summaries, docs, strict=True):
+        out.print(f"where it broke: {flow.line(markdown=False)}", markup=False)
+        for e in flow.events:
+            if e.state != ts.DELIVERED:
+                out.print(f"  event {e.key} → {e.target_system}: {e.label}", markup=False)
         t = Table(title=f"flow {doc['correlation_id']}")
         for col in ("when (UTC)", "system", "record", "id", "key fields"):
             t.add_column(col)

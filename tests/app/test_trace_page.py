@@ -24,7 +24,7 @@ def test_id_in_the_url_opens_the_flow(app, any_id):
 
 def test_the_flows_findings_link_to_the_queue(app):
     at = app("trace", id="CID-0001")
-    listing = next(m.value for m in at.markdown if "findings?sel=" in m.value)
+    listing = next(m.value for m in at.markdown if "[open →](findings?sel=" in m.value)  # not the cases list
     assert listing.count("[open →](findings?sel=") == next(
         int(m.value) for m in at.metric if m.label == "Findings on this flow"
     )

@@ -62,7 +62,7 @@ def test_trace_resolves_any_id_to_its_flow(site, any_id):
 
 def test_trace_of_an_unknown_or_hostile_id_is_a_clear_miss(site):
     result = invoke("trace", "'; DROP TABLE canon.invoice; --")
-    assert result.exit_code == 1 and "nothing in the published run matches" in result.output
+    assert result.exit_code == 2 and "nothing in the published run matches" in result.output  # issue 19
     assert invoke("trace", "INV-1", "--json").exit_code == 0  # the table is still there
 
 
