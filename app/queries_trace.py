@@ -10,13 +10,13 @@ from typing import Any
 
 import streamlit as st
 
-from app.queries import TTL, _cur, flows_in_scope, mask_rows, tables
+from app.queries import TTL, VIEW, _cur, flows_in_scope, mask_rows, tables
 from closedloop import trace_summary as ts
 from closedloop.access import Principal
 from closedloop.trace import clean_id
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512, hash_funcs=VIEW)
 def flow_facts(
     path: str, correlation_id: str, who: Principal
 ) -> tuple[int, list[dict[str, Any]], dict[str, str | None]]:
@@ -35,7 +35,7 @@ def flow_facts(
         return ts.time_entries(cur, cid, have), mask_rows(cases, who), stages
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=VIEW)
 def broken_flows(path: str, who: Principal) -> ts.BrokenFlows | None:
     """Firm-wide counts of still-failing and dead-lettered flows; none for a person with a scope (fail closed)."""
     if who.scope.limited:  # aggregate counts: every role that sees the page may, unless scoped

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -170,19 +172,55 @@ def engine_for(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
-def migrate(engine: sa.Engine) -> list[str]:
-    """Apply the migrations not yet applied, each in its own transaction; returns their names."""
-    applied = []
+# The app opens the store from several threads at once (a page's script run, the prewarm): one migrates at a time.
+_MIGRATING = threading.Lock()
+
+
+def _applied(engine: sa.Engine) -> set[str]:
     with engine.begin() as conn:
         schema_migrations.create(conn, checkfirst=True)
-        done = {r[0] for r in conn.execute(sa.select(schema_migrations.c.name))}
-    for name, fn in MIGRATIONS:
-        if name in done:
-            continue
-        with engine.begin() as conn:
-            fn(conn)
-            conn.execute(schema_migrations.insert().values(name=name, applied_at=dt.datetime.now(dt.UTC)))
-        applied.append(name)
+        return {r[0] for r in conn.execute(sa.select(schema_migrations.c.name))}
+
+
+def _recorded_soon(engine: sa.Engine, name: str, wait_s: float = 5.0) -> bool:
+    """Whether another process records migration `name` within wait_s (it created the table, then records)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        if name in _applied(engine):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
+def migrate(engine: sa.Engine) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction; returns their names. Another process
+    migrating the same store at the same moment (serve and the app starting together) makes a create or the
+    record fail here: that migration is then the other's, if it recorded it, and is not an error."""
+    applied = []
+    with _MIGRATING:
+        for _ in range(2):  # the second pass only after losing a race on creating schema_migrations itself
+            try:
+                done = _applied(engine)
+                break
+            except sa.exc.DBAPIError:
+                continue
+        else:
+            done = _applied(engine)
+        for name, fn in MIGRATIONS:
+            if name in done:
+                continue
+            try:
+                with engine.begin() as conn:
+                    fn(conn)
+                    conn.execute(
+                        schema_migrations.insert().values(name=name, applied_at=dt.datetime.now(dt.UTC))
+                    )
+            except sa.exc.DBAPIError:
+                if not _recorded_soon(engine, name):
+                    raise
+                continue
+            applied.append(name)
     return applied
 
 
