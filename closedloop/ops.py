@@ -302,6 +302,13 @@ class OpsStore:
 KILLED = "process ended before the run finished"
 
 
+def open_reconciled(cfg: Any) -> OpsStore:
+    """A config's ops store with its ledger reconciled (OpsStore.reconcile): what `serve` and `runs` open."""
+    store = OpsStore(cfg.ops_url)
+    store.reconcile(Warehouse.at(cfg.data_dir), RunLock(cfg.data_dir))
+    return store
+
+
 def _under(file: str | None, directory: Path) -> bool:
     return bool(file) and Path(file).parent.resolve() == directory.resolve()
 
