@@ -177,3 +177,36 @@ def test_readers_never_open_a_deleted_file_with_retention_zero(firm):
             t.join()
     assert reads > 20 and errors == []
     assert len(list(wh.runs_dir.glob("*.duckdb"))) == 2
+
+
+def test_a_data_dir_with_an_apostrophe_works_run_after_run(firm):
+    assert "'" in str(firm.data_dir)
+    firm.values["warehouse"]["retention_runs"] = 1
+    runs = [pipeline.run(firm) for _ in range(3)]  # checks too: they attach the previous run as well
+    assert [(r.status, r.published) for r in runs] == [("ok", True)] * 3, [r.errors for r in runs]
+    con = Warehouse.at(firm.data_dir).connect_published()
+    assert con.execute("SELECT count(*) FROM meta.run_history").fetchone()[0] == 3
+    con.close()
+
+
+@pytest.mark.parametrize(
+    "name,content,where",
+    [
+        ("accounts.csv", b"id,name,country\nA1,Acme,US\nA2,Gl\xe9bex,DE\n", "file accounts.csv, row 2"),
+        (
+            "accounts.jsonl",
+            b'{"id": "A1"}\n{"id": "A2", "name": "Gl\xe9bex"}\n',
+            "file accounts.jsonl, row 2",
+        ),
+    ],
+)
+def test_invalid_utf8_in_an_export_names_source_stream_file_and_row(firm, name, content, where):
+    home = firm.path.parent
+    (home / "crm" / "accounts.csv").unlink()
+    (home / "crm" / name).write_bytes(content)
+    firm.sources["crm"]["streams"] = {"accounts": "accounts.*"}
+    report = pipeline.run(firm, with_checks=False)
+    assert report.status != "ok" and not report.published
+    (error,) = [e for e in report.errors if "UTF-8" in e]
+    assert f"source crm, stream accounts, {where}: not UTF-8 text at line " in error
+    assert "(bytes e9)" in error
