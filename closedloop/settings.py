@@ -41,6 +41,21 @@ def at_least(minimum: float) -> Callable[[Any], str | None]:
     return lambda v: None if v >= minimum else f"{v!r} is below the minimum {minimum}"
 
 
+def amount_bounds_problem(value: dict) -> str | None:
+    """[contracts] amounts: '<source>.<stream>.<column>' -> {min, max} numbers, min <= max."""
+    for key, bounds in value.items():
+        if len(str(key).split(".", 2)) != 3:
+            return f"{key!r} is not '<source>.<stream>.<column>' (or 'canon.<table>.<column>')"
+        if not isinstance(bounds, dict) or set(bounds) - {"min", "max"}:
+            return f"{key!r}: expected {{min = <number>, max = <number>}}, got {bounds!r}"
+        for name, v in bounds.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                return f"{key!r}: {name} must be a number, got {v!r}"
+        if bounds.get("min") is not None and bounds.get("max") is not None and bounds["min"] > bounds["max"]:
+            return f"{key!r}: min {bounds['min']} is above max {bounds['max']}"
+    return None
+
+
 _MEMORY = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.IGNORECASE)
 
 
@@ -171,6 +186,22 @@ SECTIONS: dict[str, list[Setting]] = {
             "Keys of streams that declare none (files, sql kinds): {'crm.accounts' = ['id']}.",
         ),
         Setting("non_negative", list, [], "Extra '<source>.<stream>.<column>' amounts that must be >= 0."),
+        Setting(
+            "max_amount",
+            float,
+            1_000_000_000.0,
+            "Largest absolute value of any canonical money column, in the record's currency (beyond it the"
+            " source fails its contract: a -$5B amount is a data error); 0 = no ceiling.",
+            check=at_least(0),
+        ),
+        Setting(
+            "amounts",
+            dict,
+            {},
+            "Bounds per amount column, raw or canonical: {'canon.opportunity.amount' = {min = 0, max = 5e8},"
+            " 'crm.deals.amount' = {min = 0}}; a canon entry replaces the built-in bounds ({} switches them off).",
+            check=amount_bounds_problem,
+        ),
         Setting(
             "date_order",
             list,
