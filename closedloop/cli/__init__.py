@@ -38,7 +38,7 @@ def _config(path: Path | None, *, required: bool = False) -> cfgmod.Config:
 
 def config_error(exc: Exception) -> NoReturn:
     """Print a config error (escaped: '[wharehouse]' is text, not rich markup) and exit 2."""
-    console.print(f"[red]config error:[/red] {escape(str(exc))}")
+    console.print(f"[red]config error:[/red] {escape(str(exc))}", soft_wrap=True)  # paths stay whole
     raise typer.Exit(2) from None
 
 
