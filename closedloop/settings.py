@@ -401,6 +401,11 @@ MOVED = {
 }
 
 
+# Source keys and stream names become table names (raw.<source>__<stream>) in SQL: only plain identifiers.
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+NAME_RULE = "a name is letters, digits and underscores, not starting with a digit"
+
+
 def _validate_section(raw: dict, settings: list[Setting], prefix: str, file: str) -> dict[str, Any]:
     known = {s.name: s for s in settings}
     for key in raw:
@@ -463,6 +468,10 @@ def parse(doc: dict, path: Path | None) -> Config:
     for key, raw in (doc.get("sources") or {}).items():
         if not isinstance(raw, dict):
             raise ConfigError(f"{file}: 'sources.{key}' must be a table")
+        if not IDENTIFIER.fullmatch(key):
+            raise ConfigError(
+                f"{file}: section 'sources.{key}': {NAME_RULE} (it names the tables raw.{{key}}__*)"
+            )
         kind = raw.get("kind") or key
         try:
             settings = source_settings(kind)
@@ -470,6 +479,13 @@ def parse(doc: dict, path: Path | None) -> Config:
             raise ConfigError(f"{file}: key 'sources.{key}.kind': {exc}") from exc
         values = _validate_section(raw, settings, f"sources.{key}", file)
         values["kind"] = kind
+        streams = values.get("streams")
+        bad = [n for n in streams if not IDENTIFIER.fullmatch(str(n))] if isinstance(streams, dict) else []
+        if bad:
+            raise ConfigError(
+                f"{file}: key 'sources.{key}.streams': stream name {bad[0]!r}: {NAME_RULE}"
+                f" (it names the table raw.{key}__<stream>)"
+            )
         # a source module may check the shape of its own table-valued settings (keys, links, ...)
         check = getattr(source_module(kind), "check_settings", None)
         if check is not None:

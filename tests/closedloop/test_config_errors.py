@@ -57,6 +57,14 @@ CASES = {
         b"[sources.db]\nkind = 'sql'\ntransport = 'ftp'\nurl = 'x'\n",
         "key 'sources.db.transport': 'ftp' is not one of files, api",
     ),
+    "source key": (
+        b"[sources.\"crm'; DROP TABLE x; --\"]\nkind = 'files'\npath = 'x'\n",
+        "section 'sources.crm'; DROP TABLE x; --': a name is letters, digits and underscores",
+    ),
+    "stream name": (
+        b"[sources.crm]\nkind = 'files'\npath = 'x'\nstreams = {\"acc ounts\" = 'a.csv'}\n",
+        "key 'sources.crm.streams': stream name 'acc ounts': a name is letters, digits and underscores",
+    ),
     "date": (b"[closedloop]\nas_of = '31/10/2026'\n", "key 'closedloop.as_of': '31/10/2026' is not a date"),
 }
 
