@@ -208,15 +208,13 @@ def _bounds_label(bounds: dict) -> str:
 
 
 def amount_bounds(cfg: cfgmod.Config, where: str, cols: dict[str, str]) -> dict[str, dict]:
-    """Bounds per money column of a canon table: +/- max_amount for every DECIMAL(18,2) column, >= 0 for the
-    non-negative ones, replaced column by column by [contracts] amounts ('canon.<table>.<column>')."""
+    """Bounds per money column of a canon table: +/- max_amount for every DECIMAL(18,2) column (the signs are
+    the non_negative rules'), replaced column by column by [contracts] amounts ('canon.<table>.<column>')."""
     ceiling = cfg.get("contracts", "max_amount")
-    table = where.removeprefix("canon.")
-    signed = set(d.CANON_NON_NEGATIVE.get(table, []))
     out: dict[str, dict] = {}
     for col, dtype in cols.items():
         if dtype == d.MONEY_TYPE and ceiling:
-            out[col] = {"min": 0 if col in signed else -ceiling, "max": ceiling}
+            out[col] = {"min": -ceiling, "max": ceiling}
     for key, bounds in cfg.get("contracts", "amounts").items():
         s, t, col = _split(key)
         if f"{s}.{t}" == where and col in cols:

@@ -22,10 +22,11 @@ def test_a_minus_5_billion_opportunity_fails_its_contract_and_is_not_published(t
     assert report.status == "partial" and not report.published
     assert {s.source for s in report.sources if s.status == "failed"} == {"crm"}
     failed = {(r["stream"], r["label"]): r for r in contract_rows(report)}
-    canon = failed[("canon.opportunity", "amount between 0 and 1,000,000,000")]
+    canon = failed[("canon.opportunity", "amount between -1,000,000,000 and 1,000,000,000")]
     assert canon["severity"] == "critical" and canon["unexpected_count"] == 1
     assert "D3" in canon["sample_failing_keys"]
     assert failed[("deals", "amount >= 0")]["severity"] == "warning"  # the raw sign rule from config
+    assert failed[("canon.opportunity", "amount >= 0")]["severity"] == "warning"  # the built-in sign rule
     assert Warehouse.at(cfg.data_dir).published()["run_id"] == good.run_id
 
 
@@ -33,7 +34,7 @@ def test_a_magnitude_beyond_the_ceiling_fails_whatever_its_sign(tmp_path):
     cfg = make_firm(tmp_path, deals=DEALS + "D3,A1,won,2000000000.00,2026-01-01,2026-02-01\n")
     report = pipeline.run(cfg, with_checks=False)
     assert not report.published
-    assert ("canon.opportunity", "amount between 0 and 1,000,000,000") in {
+    assert ("canon.opportunity", "amount between -1,000,000,000 and 1,000,000,000") in {
         (r["stream"], r["label"]) for r in contract_rows(report)
     }
     cfg.values["contracts"]["max_amount"] = 5e9  # a firm with bigger deals raises the ceiling
@@ -55,7 +56,7 @@ def test_bounds_are_configured_per_column_raw_and_canonical(tmp_path):
     assert report.published  # warnings are recorded, the run is whole
     labels = {(r["stream"], r["label"]) for r in contract_rows(report)}
     assert ("deals", "amount <= 75") in labels
-    assert ("canon.opportunity", "amount between 0 and 1,000,000,000") in labels
+    assert ("canon.opportunity", "amount between -1,000,000,000 and 1,000,000,000") in labels
 
 
 @pytest.mark.parametrize(
