@@ -9,7 +9,7 @@ import duckdb
 
 from closedloop import settings as cfgmod
 from closedloop.redact import redact
-from closedloop.warehouse import utcnow
+from closedloop.warehouse import attach_read_only, utcnow
 from collectors.base import Collector, CollectorError, StreamState
 from collectors.runner import SourceResult, StreamResult, create_raw_table
 
@@ -85,7 +85,7 @@ def incremental_base(con, prev: Path | None, key: str, scfg: dict, collector: Co
     merge: set[str] = set()
     if not scfg.get("incremental") or prev is None:
         return states, merge
-    con.execute(f"ATTACH '{prev}' AS previnc (READ_ONLY)")
+    attach_read_only(con, prev, "previnc")
     try:
         saved = dict(
             con.execute(
@@ -131,7 +131,7 @@ def carry_raw(
     """
     if prev is None or not keys:
         return []
-    con.execute(f"ATTACH '{prev}' AS prevraw (READ_ONLY)")
+    attach_read_only(con, prev, "prevraw")
     carried = []
     try:
         # an absent stream is carried as absent: its empty table keeps the mappings bound

@@ -23,6 +23,7 @@ import duckdb
 
 from checks.observations import MONITOR_DDL
 from closedloop import settings as cfgmod
+from closedloop.warehouse import attach_read_only
 from collectors.base import LINEAGE_COLUMNS
 from collectors.runner import quote
 
@@ -76,7 +77,7 @@ def schema_drift(
             for s, st in streams
         ]
     out: list[Observation] = []
-    con.execute(f"ATTACH '{prev}' AS prevdrift (READ_ONLY)")
+    attach_read_only(con, prev, "prevdrift")
     try:
         prev_meta = {
             (s, st): ({f for f in (x or "").split(",") if f}, {f for f in (m or "").split(",") if f})

@@ -14,6 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from closedloop.redact import redact, redact_tree
+from closedloop.runlock import RunLock, pid_alive
+from closedloop.warehouse import Warehouse
 
 metadata = sa.MetaData()
 
@@ -264,11 +266,115 @@ class OpsStore:
             res = conn.execute(
                 run_log.update()
                 .where(run_log.c.status == "running")
-                .values(status="killed", errors=json.dumps(["process ended before the run finished"]))
+                .values(status="killed", errors=json.dumps([KILLED]))
             )
             return res.rowcount or 0
 
+    def reconcile(self, wh: Warehouse, lock: RunLock, *, clean_files: bool = True) -> dict[str, list[str]]:
+        """Make the ledger say what the warehouse and the run lock say, and clear what killed runs left.
+
+        The pointer is the truth of what was published: a run killed between renaming it and writing
+        the ledger is recorded published, with its status from its own file. A 'running' run of this
+        data directory that does not hold the lock (or whose process is gone) was killed. Then orphan
+        pointer temp files and killed runs' files go, never one a reader can be pointed at."""
+        done: dict[str, list[str]] = {"published": [], "killed": [], "removed": []}
+        doc = wh.published()
+        current = doc["run_id"] if doc else None
+        with self.engine.begin() as conn:
+            if current:
+                row = conn.execute(sa.select(run_log).where(run_log.c.run_id == current)).first()
+                if row is not None and (not row.published or row.status in ("running", "killed")):
+                    conn.execute(
+                        run_log.update()
+                        .where(run_log.c.run_id == current)
+                        .values(published=True, **_as_published(wh, current, row.finished_at))
+                    )
+                    done["published"].append(current)
+            holder = None if lock.held else lock.holder()
+            here = os.uname().nodename
+            for row in conn.execute(sa.select(run_log).where(run_log.c.status == "running")).all():
+                if row.run_id == current or (lock.held and row.pid == os.getpid() and row.host == here):
+                    continue
+                ours = _under(row.warehouse_file, wh.runs_dir)
+                if ours:  # the lock names the one live run of this data directory
+                    dead = lock.held or not holder or holder.get("run_id") != row.run_id
+                else:
+                    dead = row.host == here and not pid_alive(row.pid)
+                if dead:
+                    conn.execute(
+                        run_log.update()
+                        .where(run_log.c.run_id == row.run_id)
+                        .values(status="killed", errors=json.dumps([KILLED]))
+                    )
+                    done["killed"].append(row.run_id)
+            killed_files = [
+                Path(r.warehouse_file)
+                for r in conn.execute(sa.select(run_log).where(run_log.c.status == "killed")).all()
+                if r.warehouse_file and _under(r.warehouse_file, wh.runs_dir)
+            ]
+        if clean_files:
+            for tmp in wh.orphan_pointer_temps(holding_lock=lock.held):
+                tmp.unlink(missing_ok=True)
+                done["removed"].append(tmp.name)
+            in_use = wh.in_use()
+            for f in killed_files:
+                if f.name not in in_use and (f.exists() or f.with_suffix(".duckdb.wal").exists()):
+                    wh.remove_run_file(f)
+                    done["removed"].append(f.name)
+        return done
+
     def runs(self, limit: int = 20) -> list[dict]:
+        """The latest runs, their statuses made true first (a killed run shows killed at once)."""
+        with self.engine.connect() as conn:
+            stale = conn.execute(
+                sa.select(run_log.c.warehouse_file)
+                .where(sa.or_(run_log.c.status.in_(("running", "killed")), run_log.c.published.is_(False)))
+                .order_by(run_log.c.started_at.desc())
+                .limit(limit)
+            ).all()
+        for root in {Path(r[0]).parent.parent for r in stale if r[0]}:
+            # reading files and the lock only: nothing is deleted on behalf of a reader
+            self.reconcile(Warehouse(root), RunLock(root.parent), clean_files=False)
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(run_log).order_by(run_log.c.started_at.desc()).limit(limit))
             return [dict(r._mapping) for r in rows]
+
+
+KILLED = "process ended before the run finished"
+
+
+def open_reconciled(cfg: Any) -> OpsStore:
+    """A config's ops store with its ledger reconciled (OpsStore.reconcile): what `serve` and `runs` open."""
+    store = OpsStore(cfg.ops_url)
+    store.reconcile(Warehouse.at(cfg.data_dir), RunLock(cfg.data_dir))
+    return store
+
+
+def _under(file: str | None, directory: Path) -> bool:
+    return bool(file) and Path(file).parent.resolve() == directory.resolve()
+
+
+def _as_published(wh: Warehouse, run_id: str, finished_at: Any) -> dict[str, Any]:
+    """What the published run's own file says about it: its status, rows and seconds."""
+    import duckdb
+
+    values: dict[str, Any] = {"status": "ok", "errors": "[]"}
+    try:
+        con = duckdb.connect(str(wh.run_path(run_id)), read_only=True)
+    except duckdb.Error:
+        return values
+    try:
+        row = con.execute(
+            "SELECT status, finished_at, rows, seconds FROM meta.run_history WHERE run_id = ?", [run_id]
+        ).fetchone()
+    except duckdb.Error:
+        row = None
+    finally:
+        con.close()
+    if row:
+        values.update(status=row[0], rows=row[2], seconds=row[3])
+        if finished_at is None:
+            values["finished_at"] = row[1]
+    elif finished_at is None:
+        values["finished_at"] = dt.datetime.now(dt.UTC)
+    return values

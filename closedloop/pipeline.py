@@ -142,7 +142,7 @@ def run(
             )
     with RunLock(cfg.data_dir) as lock:
         lock.acquire(run_id)
-        ops.mark_abandoned()
+        ops.reconcile(wh, lock)  # a run killed earlier: its ledger row, temp pointer and run file
         ops.run_started(run_id, trigger=trigger, warehouse_file=report.warehouse_file)
         con = wh.create(
             run_id, threads=cfg.get("warehouse", "threads"), memory_limit=cfg.get("warehouse", "memory_limit")

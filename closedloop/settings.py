@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import importlib
 import os
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,36 @@ class Setting:
     required: bool = False
     secret: bool = False
     choices: tuple = ()
+    check: Callable[[Any], str | None] | None = None  # returns what is wrong with a value, or None
+
+
+def at_least(minimum: float) -> Callable[[Any], str | None]:
+    return lambda v: None if v >= minimum else f"{v!r} is below the minimum {minimum}"
+
+
+def amount_bounds_problem(value: dict) -> str | None:
+    """[contracts] amounts: '<source>.<stream>.<column>' -> {min, max} numbers, min <= max."""
+    for key, bounds in value.items():
+        if len(str(key).split(".", 2)) != 3:
+            return f"{key!r} is not '<source>.<stream>.<column>' (or 'canon.<table>.<column>')"
+        if not isinstance(bounds, dict) or set(bounds) - {"min", "max"}:
+            return f"{key!r}: expected {{min = <number>, max = <number>}}, got {bounds!r}"
+        for name, v in bounds.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                return f"{key!r}: {name} must be a number, got {v!r}"
+        if bounds.get("min") is not None and bounds.get("max") is not None and bounds["min"] > bounds["max"]:
+            return f"{key!r}: min {bounds['min']} is above max {bounds['max']}"
+    return None
+
+
+_MEMORY = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.IGNORECASE)
+
+
+def memory_size(value: str) -> str | None:
+    """DuckDB's memory_limit syntax, checked when the config loads rather than when a run opens its file."""
+    if _MEMORY.fullmatch(value):
+        return None
+    return f"{value!r} is not a memory size (a number and a unit: '4GB', '512MB', '2GiB')"
 
 
 # Top-level sections. Source sections ([sources.<key>]) add their module's SETTINGS to SOURCE_COMMON.
@@ -41,19 +74,26 @@ SECTIONS: dict[str, list[Setting]] = {
         Setting("as_of", dt.date, None, "Business date the checks evaluate; empty means today (UTC)."),
     ],
     "warehouse": [
-        Setting("retention_runs", int, 10, "How many run files to keep besides the published one."),
+        Setting(
+            "retention_runs",
+            int,
+            10,
+            "How many run files to keep; the published run and the one it replaced are always kept.",
+            check=at_least(0),
+        ),
         Setting(
             "publish_partial",
             bool,
             False,
             "Publish a run even when a source failed (default: keep the last good).",
         ),
-        Setting("threads", int, 2, "DuckDB worker threads for a run."),
+        Setting("threads", int, 2, "DuckDB worker threads for a run.", check=at_least(1)),
         Setting(
             "memory_limit",
             str,
             "4GB",
             "DuckDB memory limit for a run; past it DuckDB spills to disk instead of growing.",
+            check=memory_size,
         ),
     ],
     "ops": [
@@ -146,6 +186,22 @@ SECTIONS: dict[str, list[Setting]] = {
             "Keys of streams that declare none (files, sql kinds): {'crm.accounts' = ['id']}.",
         ),
         Setting("non_negative", list, [], "Extra '<source>.<stream>.<column>' amounts that must be >= 0."),
+        Setting(
+            "max_amount",
+            float,
+            1_000_000_000.0,
+            "Largest absolute value of any canonical money column, in the record's currency (beyond it the"
+            " source fails its contract: a -$5B amount is a data error); 0 = no ceiling.",
+            check=at_least(0),
+        ),
+        Setting(
+            "amounts",
+            dict,
+            {},
+            "Bounds per amount column, raw or canonical: {'canon.opportunity.amount' = {min = 0, max = 5e8},"
+            " 'crm.deals.amount' = {min = 0}}; a canon entry replaces the built-in bounds ({} switches them off).",
+            check=amount_bounds_problem,
+        ),
         Setting(
             "date_order",
             list,
@@ -357,7 +413,16 @@ def _coerce(value: Any, setting: Setting, where: str) -> Any:
         value = float(value)
     if setting.choices and value not in setting.choices:
         raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, setting.choices))}")
+    problem = setting.check(value) if setting.check else None
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
     return value
+
+
+def did_you_mean(name: str, known) -> str:
+    """' (did you mean 'x'?)' for a near miss among the known names, else ''."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 # Keys that were settings once, and where what they meant is set now.
@@ -367,13 +432,19 @@ MOVED = {
 }
 
 
+# Source keys and stream names become table names (raw.<source>__<stream>) in SQL: only plain identifiers.
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+NAME_RULE = "a name is letters, digits and underscores, not starting with a digit"
+
+
 def _validate_section(raw: dict, settings: list[Setting], prefix: str, file: str) -> dict[str, Any]:
     known = {s.name: s for s in settings}
     for key in raw:
         if f"{prefix}.{key}" in MOVED:
             raise ConfigError(f"{file}: unknown key '{prefix}.{key}': {MOVED[f'{prefix}.{key}']}")
         if key not in known:
-            raise ConfigError(f"{file}: unknown key '{prefix}.{key}' (known: {', '.join(sorted(known))})")
+            hint = did_you_mean(key, known) or f" (known: {', '.join(sorted(known))})"
+            raise ConfigError(f"{file}: unknown key '{prefix}.{key}'{hint}")
     out: dict[str, Any] = {}
     for s in settings:
         where = f"{file}: key '{prefix}.{s.name}'"
@@ -410,7 +481,8 @@ def parse(doc: dict, path: Path | None) -> Config:
     known = set(SECTIONS) | {"sources"}
     for key in doc:
         if key not in known:
-            raise ConfigError(f"{file}: unknown section '[{key}]' (known: {', '.join(sorted(known))})")
+            hint = did_you_mean(key, known) or f" (known: {', '.join(sorted(known))})"
+            raise ConfigError(f"{file}: unknown section '{key}'{hint}")
     cfg = Config(path=path)
     for section, settings in SECTIONS.items():
         raw = doc.get(section, {})
@@ -422,9 +494,15 @@ def parse(doc: dict, path: Path | None) -> Config:
         access.policy(cfg.values["access"], f"{file}: [access]")
     except access.AccessError as exc:
         raise ConfigError(str(exc)) from None
+    if not isinstance(doc.get("sources", {}), dict):
+        raise ConfigError(f"{file}: 'sources' must be a table of [sources.<key>] sections")
     for key, raw in (doc.get("sources") or {}).items():
         if not isinstance(raw, dict):
             raise ConfigError(f"{file}: 'sources.{key}' must be a table")
+        if not IDENTIFIER.fullmatch(key):
+            raise ConfigError(
+                f"{file}: section 'sources.{key}': {NAME_RULE} (it names the tables raw.{{key}}__*)"
+            )
         kind = raw.get("kind") or key
         try:
             settings = source_settings(kind)
@@ -432,6 +510,13 @@ def parse(doc: dict, path: Path | None) -> Config:
             raise ConfigError(f"{file}: key 'sources.{key}.kind': {exc}") from exc
         values = _validate_section(raw, settings, f"sources.{key}", file)
         values["kind"] = kind
+        streams = values.get("streams")
+        bad = [n for n in streams if not IDENTIFIER.fullmatch(str(n))] if isinstance(streams, dict) else []
+        if bad:
+            raise ConfigError(
+                f"{file}: key 'sources.{key}.streams': stream name {bad[0]!r}: {NAME_RULE}"
+                f" (it names the table raw.{key}__<stream>)"
+            )
         # a source module may check the shape of its own table-valued settings (keys, links, ...)
         check = getattr(source_module(kind), "check_settings", None)
         if check is not None:
@@ -453,19 +538,43 @@ def parse(doc: dict, path: Path | None) -> Config:
     return cfg
 
 
-def load(path: str | Path | None = None) -> Config:
-    """Find and load the config: --config, then $CLOSEDLOOP_CONFIG, then ./closedloop.toml, else defaults."""
+def locate(path: str | Path | None = None) -> Path | None:
+    """Where the config is: --config, then $CLOSEDLOOP_CONFIG, then ./closedloop.toml; None if nowhere."""
     candidate = Path(path) if path else (Path(os.environ[ENV_CONFIG]) if os.environ.get(ENV_CONFIG) else None)
     if candidate is None and Path(CONFIG_NAME).exists():
         candidate = Path(CONFIG_NAME)
+    return candidate
+
+
+NO_CONFIG = (
+    f"no configuration: pass --config, set ${ENV_CONFIG} or create ./{CONFIG_NAME}"
+    " (closedloop.example.toml documents every key; `closedloop demo` needs none)"
+)
+
+
+def load(path: str | Path | None = None, *, required: bool = False) -> Config:
+    """Find and load the config (see locate), else the defaults; `required` refuses the defaults, for the
+    commands that write a warehouse: without a config they would publish an empty one as if it were good."""
+    candidate = locate(path)
     if candidate is None:
+        if required:
+            raise ConfigError(NO_CONFIG)
         return parse({}, None)
+    candidate = candidate.absolute()  # messages name the file wherever the command ran
     if not candidate.is_file():
         raise ConfigError(f"{candidate}: config file not found")
     try:
-        doc = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        text = candidate.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:  # a binary file, or another encoding: never echo its bytes
+        raise ConfigError(
+            f"{candidate}: not a TOML text file (not UTF-8 at byte {exc.start}); closedloop.toml is UTF-8 text"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{candidate}: cannot be read ({exc.strerror})") from None
+    try:
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{candidate}: not valid TOML: {exc}") from exc
+        raise ConfigError(f"{candidate}: not valid TOML: {exc}") from None
     return parse(doc, candidate.resolve())
 
 

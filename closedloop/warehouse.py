@@ -14,6 +14,7 @@ import duckdb
 
 SCHEMAS = ("raw", "canon", "results", "meta")
 POINTER = "current.json"
+TMP_PREFIX = f".{POINTER}."  # the pointer is written to .current.json.<pid>.tmp, then renamed
 
 # Tables whose rows accumulate across runs: copied from the published run into every new run.
 # results.check_run, results.kpi and results.finding_history are not here: the checks runner carries
@@ -41,6 +42,16 @@ CREATE TABLE IF NOT EXISTS meta.stream_state(source VARCHAR, stream VARCHAR, cur
 CREATE TABLE IF NOT EXISTS meta.step(run_id VARCHAR, step VARCHAR, started_at TIMESTAMPTZ, seconds DOUBLE,
     status VARCHAR, detail VARCHAR);
 """
+
+
+def sql_literal(value: object) -> str:
+    """A value as a quoted SQL string literal, for the statements DuckDB takes no parameters in (ATTACH)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def attach_read_only(con: duckdb.DuckDBPyConnection, path: Path | str, alias: str) -> None:
+    """ATTACH a run file read-only; the path is quoted, never pasted (a data_dir may hold an apostrophe)."""
+    con.execute(f"ATTACH {sql_literal(path)} AS {alias} (READ_ONLY)")
 
 
 def utcnow() -> dt.datetime:
@@ -104,7 +115,7 @@ class Warehouse:
         prev = self.published_path()
         if prev is None:
             return None
-        con.execute(f"ATTACH '{prev}' AS prev (READ_ONLY)")
+        attach_read_only(con, prev, "prev")
         try:
             have = {
                 f"{s}.{t}"
@@ -121,38 +132,75 @@ class Warehouse:
         return prev
 
     def publish(self, run_id: str) -> None:
-        """Make a closed, checkpointed run the current one with one atomic rename of the pointer."""
+        """Make a closed, checkpointed run the current one with one atomic rename of the pointer.
+
+        The pointer also names the run it replaces: readers that read the pointer a moment ago may be
+        opening that file, so pruning keeps it (see prune)."""
         path = self.run_path(run_id)
         _fsync(path)
+        before = self.published()
         doc = {"run_id": run_id, "file": path.name, "published_at": utcnow().isoformat()}
-        tmp = self.root / f".{POINTER}.{os.getpid()}.tmp"
+        if before and before["file"] != path.name:
+            doc["previous"] = before["file"]
+        tmp = self.root / f"{TMP_PREFIX}{os.getpid()}.tmp"
         tmp.write_text(json.dumps(doc), encoding="utf-8")
         _fsync(tmp)
         os.replace(tmp, self.root / POINTER)
         _fsync(self.root)
 
     def connect_published(self) -> duckdb.DuckDBPyConnection | None:
-        """Read-only connection to the published run (the app's and the CLI's view)."""
-        path = self.published_path()
-        if path is None:
-            return None
-        con = duckdb.connect(str(path), read_only=True)
-        con.execute("SET TimeZone = 'UTC'")
-        return con
+        """Read-only connection to the published run (the app's and the CLI's view).
+
+        Should the file go between reading the pointer and opening it, the pointer is read again."""
+        for attempt in range(3):
+            path = self.published_path()
+            if path is None:
+                return None
+            try:
+                con = duckdb.connect(str(path), read_only=True)
+            except duckdb.IOException:
+                if attempt == 2 or path.is_file():
+                    raise
+                continue
+            con.execute("SET TimeZone = 'UTC'")
+            return con
+        return None
+
+    def in_use(self) -> set[str]:
+        """File names a reader can be pointed at: the published run and the one it replaced."""
+        doc = self.published() or {}
+        return {name for name in (doc.get("file"), doc.get("previous")) if name}
 
     def prune(self, keep: int) -> list[Path]:
-        """Delete old run files beyond `keep`, never the published one; returns what was removed."""
-        current = self.published_path()
+        """Delete run files beyond the newest `keep`, never one a reader can be pointed at (the published
+        run and the one it replaced, even with keep = 0); returns what was removed."""
+        protected = self.in_use()
         files = sorted(self.runs_dir.glob("*.duckdb"), reverse=True)
         removed = []
-        for f in files[keep:]:
-            if current and f.resolve() == current.resolve():
+        for f in files[max(keep, 0) :]:
+            if f.name in protected:
                 continue
-            for extra in (f, f.with_suffix(".duckdb.wal")):
-                with contextlib.suppress(FileNotFoundError):
-                    extra.unlink()
+            self.remove_run_file(f)
             removed.append(f)
         return removed
+
+    def remove_run_file(self, f: Path) -> None:
+        """A run file and its write-ahead log."""
+        for extra in (f, f.with_suffix(".duckdb.wal")):
+            with contextlib.suppress(FileNotFoundError):
+                extra.unlink()
+
+    def orphan_pointer_temps(self, *, holding_lock: bool = False) -> list[Path]:
+        """Pointer temp files whose writer is gone (killed between writing and renaming them). Only the
+        run lock's holder publishes, so to the holder, before it publishes, every temp file is an orphan."""
+        from closedloop.runlock import pid_alive
+
+        orphans = []
+        for tmp in self.root.glob(f"{TMP_PREFIX}*.tmp"):
+            pid = tmp.name.removeprefix(TMP_PREFIX).removesuffix(".tmp")
+            if holding_lock or not (pid.isdigit() and pid_alive(int(pid))):
+                orphans.append(tmp)
+        return orphans
 
 
 def _fsync(path: Path) -> None:

@@ -50,6 +50,8 @@ def read_file(path: Path, label: str) -> Iterator[Batch]:
     except CollectorError as exc:
         exc.file = exc.file or label
         raise
+    except UnicodeDecodeError as exc:
+        raise utf8_error(path, label, fmt) from exc
     except OSError as exc:
         raise CollectorError(f"cannot read file: {exc.strerror or exc}", file=label) from exc
 
@@ -67,7 +69,29 @@ def _read_csv(path: Path, label: str) -> Iterator[Batch]:
             empty = pl.DataFrame(schema=frames.collect_schema())
             yield Batch(records=empty.to_arrow(), source_file=label, first_row=1)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+        if "utf-8" in str(exc).lower():
+            raise utf8_error(path, label, "csv") from exc
         raise _csv_error(path, label, exc) from exc
+
+
+def utf8_error(path: Path, label: str, fmt: str) -> CollectorError:
+    """Name the first line that is not UTF-8, and the bytes: exports must be UTF-8 (a Latin-1 or Windows-1252
+    export fails here rather than loading mangled names). Read line by line: only on the error path."""
+    with path.open("rb") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad = line[exc.start : exc.end].hex(" ")
+                what = f"not UTF-8 text at line {line_no}, column {exc.start + 1} (bytes {bad}); export the file as UTF-8"
+                if fmt == "csv":  # rows count from the first line after the header, as in every CSV message
+                    if line_no == 1:
+                        return CollectorError(f"header {what}", file=label)
+                    return CollectorError(what, file=label, row=line_no - 1)
+                if fmt == "jsonl":
+                    return CollectorError(what, file=label, row=line_no)
+                return CollectorError(what, file=label)
+    return CollectorError("not UTF-8 text", file=label)
 
 
 def _csv_error(path: Path, label: str, exc: Exception) -> CollectorError:
@@ -144,14 +168,26 @@ def _read_json(path: Path, label: str) -> Iterator[Batch]:
 
 def infer_stream(name: str, root: Path, pattern: str) -> Stream:
     """A stream for a file with no declaration: every header field as VARCHAR (mapping SQL casts)."""
+    try:
+        return _infer_stream(name, root, pattern)
+    except CollectorError as exc:
+        if exc.stream:
+            raise
+        raise CollectorError(exc.detail, source=exc.source, stream=name, file=exc.file, row=exc.row) from exc
+
+
+def _infer_stream(name: str, root: Path, pattern: str) -> Stream:
     paths = sorted(root.glob(pattern))
     if not paths:
         raise CollectorError(f"no file matches {pattern!r} in {root}", stream=name)
     first = paths[0]
     fmt = format_of(first)
     if fmt == "csv":
-        with first.open(newline="", encoding="utf-8") as fh:
-            names = next(csv.reader(io.StringIO(fh.readline())), [])
+        try:
+            with first.open(newline="", encoding="utf-8") as fh:
+                names = next(csv.reader(io.StringIO(fh.readline())), [])
+        except UnicodeDecodeError as exc:
+            raise utf8_error(first, first.name, fmt) from exc
     elif fmt == "parquet":
         names = pq.read_schema(first).names
     else:

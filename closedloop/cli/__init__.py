@@ -7,10 +7,11 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from closedloop import settings as cfgmod
@@ -28,12 +29,18 @@ ConfigOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 
 
-def _config(path: Path | None) -> cfgmod.Config:
+def _config(path: Path | None, *, required: bool = False) -> cfgmod.Config:
+    """The config, or exit 2 with what is wrong (key and file); `required`: no defaults without a file."""
     try:
-        return cfgmod.load(path)
+        return cfgmod.load(path, required=required)
     except cfgmod.ConfigError as exc:
-        console.print(f"[red]config error:[/red] {redact(str(exc))}")
-        raise typer.Exit(2) from None
+        config_error(exc)
+
+
+def config_error(exc: Exception) -> NoReturn:
+    """Print a config error (redacted; escaped: '[wharehouse]' is text, not rich markup) and exit 2."""
+    console.print(f"[red]config error:[/red] {escape(redact(str(exc)))}", soft_wrap=True)  # paths stay whole
+    raise typer.Exit(2) from None
 
 
 def _progress(msg: str) -> None:
@@ -47,10 +54,10 @@ def _run_or_exit(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except RunInProgress as exc:
-        console.print(f"[yellow]{exc}[/yellow]")
+        console.print(f"[yellow]{escape(str(exc))}[/yellow]")
         raise typer.Exit(3) from None
     except (PipelineError, cfgmod.ConfigError) as exc:
-        console.print(f"[red]error:[/red] {redact(str(exc))}")
+        console.print(f"[red]error:[/red] {escape(redact(str(exc)))}")
         raise typer.Exit(2) from None
 
 

@@ -16,6 +16,7 @@ from closedloop.cli import (
     _config,
     _progress,
     app,
+    config_error,
     console,
     out,
 )
@@ -40,13 +41,14 @@ def serve(
     import threading
 
     from closedloop import scheduler
+    from closedloop.ops import open_reconciled
 
     cfg = _config(config)
+    open_reconciled(cfg)  # what killed runs left: the ledger made true, their files cleared
     try:
         sched = scheduler.start(cfg)
     except cfgmod.ConfigError as exc:
-        console.print(f"[red]config error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        config_error(exc)
     for job in scheduler.scheduler_state(cfg)["jobs"]:
         _progress(f"scheduled {job['id']}: {job['trigger']}, next {job['next_run_time']}")
     child = None

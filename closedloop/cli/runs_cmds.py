@@ -24,7 +24,7 @@ def run(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Collect every configured source, build the canonical model, run checks, publish if whole."""
     from closedloop import pipeline
 
-    cfg = _config(config)
+    cfg = _config(config, required=True)
     report = _run_or_exit(pipeline.run, cfg, progress=None if as_json else _progress)
     _print_report(report, as_json)
     raise typer.Exit(report.exit_code)
@@ -35,7 +35,7 @@ def collect(source: str, config: ConfigOpt = None, as_json: JsonOpt = False) -> 
     """Refresh one source; the others keep their last good data."""
     from closedloop import pipeline
 
-    cfg = _config(config)
+    cfg = _config(config, required=True)
     report = _run_or_exit(
         pipeline.run, cfg, only=[source], trigger="collect", progress=None if as_json else _progress
     )
@@ -48,7 +48,7 @@ def check(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Run the checks and KPIs again on the latest collected data (no collection)."""
     from closedloop import pipeline
 
-    cfg = _config(config)
+    cfg = _config(config, required=True)
     report = _run_or_exit(
         pipeline.run, cfg, only=[], trigger="check", progress=None if as_json else _progress
     )
@@ -59,11 +59,11 @@ def check(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 @app.command()
 def runs(config: ConfigOpt = None, limit: int = 20, as_json: JsonOpt = False) -> None:
     """List recent runs from the run ledger."""
-    from closedloop.ops import OpsStore
+    from closedloop.ops import open_reconciled
     from closedloop.warehouse import Warehouse
 
     cfg = _config(config)
-    rows = OpsStore(cfg.ops_url).runs(limit)
+    rows = open_reconciled(cfg).runs(limit)
     current = (Warehouse.at(cfg.data_dir).published() or {}).get("run_id")
     if as_json:
         out.print_json(json.dumps([{**r, "current": r["run_id"] == current} for r in rows], default=str))

@@ -12,6 +12,8 @@ SEVERITY = {
     "allowed": "critical",  # a status the mapping and the checks do not know: every check would misread it
     "references": "warning",  # orphans are business findings too (Q2C-103); make critical per firm if wanted
     "non_negative": "warning",
+    # an amount outside its bounds (a -$5B opportunity, cents loaded as dollars): every $ figure would carry it
+    "amount": "critical",
     "date_order": "warning",
 }
 
@@ -66,6 +68,7 @@ CANON_REFERENCES: dict[str, str] = {
 
 # Money and quantities that cannot be negative (credit notes, adjustments and value deltas can).
 CANON_NON_NEGATIVE: dict[str, list[str]] = {
+    "opportunity": ["amount"],
     "sow": ["value", "cap_amount"],
     "rate_card": ["bill_rate", "cost_rate"],
     "milestone": ["amount"],
@@ -119,3 +122,8 @@ def vendor_rules(kind: str, scfg: dict) -> dict:
             "opportunity.Id"
         )
     return rules
+
+
+# Money columns are DECIMAL(18,2) in canon (closedloop/canon/schema.sql): each is bounded by [contracts]
+# max_amount either side of zero unless [contracts] amounts sets its own bounds.
+MONEY_TYPE = "DECIMAL(18,2)"

@@ -56,7 +56,7 @@ class Target:
 
 
 # Undeclared (generic files/sql) columns arrive as text: compare them as numbers and dates, not strings.
-_CASTS = {"non_negative": "DOUBLE", "date_order": "TIMESTAMP"}
+_CASTS = {"non_negative": "DOUBLE", "amount": "DOUBLE", "date_order": "TIMESTAMP"}
 
 
 def _cols(rule: Rule) -> list[str]:
@@ -167,6 +167,21 @@ def _structure_rules(cfg, where: str, table_of, spec: dict, cols: dict) -> list[
                 cfg, "non_negative", where, "ExpectColumnValuesToBeBetween", col, f"{col} >= 0", min_value=0
             )
         )
+    for col, bounds in spec.get("amounts", {}).items():
+        if bounds.get("min") is None and bounds.get("max") is None:
+            continue  # bounds switched off for this column
+        out.append(
+            _rule(
+                cfg,
+                "amount",
+                where,
+                "ExpectColumnValuesToBeBetween",
+                col,
+                f"{col} {_bounds_label(bounds)}",
+                min_value=bounds.get("min"),
+                max_value=bounds.get("max"),
+            )
+        )
     for a, b in spec.get("date_order", []):
         out.append(
             _rule(
@@ -185,6 +200,28 @@ def _structure_rules(cfg, where: str, table_of, spec: dict, cols: dict) -> list[
     return [r for r in out if (r.column in cols if r.helper else all(c in cols for c in _cols(r)))]
 
 
+def _bounds_label(bounds: dict) -> str:
+    lo, hi = bounds.get("min"), bounds.get("max")
+    if lo is not None and hi is not None:
+        return f"between {lo:,.0f} and {hi:,.0f}"
+    return f">= {lo:,.0f}" if lo is not None else f"<= {hi:,.0f}"
+
+
+def amount_bounds(cfg: cfgmod.Config, where: str, cols: dict[str, str]) -> dict[str, dict]:
+    """Bounds per money column of a canon table: +/- max_amount for every DECIMAL(18,2) column (the signs are
+    the non_negative rules'), replaced column by column by [contracts] amounts ('canon.<table>.<column>')."""
+    ceiling = cfg.get("contracts", "max_amount")
+    out: dict[str, dict] = {}
+    for col, dtype in cols.items():
+        if dtype == d.MONEY_TYPE and ceiling:
+            out[col] = {"min": -ceiling, "max": ceiling}
+    for key, bounds in cfg.get("contracts", "amounts").items():
+        s, t, col = _split(key)
+        if f"{s}.{t}" == where and col in cols:
+            out[col] = dict(bounds)
+    return out
+
+
 def _config_spec(cfg: cfgmod.Config, source: str) -> dict[str, dict]:
     """[contracts] entries for one source, regrouped per stream."""
     c = cfg.values["contracts"]
@@ -201,6 +238,10 @@ def _config_spec(cfg: cfgmod.Config, source: str) -> dict[str, dict]:
         s, st, col = _split(key)
         if s == source:
             spec.setdefault(st, {}).setdefault("non_negative", []).append(col)
+    for key, bounds in c["amounts"].items():
+        s, st, col = _split(key)
+        if s == source:
+            spec.setdefault(st, {}).setdefault("amounts", {})[col] = dict(bounds)
     for pair in c["date_order"]:
         (s, st, a), (_, _, b) = _split(pair[0]), _split(pair[1])
         if s == source:
@@ -339,6 +380,7 @@ def canon_targets(con: duckdb.DuckDBPyConnection, cfg: cfgmod.Config) -> list[Ta
                 k.split(".", 1)[1]: v for k, v in d.CANON_REFERENCES.items() if k.split(".")[0] == table
             },
             "non_negative": d.CANON_NON_NEGATIVE.get(table, []),
+            "amounts": amount_bounds(cfg, where, cols),
             "date_order": d.CANON_DATE_ORDER.get(table, []),
         }
 

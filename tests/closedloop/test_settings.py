@@ -37,7 +37,7 @@ def test_found_in_the_working_directory(tmp_path):
         ("[closedloop]\nretention = 3\n", "unknown key 'closedloop.retention'"),
         ("[warehouse]\nretention_runs = 'ten'\n", "key 'warehouse.retention_runs': expected int, got str"),
         ("[closedloop]\nas_of = '31/10/2026'\n", "key 'closedloop.as_of': '31/10/2026' is not a date"),
-        ("[nonsense]\nx = 1\n", "unknown section '[nonsense]'"),
+        ("[nonsense]\nx = 1\n", "unknown section 'nonsense'"),
         ("[sources.crm]\nkind = 'files'\n", "key 'sources.crm.path' is required when transport = 'files'"),
         (
             "[sources.crm]\nkind = 'nosuch'\npath = 'x'\n",
