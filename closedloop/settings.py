@@ -200,6 +200,18 @@ SECTIONS: dict[str, list[Setting]] = {
             "misfire_grace_seconds", int, 900, "A run missed by less than this (server down) still starts."
         ),
         Setting("poll_seconds", int, 5, "How often the scheduler picks up 'run now' requests from the app."),
+        Setting(
+            "retry_attempts",
+            int,
+            2,
+            "Retries of a failed or partial scheduled run (0: none); each failure alerts once, not per retry.",
+        ),
+        Setting(
+            "retry_base_seconds",
+            float,
+            60.0,
+            "First retry delay of a failed scheduled run; doubles each retry (60, 120, ...), at most 6 hours.",
+        ),
     ],
     "alerts": [
         Setting(
