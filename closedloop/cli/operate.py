@@ -41,9 +41,10 @@ def serve(
 
     from closedloop import scheduler
 
+    scheduler.configure_logging()  # one line per run outcome on stderr: WARNING failed/partial, INFO ok
     cfg = _config(config)
     try:
-        sched = scheduler.start(cfg)
+        sched = scheduler.start(cfg)  # validates crons, webhook destinations and retry settings first
     except cfgmod.ConfigError as exc:
         console.print(f"[red]config error:[/red] {exc}")
         raise typer.Exit(2) from None
