@@ -17,8 +17,9 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from closedloop import access, settings, trace
+from closedloop import access, trace
 from closedloop.access import Principal
+from closedloop.lastgood import app_config
 from closedloop.warehouse import Warehouse
 
 TTL = 3600
@@ -41,7 +42,7 @@ class Run:
 
 def published() -> Run | None:
     """Read the publish pointer now (cheap): the app follows it on every rerun."""
-    cfg = settings.load()
+    cfg = app_config()  # a config typo made while the app runs: the last good config (Data health says so)
     doc = Warehouse.at(cfg.data_dir).published()
     if doc is None:
         return None

@@ -287,12 +287,22 @@ def run_ledger(ops_url: str, limit: int = 50) -> pl.DataFrame:
 
 def scheduler() -> dict[str, Any]:
     """closedloop.scheduler.scheduler_state for this config (not cached: heartbeats and requests move)."""
+    from closedloop.lastgood import app_broken, app_config
     from closedloop.scheduler import scheduler_state
 
     try:
-        return scheduler_state(settings.load())
+        state = scheduler_state(app_config())
     except Exception as exc:  # an unreadable job store must not take the page down
         return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    broken = app_broken()  # what the app itself sees, even before the scheduler's next poll
+    if broken is not None and not (state.get("status") or {}).get("config_error"):
+        state["status"] = {
+            **(state.get("status") or {}),
+            "config_file": broken.file,
+            "config_error": broken.error,
+            "config_error_since": broken.since,
+        }
+    return state
 
 
 def request_run(user: str) -> int:
