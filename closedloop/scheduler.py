@@ -265,7 +265,7 @@ def _config_changed(cfg: cfgmod.Config, broken) -> None:
     from closedloop.outcome_alerts import config_changed
 
     if broken is not None:
-        log.warning("config %s stopped parsing, keeping the last good config: %s", broken.file, broken.error)
+        log.warning("config stopped parsing, keeping the last good config: %s", broken.error)
         _status(cfg, config_file=broken.file, config_error=broken.error, config_error_since=broken.since)
     else:
         log.info("config %s parses again: using it", cfg.path)
@@ -401,10 +401,19 @@ def start(cfg: cfgmod.Config):
 
 
 def configure_logging() -> None:
-    """One line per event on stderr, INFO and up; httpx's request lines (URLs hold webhook secrets) are not."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "apscheduler.scheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    """closedloop's own lines (run outcomes, config news) at INFO on stderr; libraries only at WARNING.
+
+    httpx's INFO request lines would print webhook URLs (a Slack webhook's secret is its path), and the poll job
+    being busy while it runs a requested run is not news.
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("closedloop").setLevel(logging.INFO)
+    logging.getLogger("apscheduler.scheduler").addFilter(_not_the_busy_poll)
+
+
+def _not_the_busy_poll(record: logging.LogRecord) -> bool:
+    text = record.getMessage()
+    return not ("poll_requests" in text and "maximum number of running instances" in text)
 
 
 def scheduler_state(cfg: cfgmod.Config) -> dict[str, Any]:
