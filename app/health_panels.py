@@ -456,3 +456,22 @@ def scheduler_outcome(status: dict[str, Any] | None) -> None:
         st.markdown(line)
     else:
         st.warning(line, icon=":material/warning:")
+
+
+def scheduler_line(status: dict[str, Any] | None) -> str | None:
+    """One line for the overview: the config is broken, or how the scheduler's last run ended; None if no news."""
+    if not status:
+        return None
+    if status.get("config_error"):
+        return (
+            f":red[:material/error:] The config file stopped parsing at {_utc(status.get('config_error_since'))};"
+            " the scheduler runs on the last good config."
+        )
+    if not status.get("status"):
+        return None
+    colour = {"ok": "green", "partial": "orange"}.get(status["status"], "red")
+    return (
+        f":{colour}[{MARK.get(status['status'], '•')}] Last scheduled run ended **{status['status']}** at "
+        f"{_utc(status.get('outcome_at'))}"
+        + (f" · {ui.plain(status['retry'])}" if status.get("retry") else "")
+    )

@@ -305,6 +305,17 @@ def scheduler() -> dict[str, Any]:
     return state
 
 
+@st.cache_data(ttl=10, show_spinner=False)
+def scheduler_outcome(ops_url: str) -> dict[str, Any] | None:
+    """The scheduler's last outcome and config error, shared by every session for 10 s (the overview's line)."""
+    from closedloop.scheduler import last_outcome
+
+    try:
+        return last_outcome(ops_url)
+    except Exception:  # an ops store that cannot be read: the overview says nothing rather than fail
+        return None
+
+
 def request_run(user: str) -> int:
     """Queue a whole run for the serving scheduler; returns the request id (an existing pending one is reused)."""
     from closedloop.scheduler import request_run_now

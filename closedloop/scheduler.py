@@ -416,6 +416,13 @@ def _not_the_busy_poll(record: logging.LogRecord) -> bool:
     return not ("poll_requests" in text and "maximum number of running instances" in text)
 
 
+def last_outcome(ops_url: str) -> dict[str, Any] | None:
+    """The serving scheduler's status row alone (cheap: the overview's one-line status reads it)."""
+    with OpsStore(ops_url).engine.connect() as conn:
+        row = conn.execute(sa.select(scheduler_status).where(scheduler_status.c.name == "scheduler")).first()
+    return dict(row._mapping) if row else None
+
+
 def scheduler_state(cfg: cfgmod.Config) -> dict[str, Any]:
     """For the Data health page and `closedloop schedule`: jobs and next runs, last runs, requests, liveness."""
     ops = OpsStore(cfg.ops_url)
