@@ -474,8 +474,12 @@ def main(config: str | None = None) -> None:  # pragma: no cover - exercised thr
     import threading
 
     configure_logging()
-    cfg = cfgmod.load(config)
-    sched = start(cfg)
+    try:
+        cfg = cfgmod.load(config)
+        sched = start(cfg)
+    except cfgmod.ConfigError as exc:  # like `serve`: a config error is exit 2, with the key and the file
+        log.error("config error: %s", exc)
+        raise SystemExit(2) from None
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -161,3 +161,21 @@ def test_a_config_typo_and_the_schedulers_last_outcome_show_on_data_health(app, 
     assert not at.exception, [e.value for e in at.exception]  # the page still draws, on the last good config
     (err,) = [e.value.replace("\\", "") for e in at.error if "stopped parsing" in e.value]
     assert str(site) in err and "not valid TOML" in err and "last good config" in err
+
+
+def test_the_overview_says_how_the_last_scheduled_run_ended(app, site):
+    cfg = settings.load(site)
+    scheduler._status(
+        cfg,
+        outcome_at=dt.datetime(2026, 12, 6, 3, 0, 5, tzinfo=dt.UTC),
+        run_id="r1",
+        trigger="schedule",
+        status="partial",
+        reason="source crm failed",
+        seconds=3.0,
+        retry="retry 1/2 at 2026-12-06 03:01:05 UTC",
+    )
+    at = app("overview")
+    assert not at.exception, [e.value for e in at.exception]
+    (line,) = [c.value.replace("\\", "") for c in at.caption if "Last scheduled run" in c.value]
+    assert "ended **partial** at 2026-12-06 03:00:05 UTC" in line and "retry 1/2" in line
