@@ -13,6 +13,7 @@ from app import components as ui
 from app import health_panels as panels
 from app import queries as q
 from app import queries_health as qh
+from app import scheduler_panels as sp
 
 
 def _when(value: Any) -> str:
@@ -44,7 +45,7 @@ def scheduler(state: dict[str, Any]) -> None:
         st.error(f"Could not read the scheduler's state: {state['error']}", icon=":material/error:")
         return
     beat = state.get("heartbeat") or {}
-    panels.scheduler_outcome(state.get("status"))
+    sp.scheduler_outcome(state.get("status"))
     left, right = st.columns([3, 2])
     with left:
         if state.get("alive"):
@@ -137,7 +138,7 @@ who = access_ui.gate("data_health")
 run = q.published()
 ui.header("Data health", "Sources, data contracts, monitors, runs and the schedule", run)
 sched_state = qh.scheduler()
-panels.config_error(sched_state.get("status"))
+sp.config_error(sched_state.get("status"))
 if run is None:
     ui.no_run()
     scheduler(sched_state)

@@ -10,9 +10,8 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from app import access_ui, masking_ui
+from app import access_ui, masking_ui, scheduler_panels
 from app import components as ui
-from app import health_panels as panels
 from app import overview_parts as parts
 from app import queries as q
 from app import queries_health as qh
@@ -45,7 +44,7 @@ if not cov.is_empty():
         + (f"; {gaps} partly or not covered{missing}." if gaps else ".")
     )
 if who.can_see("data_health"):  # the scheduler's last outcome, for the people who look after the runs
-    line = panels.scheduler_line(qh.scheduler_outcome(run.ops_url))
+    line = scheduler_panels.scheduler_line(qh.scheduler_outcome(run.ops_url))
     if line:
         st.caption(line + " ([data health](/data_health))")
 MONEY_AXIS = "$~s"  # d3-format, as plotly reads it: $40M

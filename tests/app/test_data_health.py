@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from closedloop import scheduler, settings
+from closedloop import scheduler, serving, settings
 from closedloop.ops import OpsStore, run_request
 
 
@@ -139,7 +139,7 @@ def test_a_config_typo_and_the_schedulers_last_outcome_show_on_data_health(app, 
 
     monkeypatch.setattr(lastgood, "_APP", lastgood.LastGood())  # this test's own app process state
     cfg = settings.load(site)
-    scheduler._status(  # what `serve` records after a failed retry (tests/closedloop/test_fail_loudly.py)
+    serving.record_status(  # what `serve` records after a failed retry (tests/closedloop/test_fail_loudly.py)
         cfg,
         outcome_at=dt.datetime(2026, 12, 6, 3, 0, 5, tzinfo=dt.UTC),
         run_id="20261206T030000000Z-abc123",
@@ -165,7 +165,7 @@ def test_a_config_typo_and_the_schedulers_last_outcome_show_on_data_health(app, 
 
 def test_the_overview_says_how_the_last_scheduled_run_ended(app, site):
     cfg = settings.load(site)
-    scheduler._status(
+    serving.record_status(
         cfg,
         outcome_at=dt.datetime(2026, 12, 6, 3, 0, 5, tzinfo=dt.UTC),
         run_id="r1",

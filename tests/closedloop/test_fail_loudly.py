@@ -7,7 +7,7 @@ import itertools
 import json
 import time
 
-from closedloop import pipeline, scheduler, settings
+from closedloop import pipeline, scheduler, serving, settings
 from closedloop.ops import OpsStore
 from tests.closedloop.test_alerts import SECRET, hook  # noqa: F401 - the fixture: a webhook receiver
 from tests.closedloop.test_contracts import DEALS, make_firm
@@ -96,7 +96,7 @@ def test_a_failed_scheduled_run_is_retried_with_backoff_and_alerts_once(tmp_path
         )
     finally:
         running.shutdown(wait=True)
-        scheduler._SCHED = None
+        serving.attach(None)
     runs = sorted(ops.runs(10), key=lambda r: r["started_at"])
     assert [(r["trigger"], r["status"]) for r in runs] == [
         ("schedule", "partial"),
