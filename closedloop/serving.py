@@ -39,9 +39,8 @@ def run_and_record(cfg: cfgmod.Config, only: list[str] | None, trigger: str):
         report = pipeline.run(cfg, only=only, trigger=trigger)
     except RunInProgress:
         raise
-    except (
-        Exception
-    ) as exc:  # before the run was recorded (an unknown source after an edit, the ops store ...)
+    except Exception as exc:
+        # it failed before the pipeline recorded it (an unknown source after an edit, the ops store, ...)
         log.debug("run failed before it started", exc_info=True)
         report = pipeline.RunReport(run_id=new_run_id(), status="failed", trigger=trigger)
         report.errors.append(
@@ -198,11 +197,13 @@ def validate(cfg: cfgmod.Config) -> None:
         _trigger(cron, tz, f"{cfg.path or '<defaults>'}: key {key}")
     webhooks(cfg)
     s = cfg.values["schedule"]
-    if s["retry_attempts"] < 0 or s["retry_base_seconds"] <= 0 or s["poll_seconds"] <= 0:
-        raise cfgmod.ConfigError(
-            f"{cfg.path or '<defaults>'}: keys 'schedule.retry_attempts' (0 or more), "
-            "'schedule.retry_base_seconds' and 'schedule.poll_seconds' (more than 0)"
-        )
+    for key, low, ok in (
+        ("retry_attempts", "0 or more", s["retry_attempts"] >= 0),
+        ("retry_base_seconds", "more than 0", s["retry_base_seconds"] > 0),
+        ("poll_seconds", "more than 0", s["poll_seconds"] > 0),
+    ):
+        if not ok:
+            raise cfgmod.ConfigError(f"{cfg.path or '<defaults>'}: key 'schedule.{key}' must be {low}")
 
 
 def configure_logging() -> None:
