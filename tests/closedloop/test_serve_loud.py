@@ -127,3 +127,16 @@ def test_serve_refuses_a_bad_destination_or_cron_at_start(tmp_path, extra, env, 
     assert res.returncode == 2, said
     assert str(cfg.path) in said and re.search(message, said), said
     assert SECRET not in said
+
+
+def test_a_cli_run_that_fails_is_in_the_ledger_and_alerts_once(tmp_path, hook):  # noqa: F811
+    hook.start()
+    cfg = make_firm(tmp_path, extra=ALERTS, deals=BROKEN)
+    env = {**os.environ, "CLOSEDLOOP_ALERTS_OPS_URL": hook.url, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, "-m", "closedloop.cli", "run", "--config", str(cfg.path)]
+    for _ in range(2):
+        res = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+        assert res.returncode == 1, res.stdout + res.stderr
+    runs = OpsStore(cfg.ops_url).runs(5)
+    assert [r["status"] for r in runs] == ["partial", "partial"] and all("crm" in r["errors"] for r in runs)
+    assert [i["kind"] for b in hook.bodies for i in b["items"]] == ["run_partial", "source_failed"]  # once
