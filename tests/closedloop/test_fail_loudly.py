@@ -92,7 +92,10 @@ def test_a_failed_scheduled_run_is_retried_with_backoff_and_alerts_once(tmp_path
         note = scheduler.scheduler_state(cfg)["status"]["retry"]
         assert note.startswith("retry 1/2 at ")
         assert wait(
-            lambda: (scheduler.scheduler_state(cfg)["status"] or {}).get("retry") == "gave up after 2 retries"
+            lambda: (
+                (scheduler.scheduler_state(cfg)["status"] or {}).get("retry") == "gave up after 2 retries"
+            ),
+            240,
         )
     finally:
         running.shutdown(wait=True)
