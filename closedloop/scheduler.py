@@ -211,6 +211,7 @@ def poll_requests(config_path: str | None) -> int | None:
             .where(run_request.c.id == row.id)
             .values(finished_at=None if values["status"] == "pending" else _now(), **values)
         )
+    _beat(ops)  # a long run held this poll: say at once that the scheduler is still alive
     return row.id
 
 

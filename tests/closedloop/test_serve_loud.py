@@ -139,4 +139,5 @@ def test_a_cli_run_that_fails_is_in_the_ledger_and_alerts_once(tmp_path, hook): 
         assert res.returncode == 1, res.stdout + res.stderr
     runs = OpsStore(cfg.ops_url).runs(5)
     assert [r["status"] for r in runs] == ["partial", "partial"] and all("crm" in r["errors"] for r in runs)
-    assert [i["kind"] for b in hook.bodies for i in b["items"]] == ["run_partial", "source_failed"]  # once
+    (body,) = hook.bodies  # once: the second run's same failure is not news
+    assert [i["kind"] for i in body["items"]][:2] == ["run_partial", "source_failed"]
