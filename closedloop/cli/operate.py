@@ -7,6 +7,7 @@ import os
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from closedloop import settings as cfgmod
@@ -98,3 +99,14 @@ def schedule(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     out.print(t)
     for r in state["requests"][:5]:
         console.print(f"run-now #{r['id']} by {r['requested_by']}: {r['status']} {r['run_id'] or ''}")
+    news = state.get("status") or {}
+    if news.get("config_error"):  # serve runs on its last good config meanwhile
+        console.print(
+            f"[red]config stopped parsing[/red] since {news['config_error_since']}: {escape(news['config_error'])}"
+        )
+    if news.get("status"):
+        why = f": {news['reason']}" if news.get("reason") else ""
+        console.print(
+            escape(f"last scheduler run {news['run_id']} ({news['trigger']}): {news['status']}{why}")
+            + (f" · {escape(news['retry'])}" if news.get("retry") else "")
+        )
