@@ -8,7 +8,6 @@ bound parameters; SQL text is built only from the constants in this module.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +19,7 @@ import streamlit as st
 
 from closedloop import access, settings, trace
 from closedloop.access import Principal
+from closedloop.lastgood import app_config
 from closedloop.warehouse import Warehouse
 
 TTL = 3600
@@ -51,27 +51,10 @@ class Run:
     currency: str = "USD"
 
 
-_configs: dict[tuple, settings.Config] = {}
-
-
 def config() -> settings.Config:
-    """settings.load(), parsed once per version of the config file rather than several times in every script
-    run of every session (its validation was a third of a cached page's run). A changed file (its size,
-    mtime or inode) is read again; a missing or broken one goes to settings.load, which says what is wrong."""
-    env = os.environ.get(settings.ENV_CONFIG)
-    candidate = Path(env) if env else Path(settings.CONFIG_NAME)
-    try:
-        stat = candidate.stat()
-    except OSError:
-        return settings.load()
-    key = (str(candidate.absolute()), stat.st_mtime_ns, stat.st_size, stat.st_ino)
-    cfg = _configs.get(key)
-    if cfg is None:
-        cfg = settings.load()
-        if len(_configs) > 8:
-            _configs.clear()
-        _configs[key] = cfg
-    return cfg
+    """The app's config: parsed once per version of its file; while the file does not parse (a typo made while
+    the app runs), the last good one, and Data health says so (closedloop/lastgood.py)."""
+    return app_config()
 
 
 def published() -> Run | None:

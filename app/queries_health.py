@@ -287,12 +287,33 @@ def run_ledger(ops_url: str, limit: int = 50) -> pl.DataFrame:
 
 def scheduler() -> dict[str, Any]:
     """closedloop.scheduler.scheduler_state for this config (not cached: heartbeats and requests move)."""
+    from closedloop.lastgood import app_broken, app_config
     from closedloop.scheduler import scheduler_state
 
     try:
-        return scheduler_state(settings.load())
+        state = scheduler_state(app_config())
     except Exception as exc:  # an unreadable job store must not take the page down
         return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    broken = app_broken()  # what the app itself sees, even before the scheduler's next poll
+    if broken is not None and not (state.get("status") or {}).get("config_error"):
+        state["status"] = {
+            **(state.get("status") or {}),
+            "config_file": broken.file,
+            "config_error": broken.error,
+            "config_error_since": broken.since,
+        }
+    return state
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def scheduler_outcome(ops_url: str) -> dict[str, Any] | None:
+    """The scheduler's last outcome and config error, shared by every session for 10 s (the overview's line)."""
+    from closedloop.scheduler import last_outcome
+
+    try:
+        return last_outcome(ops_url)
+    except Exception:  # an ops store that cannot be read: the overview says nothing rather than fail
+        return None
 
 
 def request_run(user: str) -> int:

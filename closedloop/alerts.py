@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from closedloop import settings as cfgmod
 from closedloop.ops import OpsStore, alert_delivery, alert_sent
+from closedloop.outcome_alerts import outcome_items
 from closedloop.redact import redact_tree
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,14 @@ def webhooks(cfg: cfgmod.Config) -> list[Webhook]:
                 f"{where}[{i}]: name must be letters, digits or _, format 'json' or 'slack'"
             )
         url = cfgmod.secret("alerts", f"{name}_url")
+        env = f"CLOSEDLOOP_ALERTS_{name.upper()}_URL"
         if not url:
-            raise cfgmod.ConfigError(f"{where}[{i}]: no URL: set CLOSEDLOOP_ALERTS_{name.upper()}_URL")
+            raise cfgmod.ConfigError(f"{where}[{i}]: no URL: set {env} (or [alerts] {name}_url in secrets)")
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:  # never echo it: the path is a secret
+            raise cfgmod.ConfigError(
+                f"{where}[{i}]: the URL in {env} (or [alerts] {name}_url) is not an http(s) URL with a host"
+            )
         out.append(Webhook(name, fmt, url))
     return out
 
@@ -210,7 +217,9 @@ def _case_items(con, cfg: cfgmod.Config, run_id: str, sent: dict[str, dict]) -> 
 
 def payload(fmt: str, cfg: cfgmod.Config, report, items: list[dict]) -> dict:
     """The JSON a webhook receives: a structured digest, or Slack's {text} for incoming webhooks."""
-    head = f"closedloop run {report.run_id}: {report.status}{' (published)' if report.published else ''}"
+    head = getattr(report, "head", None) or (
+        f"closedloop run {report.run_id}: {report.status}{' (published)' if report.published else ''}"
+    )
     link = cfg.get("alerts", "app_url")
     if fmt == "slack":
         lines = [f"*{head}* — {len(items)} new or worse", *(f"• {i['text']}" for i in items[:30])]
@@ -265,25 +274,46 @@ def alert_after_run(cfg: cfgmod.Config, report, *, say: Callable[[str], None] | 
     ops = OpsStore(cfg.ops_url)
     with ops.engine.connect() as conn:
         sent = {
-            r.alert_key: {"severity": r.severity, "impact_rc": r.impact_rc}
+            r.alert_key: {"severity": r.severity, "impact_rc": r.impact_rc, "run_id": r.last_run_id}
             for r in conn.execute(sa.select(alert_sent))
         }
-    items = [
-        i
-        for i in collect_items(Path(report.warehouse_file), cfg, report, sent)
-        if i["kind"] in ("case", "checks_suppressed") or i["key"] not in sent
-    ]
+    try:
+        found = collect_items(Path(report.warehouse_file), cfg, report, sent)
+    except duckdb.Error as exc:  # a run file left unreadable by the failure: the run's own item still goes
+        log.warning("run %s: its file cannot be read for the digest: %s", report.run_id, exc)
+        found = []
+    items = [i for i in found if i["kind"] in ("case", "checks_suppressed") or i["key"] not in sent]
     if all(i["kind"] == "checks_suppressed" for i in items):  # context for a new failure, not news by itself
         items = []
+    outcome = outcome_items(report, sent)  # the run's own failure (once) or its recovery: the headline
+    items = outcome + items
     healthy = [s.source for s in report.sources if s.status in ("ok", "carried")]
     with ops.engine.begin() as conn:  # a recovered source alerts again the next time it fails
         for src in healthy:
             conn.execute(alert_sent.delete().where(alert_sent.c.alert_key.like(f"source:{src}:%")))
+    result = deliver(cfg, report, items, say=say)
+    if result["delivered"] and outcome:  # one run:* key at a time: the failure last told, none once recovered
+        with ops.engine.begin() as conn:
+            conn.execute(alert_sent.delete().where(alert_sent.c.alert_key.like("run:%")))
+    if result["delivered"]:
+        _remember(ops, report.run_id, [i for i in items if i["kind"] != "run_recovered"], _now())
+    return result
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def deliver(
+    cfg: cfgmod.Config, report, items: list[dict], *, say: Callable[[str], None] | None = None
+) -> dict:
+    """Post one digest of `items` to every webhook and record each delivery; nothing to say posts nothing."""
     hooks = webhooks(cfg)
     result = {"items": len(items), "delivered": [], "failed": []}
     if not items or not hooks:
         return result
-    now = dt.datetime.now(dt.UTC)
+    ops = OpsStore(cfg.ops_url)
+    now = _now()
     a = cfg.values["alerts"]
     for hook in hooks:
         ok, attempts, error = post(
@@ -308,8 +338,6 @@ def alert_after_run(cfg: cfgmod.Config, report, *, say: Callable[[str], None] | 
             )
         if say:
             say(f"alert digest to {hook.label}: {'sent' if ok else 'failed: ' + str(error)}")
-    if result["delivered"]:
-        _remember(ops, report.run_id, items, now)
     return result
 
 

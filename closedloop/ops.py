@@ -155,6 +155,29 @@ def _m006_access_log(conn: sa.Connection) -> None:
     access_log.create(conn, checkfirst=True)
 
 
+# The serving scheduler's own state (closedloop/scheduler.py): its last run outcome, a pending retry, and a config
+# file that stopped parsing while it runs (it carries on with the last good one). One row per scheduler name.
+scheduler_status = sa.Table(
+    "scheduler_status",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("outcome_at", sa.DateTime(timezone=True)),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("trigger", sa.String(32)),
+    sa.Column("status", sa.String(16)),  # ok | partial | failed | skipped
+    sa.Column("reason", sa.Text),
+    sa.Column("seconds", sa.Float),
+    sa.Column("retry", sa.Text),  # the next retry of a failed scheduled run, if one is planned
+    sa.Column("config_file", sa.String(512)),
+    sa.Column("config_error", sa.Text),
+    sa.Column("config_error_since", sa.DateTime(timezone=True)),
+)
+
+
+def _m007_scheduler_status(conn: sa.Connection) -> None:
+    scheduler_status.create(conn, checkfirst=True)
+
+
 # Named, transactional migrations applied in order; later issues append (workflow, audit, schedules).
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("001_run_log", _m001_run_log),
@@ -163,6 +186,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("004_workflow_audit", _m004_workflow_audit),
     ("005_audit_subject", _m005_audit_subject),
     ("006_access_log", _m006_access_log),
+    ("007_scheduler_status", _m007_scheduler_status),
 ]
 
 

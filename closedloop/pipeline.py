@@ -144,10 +144,13 @@ def run(
         lock.acquire(run_id)
         ops.reconcile(wh, lock)  # a run killed earlier: its ledger row, temp pointer and run file
         ops.run_started(run_id, trigger=trigger, warehouse_file=report.warehouse_file)
-        con = wh.create(
-            run_id, threads=cfg.get("warehouse", "threads"), memory_limit=cfg.get("warehouse", "memory_limit")
-        )
-        try:
+        con = None
+        try:  # from here on every failure is recorded in the ledger with its reason, and alerted
+            con = wh.create(
+                run_id,
+                threads=cfg.get("warehouse", "threads"),
+                memory_limit=cfg.get("warehouse", "memory_limit"),
+            )
             _run_steps(con, cfg, wh, report, enabled, only, say, with_checks=with_checks, trigger=trigger)
         except Exception as exc:  # any failure: recorded, never published
             report.status = "failed"
@@ -158,11 +161,13 @@ def run(
                     else f"{type(exc).__name__}: {exc}"
                 )
             )
-            log.exception("run %s failed", run_id)
+            # the traceback for whoever debugs; the outcome line (scheduler, CLI) carries the reason
+            log.debug("run %s failed", run_id, exc_info=True)
         finally:
             report.seconds = round(time.perf_counter() - started, 2)
             with report.steps.step("publish") as step:
-                _finish(con, cfg, wh, report)
+                if con is not None:
+                    _finish(con, cfg, wh, report)
                 step.rows = report.rows + report.canon_total  # the run file it closes holds raw and canon
             ops.run_finished(
                 run_id,

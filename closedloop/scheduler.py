@@ -15,9 +15,20 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from closedloop import runlimits
+from closedloop import runlimits, serving
 from closedloop import settings as cfgmod
-from closedloop.ops import OpsStore, run_request, scheduler_heartbeat
+from closedloop.ops import OpsStore, run_request, scheduler_heartbeat, scheduler_status
+from closedloop.redact import redact
+
+# the serving side (outcomes, retries, last good config, checks at start) is closedloop/serving.py
+from closedloop.serving import (  # noqa: F401 - part of the scheduler's API
+    RETRY_CAP_SECONDS,
+    configure_logging,
+    last_outcome,
+    retry_delay,
+    run_and_record,
+    validate,
+)
 
 log = logging.getLogger(__name__)
 JOB_TABLE = "apscheduler_jobs"
@@ -115,18 +126,22 @@ def sync_jobs(sched, cfg: cfgmod.Config) -> dict[str, str]:
     return actions
 
 
-def scheduled_run(config_path: str | None, only: list[str] | None, trigger: str = "schedule") -> str | None:
-    """The job: one pipeline run; a run already in progress (CLI, app request) means this one is skipped."""
-    from closedloop import pipeline
+def scheduled_run(
+    config_path: str | None, only: list[str] | None, trigger: str = "schedule", attempt: int = 0
+) -> str | None:
+    """The job: one pipeline run; a run already in progress (CLI, app request) means this one is skipped.
+
+    A failed or partial run is retried with exponential backoff ([schedule] retry_attempts, retry_base_seconds).
+    """
     from closedloop.runlock import RunInProgress
 
-    cfg = runlimits.served(cfgmod.load(config_path))  # lower priority, the served DuckDB limits
+    cfg = runlimits.served(serving.current_config(config_path))  # lower priority, the served DuckDB limits
     try:
-        report = pipeline.run(cfg, only=only, trigger=trigger)
+        report = serving.run_and_record(cfg, only, trigger)
     except RunInProgress as exc:
         log.info("scheduled %s skipped: %s", only or "run", exc)
         return None
-    log.info("scheduled run %s: %s", report.run_id, report.status)
+    serving.plan_retry(cfg, config_path, only, attempt, report.status)
     return report.run_id
 
 
@@ -163,10 +178,9 @@ def requeue_interrupted(ops: OpsStore) -> int:
 
 def poll_requests(config_path: str | None) -> int | None:
     """Take the oldest pending request, run it, record the outcome; also the scheduler's heartbeat."""
-    from closedloop import pipeline
     from closedloop.runlock import RunInProgress
 
-    cfg = cfgmod.load(config_path)
+    cfg = serving.current_config(config_path)
     ops = OpsStore(cfg.ops_url)
     _beat(ops)
     with ops.engine.begin() as conn:
@@ -185,19 +199,20 @@ def poll_requests(config_path: str | None) -> int | None:
     only = json.loads(row.only) if row.only else None
     values: dict[str, Any]
     try:
-        report = pipeline.run(runlimits.served(cfg), only=only, trigger="run_now")
+        report = serving.run_and_record(runlimits.served(cfg), only, "run_now")
         values = {"status": "done", "run_id": report.run_id, "note": report.status}
     except RunInProgress as exc:  # a scheduled or CLI run holds the lock: try again on the next poll
         values = {"status": "pending", "taken_at": None, "note": str(exc)}
-    except Exception as exc:
-        log.exception("run-now request %s failed", row.id)
-        values = {"status": "failed", "note": f"{type(exc).__name__}: {exc}"[:500]}
+    except Exception as exc:  # run_and_record records run failures itself: this is the ops store failing
+        log.warning("run-now request %s failed: %s: %s", row.id, type(exc).__name__, exc)
+        values = {"status": "failed", "note": redact(f"{type(exc).__name__}: {exc}")[:500]}
     with ops.engine.begin() as conn:
         conn.execute(
             run_request.update()
             .where(run_request.c.id == row.id)
             .values(finished_at=None if values["status"] == "pending" else _now(), **values)
         )
+    _beat(ops)  # a long run held this poll: say at once that the scheduler is still alive
     return row.id
 
 
@@ -218,10 +233,17 @@ def _beat(ops: OpsStore) -> None:
 
 
 def start(cfg: cfgmod.Config):
-    """Start serving: requeue interrupted requests, resume the persisted schedule, begin polling."""
+    """Start serving: validate, requeue interrupted requests, resume the persisted schedule, begin polling.
+
+    A ConfigError (cron, webhook, retry settings) is raised before anything starts: `serve` exits 2 with it.
+    """
+    serving.validate(cfg)
+    serving.keep(cfg)  # what jobs fall back on if the file stops parsing later
     requeue_interrupted(OpsStore(cfg.ops_url))
     sched = build(cfg)
     _beat(OpsStore(cfg.ops_url))
+    serving.record_status(cfg, config_file=None, config_error=None, config_error_since=None, retry=None)
+    serving.attach(sched)
     sched.resume()
     return sched
 
@@ -251,6 +273,9 @@ def scheduler_state(cfg: cfgmod.Config) -> dict[str, Any]:
             for r in conn.execute(sa.select(run_request).order_by(run_request.c.id.desc()).limit(10))
         ]
         beat = conn.execute(sa.select(scheduler_heartbeat)).first()
+        status = conn.execute(
+            sa.select(scheduler_status).where(scheduler_status.c.name == "scheduler")
+        ).first()
     poll = cfg.get("schedule", "poll_seconds")
     beat_at = (
         beat.beat_at.replace(tzinfo=dt.UTC)
@@ -264,6 +289,7 @@ def scheduler_state(cfg: cfgmod.Config) -> dict[str, Any]:
         "requests": reqs,
         "alive": bool(beat_at and (_now() - beat_at).total_seconds() < max(3 * poll, 30)),
         "heartbeat": dict(beat._mapping) if beat else None,
+        "status": dict(status._mapping) if status else None,  # last outcome, retry, config error
     }
 
 
@@ -272,9 +298,13 @@ def main(config: str | None = None) -> None:  # pragma: no cover - exercised thr
     import signal
     import threading
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cfg = cfgmod.load(config)
-    sched = start(cfg)
+    configure_logging()
+    try:
+        cfg = cfgmod.load(config)
+        sched = start(cfg)
+    except cfgmod.ConfigError as exc:  # like `serve`: a config error is exit 2, with the key and the file
+        log.error("config error: %s", exc)
+        raise SystemExit(2) from None
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -274,6 +274,18 @@ SECTIONS: dict[str, list[Setting]] = {
             "2GB",
             "DuckDB memory limit of a run under `closedloop serve` (it spills past it); '' means [warehouse]'s.",
         ),
+        Setting(
+            "retry_attempts",
+            int,
+            2,
+            "Retries of a failed or partial scheduled run (0: none); each failure alerts once, not per retry.",
+        ),
+        Setting(
+            "retry_base_seconds",
+            float,
+            60.0,
+            "First retry delay of a failed scheduled run; doubles each retry (60, 120, ...), at most 6 hours.",
+        ),
     ],
     "alerts": [
         Setting(

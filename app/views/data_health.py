@@ -13,6 +13,7 @@ from app import components as ui
 from app import health_panels as panels
 from app import queries as q
 from app import queries_health as qh
+from app import scheduler_panels as sp
 
 
 def _when(value: Any) -> str:
@@ -44,6 +45,7 @@ def scheduler(state: dict[str, Any]) -> None:
         st.error(f"Could not read the scheduler's state: {state['error']}", icon=":material/error:")
         return
     beat = state.get("heartbeat") or {}
+    sp.scheduler_outcome(state.get("status"))
     left, right = st.columns([3, 2])
     with left:
         if state.get("alive"):
@@ -135,9 +137,11 @@ def _run_now(state: dict[str, Any]) -> None:
 who = access_ui.gate("data_health")
 run = q.published()
 ui.header("Data health", "Sources, data contracts, monitors, runs and the schedule", run)
+sched_state = qh.scheduler()
+sp.config_error(sched_state.get("status"))
 if run is None:
     ui.no_run()
-    scheduler(qh.scheduler())
+    scheduler(sched_state)
     st.stop()
 
 h = qh.health(run.path)
@@ -157,4 +161,4 @@ panels.sources(h, failed)
 panels.contracts(streams, qh.contract_failures(run.path, run.run_id))
 panels.monitors(mons)
 panels.timeline(h, ledger)
-scheduler(qh.scheduler())
+scheduler(sched_state)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from app import access_ui, figures, masking_ui, trace_flow
+from app import access_ui, figures, masking_ui, scheduler_panels, trace_flow
 from app import components as ui
 from app import overview_parts as parts
 from app import queries as q
@@ -43,6 +43,10 @@ if not cov.is_empty():
         + (f"; {gaps} partly or not covered{missing}." if gaps else ".")
     )
 trace_flow.broken_flows_note(run, who, link=True)  # still-failing and dead-lettered flows (issue 19)
+if who.can_see("data_health"):  # the scheduler's last outcome, for the people who look after the runs
+    line = scheduler_panels.scheduler_line(qh.scheduler_outcome(run.ops_url))
+    if line:
+        st.caption(line + " ([data health](/data_health))")
 st.subheader("Money at stake, by kind")
 st.caption(
     "Each break is counted once, in its own kind; the kinds measure different things and are never added up."

@@ -7,6 +7,7 @@ import os
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from closedloop import settings as cfgmod
@@ -43,10 +44,11 @@ def serve(
     from closedloop import scheduler
     from closedloop.ops import open_reconciled
 
+    scheduler.configure_logging()  # one line per run outcome on stderr: WARNING failed/partial, INFO ok
     cfg = _config(config)
     open_reconciled(cfg)  # what killed runs left: the ledger made true, their files cleared
     try:
-        sched = scheduler.start(cfg)
+        sched = scheduler.start(cfg)  # validates crons, webhook destinations and retry settings first
     except cfgmod.ConfigError as exc:
         config_error(exc)
     for job in scheduler.scheduler_state(cfg)["jobs"]:
@@ -99,3 +101,14 @@ def schedule(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     out.print(t)
     for r in state["requests"][:5]:
         console.print(f"run-now #{r['id']} by {r['requested_by']}: {r['status']} {r['run_id'] or ''}")
+    news = state.get("status") or {}
+    if news.get("config_error"):  # serve runs on its last good config meanwhile
+        console.print(
+            f"[red]config stopped parsing[/red] since {news['config_error_since']}: {escape(news['config_error'])}"
+        )
+    if news.get("status"):
+        why = f": {news['reason']}" if news.get("reason") else ""
+        console.print(
+            escape(f"last scheduler run {news['run_id']} ({news['trigger']}): {news['status']}{why}")
+            + (f" · {escape(news['retry'])}" if news.get("retry") else "")
+        )

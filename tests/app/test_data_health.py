@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 
-from closedloop import scheduler, settings
+from closedloop import scheduler, serving, settings
 from closedloop.ops import OpsStore, run_request
 
 
@@ -130,3 +132,50 @@ def test_coverage_says_what_is_missing_and_the_setting_that_fills_it(app):
     partly = gaps[gaps["check / KPI"] == "Q2C-001"].iloc[0]
     assert partly["findings not judged"] == 3 and "Fully Signed" in partly["what is missing"]
     assert "Q2C-010" not in gaps["check / KPI"].tolist()  # covered checks are not listed as gaps
+
+
+def test_a_config_typo_and_the_schedulers_last_outcome_show_on_data_health(app, site, monkeypatch):
+    from closedloop import lastgood
+
+    monkeypatch.setattr(lastgood, "_APP", lastgood.LastGood())  # this test's own app process state
+    cfg = settings.load(site)
+    serving.record_status(  # what `serve` records after a failed retry (tests/closedloop/test_fail_loudly.py)
+        cfg,
+        outcome_at=dt.datetime(2026, 12, 6, 3, 0, 5, tzinfo=dt.UTC),
+        run_id="20261206T030000000Z-abc123",
+        trigger="retry",
+        status="failed",
+        reason="MemoryError: out of memory building canon.invoice",
+        seconds=12.5,
+        retry="retry 2/2 at 2026-12-06 03:02:05 UTC",
+    )
+    at = app("data_health")
+    assert not at.exception, [e.value for e in at.exception]
+    warned = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "20261206T030000000Z-abc123" in warned and "ended **failed**" in warned
+    assert "MemoryError: out of memory" in warned and "retry 2/2 at 2026-12-06 03:02:05 UTC" in warned
+    assert not [e for e in at.error if "stopped parsing" in e.value]
+
+    site.write_text(site.read_text() + "\n[closedloop\n", encoding="utf-8")  # a typo while the app runs
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]  # the page still draws, on the last good config
+    (err,) = [e.value.replace("\\", "") for e in at.error if "stopped parsing" in e.value]
+    assert str(site) in err and "not valid TOML" in err and "last good config" in err
+
+
+def test_the_overview_says_how_the_last_scheduled_run_ended(app, site):
+    cfg = settings.load(site)
+    serving.record_status(
+        cfg,
+        outcome_at=dt.datetime(2026, 12, 6, 3, 0, 5, tzinfo=dt.UTC),
+        run_id="r1",
+        trigger="schedule",
+        status="partial",
+        reason="source crm failed",
+        seconds=3.0,
+        retry="retry 1/2 at 2026-12-06 03:01:05 UTC",
+    )
+    at = app("overview")
+    assert not at.exception, [e.value for e in at.exception]
+    (line,) = [c.value.replace("\\", "") for c in at.caption if "Last scheduled run" in c.value]
+    assert "ended **partial** at 2026-12-06 03:00:05 UTC" in line and "retry 1/2" in line

@@ -110,16 +110,24 @@ def test_a_failed_source_alerts_once_and_again_after_it_recovers(tmp_path, monke
     broken = DEALS + "D2,A3,open,5.00,2026-01-01,2026-01-02\n"  # duplicate key: crm fails its contract
     cfg = _firm(tmp_path, monkeypatch, hook, deals=broken)
     report = pipeline.run(cfg, with_checks=False)
-    assert report.alerts == {"items": 1, "delivered": ["ops"], "failed": []}
+    # one digest: the partial run as its headline (issue 18: every failed or partial run alerts), then why
+    assert report.alerts == {"items": 2, "delivered": ["ops"], "failed": []}
     (body,) = hook.bodies
-    assert body["run_id"] == report.run_id and body["items"][0]["kind"] == "source_failed"
-    assert "id unique" in body["items"][0]["text"]
+    assert body["run_id"] == report.run_id
+    assert [i["kind"] for i in body["items"]] == ["run_partial", "source_failed"]
+    assert "id unique" in body["items"][1]["text"] and "id unique" in body["items"][0]["text"]
     assert pipeline.run(cfg, with_checks=False).alerts["items"] == 0  # already told
     cfg = _firm(tmp_path, monkeypatch, hook)
+    recovered = pipeline.run(cfg, with_checks=False)
+    assert recovered.alerts == {"items": 1, "delivered": ["ops"], "failed": []}  # the recovery, once
+    assert (
+        hook.bodies[-1]["items"][0]["kind"] == "run_recovered"
+        and report.run_id in hook.bodies[-1]["items"][0]["text"]
+    )
     assert pipeline.run(cfg, with_checks=False).alerts["items"] == 0
     _firm(tmp_path, monkeypatch, hook, deals=broken)
     assert pipeline.run(cfg, with_checks=False).alerts["delivered"] == ["ops"]  # broke again: news again
-    assert len(hook.bodies) == 2
+    assert len(hook.bodies) == 3
 
 
 def test_a_webhook_that_stays_down_is_retried_on_the_next_run(tmp_path, monkeypatch, hook):
