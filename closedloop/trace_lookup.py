@@ -99,6 +99,30 @@ def _loose_sql(col: str) -> str:
 
 
 @dataclass(frozen=True)
+class Shape:
+    """How a column's values are written, learned from the run, so a loose key can be written back the same
+    way and looked up by plain equality (fast on any size) instead of by rewriting every stored value."""
+
+    case: str  # "upper", "lower", "none" (digits only) or "mixed" (case carries meaning: no rewriting)
+    separators: tuple[tuple[int, str], ...] = ()  # (position, character) in every value, e.g. a UUID's dashes
+    length: int | None = None  # every value's length, when it has separators
+
+    def render(self, key: str) -> str | None:
+        """A loose key as this column would store it, or None when the column cannot hold it."""
+        if self.case == "mixed" or (self.case == "none" and not key.isdigit()):
+            return None
+        text = key.lower() if self.case == "lower" else key
+        if not self.separators:
+            return text
+        if self.length is None or len(text) + len(self.separators) != self.length:
+            return None
+        chars = list(text)
+        for pos, sep in self.separators:
+            chars.insert(pos, sep)
+        return "".join(chars)
+
+
+@dataclass(frozen=True)
 class Column:
     """A column a person may search by, and what its values look like in this run."""
 
@@ -107,6 +131,7 @@ class Column:
     column: str
     label: str
     example: str | None = None
+    shape: Shape | None = None  # None: values written too many ways; searched by rewriting each (slower)
     # (letters, separator, digits) of document numbers like INV0000010: a prefix and a zero-padded width
     numbering: tuple[tuple[str, str, int], ...] = ()
     salesforce: bool = False
@@ -129,20 +154,11 @@ LABELS = {  # (entity type, column) -> what people call it
     ("integration_event", "event_id"): "event ID",
     ("integration_event", "idempotency_key"): "idempotency key",
 }
-# The kinds a support engineer is most often handed, in the order the hint lists them.
-HINT_ORDER = (
-    ("flow", "correlation_id"),
-    ("invoice", "erp_invoice_no"),
-    ("opportunity", "opportunity_id"),
-    ("sow", "sow_id"),
-    ("project", "project_id"),
-    ("integration_event", "event_id"),
-)
-SAMPLE_ROWS = 400
+SAMPLE_ROWS = 500
 
 
 def _lookup_columns(have: set[str]) -> list[tuple[str, str, str]]:
-    """(entity type, table, column) of every searchable column present, correlation IDs first."""
+    """(entity type, table, column) of every searchable column present, the correlation ID first."""
     present = [e for e in ENTITIES if f"canon.{e.table}" in have]
     cols = [("flow", present[0].table, "correlation_id")] if present else []
     for e in present:
@@ -150,11 +166,35 @@ def _lookup_columns(have: set[str]) -> list[tuple[str, str, str]]:
     return cols
 
 
-def _numbering(values: list[str]) -> tuple[tuple[str, str, int], ...]:
-    """Document-number schemes among a column's values: a prefix seen often enough, with one digit width.
+def learn_shape(values: list[str]) -> Shape | None:
+    """The one way a column's values are written, or None when they are written several ways."""
+    if not values:
+        return None
+    letters = "".join(ch for v in values for ch in v if ch.isalpha())
+    if not letters:
+        case = "none"
+    elif letters == letters.upper():
+        case = "upper"
+    elif letters == letters.lower():
+        case = "lower"
+    else:
+        case = "mixed"
+    if any(not loose(v).isalnum() for v in values):
+        return None  # other punctuation (an idempotency key's ':'): not a shape to write keys into
+    seps = {tuple((i, ch) for i, ch in enumerate(v) if ch in SEPARATORS) for v in values}
+    if seps == {()}:
+        return Shape(case)
+    lengths = {len(v) for v in values}
+    if len(seps) == 1 and len(lengths) == 1:
+        return Shape(case, seps.pop(), lengths.pop())
+    return None
 
-    A prefix with mixed widths, or a column mostly not of this shape, has none: then a bare number could
-    mean too many things for the lookup to add a prefix to it."""
+
+def learn_numbering(values: list[str]) -> tuple[tuple[str, str, int], ...]:
+    """Document-number schemes among a column's values: each prefix with its one digit width.
+
+    A column mostly not of this shape, or a prefix seen with several widths, gives none: then a bare
+    number could mean too many things for the lookup to put a prefix in front of it."""
     shapes: dict[tuple[str, str], set[int]] = {}
     fits = 0
     for v in values:
@@ -172,13 +212,14 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def columns(con: duckdb.DuckDBPyConnection) -> list[Column]:
-    """The searchable columns of this run with an example value each and the shape of their numbers.
+    """The searchable columns of this run: the shape of their values, an example, their numbering.
 
-    Read from a repeatable sample of each column (cheap, and the same examples on every call for a run);
-    examples come from the flow of the run's largest open case where it has such a record, so the hint
-    leads somewhere worth looking."""
+    Learned from a repeatable sample of each column (the same on every call for a run: callers cache it per
+    run). Examples come from the flow of the run's largest open case where it has such a record, so the
+    hint leads somewhere worth looking."""
     have = _tables(con)
     focus = _largest_open_flow(con, have)
+    examples: dict[str, dict[str, str]] = {}
     out = []
     for etype, table, col in _lookup_columns(have):
         values = [
@@ -188,17 +229,18 @@ def columns(con: duckdb.DuckDBPyConnection) -> list[Column]:
                 f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)"
             ).fetchall()
         ]
-        example = None
-        if focus is not None:
-            row = con.execute(
-                f"SELECT min(CAST({col} AS VARCHAR)) FROM canon.{table} WHERE correlation_id = ?", [focus]
-            ).fetchone()
-            example = row[0] if row else None
-        example = example or (min(values) if values else None)
-        sf = bool(values) and all(sf_forms(v) == (v[:15], v) for v in values if len(v) == 18)
-        sf = sf and any(len(v) == 18 for v in values)
+        if focus is not None and table not in examples:
+            res = con.execute(f"SELECT * FROM canon.{table} WHERE correlation_id = ? LIMIT 1", [focus])
+            row = res.fetchone()
+            names = [d[0] for d in res.description]
+            examples[table] = {n: str(v) for n, v in zip(names, row or (), strict=False) if v is not None}
+        example = examples.get(table, {}).get(col) or (min(values) if values else None)
+        long_ones = [v for v in values if len(v) == 18]
+        sf = bool(long_ones) and all(sf_forms(v) == (v[:15], v) for v in long_ones)
         label = LABELS.get((etype, col), f"{etype.replace('_', ' ')} {col.replace('_', ' ')}")
-        out.append(Column(etype, table, col, label, example, _numbering(values), sf))
+        out.append(
+            Column(etype, table, col, label, example, learn_shape(values), learn_numbering(values), sf)
+        )
     return out
 
 
@@ -207,7 +249,8 @@ def _largest_open_flow(con: duckdb.DuckDBPyConnection, have: set[str]) -> str | 
         return None
     row = con.execute(
         "SELECT correlation_id FROM results.cases WHERE correlation_id IS NOT NULL "
-        "AND coalesce(status, 'open') IN ('open', 'reopened') AND run_id = (SELECT max(run_id) FROM results.cases) "
+        "AND coalesce(status, 'open') IN ('open', 'reopened') "
+        "AND run_id = (SELECT max(run_id) FROM results.cases) "
         "ORDER BY greatest(coalesce(leakage_rc, 0), coalesce(exposure_rc, 0), coalesce(cash_rc, 0)) DESC, "
         "case_key LIMIT 1"
     ).fetchone()
@@ -217,7 +260,7 @@ def _largest_open_flow(con: duckdb.DuckDBPyConnection, have: set[str]) -> str | 
 # ---- the lookup -----------------------------------------------------------------------------------------
 
 EXACT, CASE, LOOSE = 0, 1, 2
-HOW = {EXACT: "exact", CASE: "case-insensitive", LOOSE: "loose"}
+HOW = {EXACT: "exact", CASE: "in another case", LOOSE: "ignoring separators, prefix or leading zeros"}
 HIT_CAP = 200
 
 
@@ -250,81 +293,69 @@ class Result:
     def flows(self) -> list[str]:
         """The flows the ID leads to: a matched correlation ID first, then the records' flows, each once."""
         first = [h.correlation_id for h in self.hits if h.entity_type == "flow"]
-        rest = [h.correlation_id for h in self.hits if h.entity_type != "flow"]
-        return [c for c in dict.fromkeys(first + sorted(c for c in rest if c)) if c]
+        rest = sorted(h.correlation_id for h in self.hits if h.entity_type != "flow" and h.correlation_id)
+        return [c for c in dict.fromkeys(first + rest) if c]
 
     @property
     def records(self) -> list[Hit]:
         """The matched records (not flows)."""
         return [h for h in self.hits if h.entity_type != "flow"]
 
-    @property
-    def level(self) -> int | None:
-        return min((h.level for h in self.hits), default=None)
 
-
-def candidates(text: str, cols: list[Column] | None = None) -> tuple[list[str], list[str]]:
-    """(exact values, loose keys) to look for: the text itself and its Salesforce forms; its loose form and
-    the document numbers it can stand for under the run's numbering (prefix and leading zeros optional)."""
-    exact = [text]
-    squeezed = text.replace(" ", "")
-    for form in (text, squeezed):
-        if forms := sf_forms(form):
-            exact += list(forms)
+def keys(text: str, cols: list[Column]) -> list[str]:
+    """The loose keys the text can stand for: its own, and the document numbers it names under the run's
+    numbering (INV + 7 digits: `inv 10`, `10` and `0000010` all name INV0000010)."""
     key = loose(text)
-    keys = [key] if key else []
-    m = re.fullmatch(r"([A-Z]*)([0-9]+)", key)
-    if m and cols:
+    out = [key] if key else []
+    if m := re.fullmatch(r"([A-Z]*)([0-9]+)", key):
         letters, digits = m[1], m[2].lstrip("0") or "0"
         for c in cols:
             for prefix, _sep, width in c.numbering:
                 if (not letters or letters == prefix.upper()) and len(digits) <= width:
-                    keys.append(prefix.upper() + digits.zfill(width))
-    return list(dict.fromkeys(exact)), list(dict.fromkeys(keys))
+                    out.append(prefix.upper() + digits.zfill(width))
+    return list(dict.fromkeys(out))
+
+
+def _wanted(text: str, col: Column, loose_keys: list[str]) -> list[str]:
+    """The stored values that would match the text in this column: as typed, its Salesforce forms, and
+    each loose key written in the column's shape."""
+    out = [text]
+    for form in (text, text.replace(" ", "")):
+        if forms := sf_forms(form):
+            out += forms
+    if col.shape is not None:
+        out += [v for k in loose_keys if (v := col.shape.render(k))]
+    return list(dict.fromkeys(out))
 
 
 def find(con: duckdb.DuckDBPyConnection, typed: object, cols: list[Column] | None = None) -> Result:
     """Every record and flow the typed text names, at the best matching level (see the module's note).
 
-    `cols` (columns(con), which a caller may cache per run) adds the run's numbering; without it the lookup
-    still matches exactly, in any case and ignoring separators."""
+    `cols` is columns(con), which a caller may cache per run. First every column is asked for the exact
+    values the text can stand for (plain equality); only when that finds nothing are the columns with no
+    single shape searched by rewriting their values (case folded, separators dropped)."""
     raw = "" if typed is None else str(typed)
     text = clean_id(raw)
     truncated = len("".join(ch for ch in raw if ch.isprintable()).strip()) > MAX_ID_LEN
     if not text:
         return Result(text, (), truncated)
     have = _tables(con)
-    exact, keys = candidates(text, cols)
-    uppers = list(dict.fromkeys(v.upper() for v in exact))
-    # a Salesforce 15 typed in the wrong case: its 18-character form shares the first 15 letters, any case
-    sf15 = [v.upper() for v in exact if len(v) == 15 and sf_forms(v)]
+    cols = columns(con) if cols is None else cols
+    loose_keys = keys(text, cols)
     parts: list[str] = []
     params: list[object] = []
-    lanes = {e.entity_type: e.lane for e in ENTITIES}
-    for etype, table, col in _lookup_columns(have):
-        cond, level, p = _conditions(col, exact, uppers, keys, sf15)
-        if etype == "flow":  # a correlation ID may be on any table; one per table is enough to know it
-            for e in ENTITIES:
-                if f"canon.{e.table}" in have:
-                    parts.append(
-                        f"SELECT * FROM (SELECT DISTINCT '' AS lane, 'flow' AS entity_type, correlation_id, "
-                        f"correlation_id, 'correlation_id', correlation_id, {level} FROM canon.{e.table} "
-                        f"WHERE {cond})"
-                    )
-                    params += p
-            continue
-        e_id = next(e.id_col for e in ENTITIES if e.entity_type == etype)
-        parts.append(
-            f"SELECT '{lanes[etype]}', '{etype}', CAST({e_id} AS VARCHAR), correlation_id, '{col}', "
-            f"CAST({col} AS VARCHAR), {level} FROM canon.{table} WHERE {cond}"
-        )
-        params += p
-    if not parts:
-        return Result(text, (), truncated)
-    rows = con.execute(
-        f"SELECT DISTINCT * FROM ({' UNION ALL '.join(parts)}) ORDER BY 7, 2, 3 LIMIT {HIT_CAP}", params
-    ).fetchall()
-    hits = [Hit(*r) for r in rows]
+    for c in cols:
+        wanted = _wanted(text, c, loose_keys)
+        _part(c, have, f"{c.column} IN ({_marks(len(wanted))})", wanted, parts, params)
+    hits = _run(con, parts, params, text)
+    if not hits:
+        parts, params = [], []
+        sf15 = [text.upper()] if len(text) == 15 and sf_forms(text) else []
+        for c in cols:
+            if c.shape is None or c.shape.case == "mixed":
+                cond, p = _rewriting(c.column, text, loose_keys, sf15 if c.salesforce else [])
+                _part(c, have, cond, p, parts, params)
+        hits = _run(con, parts, params, text)
     best = min((h.level for h in hits), default=None)
     return Result(text, tuple(h for h in hits if h.level == best), truncated)
 
@@ -333,27 +364,54 @@ def _marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
-def _conditions(
-    col: str, exact: list[str], uppers: list[str], keys: list[str], sf15: list[str]
-) -> tuple[str, str, list[object]]:
-    """The WHERE condition for one column, the SQL of the level a row matched at, and their parameters (the
-    level's first: it sits in the SELECT list, before the WHERE).
+def _part(
+    c: Column, have: set[str], cond: str, p: list[object], parts: list[str], params: list[object]
+) -> None:
+    """One SELECT per table a column is searched in (a correlation ID: every table, as a flow may lack any)."""
+    if c.entity_type == "flow":
+        for e in ENTITIES:
+            if f"canon.{e.table}" in have:
+                parts.append(
+                    "SELECT '', 'flow', correlation_id, correlation_id, 'correlation_id', correlation_id "
+                    f"FROM canon.{e.table} WHERE {cond}"
+                )
+                params += p
+        return
+    e = next(e for e in ENTITIES if e.entity_type == c.entity_type)
+    parts.append(
+        f"SELECT '{e.lane}', '{e.entity_type}', CAST({e.id_col} AS VARCHAR), correlation_id, '{c.column}', "
+        f"CAST({c.column} AS VARCHAR) FROM canon.{c.table} WHERE {cond}"
+    )
+    params += p
 
-    The loose comparison (the costly one: string work on every row) runs only on rows whose length could
-    match, which skips most of a large table."""
-    is_exact = f"{col} IN ({_marks(len(exact))})"
-    is_case = f"upper({col}) IN ({_marks(len(uppers))})"
-    exact_p: list[object] = [*exact]
-    case_p: list[object] = [*uppers]
-    if sf15:  # a Salesforce 15 in the wrong case: the 18-character form shares its first 15 letters, any case
-        is_case = f"({is_case} OR (length({col}) = 18 AND upper(left({col}, 15)) IN ({_marks(len(sf15))})))"
-        case_p += sf15
-    where, where_p = [is_exact, is_case], exact_p + case_p
-    if keys:
-        shortest, longest = min(map(len, keys)), max(map(len, keys))
+
+def _run(con: duckdb.DuckDBPyConnection, parts: list[str], params: list[object], text: str) -> list[Hit]:
+    if not parts:
+        return []
+    sql = f"SELECT DISTINCT * FROM ({' UNION ALL '.join(parts)}) LIMIT {HIT_CAP}"
+    hits = [Hit(*r, level=_level(text, r[5])) for r in con.execute(sql, params).fetchall()]
+    return sorted(hits, key=lambda h: (h.level, h.entity_type != "flow", h.entity_type, h.entity_id))
+
+
+def _level(text: str, stored: str) -> int:
+    if stored == text or ((forms := sf_forms(text)) and stored in forms):
+        return EXACT
+    return CASE if stored.upper() == text.upper() else LOOSE
+
+
+def _rewriting(col: str, text: str, loose_keys: list[str], sf15: list[str]) -> tuple[str, list[object]]:
+    """A condition that rewrites every stored value (upper case, no separators), for a column whose values
+    are written too many ways to write the key into. Rows whose length cannot match are skipped first."""
+    where = [f"upper({col}) = ?"]
+    params: list[object] = [text.upper()]
+    if sf15:  # a Salesforce 15 in the wrong case: the 18-character form shares its first 15, any case
+        where.append(f"(length({col}) = 18 AND upper(left({col}, 15)) IN ({_marks(len(sf15))}))")
+        params += sf15
+    if loose_keys:
+        shortest, longest = min(map(len, loose_keys)), max(map(len, loose_keys))
         where.append(
-            f"(length({col}) BETWEEN {shortest} AND {longest + 8} AND {_loose_sql(col)} IN ({_marks(len(keys))}))"
+            f"(length({col}) BETWEEN {shortest} AND {longest + 8} "
+            f"AND {_loose_sql(col)} IN ({_marks(len(loose_keys))}))"
         )
-        where_p += keys
-    level = f"CASE WHEN {is_exact} THEN {EXACT} WHEN {is_case} THEN {CASE} ELSE {LOOSE} END"
-    return "(" + " OR ".join(where) + ")", level, exact_p + case_p + where_p
+        params += loose_keys
+    return "(" + " OR ".join(where) + ")", params
