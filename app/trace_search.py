@@ -52,16 +52,21 @@ def placeholder(cols: list[Column]) -> str:
     )
 
 
+def rules(cols: list[Column]) -> str:
+    """How forgiving the lookup is on this run's formats, in one line."""
+    said = ["any case", "spaces and dashes optional"]
+    prefixes = sorted({p for c in cols for p, _s, _w in c.numbering})
+    if prefixes:
+        said.append(f"the {'/'.join(prefixes)} prefix and leading zeros optional")
+    if any(c.salesforce for c in cols):
+        said.append("Salesforce IDs in 15 or 18 characters")
+    return ", ".join(said) + "."
+
+
 def hint(cols: list[Column]) -> str:
     """What the box accepts, with a real example of each kind (Markdown)."""
     kinds = " · ".join(f"{ui.plain(label)} {ui.code(ex)}" for label, ex in _examples(cols))
-    rules = ["any case", "spaces and dashes optional"]
-    prefixes = sorted({p for c in cols for p, _s, _w in c.numbering})
-    if prefixes:
-        rules.append(f"the {'/'.join(prefixes)} prefix and leading zeros optional")
-    if any(c.salesforce for c in cols):
-        rules.append("Salesforce IDs in 15 or 18 characters")
-    return (kinds + " — " if kinds else "") + ", ".join(rules) + "."
+    return (kinds + " — " if kinds else "") + rules(cols)
 
 
 def search_box(cols: list[Column]) -> str:
@@ -96,11 +101,11 @@ def _pick(value: str, flow: str | None) -> None:
 
 
 def no_match(result: Result, cols: list[Column]) -> None:
-    """Nothing found: say so, and what the box accepts."""
-    ui.empty(
-        f"Nothing in this run has the ID “{ui.plain(result.query)}”.",
-        "The trace accepts: " + hint(cols),
-    )
+    """Nothing found: say so, and what the box accepts, a real example of each kind."""
+    with st.container(border=True):
+        st.markdown(f"**Nothing in this run has the ID “{ui.plain(result.query)}”.** The trace accepts:")
+        st.markdown("\n".join(f"- {ui.plain(label)}, e.g. {ui.code(ex)}" for label, ex in _examples(cols)))
+        st.caption(rules(cols).capitalize())
 
 
 def chosen_flow(result: Result) -> str | None:
@@ -156,7 +161,7 @@ def _key(r: TraceRecord | Hit) -> tuple[str, str]:
 def highlight(fig: go.Figure, dated: list[TraceRecord], searched: list[Hit]) -> None:
     """Ring the searched record's mark in the swim lanes (the first trace's points are `dated`, in order)
     and label it, so it stands out among a flow's dozens of marks."""
-    wanted = {_key(h) for h in searched}
+    wanted = {_key(h): h.value for h in searched}
     marks = [r for r in dated if _key(r) in wanted]
     if not marks or not fig.data:
         return
@@ -174,7 +179,7 @@ def highlight(fig: go.Figure, dated: list[TraceRecord], searched: list[Hit]) -> 
         fig.add_annotation(
             x=r.ts,
             y=r.lane,
-            text=f"searched: {r.entity_id}",
+            text=f"searched: {wanted[_key(r)]}",
             showarrow=True,
             arrowhead=0,
             ax=0,
@@ -304,8 +309,7 @@ def start_here(run: Run, who: Principal) -> None:
     flows, cases = ql.starting_points(run.path, run.run_id, who)
     if not flows and not cases:
         return
-    left, right = st.columns(2, gap="large")
-    with left:
+    with st.container():
         st.markdown("##### Still failing or dead-lettered")
         if not flows:
             st.caption("Every integration event on a flow was delivered, at the first attempt or on a retry.")
@@ -322,7 +326,7 @@ def start_here(run: Run, who: Principal) -> None:
                 on_click=_pick,
                 args=(f["correlation_id"], f["correlation_id"]),
             )
-    with right:
+    with st.container():
         st.markdown("##### Largest open cases")
         if not cases:
             st.caption("No open case on a flow in this run.")

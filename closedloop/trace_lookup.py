@@ -219,7 +219,6 @@ def columns(con: duckdb.DuckDBPyConnection) -> list[Column]:
     hint leads somewhere worth looking."""
     have = _tables(con)
     focus = _largest_open_flow(con, have)
-    examples: dict[str, dict[str, str]] = {}
     out = []
     for etype, table, col in _lookup_columns(have):
         values = [
@@ -229,19 +228,38 @@ def columns(con: duckdb.DuckDBPyConnection) -> list[Column]:
                 f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)"
             ).fetchall()
         ]
-        if focus is not None and table not in examples:
-            res = con.execute(f"SELECT * FROM canon.{table} WHERE correlation_id = ? LIMIT 1", [focus])
-            row = res.fetchone()
-            names = [d[0] for d in res.description]
-            examples[table] = {n: str(v) for n, v in zip(names, row or (), strict=False) if v is not None}
-        example = examples.get(table, {}).get(col) or (min(values) if values else None)
+        numbering = learn_numbering(values)
+        on_focus = []
+        if focus is not None:
+            on_focus = [
+                r[0]
+                for r in con.execute(
+                    f"SELECT DISTINCT CAST({col} AS VARCHAR) FROM canon.{table} "
+                    f"WHERE correlation_id = ? AND {col} IS NOT NULL ORDER BY 1 LIMIT 50",
+                    [focus],
+                ).fetchall()
+            ]
         long_ones = [v for v in values if len(v) == 18]
         sf = bool(long_ones) and all(sf_forms(v) == (v[:15], v) for v in long_ones)
         label = LABELS.get((etype, col), f"{etype.replace('_', ' ')} {col.replace('_', ' ')}")
-        out.append(
-            Column(etype, table, col, label, example, learn_shape(values), learn_numbering(values), sf)
-        )
+        example = _typical(on_focus, values) or _typical(sorted(values), values)
+        out.append(Column(etype, table, col, label, example, learn_shape(values), numbering, sf))
     return out
+
+
+def _typical(candidates: list[str], sample: list[str]) -> str | None:
+    """The first candidate of the column's most common kind (INV… over CM… when invoices outnumber credit notes)."""
+    if not candidates:
+        return None
+    counts: dict[str, int] = {}
+    for v in sample:
+        counts[_lead(v)] = counts.get(_lead(v), 0) + 1
+    return max(candidates, key=lambda v: (counts.get(_lead(v), 0), -candidates.index(v)))
+
+
+def _lead(value: str) -> str:
+    """A document number's letters (INV of INV0000010), else ''."""
+    return m[1] if (m := _PREFIXED.fullmatch(value)) else ""
 
 
 def _largest_open_flow(con: duckdb.DuckDBPyConnection, have: set[str]) -> str | None:
@@ -353,7 +371,7 @@ def find(con: duckdb.DuckDBPyConnection, typed: object, cols: list[Column] | Non
         sf15 = [text.upper()] if len(text) == 15 and sf_forms(text) else []
         for c in cols:
             if c.shape is None or c.shape.case == "mixed":
-                cond, p = _rewriting(c.column, text, loose_keys, sf15 if c.salesforce else [])
+                cond, p = _rewriting(c.column, loose_keys, sf15 if c.salesforce else [])
                 _part(c, have, cond, p, parts, params)
         hits = _run(con, parts, params, text)
     best = min((h.level for h in hits), default=None)
@@ -396,14 +414,17 @@ def _run(con: duckdb.DuckDBPyConnection, parts: list[str], params: list[object],
 def _level(text: str, stored: str) -> int:
     if stored == text or ((forms := sf_forms(text)) and stored in forms):
         return EXACT
-    return CASE if stored.upper() == text.upper() else LOOSE
+    if stored.upper() == text.upper() or (len(text) == 15 and stored[:15].upper() == text.upper()):
+        return CASE
+    return LOOSE
 
 
-def _rewriting(col: str, text: str, loose_keys: list[str], sf15: list[str]) -> tuple[str, list[object]]:
+def _rewriting(col: str, loose_keys: list[str], sf15: list[str]) -> tuple[str, list[object]]:
     """A condition that rewrites every stored value (upper case, no separators), for a column whose values
-    are written too many ways to write the key into. Rows whose length cannot match are skipped first."""
-    where = [f"upper({col}) = ?"]
-    params: list[object] = [text.upper()]
+    are written too many ways to write the key into. Rows whose length cannot match are skipped first; a
+    value equal in another case is equal loosely too, so no separate case-insensitive test is needed."""
+    where: list[str] = []
+    params: list[object] = []
     if sf15:  # a Salesforce 15 in the wrong case: the 18-character form shares its first 15, any case
         where.append(f"(length({col}) = 18 AND upper(left({col}, 15)) IN ({_marks(len(sf15))}))")
         params += sf15
@@ -414,4 +435,4 @@ def _rewriting(col: str, text: str, loose_keys: list[str], sf15: list[str]) -> t
             f"AND {_loose_sql(col)} IN ({_marks(len(loose_keys))}))"
         )
         params += loose_keys
-    return "(" + " OR ".join(where) + ")", params
+    return "(" + (" OR ".join(where) or "FALSE") + ")", params
