@@ -105,7 +105,8 @@ def no_match(result: Result, cols: list[Column]) -> None:
     with st.container(border=True):
         st.markdown(f"**Nothing in this run has the ID “{ui.plain(result.query)}”.** The trace accepts:")
         st.markdown("\n".join(f"- {ui.plain(label)}, e.g. {ui.code(ex)}" for label, ex in _examples(cols)))
-        st.caption(rules(cols).capitalize())
+        said = rules(cols)
+        st.caption(said[:1].upper() + said[1:])
 
 
 def chosen_flow(result: Result) -> str | None:
@@ -258,7 +259,9 @@ def records(
             problems.setdefault((f.get("entity_type"), f.get("entity_id")), []).append(text)
     flagged = set(problems)
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
-    for etype in dict.fromkeys(r.entity_type for r in mine):
+    types = list(dict.fromkeys(r.entity_type for r in mine))
+    types.sort(key=lambda t: t not in {h.entity_type for h in searched})  # the searched record's table first
+    for etype in types:
         rows = sorted(
             (r for r in mine if r.entity_type == etype),
             key=lambda r: (not _failing(r, flagged), _key(r) not in wanted, r.ts or far),
@@ -268,25 +271,30 @@ def records(
             f"**{etype.replace('_', ' ')}** · {len(rows)}" + (f" · {failing} failing" if failing else "")
         )
         system = next((links[_key(r)][0] for r in rows if _key(r) in links), None)
-        table = [
-            {
-                "status": None if r.fields.get("status") is None else str(r.fields["status"]),
-                "error": _error(r, problems),
-                "id": ("▶ " if _key(r) in wanted else "") + r.entity_id,
-                **({"open in": links.get(_key(r), (None, None))[1]} if system else {}),
-                "when": r.ts.strftime("%Y-%m-%d %H:%M") if isinstance(r.ts, dt.datetime) else None,
-                **{
-                    k: None if v is None else str(v)
-                    for k, v in record_fields(r).items()
-                    if k not in ("status", "error_message")
-                },
-            }
-            for r in rows
-        ]
-        config = (
-            {"open in": st.column_config.LinkColumn("open in", display_text=f"{system} ↗")} if system else {}
+        table = pl.DataFrame(
+            [
+                {
+                    "status": None if r.fields.get("status") is None else str(r.fields["status"]),
+                    "error": _error(r, problems),
+                    "id": ("▶ " if _key(r) in wanted else "") + r.entity_id,
+                    **({"open in": links.get(_key(r), (None, None))[1]} if system else {}),
+                    "when": r.ts.strftime("%Y-%m-%d %H:%M") if isinstance(r.ts, dt.datetime) else None,
+                    **{
+                        k: None if v is None else str(v)
+                        for k, v in record_fields(r).items()
+                        if k not in ("status", "error_message")
+                    },
+                }
+                for r in rows
+            ],
+            infer_schema_length=None,
         )
-        ui.table(pl.DataFrame(table, infer_schema_length=None), column_config=config)
+        # status and error lead where a record type has them; a type with neither (a payment) shows none
+        table = table.drop([c for c in ("status", "error") if table[c].null_count() == table.height])
+        config: dict[str, Any] = {"error": st.column_config.TextColumn("error", width="large")}
+        if system:
+            config["open in"] = st.column_config.LinkColumn("open in", display_text=f"{system} ↗")
+        ui.table(table, column_config=config)
 
 
 def missing_links(missing: list[str]) -> None:
@@ -318,11 +326,11 @@ def start_here(run: Run, who: Principal) -> None:
             st.button(
                 f"{ui.plain(f['correlation_id'])} · **{ui.plain(f['state'])}**{ui.plain(more)} · "
                 f"{ui.plain(f['event_type'])} {ui.plain(f['source_system'])} → {ui.plain(f['target_system'])} · "
-                f"{_when(f['created_at'])}",
+                f"{_when(f['created_at'])} · {ui.plain((f['error_message'] or '')[:80])}",
                 key=f"trace_start_flow_{i}",
                 type="tertiary",
                 icon=":material/sync_problem:",
-                help=f"After {f['attempts']} attempt(s): {f['error_message'] or 'no error message'}",
+                help=f"Its newest undelivered event, after {f['attempts']} attempt(s). Open the flow.",
                 on_click=_pick,
                 args=(f["correlation_id"], f["correlation_id"]),
             )
