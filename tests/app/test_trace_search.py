@@ -44,7 +44,9 @@ def linked(tmp_path, monkeypatch):
 
 
 def text_of(at) -> str:
-    return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [b.label for b in at.button])
+    return " ".join(
+        [m.value for m in at.markdown] + [c.value for c in at.caption] + [b.label for b in at.button]
+    )
 
 
 def test_the_box_shows_real_ids_of_the_run(app):
