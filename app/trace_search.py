@@ -56,8 +56,10 @@ def rules(cols: list[Column]) -> str:
     """How forgiving the lookup is on this run's formats, in one line."""
     said = ["any case", "spaces and dashes optional"]
     prefixes = sorted({p for c in cols for p, _s, _w in c.numbering})
-    if prefixes:
+    if 0 < len(prefixes) <= 4:
         said.append(f"the {'/'.join(prefixes)} prefix and leading zeros optional")
+    elif prefixes:  # a firm whose every record is numbered: naming each prefix would drown the hint
+        said.append("document prefixes and leading zeros optional")
     if any(c.salesforce for c in cols):
         said.append("Salesforce IDs in 15 or 18 characters")
     return ", ".join(said) + "."
