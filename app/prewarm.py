@@ -90,6 +90,11 @@ def warm(run: Run, who: Principal) -> None:
         qc.filter_options(run.path, run.run_id, who)
         qc.totals(run, as_of, filters, ov, who)
         qc.page(run, as_of, filters, ov, 1, 50, None, None, who)
+    if who.can_see("trace"):  # the trace's search hint and, with no ID, where to start
+        from app import queries_lookup as ql
+
+        ql.lookup_columns(run.path)
+        ql.starting_points(run.path, run.run_id, who)
     qh.coverage(run.path, run.run_id)  # overview, checks catalog and data health
     qh.health(run.path)  # data health
     qh.contract_streams(run.path, run.run_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -58,7 +59,10 @@ def _port() -> int:
 
 
 def _sample_ids(cfg: settings.Config) -> list[str]:
-    """IDs a support engineer would paste: invoice numbers and correlation IDs of flows with findings."""
+    """IDs a support engineer would paste: invoice numbers and correlation IDs of flows with findings, and their
+    opportunities' 15-character Salesforce IDs. Every other number or correlation ID is typed as people do
+    (lower case, a dash after the prefix), so the median covers the forgiving lookup
+    (closedloop/trace_lookup.py), not only exact matches."""
     con = duckdb.connect(str(Warehouse.at(cfg.data_dir).published_path()), read_only=True)
     try:
         rows = con.execute(
@@ -69,9 +73,19 @@ def _sample_ids(cfg: settings.Config) -> list[str]:
             "SELECT correlation_id FROM results.finding WHERE correlation_id IS NOT NULL"
             " ORDER BY impact_rc DESC LIMIT 5"
         ).fetchall()
+        salesforce = con.execute(
+            "SELECT left(o.opportunity_id, 15) FROM canon.opportunity o JOIN results.finding f"
+            " ON f.correlation_id = o.correlation_id WHERE length(o.opportunity_id) = 18"
+            " ORDER BY f.impact_rc DESC LIMIT 2"
+        ).fetchall()
     finally:
         con.close()
-    return [r[0] for r in rows]
+    return [_as_typed(r[0]) if i % 2 else r[0] for i, r in enumerate(rows)] + [r[0] for r in salesforce]
+
+
+def _as_typed(any_id: str) -> str:
+    """An ID as a person might type it: lower case, a dash between a document prefix and its number."""
+    return re.sub(r"^([A-Za-z]+)(\d)", r"\1-\2", any_id).lower()
 
 
 def _group_expansions(browser, base: str, groups: int = 3) -> list[dict]:
@@ -156,7 +170,9 @@ def main(config: str) -> dict:
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
             page.goto(base + "/trace")
             page.wait_for_function(IDLE, timeout=120_000)
-            box = page.get_by_placeholder("e.g. CID-0001", exact=False)
+            box = page.locator(
+                ".st-key-trace_id input"
+            )  # the search box (its placeholder shows the run's IDs)
             for any_id in ids:
                 t0 = time.perf_counter()
                 box.fill(any_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,7 +12,10 @@ import streamlit as st
 from app import access_ui, masking_ui, trace_flow
 from app import components as ui
 from app import queries as q
-from closedloop.trace import LANES, MAX_ID_LEN, TraceRecord, clean_id, record_fields
+from app import queries_lookup as ql
+from app import trace_search as search
+from closedloop.trace import LANES, MAX_ID_LEN, TraceRecord, clean_id
+from closedloop.trace_lookup import Hit, Result
 
 # Record type → plotly marker symbol, and the same shape as a character every system font has, for the
 # chart's key in its caption (a plotly legend of a dozen entries cost about 30 ms of each lookup's render).
@@ -46,7 +48,7 @@ if run is None:
     st.stop()
 
 
-def _timeline(records: list[TraceRecord], failed: list[TraceRecord]) -> None:
+def _timeline(records: list[TraceRecord], failed: list[TraceRecord], searched: list[Hit]) -> None:
     """The swim lanes: every dated record by system over time, failed integration events in red."""
     dated = [r for r in records if r.ts]
     if not dated:
@@ -90,6 +92,7 @@ def _timeline(records: list[TraceRecord], failed: list[TraceRecord]) -> None:
     )
     fig.update_xaxes(title=None, showgrid=False, range=trace_flow.axis_range([r.ts for r in dated]))
     fig.update_layout(showlegend=False)
+    search.highlight(fig, dated, searched)
     ui.plot(fig, key="swimlanes", height=300)
     st.caption(
         "Colour is the system, the shape the record type: "
@@ -121,41 +124,28 @@ def _findings(findings: list[dict[str, Any]], cid: str) -> None:
     st.markdown("\n".join(lines))
 
 
-def _records(lane: str, mine: list[TraceRecord]) -> None:
-    """One system's records on the flow, one table per record type."""
-    if not mine:
-        ui.empty(
-            f"No {lane} records on this flow.",
-            "A gap here is often the break itself: the record was never created or never synced.",
-        )
-        return
-    for etype in dict.fromkeys(r.entity_type for r in mine):
-        rows = [r for r in mine if r.entity_type == etype]
-        st.markdown(f"**{etype.replace('_', ' ')}** · {len(rows)}")
-        ui.table(
-            pl.DataFrame(
-                [
-                    {
-                        "id": r.entity_id,
-                        "when": r.ts.strftime("%Y-%m-%d %H:%M") if isinstance(r.ts, dt.datetime) else None,
-                        **{k: None if v is None else str(v) for k, v in record_fields(r).items()},
-                    }
-                    for r in rows
-                ]
-            )
-        )
+def _records(
+    lane: str, mine: list[TraceRecord], searched: list[Hit], findings: list[dict[str, Any]], cid: str
+) -> None:
+    """One system's records on the flow (app/trace_search.py): failing first, linked to their source pages."""
+    links, missing = search.record_links(run, cid, mine, who)
+    search.records(lane, mine, searched, findings, links)
+    search.missing_links(missing)
 
 
-def _on_this_flow(records: list[TraceRecord], findings: list[dict[str, Any]], cid: str) -> None:
+def _on_this_flow(
+    records: list[TraceRecord], findings: list[dict[str, Any]], cid: str, result: Result, searched: list[Hit]
+) -> None:
     """The flow's findings, then its records system by system, a tab each.
 
     Only the open tab is built and sent (a click reruns for its own): the findings first, as they are why
     support opens a trace, so a lookup draws no record table until a system's tab is opened (a flow has a
-    dozen across four systems). A new flow opens on its findings again: the tab labels carry its counts.
+    dozen across four systems). A new lookup opens the searched record's tab, else the findings.
     """
     st.markdown("#### Findings and records by system")
     lanes = {lane: [r for r in records if r.lane == lane] for lane in LANES}
     labels = [f"Findings · {len(findings)}"] + [f"{lane} · {len(rows)}" for lane, rows in lanes.items()]
+    search.open_tab(labels, list(lanes), result, searched, cid)
     tabs = st.tabs(labels, key="trace_tab", on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
@@ -163,7 +153,7 @@ def _on_this_flow(records: list[TraceRecord], findings: list[dict[str, Any]], ci
     for (lane, mine), tab in zip(lanes.items(), tabs[1:], strict=True):
         if tab.open:
             with tab:
-                _records(lane, mine)
+                _records(lane, mine, searched, findings, cid)
 
 
 # A fragment: a lookup (or a lane tab) reruns only the search box and the flow, not the router, sidebar and
@@ -171,26 +161,22 @@ def _on_this_flow(records: list[TraceRecord], findings: list[dict[str, Any]], ci
 @st.fragment
 def lookup() -> None:
     """The search box and everything the ID leads to."""
-    ui.seed("trace_id", ui.url_one("id"))
-    raw = st.text_input(
-        "ID",
-        key="trace_id",
-        placeholder="e.g. CID-0001, INV-2026-0001, EVT-42 …",
-        label_visibility="collapsed",
-        icon=":material/search:",
-    )
+    cols = ql.lookup_columns(run.path)
+    raw = search.search_box(cols)
     needle = clean_id(raw)
     if len(raw or "") > MAX_ID_LEN:
         st.warning(f"IDs are at most {MAX_ID_LEN} characters; searching for the first {MAX_ID_LEN}.")
-    ui.sync_url({"id": needle})
+    search.keep_in_url(needle)
     if not needle:
         ui.empty(
             "Start with any ID you have in hand.",
             "The trace finds the flow it belongs to and lays out every record on it, system by system.",
         )
+        search.start_here(run, who)
         return
 
-    cids, matches = q.trace_lookup(run.path, needle, who)
+    result = ql.find(run.path, needle, who)
+    cids, matches = result.flows, result.records
     if (
         st.session_state.get("_traced") != needle
     ):  # a lookup, not a rerun of the same one (a tab, a flow pick)
@@ -207,16 +193,15 @@ def lookup() -> None:
             )
             ui.table(pl.DataFrame([m.__dict__ for m in matches]))
         else:
-            ui.empty(
-                f"Nothing in this run has the ID “{needle}”.",
-                "IDs are matched exactly. Try the correlation ID, the invoice number (e.g. INV-…) or the record id.",
-            )
+            search.no_match(result, cols)
         return
-    cid = cids[0]
-    if len(cids) > 1:
-        cid = st.selectbox(f"This ID is on {len(cids)} flows", cids, key="trace_flow")
+    cid = search.chosen_flow(result)
+    if cid is None:
+        return
+    searched = search.searched_on(result, cid)
     records, findings = q.trace_flow(run.path, cid, who)
     st.markdown(f"### Flow {ui.code(cid)}")
+    search.matched_note(result, searched)
     masking_ui.caption(who)
     c = st.columns(4)
     flow = trace_flow.summary(run, cid, records, findings, who)
@@ -233,11 +218,11 @@ def lookup() -> None:
         border=True,
     )
     c[3].metric("Findings on this flow", f"{len(findings)}", border=True)
-    _timeline(records, trace_flow.still_failing(records, flow))
+    _timeline(records, trace_flow.still_failing(records, flow), searched)
     trace_flow.events(flow)
     trace_flow.cases(flow, run.currency, who.can_see("findings"))
     trace_flow.parent_links(findings)
-    _on_this_flow(records, findings, cid)
+    _on_this_flow(records, findings, cid, result, searched)
 
 
 lookup()

@@ -246,17 +246,16 @@ def test_a_cold_trace_url_opens_the_flow(server, browser):
         pg.locator(f"{CHART} .hoverlayer .hovertext").first.wait_for()
         # the page named the server's base URL itself: no guessed /trace/_stcore/... requests answered 404
         assert failed == []
-        assert (
-            pg.get_by_test_id("stDataFrame").count() == 0
-        )  # findings first; each system's records on its tab
+        # the searched invoice's system tab opens (issue 19): project, invoice, … tables of the ERP lane
+        assert pg.get_by_role("tab", selected=True).inner_text().startswith("ERP")
+        assert pg.get_by_test_id("stDataFrame").count() >= 2
+        shot(pg, "trace_erp_records")
+        pg.get_by_role("tab", name=re.compile("^Findings")).click()
+        settle(pg, "open →")
         with ctx.expect_page() as opened:  # a finding opens in the queue in a new tab; the trace stays
             pg.get_by_role("link", name="open →").first.click()
         settle(opened.value, "History across runs")
         assert "sel=" in opened.value.url
-        pg.get_by_role("tab", name=re.compile("^ERP")).click()
-        settle(pg, "invoice ·")
-        assert pg.get_by_test_id("stDataFrame").count() >= 2  # project, invoice, … tables of the ERP lane
-        shot(pg, "trace_erp_records")
     finally:
         ctx.close()
 
