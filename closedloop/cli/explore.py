@@ -169,7 +169,7 @@ def trace(
 ) -> None:
     """Follow one commercial flow from any ID (correlation, opportunity, SOW, project, invoice no., event):
     where it broke, each integration event's state, its cases; exit 2 when the ID matches nothing."""
-    from closedloop import access
+    from closedloop import access, trace_lookup
     from closedloop import trace as tmod
     from closedloop import trace_summary as ts
 
@@ -188,6 +188,14 @@ def trace(
     con = _published(cfg)
     try:
         flows, matches = tmod.lookup(con, any_id)
+        if not flows and not matches:  # the forgiving lookup, as the app's: case, dashes, 15-char SF IDs
+            found = trace_lookup.find(con, any_id)
+            flows = found.flows
+            matches = [
+                tmod.Match(h.lane, h.entity_type, h.entity_id, h.correlation_id)
+                for h in found.hits
+                if h.entity_type != "flow"
+            ]
         docs, summaries = [], []
         for cid in flows:
             records = tmod.timeline(con, cid)

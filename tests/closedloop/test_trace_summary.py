@@ -247,3 +247,19 @@ def test_cli_trace_of_nothing_exits_2_with_what_it_accepts(demo):
     assert "nothing in the published run matches" in result.output and "invoice number" in result.output
     bad = invoke("trace", "X", "--format", "xml", "-c", str(cfg))
     assert bad.exit_code == 2 and "md" in bad.output
+
+
+def test_cli_trace_is_as_forgiving_as_the_page(demo):
+    """An invoice number typed in lower case with a dash finds the same flow as the number as stored."""
+    cfg, con = demo
+    number = con.execute(
+        "SELECT erp_invoice_no FROM canon.invoice WHERE erp_invoice_no IS NOT NULL AND correlation_id IS NOT NULL "
+        "ORDER BY erp_invoice_no LIMIT 1"
+    ).fetchone()[0]
+    letters = "".join(ch for ch in number if ch.isalpha())
+    typed = f"{letters.lower()}-{number[len(letters):]}"
+    exact = json.loads(invoke("trace", number, "--format", "json", "-c", str(cfg)).stdout)
+    loose = invoke("trace", typed, "--format", "json", "-c", str(cfg))
+    assert loose.exit_code == 0, loose.output
+    flows = [f["correlation_id"] for f in json.loads(loose.stdout)["flows"]]
+    assert flows and flows == [f["correlation_id"] for f in exact["flows"]]
