@@ -257,7 +257,7 @@ def test_cli_trace_is_as_forgiving_as_the_page(demo):
         "ORDER BY erp_invoice_no LIMIT 1"
     ).fetchone()[0]
     letters = "".join(ch for ch in number if ch.isalpha())
-    typed = f"{letters.lower()}-{number[len(letters):]}"
+    typed = f"{letters.lower()}-{number[len(letters) :]}"
     exact = json.loads(invoke("trace", number, "--format", "json", "-c", str(cfg)).stdout)
     loose = invoke("trace", typed, "--format", "json", "-c", str(cfg))
     assert loose.exit_code == 0, loose.output
