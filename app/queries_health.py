@@ -305,7 +305,7 @@ def scheduler() -> dict[str, Any]:
     return state
 
 
-@st.cache_data(ttl=10, show_spinner=False)
+@st.cache_data(ttl=10, show_spinner=False, hash_funcs=VIEW)
 def scheduler_outcome(ops_url: str) -> dict[str, Any] | None:
     """The scheduler's last outcome and config error, shared by every session for 10 s (the overview's line)."""
     from closedloop.scheduler import last_outcome

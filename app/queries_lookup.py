@@ -12,16 +12,17 @@ from closedloop import trace_lookup, trace_start
 from closedloop.access import Principal
 
 TTL = q.TTL
+VIEW = q.VIEW  # the cache key is the person's view (roles, scope, masking), not who they are
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=8, hash_funcs=VIEW)
 def lookup_columns(path: str) -> list[trace_lookup.Column]:
     """The run's searchable columns: how their values are written, and an example of each (the hint)."""
     with q._cur(path) as cur:
         return trace_lookup.columns(cur)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512, hash_funcs=VIEW)
 def find(path: str, typed: str, who: Principal) -> trace_lookup.Result:
     """What the typed text names, within the principal's scope (nothing without detail: an executive sees
     totals only). A record on no flow is kept only for a person with no scope, as before."""
@@ -37,7 +38,7 @@ def find(path: str, typed: str, who: Principal) -> trace_lookup.Result:
     return trace_lookup.Result(found.query, kept, found.truncated)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64, hash_funcs=VIEW)
 def starting_points(
     path: str, run_id: str, who: Principal
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -57,7 +58,7 @@ def starting_points(
     return flows[:shown], q.mask_rows(cases, who)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512, hash_funcs=VIEW)
 def record_sources(
     path: str, correlation_id: str, entity_types: tuple[str, ...], who: Principal
 ) -> list[dict[str, Any]]:
