@@ -202,6 +202,7 @@ def test_an_ops_store_from_before_cases_gains_the_subject_column(tmp_path):
                 "INSERT INTO audit_log VALUES (1, '2026-10-01 09:00:00', 'ana', 'acknowledge', 'k', NULL, '{}')"
             )
         )
-    assert ops.migrate(eng) == ["005_audit_subject", "006_access_log"]
+    later = [name for name, _ in ops.MIGRATIONS[4:]]  # 005_audit_subject onwards, each applied once
+    assert later[0] == "005_audit_subject" and ops.migrate(eng) == later
     assert Workflow(url).states()["k"].status == "acknowledged"  # the old entry is a finding's
     assert Workflow(url, subject="case").states() == {}
