@@ -242,7 +242,9 @@ def empty_model(con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPy
     """An in-memory DuckDB with the empty canonical model, the observation tables and the helper views."""
     from checks.observations import ensure_observations
 
-    con = con or duckdb.connect()
+    if con is None:
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")  # stdout is the CLI's (`run --json`)
     con.execute(SCHEMA_SQL.read_text())
     ensure_observations(con)
     set_context(con, as_of="2026-10-31", reporting_ccy="USD")

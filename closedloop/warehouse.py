@@ -105,6 +105,9 @@ class Warehouse:
             raise FileExistsError(f"run file {path} already exists")
         con = duckdb.connect(str(path), config={"threads": threads, "memory_limit": memory_limit})
         con.execute("SET TimeZone = 'UTC'")
+        # DuckDB draws a progress bar on stdout for any query past 2 s (tier m): `run --json` owns stdout.
+        # The setting is per connection; cursors opened from this one (the checks' threads) inherit it.
+        con.execute("SET enable_progress_bar = false")
         for schema in SCHEMAS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         con.execute(META_DDL)
