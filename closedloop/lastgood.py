@@ -4,7 +4,6 @@ is reported once, with its file, error and since when, and they carry on with th
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,8 +75,9 @@ def parsed_once(path: str | None = None) -> cfgmod.Config:
     """cfgmod.load(path), parsed once per version of the config file rather than several times in every script
     run of every session (its validation was a third of a cached page's run). A changed file (its size, mtime or
     inode) is read again; a missing or broken one goes to cfgmod.load, which says what is wrong."""
-    env = os.environ.get(cfgmod.ENV_CONFIG)
-    candidate = Path(path) if path else Path(env) if env else Path(cfgmod.CONFIG_NAME)
+    candidate = cfgmod.locate(path)  # where cfgmod.load will look
+    if candidate is None:
+        return cfgmod.load(path)
     try:
         stat = candidate.stat()
     except OSError:
