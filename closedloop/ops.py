@@ -225,13 +225,9 @@ def migrate(engine: sa.Engine) -> list[str]:
     record fail here: that migration is then the other's, if it recorded it, and is not an error."""
     applied = []
     with _MIGRATING:
-        for _ in range(2):  # the second pass only after losing a race on creating schema_migrations itself
-            try:
-                done = _applied(engine)
-                break
-            except sa.exc.DBAPIError:
-                continue
-        else:
+        try:
+            done = _applied(engine)
+        except sa.exc.DBAPIError:  # lost the race on creating schema_migrations itself: it exists now
             done = _applied(engine)
         for name, fn in MIGRATIONS:
             if name in done:
