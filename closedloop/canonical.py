@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     from closedloop.pipeline import RunReport
 
 CANON_DIR = Path(__file__).parent / "canon"
-# CRM owns accounts, CLM owns executed terms, ERP owns financial masters: mapped in that order.
-MAPPING_ORDER = ("reference", "salesforce", "ironclad", "netsuite", "middleware")
+# CRM owns accounts, CLM owns executed terms, ERP owns financial masters: mapped in that order, by the role
+# a collector module declares (SYSTEM), so a Dynamics 365 CRM maps where Salesforce would.
+ROLE_ORDER = ("REF", "CRM", "CLM", "ERP", "INT")
+MAPPING_ORDER = ("reference", "salesforce", "ironclad", "netsuite", "middleware")  # the demo firm's sources
 
 
 def mapping_sql(key: str, scfg: dict) -> tuple[Path, str] | None:
@@ -75,8 +77,8 @@ def select_variants(text: str, module, scfg: dict, path: Path) -> str:
 
 def ordered(sources: dict[str, dict]) -> list[str]:
     def rank(key: str) -> tuple[int, str]:
-        kind = sources[key]["kind"]
-        return (MAPPING_ORDER.index(kind) if kind in MAPPING_ORDER else len(MAPPING_ORDER), key)
+        role = getattr(cfgmod.source_module(sources[key]["kind"]), "SYSTEM", None)
+        return (ROLE_ORDER.index(role) if role in ROLE_ORDER else len(ROLE_ORDER), key)
 
     return sorted(sources, key=rank)
 

@@ -99,14 +99,15 @@ def demo(
     t_gen = time.perf_counter() - t0
     sections = estate.config_sections()
     # files transport: later runs need no sandbox
-    cfg_path = write_demo_config(out_dir, as_of, sections=sections)
+    cfg_path = write_demo_config(out_dir, as_of, sections=sections, systems=estate.systems)
     if transport == "api":
         from closedloop.sandbox.demo import through_sandbox
 
-        with through_sandbox(out_dir, as_of, sections=sections) as (sandbox_cfg, sandbox):
-            _progress(
-                f"collecting salesforce, netsuite and ironclad through the sandbox at {sandbox.base_url}"
-            )
+        with through_sandbox(out_dir, as_of, sections=sections, systems=estate.systems) as (
+            sandbox_cfg,
+            sandbox,
+        ):
+            _progress(f"collecting {', '.join(estate.systems)} through the sandbox at {sandbox.base_url}")
             cfg = _config(sandbox_cfg)
             report = _run_or_exit(pipeline.run, cfg, trigger="demo", progress=None if as_json else _progress)
     elif transport == "files":

@@ -10,7 +10,8 @@ from typing import Any
 
 from closedloop.config_doc import toml_key, toml_value
 
-DEMO_SOURCES = ("reference", "salesforce", "ironclad", "netsuite", "middleware")
+DEFAULT_SYSTEMS = ("salesforce", "ironclad", "netsuite")
+DEMO_SOURCES = ("reference", *DEFAULT_SYSTEMS, "middleware")
 
 
 def demo_toml(
@@ -20,11 +21,13 @@ def demo_toml(
     extra: str = "",
     api: Mapping[str, Mapping[str, Any]] | None = None,
     sections: Mapping[str, Mapping[str, Any]] | None = None,
+    systems: tuple[str, ...] = DEFAULT_SYSTEMS,
 ) -> str:
     """A closedloop.toml for a demo directory (paths relative to it), as a newcomer would write one.
 
     api[source] holds the API transport keys of a source collected through the sandbox (no secrets);
-    sections[source] the estate's own settings of that source (an estate profile's names, maps and variants).
+    sections[source] the estate's own settings of that source (an estate profile's names, maps and variants);
+    systems: the estate's vendor sources (source key = kind).
     """
     if isinstance(as_of, str):  # the generator's params may carry it as text
         as_of = dt.date.fromisoformat(as_of[:10])
@@ -35,7 +38,7 @@ def demo_toml(
         f'as_of = "{as_of.isoformat()}"',
         "",
     ]
-    for key in DEMO_SOURCES:
+    for key in ("reference", *systems, "middleware"):
         own = (sections or {}).get(key) or {}
         if api and key in api:
             lines += [f"[sources.{key}]", *(f"{k} = {_toml(v)}" for k, v in api[key].items())]
@@ -54,13 +57,14 @@ def demo_toml(
                     *(f"{toml_key(k)} = {toml_value(v)}" for k, v in table.items()),
                 ]
         lines += [""]
-    lines += [
-        "[contracts]",
-        "# The demo org's opportunity stages: a firm lists its own picklist, so a new value is caught.",
-        'allowed_values = {"salesforce.opportunity.StageName" = ["Prospecting", "Qualification", "Proposal",'
-        ' "Negotiation", "Closed Won", "Closed Lost"]}',
-        "",
-    ]
+    if "salesforce" in systems:
+        lines += [
+            "[contracts]",
+            "# The demo org's opportunity stages: a firm lists its own picklist, so a new value is caught.",
+            'allowed_values = {"salesforce.opportunity.StageName" = ["Prospecting", "Qualification", "Proposal",'
+            ' "Negotiation", "Closed Won", "Closed Lost"]}',
+            "",
+        ]
     return "\n".join(lines) + extra
 
 
@@ -73,9 +77,10 @@ def write_demo_config(
     api: Mapping[str, Mapping[str, Any]] | None = None,
     name: str = "closedloop.toml",
     sections: Mapping[str, Mapping[str, Any]] | None = None,
+    systems: tuple[str, ...] = DEFAULT_SYSTEMS,
 ) -> Path:
     path = Path(out_dir) / name
-    text = demo_toml(as_of, transport=transport, extra=extra, api=api, sections=sections)
+    text = demo_toml(as_of, transport=transport, extra=extra, api=api, sections=sections, systems=systems)
     path.write_text(text, encoding="utf-8")
     return path
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from closedloop.demo.config import DEFAULT_SYSTEMS
 from closedloop.demo.render import (
     files,
     ironclad,
@@ -20,22 +22,28 @@ from closedloop.demo.render._fmt import FirmLike
 from closedloop.demo.render.variants import estate_firm
 from collectors.netsuite.keys import ENTITY_ID
 
-SOURCES = ("salesforce", "ironclad", "netsuite", "middleware", "reference")
+SOURCES = (*DEFAULT_SYSTEMS, "middleware", "reference")
 
 
 def render_exports(
-    firm: FirmLike, out_dir: Path, config: Mapping[str, Mapping[str, Any]] | None = None
+    firm: FirmLike,
+    out_dir: Path,
+    config: Mapping[str, Mapping[str, Any]] | None = None,
+    systems: tuple[str, ...] = DEFAULT_SYSTEMS,
 ) -> dict:
     """Write every source's exports; config[source] is that source's config section (the same section the
     firm's closedloop.toml holds), honoured as a firm's org would hold it: renamed custom fields, properties
     and tables, keys and links, modeling variants, and its own picklist values (`values`).
+
+    `systems` are the estate's vendor sources; a kind other than the three built in here is rendered by its own
+    module, closedloop/demo/render/<kind>.py: `render(firm, out_dir / kind, cfg, config) -> {stream: rows}`.
 
     Returns {source: {stream: rows}, "seconds": {source: s}}.
     """
     out_dir, config = Path(out_dir), config or {}
     firm = estate_firm(firm, config)  # where the configured modeling variants keep the firm's records
     result: dict[str, Any] = {"seconds": {}}
-    for source in SOURCES:
+    for source in (*systems, "middleware", "reference"):
         t0 = time.perf_counter()
         target, cfg = out_dir / source, config.get(source) or {}
         target.mkdir(parents=True, exist_ok=True)
@@ -57,8 +65,12 @@ def render_exports(
                 counts |= netsuite_charges.render_charges(ctx)
         elif source == "middleware":
             counts = files.render_middleware(firm, target)
-        else:
+        elif source == "reference":
             counts = files.render_reference(firm, target)
+        else:
+            counts = importlib.import_module(f"closedloop.demo.render.{source}").render(
+                firm, target, cfg, config
+            )
         vendor_values.rewrite(source, target, cfg)
         result[source] = counts
         result["seconds"][source] = round(time.perf_counter() - t0, 3)

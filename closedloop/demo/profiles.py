@@ -9,6 +9,8 @@ only some of the optional fields and tables the product can use. A profile is on
 - `lacks`: what the estate does not have at all, per source: vendor tables, objects, record types or reference
   files (None) or some of their fields. Rendered exports drop them and the NetSuite and Salesforce manifests
   (_schema.json) leave them out, so the sandbox refuses them as the vendor would.
+- `systems`: the estate's vendor sources, one per role (CRM, CLM, ERP/PSA); each has a renderer
+  (closedloop/demo/render/<kind>.py), a collector (collectors/<kind>) and a sandbox (closedloop/sandbox/vendors.py).
 - `not_covered`: the checks this estate's data cannot judge because of what it lacks. They leave the answer
   key; the tests require coverage to report exactly these, and every other check to match the key exactly.
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from closedloop import valuemaps
+from closedloop.demo.config import DEFAULT_SYSTEMS
 
 if TYPE_CHECKING:
     import polars as pl
@@ -40,6 +43,8 @@ class Profile:
     sources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     lacks: Mapping[str, Mapping[str, tuple[str, ...] | None]] = field(default_factory=dict)
     not_covered: frozenset[str] = frozenset()
+    # the estate's vendor sources (source key = kind = collector module): its CRM, CLM and ERP/PSA
+    systems: tuple[str, ...] = DEFAULT_SYSTEMS
 
     def answer_key(self, firm: Firm) -> pl.DataFrame:
         """The firm's answer key as this estate holds it (translated where a modeling variant merges the

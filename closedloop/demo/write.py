@@ -19,7 +19,7 @@ def write_demo(firm: Firm, out_dir: Path | str, profile: Profile = DEFAULT) -> P
     except ImportError:
         render_exports = None
     if render_exports is not None:
-        render_exports(firm, out / "exports", profile.sources)
+        render_exports(firm, out / "exports", profile.sources, profile.systems)
         strip(out / "exports", profile)
     profile.answer_key(firm).write_parquet(out / "answer_key.parquet")
     (out / "kpi_truth.json").write_text(json.dumps(firm.kpi_truth, indent=2, default=str))

@@ -6,7 +6,8 @@ import dataclasses
 import threading
 from dataclasses import dataclass
 
-VENDORS = ("salesforce", "netsuite", "ironclad")
+from closedloop.sandbox.vendors import VENDORS
+
 # name -> (vendors it applies to, what it does); the sandbox's --fault help and docs come from here
 KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     "concurrent_limit": (

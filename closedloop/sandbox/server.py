@@ -14,20 +14,23 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from closedloop.sandbox.faults import Fault
 from closedloop.sandbox.ironclad import IroncladAPI
 from closedloop.sandbox.netsuite import NetSuiteAPI
 from closedloop.sandbox.salesforce import SalesforceAPI
 from closedloop.sandbox.state import Credentials, PageCaps, SandboxState
+from closedloop.sandbox.vendors import PLUGINS
+from closedloop.sandbox.vendors import module as vendor_module
 
 HOST = "127.0.0.1"
 log = logging.getLogger(__name__)
 
 
 def build_app(state: SandboxState) -> Starlette:
-    """The ASGI app: each vendor's routes under the paths its real hosts use, plus a health page."""
+    """The ASGI app: each vendor's routes under the paths its real hosts use (a plug-in vendor's under /<kind>),
+    plus a health page."""
     vendors = [SalesforceAPI(state), NetSuiteAPI(state), IroncladAPI(state)]
 
     async def health(_request: Request) -> JSONResponse:
@@ -36,6 +39,8 @@ def build_app(state: SandboxState) -> Starlette:
     routes = [Route("/", health)]
     for vendor in vendors:
         routes += vendor.routes()
+    for kind in PLUGINS:
+        routes.append(Mount(f"/{kind}", routes=vendor_module(kind).api(state).routes()))
     app = Starlette(routes=routes)
     app.state.sandbox = state
     return app
@@ -135,7 +140,7 @@ class Sandbox:
 def source_config(
     base_url: str, creds: Credentials, *, bulk_path: str | Path | None = None
 ) -> dict[str, dict[str, Any]]:
-    """The API transport settings of the three vendor sources for a sandbox at base_url."""
+    """The API transport settings of every vendor source the sandbox serves, for a sandbox at base_url."""
     netsuite: dict[str, Any] = {
         "transport": "api",
         "auth": "m2m" if creds.private_key_pem else "tba",
@@ -148,7 +153,8 @@ def source_config(
         netsuite |= {"consumer_key": creds.netsuite_consumer_key, "token_id": creds.netsuite_token_id}
     if bulk_path is not None:
         netsuite["bulk_path"] = str(bulk_path)
-    return {
+    plugins = {kind: vendor_module(kind).source_config(base_url, creds) for kind in PLUGINS}
+    return plugins | {
         "salesforce": {
             "transport": "api",
             "auth": "client_credentials",
@@ -177,4 +183,6 @@ def secret_env(creds: Credentials) -> dict[str, str]:
     if creds.private_key_pem:
         env["CLOSEDLOOP_NETSUITE_PRIVATE_KEY"] = creds.private_key_pem
         env["CLOSEDLOOP_SALESFORCE_PRIVATE_KEY"] = creds.private_key_pem
+    for kind in PLUGINS:
+        env |= vendor_module(kind).secrets(creds)
     return env

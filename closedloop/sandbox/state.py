@@ -39,6 +39,12 @@ class Credentials:
     ironclad_user_email: str = "integration@closedloop.demo"
     public_key_pem: str | None = None  # None: assertions are checked for structure and claims only
     private_key_pem: str | None = field(default=None, repr=False)
+    # the seed of every other vendor's client secret (closedloop/sandbox/vendors.py), fresh per sandbox
+    client_seed: str = field(default_factory=lambda: _random.token_hex(16), repr=False)
+
+    def client(self, vendor: str) -> tuple[str, str]:
+        """(client id, client secret) of a vendor beyond the three built in; the secret differs per sandbox."""
+        return f"closedloop-sandbox-{vendor}", f"sandbox-{vendor}-{self.client_seed}"
 
     def __repr__(self) -> str:
         return "Credentials(sandbox dummies, secrets=***)"
