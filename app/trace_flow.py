@@ -11,7 +11,6 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
-import polars as pl
 import streamlit as st
 
 from app import components as ui
@@ -75,29 +74,19 @@ def _event_text(e: ts.EventState) -> str:
 
 
 def _attempts(e: ts.EventState) -> None:
-    """The event's attempts, one click away."""
+    """The event's attempts, one click away (a Markdown table: an event has a handful)."""
     with st.expander(f"{len(e.attempts)} logged attempt{'s' * (len(e.attempts) != 1)} of {e.key}"):
-        ui.table(
-            pl.DataFrame(
-                [
-                    {
-                        "status": a.status,
-                        "attempt": a.attempt,
-                        "when": a.ts.strftime("%Y-%m-%d %H:%M:%S") if isinstance(a.ts, dt.datetime) else None,
-                        "error": a.error_message,
-                        "event id": a.event_id,
-                    }
-                    for a in e.attempts
-                ],
-                schema={
-                    "status": pl.String,
-                    "attempt": pl.Int64,
-                    "when": pl.String,
-                    "error": pl.String,
-                    "event id": pl.String,
-                },
-            )
-        )
+        rows = [
+            {
+                "status": a.status,
+                "attempt": a.attempt,
+                "when": a.ts.strftime("%Y-%m-%d %H:%M:%S") if isinstance(a.ts, dt.datetime) else None,
+                "error": a.error_message,
+                "event id": a.event_id,
+            }
+            for a in e.attempts
+        ]
+        st.markdown(ui.md_table(rows, ["status", "attempt", "when", "error", "event id"]))
 
 
 def events(flow: ts.FlowSummary) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
@@ -23,7 +22,6 @@ from closedloop.trace_lookup import Column, Hit, Result
 
 BOX = "trace_id"  # the search box's widget key
 FLOW_PICK = "trace_flow"  # the flow a chooser click picked
-SEARCHED = "#F59E0B"  # amber: the searched record's ring and label, apart from every lane colour and red
 CHOICES_SHOWN = 8
 HINTED = (  # the kinds of ID the hint names, in this order: what support is most often handed
     ("flow", "correlation_id"),
@@ -159,38 +157,6 @@ def matched_note(result: Result, searched: list[Hit]) -> None:
 
 def _key(r: TraceRecord | Hit) -> tuple[str, str]:
     return r.entity_type, r.entity_id
-
-
-def highlight(fig: go.Figure, dated: list[TraceRecord], searched: list[Hit]) -> None:
-    """Ring the searched record's mark in the swim lanes (the first trace's points are `dated`, in order)
-    and label it, so it stands out among a flow's dozens of marks."""
-    wanted = {_key(h): h.value for h in searched}
-    marks = [r for r in dated if _key(r) in wanted]
-    if not marks or not fig.data:
-        return
-    base = fig.data[0].marker
-    size = base.size if isinstance(base.size, int | float) else 15
-    line_color = base.line.color or "#FFFFFF"
-    line_width = base.line.width or 1
-    hit = [_key(r) in wanted for r in dated]
-    base.size = [size + 9 if h else size for h in hit]
-    base.line = {
-        "color": [SEARCHED if h else line_color for h in hit],
-        "width": [4 if h else line_width for h in hit],
-    }
-    for r in marks[:3]:
-        fig.add_annotation(
-            x=r.ts,
-            y=r.lane,
-            text=f"searched: {wanted[_key(r)]}",
-            showarrow=True,
-            arrowhead=0,
-            ax=0,
-            ay=-28,
-            bgcolor=SEARCHED,
-            font={"color": "#0F172A", "size": 12},
-            borderpad=3,
-        )
 
 
 def open_tab(labels: list[str], lanes: list[str], result: Result, searched: list[Hit], cid: str) -> None:

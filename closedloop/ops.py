@@ -194,8 +194,23 @@ def engine_for(url: str) -> sa.Engine:
     """An engine for the ops store; SQLite files get their directory and a busy timeout."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        return sa.create_engine(url, connect_args={"timeout": 30})
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_wal)
+        return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_wal(dbapi_conn: Any, _record: Any) -> None:
+    """Write-ahead log, synced at checkpoints: a commit (an audit line per trace lookup, a workflow action)
+    appends to the log instead of fsyncing a rollback journal three times, about 30 ms of each lookup on a busy
+    disk; readers (the app) and the writer (a run, the scheduler) no longer block each other. A commit
+    survives the process being killed; only an OS crash may lose the last ones."""
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cur.close()
 
 
 # The app opens the store from several threads at once (a page's script run, the prewarm): one migrates at a time.

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from app import access_ui, masking_ui, trace_flow
+from app import access_ui, masking_ui, swimlanes, trace_flow
 from app import components as ui
 from app import queries as q
 from app import queries_lookup as ql
@@ -17,24 +16,6 @@ from app import trace_search as search
 from closedloop.trace import LANES, MAX_ID_LEN, TraceRecord, clean_id
 from closedloop.trace_lookup import Hit, Result
 
-# Record type → plotly marker symbol, and the same shape as a character every system font has, for the
-# chart's key in its caption (a plotly legend of a dozen entries cost about 30 ms of each lookup's render).
-SYMBOLS = {
-    "opportunity": ("circle", "●"),
-    "crm_invoice_status": ("diamond", "◆"),
-    "contract": ("square", "■"),
-    "sow": ("circle", "●"),
-    "amendment": ("triangle-up", "▲"),
-    "milestone": ("star", "★"),
-    "project": ("square", "■"),
-    "billing_schedule": ("triangle-down", "▼"),
-    "invoice": ("diamond", "◆"),
-    "payment": ("circle", "●"),
-    "revenue_schedule": ("cross", "✚"),
-    "integration_event": ("x", "✕"),
-}
-DEFAULT_SYMBOL = ("circle", "●")
-FAILED = "#B91C1C"
 FINDINGS_SHOWN = 10
 
 
@@ -49,56 +30,15 @@ if run is None:
 
 
 def _timeline(records: list[TraceRecord], failed: list[TraceRecord], searched: list[Hit]) -> None:
-    """The swim lanes: every dated record by system over time, failed integration events in red."""
+    """The swim lanes (app/swimlanes.py): every dated record by system over time, failed integration events in
+    red, the searched record ringed."""
     dated = [r for r in records if r.ts]
     if not dated:
         ui.empty("No dated records on this flow.")
         return
-    shapes: dict[str, list[str]] = {}  # the caption's key: character → the record types drawn with it
-    for etype in dict.fromkeys(r.entity_type for r in dated):
-        shapes.setdefault(SYMBOLS.get(etype, DEFAULT_SYMBOL)[1], []).append(etype.replace("_", " "))
-    # One trace for every mark, its symbol and colour per point: plotly lays out, styles and wires hover for
-    # each trace on its own, and a trace per record type (a dozen) cost more of each lookup's render.
-    fig = go.Figure(
-        go.Scatter(
-            x=[r.ts for r in dated],
-            y=[r.lane for r in dated],
-            mode="markers",
-            marker={
-                "size": 15,
-                "color": [FAILED if r in failed else ui.LANE_COLORS[r.lane] for r in dated],
-                "line": {"width": 1, "color": "#FFFFFF"},
-                "symbol": [SYMBOLS.get(r.entity_type, DEFAULT_SYMBOL)[0] for r in dated],
-            },
-            customdata=[
-                [
-                    r.entity_id,
-                    "<br>".join(f"{k}: {v}" for k, v in list(r.fields.items())[:6]),
-                    r.entity_type.replace("_", " "),
-                ]
-                for r in dated
-            ],
-            hovertemplate="<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M}<br>%{customdata[1]}"
-            "<extra>%{customdata[2]}</extra>",
-        )
-    )
-    fig.update_yaxes(
-        categoryorder="array",
-        categoryarray=list(reversed(LANES)),
-        range=[-0.6, len(LANES) - 0.4],
-        title=None,
-        showgrid=True,
-        gridcolor="#E2E8F0",
-    )
-    fig.update_xaxes(title=None, showgrid=False, range=trace_flow.axis_range([r.ts for r in dated]))
-    fig.update_layout(showlegend=False)
-    search.highlight(fig, dated, searched)
-    ui.plot(fig, key="swimlanes", height=300)
-    st.caption(
-        "Colour is the system, the shape the record type: "
-        + " · ".join(f"{mark} {', '.join(names)}" for mark, names in shapes.items())
-        + ". Red marks an integration event still failing or dead-lettered (one that recovered is not red). Hover a mark for its fields."
-    )
+    x_range = trace_flow.axis_range([r.ts for r in dated])
+    ui.plot_json(swimlanes.figure_json(dated, failed, searched, x_range), key="swimlanes")
+    st.caption(swimlanes.key_caption(dated))
 
 
 def _findings(findings: list[dict[str, Any]], cid: str) -> None:

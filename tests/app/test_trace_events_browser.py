@@ -86,7 +86,8 @@ def test_a_recovered_event_shows_as_recovered_not_red(demo, page):
     reds = [a for a in page.locator(ALERT).all() if _kind(a) == "error"]
     assert not reds, [a.inner_text() for a in reds]  # nothing on this flow is still broken
     page.get_by_text("2 logged attempts of").first.click()  # the attempts, one click away
-    page.get_by_text("HTTP 503 Service Unavailable").last.wait_for()
+    # the opened expander's attempts (every other event's stay hidden in their closed expanders)
+    page.get_by_text("HTTP 503 Service Unavailable").locator("visible=true").first.wait_for()
     shot(page, "trace_recovered_event")
 
 
