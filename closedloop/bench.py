@@ -285,7 +285,8 @@ def _run_config(base: Path, i: int) -> Path:
 
 @stage("http")
 def http_stage(b: Bench) -> list[Row]:
-    """Salesforce, NetSuite and Ironclad collected over HTTP from the local sandbox (tiers s and m)."""
+    """Every vendor collected over HTTP from the local sandbox, beside a bare httpx loop over the same pages
+    (tiers s and m; a vendor beyond Salesforce, NetSuite and Ironclad on the first estate profile that has it)."""
     note = (
         "API streams only (NetSuite's bulk CSVs are files at every tier); rows: records; "
         "CPU n/a: the sandbox serves from the same process"
@@ -297,7 +298,10 @@ def http_stage(b: Bench) -> list[Row]:
     if not (b.demo / "exports").is_dir():
         return [Row("collect (HTTP)", "http", error="no demo exports in the work dir: run generate first")]
     argv = module("closedloop.sandbox.bench", "--tier", b.tier, "--seed", str(b.seed), "--dir", str(b.demo))
-    samples, detail, error = [], {}, None
+    samples: list[Sample] = []
+    per_vendor: dict[str, list[Sample]] = {}
+    detail: dict = {}
+    error = None
     for _ in range(b.repeat):
         child = measure(argv)
         if child.error:
@@ -306,8 +310,30 @@ def http_stage(b: Bench) -> list[Row]:
         vendors = {k: v for k, v in child.doc.items() if isinstance(v, dict) and "records" in v}
         wall = sum(v["collector_seconds"] for v in vendors.values())
         samples.append(Sample(wall, None, sum(v["records"] for v in vendors.values()), child.peak_rss_mb))
-        detail = vendors
-    return [Row.of("collect (HTTP)", "http", samples, note=note, error=error, detail=detail)]
+        for k, v in vendors.items():
+            per_vendor.setdefault(k, []).append(Sample(v["collector_seconds"], None, v["records"]))
+        detail = {k: v for k, v in child.doc.items() if isinstance(v, dict)}
+    rows = [Row.of("collect (HTTP)", "http", samples, note=note, error=error, detail=detail)]
+    # one line per system: its collector's records/s beside a bare httpx loop over the same pages
+    for vendor, doc in detail.items():
+        rows.append(
+            Row.of(
+                f"  {vendor}",
+                "http",
+                per_vendor.get(vendor, []),
+                note=(
+                    f"{doc.get('collector_records_per_s')} records/s; bare httpx loop"
+                    f" {doc.get('bare_httpx_records_per_s')} records/s (collector/bare time"
+                    f" {doc.get('collector_vs_bare')}x)"
+                    + (f"; estate {doc['estate']}" if doc.get("estate") else "")
+                )
+                if "records" in doc
+                else "",
+                error=doc.get("error"),
+                detail=doc,
+            )
+        )
+    return rows
 
 
 @stage("checks")

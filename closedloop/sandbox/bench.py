@@ -16,9 +16,12 @@ from typing import Any
 import duckdb
 import httpx
 
-from closedloop.sandbox.data import ensure_exports
+from closedloop.sandbox.data import ensure_exports, find_exports
 from closedloop.sandbox.server import Sandbox
 from closedloop.sandbox.state import Credentials
+from closedloop.sandbox.vendors import PLUGINS
+from closedloop.sandbox.vendors import module as vendor_module
+from closedloop.settings import source_module
 from collectors import ironclad, netsuite, salesforce
 from collectors.netsuite.api import is_bulk, suiteql, table_of
 from collectors.runner import collect_source
@@ -143,8 +146,21 @@ BARE: dict[str, Callable[[Sandbox, httpx.Client], int]] = {
 }
 
 
+def _timed(rows: int, seconds: float, bare_rows: int, bare: float) -> dict[str, Any]:
+    return {
+        "records": rows,
+        "collector_seconds": round(seconds, 3),
+        "collector_records_per_s": round(rows / seconds) if seconds else None,
+        "bare_httpx_records": bare_rows,
+        "bare_httpx_seconds": round(bare, 3),
+        "bare_httpx_records_per_s": round(bare_rows / bare) if bare else None,
+        "collector_vs_bare": round(seconds / bare, 2) if bare else None,
+    }
+
+
 def run(tier: str, directory: Path, seed: int = 42) -> dict[str, Any]:
-    """One sandbox, each vendor twice: through its collector (into DuckDB), then a bare httpx loop."""
+    """One sandbox, each vendor twice: through its collector (into DuckDB), then a bare httpx loop. Every other
+    vendor (closedloop/sandbox/vendors.py) is timed the same way on the first estate profile that has it."""
     t0 = time.perf_counter()
     root = ensure_exports(directory, tier, seed, say=lambda _m: None)
     prepared = time.perf_counter() - t0
@@ -155,17 +171,46 @@ def run(tier: str, directory: Path, seed: int = 42) -> dict[str, Any]:
             rows, seconds = time_collector(sb, vendor)
             b0 = time.perf_counter()
             bare_rows = BARE[vendor](sb, client)
-            bare = time.perf_counter() - b0
-            out[vendor] = {
-                "records": rows,
-                "collector_seconds": round(seconds, 3),
-                "collector_records_per_s": round(rows / seconds) if seconds else None,
-                "bare_httpx_records": bare_rows,
-                "bare_httpx_seconds": round(bare, 3),
-                "bare_httpx_records_per_s": round(bare_rows / bare) if bare else None,
-                "collector_vs_bare": round(seconds / bare, 2) if bare else None,
-            }
+            out[vendor] = _timed(rows, seconds, bare_rows, time.perf_counter() - b0)
+    for kind in PLUGINS:
+        try:
+            out[kind] = _plugin(kind, tier, Path(directory), seed)
+        except Exception as exc:  # one vendor's failure is its row's error, not the whole stage's
+            out[kind] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
+
+
+def _plugin(kind: str, tier: str, directory: Path, seed: int) -> dict[str, Any]:
+    """A vendor beyond the three built in, on the first estate profile that has it (rendered once, beside the
+    demo: DIR/../estates/<profile>)."""
+    from closedloop.demo.profiles import PROFILES
+
+    prof = next((p for p in PROFILES.values() if kind in p.systems), None)
+    if prof is None:
+        raise LookupError(f"no estate profile has {kind} among its systems")
+    estate = directory.parent / "estates" / prof.name
+    t0 = time.perf_counter()
+    root = find_exports(estate) or ensure_exports(estate, tier, seed, say=lambda _m: None, profile=prof)
+    prepared = time.perf_counter() - t0
+    vendor = vendor_module(kind)
+    with Sandbox(root, credentials=Credentials.with_keypair()) as sb, httpx.Client(timeout=300) as client:
+        creds = sb.state.credentials
+        vendor.bare_loop(client, sb.base_url, creds)  # warm the sandbox's caches for both sides
+        env = sb.secrets()
+        cfg = {"kind": kind, **sb.source_config()[kind], **prof.config_sections().get(kind, {})}
+        collector = source_module(kind).api_collector(
+            cfg, lambda n: env.get(f"CLOSEDLOOP_{kind.upper()}_{n.upper()}")
+        )
+        con = duckdb.connect()
+        c0 = time.perf_counter()
+        res = collect_source(con, collector, run_id="bench", extracted_at=dt.datetime.now(dt.UTC))
+        seconds = time.perf_counter() - c0
+        if res.status != "ok":
+            raise RuntimeError(f"{kind}: {res.errors[:2]}")
+        b0 = time.perf_counter()
+        bare_rows = vendor.bare_loop(client, sb.base_url, creds)
+        timed = _timed(res.rows, seconds, bare_rows, time.perf_counter() - b0)
+    return timed | {"estate": prof.name, "prepare_seconds": round(prepared, 2)}
 
 
 def main() -> None:

@@ -12,10 +12,14 @@ VENDOR_DIRS = ("salesforce", "netsuite", "ironclad")
 
 
 def find_exports(directory: Path) -> Path | None:
-    """The exports root under a directory: DIR/exports/<source> (write_demo's layout) or DIR/<source>."""
+    """The exports root under a directory: DIR/exports/<source> (write_demo's layout) or DIR/<source>. Every
+    estate has the middleware's and the reference files beside its own vendors (an estate without Salesforce
+    has no salesforce/)."""
     directory = Path(directory)
     for root in (directory / "exports", directory):
-        if all((root / v).is_dir() for v in VENDOR_DIRS):
+        if all((root / v).is_dir() for v in VENDOR_DIRS) or all(
+            (root / v).is_dir() for v in ("middleware", "reference")
+        ):
             return root
     return None
 

@@ -82,6 +82,19 @@ def test_every_stage_reports_wall_cpu_memory_and_rows(smoke):
     assert total["end_to_end_seconds"] > 0 and doc["peak_rss_mb"] > 0
 
 
+def test_http_reports_records_per_second_for_every_system_beside_a_bare_loop(smoke):
+    from closedloop.sandbox.vendors import VENDORS
+
+    doc, _ = smoke
+    rows = rows_by_name(doc)
+    for vendor in VENDORS:  # the three built in and every vendor plugged into the sandbox
+        row = rows[f"  {vendor}"]
+        assert not row["error"], row
+        assert row["rows"] > 0 and row["wall"]["median"] > 0, row
+        assert row["detail"]["bare_httpx_records"] > 0 and row["detail"]["bare_httpx_records_per_s"] > 0, row
+        assert "records/s; bare httpx loop" in row["note"], row
+
+
 def test_every_target_is_listed_with_its_verdict(smoke):
     doc, _ = smoke
     assert [t["target"] for t in doc["targets"]] == TARGETS
