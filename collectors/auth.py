@@ -291,7 +291,9 @@ class OracleClientCredentials(TokenAuth):
     """Oracle Identity Cloud (IDCS / OCI IAM) client credentials: the client authenticates with HTTP Basic at the
     token endpoint, the scope names the Fusion resource (e.g. urn:opc:resource:consumer::all)."""
 
-    def __init__(self, token_url: str, client_id: str, client_secret: str | Secret, *, scope: str, **kw: Any) -> None:
+    def __init__(
+        self, token_url: str, client_id: str, client_secret: str | Secret, *, scope: str, **kw: Any
+    ) -> None:
         super().__init__(token_url, **kw)
         self.client_id, self._client_secret, self.scope = client_id, Secret(client_secret), scope
 
@@ -316,7 +318,9 @@ class BasicCredentials(httpx.Auth):
         return f"BasicCredentials(username={self._username!r}, password=***)"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = httpx.BasicAuth(self._username, self._password.reveal())._auth_header
+        request.headers["Authorization"] = httpx.BasicAuth(
+            self._username, self._password.reveal()
+        )._auth_header
         yield request
 
 

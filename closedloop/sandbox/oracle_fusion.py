@@ -30,14 +30,23 @@ TOKEN_PATH = "/oauth2/v1/token"
 ADF_ERROR = "application/vnd.oracle.adf.error+json"
 MAX_LIMIT = 500
 _Q = re.compile(r"^\s*LastUpdateDate\s*>\s*'([^']+)'\s*$")
-_TITLES = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
-           500: "Internal Server Error", 503: "Service Unavailable"}
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def problem(status: int, code: str, message: str) -> dict[str, Any]:
     """Fusion's problem-details error body (vendor-apis.md §6b)."""
-    return {"title": _TITLES.get(status, "Error"), "status": str(status),
-            "o:errorDetails": [{"detail": message, "o:errorCode": code}]}
+    return {
+        "title": _TITLES.get(status, "Error"),
+        "status": str(status),
+        "o:errorDetails": [{"detail": message, "o:errorCode": code}],
+    }
 
 
 def _username() -> str:
@@ -51,6 +60,7 @@ class OracleFusionAPI:
         self.state = state
         self.resources = {spec[0].path: name for name, spec in SPECS.items() if not spec[0].child}
         self.children = {(spec[0].path, spec[0].child): name for name, spec in SPECS.items() if spec[0].child}
+        self._listings: dict[tuple, list[dict[str, Any]]] = {}
 
     def routes(self) -> list[Route]:
         return [
@@ -67,7 +77,10 @@ class OracleFusionAPI:
             body = {"error": "invalid_client", "error_description": "Client authentication failed."}
             return self.state.count(VENDOR, json_response(body, 401))
         if form.get("grant_type") != "client_credentials":
-            body = {"error": "unsupported_grant_type", "error_description": "grant_type must be client_credentials"}
+            body = {
+                "error": "unsupported_grant_type",
+                "error_description": "grant_type must be client_credentials",
+            }
             return self.state.count(VENDOR, json_response(body, 400))
         token = self.state.tokens.issue(VENDOR, ttl=3600)
         doc = {"access_token": token, "token_type": "Bearer", "expires_in": 3600}
@@ -75,21 +88,30 @@ class OracleFusionAPI:
 
     def _error(self, request: Request, status: int, code: str, message: str) -> Response:
         if ADF_ERROR in request.headers.get("accept", ""):
-            return self.state.count(VENDOR, json_response(problem(status, code, message), status,
-                                                          headers={"Content-Type": ADF_ERROR}))
+            return self.state.count(
+                VENDOR,
+                json_response(problem(status, code, message), status, headers={"Content-Type": ADF_ERROR}),
+            )
         return self.state.count(VENDOR, PlainTextResponse(message, status_code=status))
 
     async def _guard(self, request: Request) -> Response | None:
         token, basic = bearer(request), _basic(request)
         ok = (token and self.state.tokens.valid(VENDOR, token)) or basic == (
-            _username(), self.state.credentials.client(VENDOR)[1]
+            _username(),
+            self.state.credentials.client(VENDOR)[1],
         )
         if not ok:
-            return self._error(request, 401, "Unauthorized", "Authentication failed: invalid or expired credentials.")
+            return self._error(
+                request, 401, "Unauthorized", "Authentication failed: invalid or expired credentials."
+            )
         version = request.headers.get("rest-framework-version", "1")
         if version not in {str(v) for v in range(1, 10)}:
-            return self._error(request, 400, "InvalidFrameworkVersion",
-                               f"REST-Framework-Version {version} is not supported (allowed: 1-9).")
+            return self._error(
+                request,
+                400,
+                "InvalidFrameworkVersion",
+                f"REST-Framework-Version {version} is not supported (allowed: 1-9).",
+            )
         return await self.state.request_faults(VENDOR, problem, request)
 
     # --- data ------------------------------------------------------------------------------------
@@ -153,15 +175,24 @@ class OracleFusionAPI:
         expand = p.get("expand")
         child_stream = self.children.get((path, expand)) if expand else None
         if expand and child_stream is None:
-            return self._error(request, 400, "InvalidExpand", f"The child resource {expand} of {path} is not valid.")
+            return self._error(
+                request, 400, "InvalidExpand", f"The child resource {expand} of {path} is not valid."
+            )
         fields, child_fields = p.get("fields"), None
         if fields and ";" in fields:  # 'ParentAttr;child:AttrA,AttrB'
             fields, _, rest = fields.partition(";")
             _, _, child_fields = rest.partition(":")
         bad = self._unknown(stream, fields) or (child_stream and self._unknown(child_stream, child_fields))
         if bad:
-            return self._error(request, 400, "InvalidAttribute", f"The attribute {bad} is not valid for {path}.")
-        rows = _ordered(rows, p.get("orderBy"))
+            return self._error(
+                request, 400, "InvalidAttribute", f"The attribute {bad} is not valid for {path}."
+            )
+        key = (stream, q, p.get("orderBy"))
+        if key not in self._listings:  # pages of one listing share its filtered, ordered rows
+            while len(self._listings) > 32:
+                self._listings.pop(next(iter(self._listings)))
+            self._listings[key] = _ordered(rows, p.get("orderBy"))
+        rows = self._listings[key]
         return self._page(request, rows, stream, fields, child_stream, child_fields)
 
     async def child(self, request: Request) -> Response:
@@ -171,13 +202,17 @@ class OracleFusionAPI:
         path, item, child = (request.path_params[k] for k in ("resource", "item", "child"))
         stream = self.children.get((path, child))
         if stream is None:
-            return self._error(request, 404, "NotFound", f"The child resource {child} of {path} was not found.")
+            return self._error(
+                request, 404, "NotFound", f"The child resource {child} of {path} was not found."
+            )
         key = SPECS[stream][0].parent_key or ""
         rows = self._by_parent(stream, key).get(item) or []
         fields = request.query_params.get("fields")
         bad = self._unknown(stream, fields)
         if bad:
-            return self._error(request, 400, "InvalidAttribute", f"The attribute {bad} is not valid for {child}.")
+            return self._error(
+                request, 400, "InvalidAttribute", f"The attribute {bad} is not valid for {child}."
+            )
         return self._page(request, rows, stream, fields, None, None)
 
     def _unknown(self, stream: str, fields: str | None) -> str | None:
@@ -186,8 +221,15 @@ class OracleFusionAPI:
         attrs = self._attributes(stream) | {SPECS[stream][0].parent_key or ""}
         return next((f for f in fields.split(",") if f and f not in attrs), None)
 
-    def _page(self, request: Request, rows: list, stream: str, fields: str | None, child: str | None,
-              child_fields: str | None) -> Response:
+    def _page(
+        self,
+        request: Request,
+        rows: list,
+        stream: str,
+        fields: str | None,
+        child: str | None,
+        child_fields: str | None,
+    ) -> Response:
         p = request.query_params
         try:
             limit = int(p.get("limit", "25"))
@@ -195,7 +237,9 @@ class OracleFusionAPI:
         except ValueError:
             return self._error(request, 400, "InvalidParameter", "limit and offset must be integers.")
         if limit < 1 or offset < 0:
-            return self._error(request, 400, "InvalidParameter", "limit must be positive and offset not negative.")
+            return self._error(
+                request, 400, "InvalidParameter", "limit must be positive and offset not negative."
+            )
         limit = min(limit, MAX_LIMIT)
         start = offset
         if offset and self.state.faults.standing(VENDOR, "duplicates", stream):
@@ -203,8 +247,13 @@ class OracleFusionAPI:
         chunk = rows[start : offset + limit]
         version = int(request.headers.get("rest-framework-version", "1"))
         items = [self._item(r, stream, fields, child, child_fields, version) for r in chunk]
-        doc: dict[str, Any] = {"items": items, "count": len(items), "hasMore": offset + limit < len(rows),
-                               "limit": limit, "offset": offset}
+        doc: dict[str, Any] = {
+            "items": items,
+            "count": len(items),
+            "hasMore": offset + limit < len(rows),
+            "limit": limit,
+            "offset": offset,
+        }
         if p.get("totalResults") == "true":
             doc["totalResults"] = len(rows)
         if p.get("onlyData") != "true":
@@ -220,8 +269,11 @@ class OracleFusionAPI:
             if child_fields:
                 kids = [{f: k.get(f) for f in child_fields.split(",")} for k in kids]
             name = SPECS[child][0].child or child
-            item[name] = kids if version < 3 else {"items": kids, "count": len(kids), "hasMore": False,
-                                                   "limit": len(kids), "offset": 0}
+            item[name] = (
+                kids
+                if version < 3
+                else {"items": kids, "count": len(kids), "hasMore": False, "limit": len(kids), "offset": 0}
+            )
         return item
 
 
@@ -229,7 +281,9 @@ def _ordered(rows: list[dict[str, Any]], order_by: str | None) -> list[dict[str,
     if not order_by:
         return rows
     attr, _, direction = order_by.partition(":")
-    return sorted(rows, key=lambda r: (r.get(attr) is None, str(r.get(attr) or "")), reverse=direction == "desc")
+    return sorted(
+        rows, key=lambda r: (r.get(attr) is None, str(r.get(attr) or "")), reverse=direction == "desc"
+    )
 
 
 def _basic(request: Request) -> tuple[str, str] | None:
@@ -250,8 +304,14 @@ def api(state: SandboxState) -> OracleFusionAPI:
 def source_config(base_url: str, creds: Credentials) -> dict[str, Any]:
     """[sources.oracle_fusion] for the sandbox: OAuth client credentials against its token endpoint."""
     host = f"{base_url}/{VENDOR}"
-    return {"transport": "api", "auth": "client_credentials", "base_url": host,
-            "token_url": host + TOKEN_PATH, "client_id": creds.client(VENDOR)[0], "username": _username()}
+    return {
+        "transport": "api",
+        "auth": "client_credentials",
+        "base_url": host,
+        "token_url": host + TOKEN_PATH,
+        "client_id": creds.client(VENDOR)[0],
+        "username": _username(),
+    }
 
 
 def secrets(creds: Credentials) -> dict[str, str]:
@@ -265,13 +325,17 @@ def bare_loop(client: httpx.Client, base_url: str, creds: Credentials) -> int:
     cid, secret = _username(), creds.client(VENDOR)[1]
     headers = {"REST-Framework-Version": "4"}
     total = 0
-    for name, (res, key, _std, _flex) in SPECS.items():
+    for res, key, _std, _flex in SPECS.values():
         if res.child:
             continue
         offset = 0
         while True:
-            r = client.get(f"{base_url}/{VENDOR}{ROOT}/{res.path}", auth=(cid, secret), headers=headers,
-                           params={"limit": MAX_LIMIT, "offset": offset, "onlyData": "true", "orderBy": f"{key}:asc"})
+            r = client.get(
+                f"{base_url}/{VENDOR}{ROOT}/{res.path}",
+                auth=(cid, secret),
+                headers=headers,
+                params={"limit": MAX_LIMIT, "offset": offset, "onlyData": "true", "orderBy": f"{key}:asc"},
+            )
             r.raise_for_status()
             doc = r.json()
             total += len(doc["items"])
@@ -279,5 +343,3 @@ def bare_loop(client: httpx.Client, base_url: str, creds: Credentials) -> int:
                 break
             offset += len(doc["items"])
     return total
-
-

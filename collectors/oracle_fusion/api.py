@@ -37,9 +37,16 @@ from collectors.oracle_fusion.streams import API_VERSION, SPECS, Resource, resou
 
 MAX_LIMIT = 500  # Fusion serves at most 500 items per page for most resources
 API_SETTINGS: list[Setting] = [
-    Setting("auth", str, "basic", "HTTP Basic (integration user) or OAuth client credentials (Oracle IAM).",
-            choices=("basic", "client_credentials")),
-    Setting("base_url", str, "", "Pod URL, e.g. https://abcd.fa.us2.oraclecloud.com (REST paths are appended)."),
+    Setting(
+        "auth",
+        str,
+        "basic",
+        "HTTP Basic (integration user) or OAuth client credentials (Oracle IAM).",
+        choices=("basic", "client_credentials"),
+    ),
+    Setting(
+        "base_url", str, "", "Pod URL, e.g. https://abcd.fa.us2.oraclecloud.com (REST paths are appended)."
+    ),
     Setting("api_version", str, API_VERSION, "REST API version in the resource path."),
     Setting("framework_version", str, "4", "REST-Framework-Version header, pinned (1-9; payloads differ)."),
     Setting("username", str, "", "Integration user (auth = 'basic')."),
@@ -70,7 +77,9 @@ def make_auth(cfg: Mapping[str, Any], secrets: SecretSource) -> httpx.Auth:
             need("oracle_fusion", cfg, secrets, "password", secret=True),
         )
     if flow != "client_credentials":
-        raise CollectorError(f"[sources.oracle_fusion] auth = {flow!r}: expected 'basic' or 'client_credentials'")
+        raise CollectorError(
+            f"[sources.oracle_fusion] auth = {flow!r}: expected 'basic' or 'client_credentials'"
+        )
     if not cfg.get("token_url"):
         raise CollectorError("[sources.oracle_fusion] token_url is required for auth = 'client_credentials'")
     return OracleClientCredentials(
@@ -163,19 +172,29 @@ class OracleFusionAPI:
         row = 1
         url = f"{self.root}/{res.path}"
         for page in offset_pages(
-            self.http, "GET", url, limit=self.limit, parse=parse_collection, headers=self.headers,
-            params=params, by_count=True,
+            self.http,
+            "GET",
+            url,
+            limit=self.limit,
+            parse=parse_collection,
+            headers=self.headers,
+            params=params,
+            by_count=True,
         ):
             records = self._children(page.records, res, fields) if res.child else page.records
             if records or missing:
-                yield Batch(records=records, source_file=f"api {res.path}", first_row=row, missing_fields=missing)
+                yield Batch(
+                    records=records, source_file=f"api {res.path}", first_row=row, missing_fields=missing
+                )
                 row += len(records)
             if not res.child:
                 cursor.see(records)
         if cursor.value and not res.child:
             state.cursor = cursor.value
 
-    def _children(self, parents: list[dict[str, Any]], res: Resource, fields: list[str]) -> list[dict[str, Any]]:
+    def _children(
+        self, parents: list[dict[str, Any]], res: Resource, fields: list[str]
+    ) -> list[dict[str, Any]]:
         """Child items of each parent, with the parent's key; a nested collection that says it has more is read
         from the child resource itself."""
         out: list[dict[str, Any]] = []
@@ -199,8 +218,16 @@ class OracleFusionAPI:
         params = {"onlyData": "true", "fields": ",".join(fields)}
         return [
             r
-            for page in offset_pages(self.http, "GET", url, limit=self.limit, parse=parse_collection,
-                                     headers=self.headers, params=params, by_count=True)
+            for page in offset_pages(
+                self.http,
+                "GET",
+                url,
+                limit=self.limit,
+                parse=parse_collection,
+                headers=self.headers,
+                params=params,
+                by_count=True,
+            )
             for r in page.records
         ]
 
