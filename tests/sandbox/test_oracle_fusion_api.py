@@ -115,3 +115,16 @@ def test_an_unknown_resource_is_an_absent_stream_with_the_vendor_words(exports):
     stream = result.streams[0]
     assert result.status == "ok" and stream.status == "absent"
     assert "collectionsDisputes was not found" in (stream.absent_reason or "")
+
+
+def test_discover_proposes_a_renamed_flexfield_segment(tmp_path):
+    """Oracle custom objects carry the firm's XX prefix: its sowId segment is xxSowId."""
+    from closedloop import discover
+
+    render.render(firm_fixture.build(), tmp_path / VENDOR, {"flexfields": {"sowId": "xxSowId"}}, {})
+    with Sandbox(tmp_path) as sb:
+        env = sb.secrets()
+        cfg = {"kind": VENDOR, **sb.source_config(bulk_path=tmp_path)[VENDOR]}
+        report = discover.run(VENDOR, cfg, lambda n: env.get(f"CLOSEDLOOP_ORACLE_FUSION_{n.upper()}"))
+    assert report.settings[("flexfields", "sowId")][0] == "xxSowId"
+    assert ("correlation_field",) not in report.settings  # found under its default name: nothing to draft
