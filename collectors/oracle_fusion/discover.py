@@ -22,8 +22,16 @@ VALUE_COLUMNS: dict[str, tuple[str, str, dict[str, tuple[str, ...]] | None]] = {
     "billing_schedule.line_type": ("billingEvents", "EventTypeName", None),
     "milestone.status": ("milestones", "MilestoneStatus", None),
     "milestone.billing_trigger": ("milestones", "billingTrigger", None),
-    "time_entry.approval_status": ("expenditureItems", "ApprovalStatus", {"ExpenditureTypeClass": ("Time",)}),
-    "expense.approval_status": ("expenditureItems", "ApprovalStatus", {"ExpenditureTypeClass": ("Expense",)}),
+    "time_entry.approval_status": (
+        "expenditureItems",
+        "ApprovalStatus",
+        {"ExpenditureTypeClass": ("Straight Time",)},
+    ),
+    "expense.approval_status": (
+        "expenditureItems",
+        "ApprovalStatus",
+        {"ExpenditureTypeClass": ("Expense Reports",)},
+    ),
     "invoice.status": ("receivablesInvoices", "InvoiceStatus", None),
     "invoice_line.line_type": ("receivablesInvoiceLines", "lineType", None),
     "revenue_schedule.method": ("revenueDistributions", "RevenueMethod", None),

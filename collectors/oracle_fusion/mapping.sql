@@ -77,7 +77,7 @@ SELECT ExpenditureItemId, ProjectId, TaskId, PersonId, ProviderLegalEntityId, Pr
        CAST(Quantity AS DECIMAL(9,2)), BillableFlag, ApprovalStatus, "${submittedAt}", "${approvedAt}", RawCostRate,
        "${invoiceLineId}", '${source}', ExpenditureItemId, _extracted_at, "${correlation_field}"
 FROM raw.${source}__expenditureItems
-WHERE ExpenditureTypeClass = 'Time';
+WHERE ExpenditureTypeClass = 'Straight Time';
 
 INSERT INTO canon.expense (expense_id, project_id, resource_id, expense_date, category, amount, currency, billable,
                            approval_status, approved_at, invoice_line_id, source_system, source_id, snapshot_ts,
@@ -86,7 +86,7 @@ SELECT ExpenditureItemId, ProjectId, PersonId, ExpenditureItemDate, ExpenditureC
        TransactionCurrencyCode, BillableFlag, ApprovalStatus, "${approvedAt}", "${invoiceLineId}", '${source}',
        ExpenditureItemId, _extracted_at, "${correlation_field}"
 FROM raw.${source}__expenditureItems
-WHERE ExpenditureTypeClass = 'Expense';
+WHERE ExpenditureTypeClass = 'Expense Reports';
 
 -- Fusion states what is still owed (the balance); what was paid is the total less that.
 INSERT INTO canon.invoice (invoice_id, erp_invoice_no, client_id, legal_entity_id, sow_id, project_id, type, status,

@@ -24,6 +24,17 @@ from closedloop.demo.render._fmt import (
 from collectors.base import Stream
 from collectors.oracle_fusion.streams import names, streams
 
+# Fusion's own words where they differ from the canonical ones (closedloop/valuemaps.py VENDOR_DEFAULTS reverses them)
+PROJECT_STATUS = {
+    "pending": "Draft",
+    "active": "Active",
+    "on_hold": "On Hold",
+    "closed": "Closed",
+    "cancelled": "Cancelled",
+}
+APPROVAL = {"open": "WORKING", "submitted": "SUBMITTED", "approved": "APPROVED", "rejected": "REJECTED"}
+# expenditure type classes of time cards and expense reports (the mapping tells them apart by these)
+TIME_CLASS, EXPENSE_CLASS = "Straight Time", "Expense Reports"
 TS = "%Y-%m-%dT%H:%M:%S%.3f+00:00"  # Fusion writes timestamps with their offset, e.g. 2024-05-31T10:15:00.000+00:00
 
 
@@ -31,6 +42,11 @@ def _write(out: Path, stream: Stream, frame: pl.DataFrame, values: Mapping[str, 
     check_fields(stream, values)
     pairs = [(c.name, json_value(values[c.name], c.type, TS)) for c in stream.columns]
     return write_lines(frame, json_object(pairs, keep_nulls=True), out / (stream.file_pattern or ""))
+
+
+def _words(col: str, words: Mapping[str, str]) -> pl.Expr:
+    """A canonical value in Fusion's word for it (an unknown value passes through, as a firm's own would)."""
+    return pl.col(col).replace_strict(dict(words), default=pl.col(col), return_dtype=pl.String)
 
 
 def _terms(col: str) -> pl.Expr:
@@ -126,7 +142,7 @@ def render(firm: FirmLike, out: Path, cfg: Mapping[str, Any], config: Mapping[st
             "ProjectCurrencyCode": pl.col("currency"),
             "ProjectStartDate": pl.col("start_date"),
             "ProjectFinishDate": pl.col("end_date"),
-            "ProjectStatus": pl.col("status"),
+            "ProjectStatus": _words("status", PROJECT_STATUS),
             "CreationDate": pl.col("created_at"),
             "ProjectManagerResourceId": pl.col("pm_id"),
             "OwningOrganizationName": pl.col("practice"),
@@ -337,7 +353,7 @@ def _expenditures(out, stream, firm, f, corr, stamp) -> int:
     """Time and expenses as PPM records both: expenditure items, told apart by ExpenditureTypeClass."""
     te = table(firm, "time_entry").select(
         ExpenditureItemId=pl.col("time_entry_id"),
-        ExpenditureTypeClass=pl.lit("Time"),
+        ExpenditureTypeClass=pl.lit(TIME_CLASS),
         ProjectId=pl.col("project_id"),
         TaskId=pl.col("task_id"),
         PersonId=pl.col("resource_id"),
@@ -346,7 +362,7 @@ def _expenditures(out, stream, firm, f, corr, stamp) -> int:
         ExpenditureItemDate=pl.col("work_date"),
         Quantity=pl.col("hours").cast(pl.Decimal(18, 2)),
         BillableFlag=pl.col("billable"),
-        ApprovalStatus=pl.col("approval_status"),
+        ApprovalStatus=_words("approval_status", APPROVAL),
         RawCostRate=pl.col("cost_rate"),
         ExpenditureCategoryName=pl.lit("Labor"),
         TransactionAmount=pl.lit(None, pl.Decimal(18, 2)),
@@ -359,7 +375,7 @@ def _expenditures(out, stream, firm, f, corr, stamp) -> int:
     )
     ex = table(firm, "expense").select(
         ExpenditureItemId=pl.col("expense_id"),
-        ExpenditureTypeClass=pl.lit("Expense"),
+        ExpenditureTypeClass=pl.lit(EXPENSE_CLASS),
         ProjectId=pl.col("project_id"),
         TaskId=pl.lit(None, pl.String),
         PersonId=pl.col("resource_id"),
@@ -368,7 +384,7 @@ def _expenditures(out, stream, firm, f, corr, stamp) -> int:
         ExpenditureItemDate=pl.col("expense_date"),
         Quantity=pl.lit(1, pl.Decimal(18, 2)),
         BillableFlag=pl.col("billable"),
-        ApprovalStatus=pl.col("approval_status"),
+        ApprovalStatus=_words("approval_status", APPROVAL),
         RawCostRate=pl.lit(None, pl.Decimal(18, 2)),
         ExpenditureCategoryName=pl.col("category"),
         TransactionAmount=pl.col("amount").cast(pl.Decimal(18, 2)),
