@@ -128,3 +128,37 @@ def test_discover_proposes_a_renamed_flexfield_segment(tmp_path):
         report = discover.run(VENDOR, cfg, lambda n: env.get(f"CLOSEDLOOP_ORACLE_FUSION_{n.upper()}"))
     assert report.settings[("flexfields", "sowId")][0] == "xxSowId"
     assert ("correlation_field",) not in report.settings  # found under its default name: nothing to draft
+
+
+def test_children_come_the_same_as_arrays_before_framework_version_3(exports):
+    with Sandbox(exports) as sb:
+        v2, r2 = _run(sb, only=("receivablesInvoiceLines", "projectTasks"), framework_version="2")
+        v4, r4 = _run(sb, only=("receivablesInvoiceLines", "projectTasks"))
+    assert r2.status == r4.status == "ok", r2.errors + r4.errors
+    for stream in ("receivablesInvoiceLines", "projectTasks"):
+        table = f"raw.{VENDOR}__{stream}"
+        assert raw_rows(v2, table) == raw_rows(v4, table) != []
+
+
+def test_an_incremental_read_asks_q_lastupdatedate_after_the_cursor(exports):
+    from collectors.base import StreamState
+
+    with Sandbox(exports) as sb:
+        collector = api_collector(sb, VENDOR, page_size=1)
+        stream = next(s for s in collector.streams() if s.name == "projects")
+        state = StreamState()
+        everything = [r for b in collector.read(stream, state) for r in b.records]
+        stamps = sorted(r["LastUpdateDate"] for r in everything)
+        assert state.cursor and stamps[-1].startswith(state.cursor[:19])
+        again = [r for b in collector.read(stream, StreamState(cursor=stamps[0])) for r in b.records]
+    assert 0 < len(again) < len(everything) or len(set(stamps)) == 1
+    assert all(r["LastUpdateDate"] > stamps[0] for r in again)
+
+
+def test_settings_refuse_an_unknown_flexfield_and_a_page_over_500():
+    from collectors import oracle_fusion
+
+    with pytest.raises(ValueError, match=r"sources.oracle_fusion.flexfields.sowid.*not a known default"):
+        oracle_fusion.check_settings({"flexfields": {"sowid": "x"}}, "sources.oracle_fusion")
+    with pytest.raises(ValueError, match=r"page_size.*1\.\.500"):
+        oracle_fusion.check_settings({"page_size": 501}, "sources.oracle_fusion")
