@@ -162,3 +162,11 @@ def test_settings_refuse_an_unknown_flexfield_and_a_page_over_500():
         oracle_fusion.check_settings({"flexfields": {"sowid": "x"}}, "sources.oracle_fusion")
     with pytest.raises(ValueError, match=r"page_size.*1\.\.500"):
         oracle_fusion.check_settings({"page_size": 501}, "sources.oracle_fusion")
+
+
+def test_a_5xx_that_never_ends_gives_up_with_the_status_in_the_message(exports):
+    with Sandbox(exports, faults=[parse_fault("server_error@oracle_fusion:every=1,status=503")]) as sb:
+        _, result = _run(sb, only=("projects",), retry_max_attempts=3)
+        refused = sb.state.counts[(VENDOR, 503)]
+    assert result.status == "failed"
+    assert refused == 3 and "503" in result.errors[0] and "projects" in result.errors[0]
