@@ -170,3 +170,17 @@ def test_a_5xx_that_never_ends_gives_up_with_the_status_in_the_message(exports):
         refused = sb.state.counts[(VENDOR, 503)]
     assert result.status == "failed"
     assert refused == 3 and "503" in result.errors[0] and "projects" in result.errors[0]
+
+
+def test_basic_credentials_echoed_by_a_gateway_reach_no_message(exports, caplog):
+    import base64
+
+    creds = Credentials()
+    with Sandbox(exports, credentials=creds, faults=[parse_fault("echo_credentials@oracle_fusion")]) as sb:
+        caplog.set_level(logging.DEBUG)
+        _, result = _run(sb, only=("projects",), auth="basic")
+    user_pass = f"closedloop.integration:{creds.client(VENDOR)[1]}"
+    encoded = base64.b64encode(user_pass.encode()).decode()
+    assert result.status == "failed"
+    for text in (result.errors[0], caplog.text):
+        assert encoded not in text and creds.client(VENDOR)[1] not in text
