@@ -91,6 +91,12 @@ VENDOR_DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
         "sow.status": {"Signed": "executed", "Active": "executed"},
         "amendment.status": {"Signed": "executed", "Active": "executed"},
     },
+    "oracle_fusion": {
+        # PPM project statuses (a new project is Draft until submitted) and time card / expense report statuses
+        "project.status": {"Draft": "pending"},
+        "time_entry.approval_status": {"Working": "open"},
+        "expense.approval_status": {"Working": "open"},
+    },
 }
 
 TODO = "TODO"  # what `closedloop discover` writes for a value it could not match; treated as unmapped

@@ -287,6 +287,43 @@ class IroncladClientCredentials(TokenAuth):
         return {"x-as-user-email": self.as_user_email} if self.as_user_email else {}
 
 
+class OracleClientCredentials(TokenAuth):
+    """Oracle Identity Cloud (IDCS / OCI IAM) client credentials: the client authenticates with HTTP Basic at the
+    token endpoint, the scope names the Fusion resource (e.g. urn:opc:resource:consumer::all)."""
+
+    def __init__(
+        self, token_url: str, client_id: str, client_secret: str | Secret, *, scope: str, **kw: Any
+    ) -> None:
+        super().__init__(token_url, **kw)
+        self.client_id, self._client_secret, self.scope = client_id, Secret(client_secret), scope
+
+    def token_request(self) -> httpx.Request:
+        basic = httpx.BasicAuth(self.client_id, self._client_secret.reveal())._auth_header
+        form = {"grant_type": "client_credentials", "scope": self.scope}
+        return httpx.Request(
+            "POST", self.token_url, data=form, headers={"Accept": "application/json", "Authorization": basic}
+        )
+
+    def _secrets(self) -> list[str]:
+        return [self._client_secret.reveal()]
+
+
+class BasicCredentials(httpx.Auth):
+    """HTTP Basic as an integration user (Oracle Fusion): nothing to refresh, so a 401 is final."""
+
+    def __init__(self, username: str, password: str | Secret) -> None:
+        self._username, self._password = username, Secret(password)
+
+    def __repr__(self) -> str:
+        return f"BasicCredentials(username={self._username!r}, password=***)"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = httpx.BasicAuth(
+            self._username, self._password.reveal()
+        )._auth_header
+        yield request
+
+
 class StaticBearer(httpx.Auth):
     """A fixed bearer token (Ironclad legacy API key): nothing to refresh, so a 401 is final."""
 

@@ -308,6 +308,11 @@ CLM_MILESTONES = Profile(
 )
 
 DEFAULT = Profile("default", "The demo firm's own estate: the product's default names and values.")
+ORACLE = Profile(
+    "oracle",
+    "Salesforce and Ironclad with Oracle Fusion Cloud ERP / PPM as the ERP/PSA, read over its REST resources.",
+    systems=("salesforce", "ironclad", "oracle_fusion"),
+)
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
@@ -319,6 +324,7 @@ PROFILES: dict[str, Profile] = {
         BUSINESS_KEYS,
         CHARGE_BILLING,
         CLM_MILESTONES,
+        ORACLE,
     )
 }
 
@@ -335,7 +341,8 @@ def strip(exports: Path, prof: Profile) -> None:
     lacks = prof.lacks
     if prof.name == DEFAULT.name:
         return  # the demo estate as the sandbox has always served it: every table and field it exports
-    _netsuite(exports / "netsuite", prof.sources.get("netsuite") or {}, lacks.get("netsuite") or {})
+    if "netsuite" in prof.systems:  # an estate without NetSuite has no NetSuite exports to strip
+        _netsuite(exports / "netsuite", prof.sources.get("netsuite") or {}, lacks.get("netsuite") or {})
     _salesforce(exports / "salesforce", lacks.get("salesforce") or {})
     _ironclad(exports / "ironclad" / "records", lacks.get("ironclad") or {})
     for name, fields in (lacks.get("reference") or {}).items():

@@ -116,8 +116,13 @@ def offset_pages(
     headers: dict[str, str] | None = None,
     max_rows: int | None = None,
     sensitive: tuple[str, ...] = (),
+    params: dict[str, Any] | None = None,
+    by_count: bool = False,
 ) -> Iterator[Page]:
-    """offset/limit paging while hasMore; stops at max_rows (the caller windows past a vendor ceiling)."""
+    """offset/limit paging while hasMore; stops at max_rows (the caller windows past a vendor ceiling).
+
+    by_count: the next offset is this one plus the records received (Oracle REST: a server may serve fewer than
+    the limit asked, e.g. past its 500 ceiling), instead of plus the limit (NetSuite requires multiples of it)."""
     if limit < 1:
         raise ValueError(f"limit must be positive, got {limit}")
     offset = 0
@@ -126,7 +131,7 @@ def offset_pages(
         page = client.request_json(
             method,
             url,
-            params={"limit": limit, "offset": offset},
+            params={**(params or {}), "limit": limit, "offset": offset},
             json_body=json_body,
             headers=headers,
             parse=parse,
@@ -139,7 +144,7 @@ def offset_pages(
             return
         if not page.records:
             raise MalformedResponse(f"page at offset {offset} is empty but says more rows follow")
-        offset += limit  # offset stays a multiple of limit, as NetSuite requires
+        offset += len(page.records) if by_count else limit  # NetSuite: a multiple of limit
 
 
 def page_number_pages(
