@@ -66,7 +66,7 @@ SELECT r."msdyn_projectnumber",
        r."statuscode@OData.Community.Display.V1.FormattedValue",
        r."cl_createdat",
        r."cl_closeddate",
-       r."cl_pmid",
+       r."msdyn_projectmanager",
        r."cl_practice",
        r."cl_region",
        r."cl_projectrole",
@@ -77,9 +77,9 @@ SELECT r."msdyn_projectnumber",
        r._extracted_at,
        r."${correlation_field}"
 FROM raw.${source}__msdyn_project r
-LEFT JOIN raw.${source}__account k2 ON k2."accountid" = r."_cl_clientid_value"
+LEFT JOIN raw.${source}__account k2 ON k2."accountid" = r."_msdyn_customer_value"
 LEFT JOIN raw.${source}__cdm_company k3 ON k3."cdm_companyid" = r."_cl_legalentityid_value"
-LEFT JOIN raw.${source}__transactioncurrency k6 ON k6."transactioncurrencyid" = r."_cl_currency_value";
+LEFT JOIN raw.${source}__transactioncurrency k6 ON k6."transactioncurrencyid" = r."_transactioncurrencyid_value";
 
 INSERT INTO canon.task (task_id, project_id, wbs_code, name, billable, milestone_id, source_system, source_id, snapshot_ts, correlation_id)
 SELECT r."cl_externalid",
@@ -93,7 +93,7 @@ SELECT r."cl_externalid",
        r._extracted_at,
        r."${correlation_field}"
 FROM raw.${source}__msdyn_projecttask r
-LEFT JOIN raw.${source}__msdyn_project k1 ON k1."msdyn_projectid" = r."_cl_projectid_value";
+LEFT JOIN raw.${source}__msdyn_project k1 ON k1."msdyn_projectid" = r."_msdyn_project_value";
 
 INSERT INTO canon.assignment (project_id, resource_id, role, start_date, end_date, source_system, source_id, snapshot_ts, correlation_id)
 SELECT k0."msdyn_projectnumber",
@@ -106,7 +106,7 @@ SELECT k0."msdyn_projectnumber",
        r._extracted_at,
        r."${correlation_field}"
 FROM raw.${source}__msdyn_resourceassignment r
-LEFT JOIN raw.${source}__msdyn_project k0 ON k0."msdyn_projectid" = r."_cl_projectid_value"
+LEFT JOIN raw.${source}__msdyn_project k0 ON k0."msdyn_projectid" = r."_msdyn_project_value"
 LEFT JOIN raw.${source}__bookableresource k1 ON k1."bookableresourceid" = r."_cl_resourceid_value";
 
 INSERT INTO canon.billing_rule (project_id, rule_type, cap, cap_hours, source_system, source_id, snapshot_ts, correlation_id)
@@ -119,7 +119,7 @@ SELECT k0."msdyn_projectnumber",
        r._extracted_at,
        r."${correlation_field}"
 FROM raw.${source}__cl_billingrule r
-LEFT JOIN raw.${source}__msdyn_project k0 ON k0."msdyn_projectid" = r."_cl_projectid_value";
+LEFT JOIN raw.${source}__msdyn_project k0 ON k0."msdyn_projectid" = r."_msdyn_project_value";
 
 INSERT INTO canon.billing_schedule (schedule_line_id, project_id, sow_id, bill_date, amount, currency, milestone_id, line_type, updated_at, source_system, source_id, snapshot_ts, correlation_id)
 SELECT r."cl_externalid",
@@ -136,8 +136,8 @@ SELECT r."cl_externalid",
        r._extracted_at,
        r."${correlation_field}"
 FROM raw.${source}__msdyn_contractlinescheduleofvalue r
-LEFT JOIN raw.${source}__msdyn_project k1 ON k1."msdyn_projectid" = r."_cl_projectid_value"
-LEFT JOIN raw.${source}__transactioncurrency k5 ON k5."transactioncurrencyid" = r."_cl_currency_value";
+LEFT JOIN raw.${source}__msdyn_project k1 ON k1."msdyn_projectid" = r."_msdyn_project_value"
+LEFT JOIN raw.${source}__transactioncurrency k5 ON k5."transactioncurrencyid" = r."_transactioncurrencyid_value";
 
 INSERT INTO canon.time_entry (time_entry_id, project_id, task_id, resource_id, resource_legal_entity_id, role, work_date, hours, billable, approval_status, submitted_at, approved_at, cost_rate, invoice_line_id, source_system, source_id, snapshot_ts, correlation_id)
 SELECT r."cl_externalid",
@@ -159,7 +159,7 @@ SELECT r."cl_externalid",
        r._extracted_at,
        r."${correlation_field}"
 FROM raw.${source}__msdyn_timeentry r
-LEFT JOIN raw.${source}__msdyn_project k1 ON k1."msdyn_projectid" = r."_cl_projectid_value"
+LEFT JOIN raw.${source}__msdyn_project k1 ON k1."msdyn_projectid" = r."_msdyn_project_value"
 LEFT JOIN raw.${source}__msdyn_projecttask k2 ON k2."msdyn_projecttaskid" = r."_cl_taskid_value"
 LEFT JOIN raw.${source}__bookableresource k3 ON k3."bookableresourceid" = r."_cl_resourceid_value"
 LEFT JOIN raw.${source}__cdm_company k4 ON k4."cdm_companyid" = r."_cl_resourcelegalentityid_value";
@@ -181,9 +181,9 @@ SELECT r."cl_externalid",
        r._extracted_at,
        r."${correlation_field}"
 FROM raw.${source}__msdyn_expense r
-LEFT JOIN raw.${source}__msdyn_project k1 ON k1."msdyn_projectid" = r."_cl_projectid_value"
+LEFT JOIN raw.${source}__msdyn_project k1 ON k1."msdyn_projectid" = r."_msdyn_project_value"
 LEFT JOIN raw.${source}__bookableresource k2 ON k2."bookableresourceid" = r."_cl_resourceid_value"
-LEFT JOIN raw.${source}__transactioncurrency k6 ON k6."transactioncurrencyid" = r."_cl_currency_value";
+LEFT JOIN raw.${source}__transactioncurrency k6 ON k6."transactioncurrencyid" = r."_transactioncurrencyid_value";
 
 INSERT INTO canon.invoice (invoice_id, erp_invoice_no, client_id, legal_entity_id, sow_id, project_id, type, status, invoice_date, posted_at, due_date, currency, amount_net, tax_amount, amount_gross, amount_paid, payment_terms_days, po_number, source_ref, credit_reason_code, source_system, source_id, snapshot_ts, correlation_id)
 SELECT r."cl_externalid",
@@ -211,10 +211,10 @@ SELECT r."cl_externalid",
        r._extracted_at,
        r."${correlation_field}"
 FROM raw.${source}__invoice r
-LEFT JOIN raw.${source}__account k2 ON k2."accountid" = r."_cl_clientid_value"
+LEFT JOIN raw.${source}__account k2 ON k2."accountid" = r."_customerid_value"
 LEFT JOIN raw.${source}__cdm_company k3 ON k3."cdm_companyid" = r."_cl_legalentityid_value"
-LEFT JOIN raw.${source}__msdyn_project k5 ON k5."msdyn_projectid" = r."_cl_projectid_value"
-LEFT JOIN raw.${source}__transactioncurrency k11 ON k11."transactioncurrencyid" = r."_cl_currency_value";
+LEFT JOIN raw.${source}__msdyn_project k5 ON k5."msdyn_projectid" = r."_msdyn_project_value"
+LEFT JOIN raw.${source}__transactioncurrency k11 ON k11."transactioncurrencyid" = r."_transactioncurrencyid_value";
 
 INSERT INTO canon.invoice_line (invoice_line_id, invoice_id, line_no, line_type, source_id, role, quantity, unit_price, amount, tax_code, tax_rate, period_start, period_end, reason_code, approved_by, service_category, applied_to_retainer, source_system, snapshot_ts, correlation_id)
 SELECT r."cl_externalid",
@@ -256,7 +256,7 @@ SELECT r."cl_externalid",
 FROM raw.${source}__cl_payment r
 LEFT JOIN raw.${source}__account k2 ON k2."accountid" = r."_cl_clientid_value"
 LEFT JOIN raw.${source}__cdm_company k3 ON k3."cdm_companyid" = r."_cl_legalentityid_value"
-LEFT JOIN raw.${source}__transactioncurrency k5 ON k5."transactioncurrencyid" = r."_cl_currency_value";
+LEFT JOIN raw.${source}__transactioncurrency k5 ON k5."transactioncurrencyid" = r."_transactioncurrencyid_value";
 
 INSERT INTO canon.revenue_schedule (rev_line_id, sow_id, project_id, period, method, amount, posted_at, period_locked, source_system, source_id, snapshot_ts, correlation_id)
 SELECT r."cl_externalid",
@@ -272,7 +272,7 @@ SELECT r."cl_externalid",
        r._extracted_at,
        r."${correlation_field}"
 FROM raw.${source}__cl_revenueschedule r
-LEFT JOIN raw.${source}__msdyn_project k2 ON k2."msdyn_projectid" = r."_cl_projectid_value";
+LEFT JOIN raw.${source}__msdyn_project k2 ON k2."msdyn_projectid" = r."_msdyn_project_value";
 
 INSERT INTO canon.revenue_contract (sow_id, transaction_price, tp_updated_at, source_system, source_id, snapshot_ts, correlation_id)
 SELECT r."cl_sowid",
@@ -307,8 +307,8 @@ SELECT r."cl_externalid",
        r._extracted_at,
        r."${correlation_field}"
 FROM raw.${source}__cl_writedown r
-LEFT JOIN raw.${source}__msdyn_project k1 ON k1."msdyn_projectid" = r."_cl_projectid_value"
-LEFT JOIN raw.${source}__transactioncurrency k3 ON k3."transactioncurrencyid" = r."_cl_currency_value";
+LEFT JOIN raw.${source}__msdyn_project k1 ON k1."msdyn_projectid" = r."_msdyn_project_value"
+LEFT JOIN raw.${source}__transactioncurrency k3 ON k3."transactioncurrencyid" = r."_transactioncurrencyid_value";
 
 INSERT INTO canon.collection_action (invoice_id, action_type, action_date, source_system, source_id, snapshot_ts, correlation_id)
 SELECT r."cl_invoiceid",
@@ -348,8 +348,8 @@ SELECT r."cl_externalid",
        r._extracted_at,
        r."${correlation_field}"
 FROM raw.${source}__cl_subcontract r
-LEFT JOIN raw.${source}__msdyn_project k2 ON k2."msdyn_projectid" = r."_cl_projectid_value"
-LEFT JOIN raw.${source}__transactioncurrency k5 ON k5."transactioncurrencyid" = r."_cl_currency_value";
+LEFT JOIN raw.${source}__msdyn_project k2 ON k2."msdyn_projectid" = r."_msdyn_project_value"
+LEFT JOIN raw.${source}__transactioncurrency k5 ON k5."transactioncurrencyid" = r."_transactioncurrencyid_value";
 
 INSERT INTO canon.vendor_bill (vendor_bill_id, vendor_id, project_id, subcontract_id, bill_date, amount, currency, rebillable, invoice_line_id, source_system, source_id, snapshot_ts, correlation_id)
 SELECT r."cl_externalid",
@@ -366,8 +366,8 @@ SELECT r."cl_externalid",
        r._extracted_at,
        r."${correlation_field}"
 FROM raw.${source}__cl_vendorbill r
-LEFT JOIN raw.${source}__msdyn_project k2 ON k2."msdyn_projectid" = r."_cl_projectid_value"
-LEFT JOIN raw.${source}__transactioncurrency k6 ON k6."transactioncurrencyid" = r."_cl_currency_value";
+LEFT JOIN raw.${source}__msdyn_project k2 ON k2."msdyn_projectid" = r."_msdyn_project_value"
+LEFT JOIN raw.${source}__transactioncurrency k6 ON k6."transactioncurrencyid" = r."_transactioncurrencyid_value";
 
 INSERT INTO canon.milestone (milestone_id, sow_id, project_id, name, amount, due_date, status, completed_date, accepted_date, billing_trigger, source_system, source_id, snapshot_ts, correlation_id)
 SELECT r."cl_externalid",
@@ -385,4 +385,4 @@ SELECT r."cl_externalid",
        r._extracted_at,
        r."${correlation_field}"
 FROM raw.${source}__cl_milestone r
-LEFT JOIN raw.${source}__msdyn_project k2 ON k2."msdyn_projectid" = r."_cl_projectid_value";
+LEFT JOIN raw.${source}__msdyn_project k2 ON k2."msdyn_projectid" = r."_msdyn_project_value";
