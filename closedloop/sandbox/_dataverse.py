@@ -28,7 +28,10 @@ FORMATTED = "@OData.Community.Display.V1.FormattedValue"
 _FILTER = re.compile(r"^\s*modifiedon\s+(gt|ge)\s+(\S+)\s*$")
 _CODES = {  # the Dataverse error codes the sandbox's faults answer with
     429: ("0x80072322", "Number of requests exceeded the limit of 6000 over time window of 300 seconds."),
-    401: ("0x80040220", "Principal user is missing prvRead privilege or the access token is invalid or expired."),
+    401: (
+        "0x80040220",
+        "Principal user is missing prvRead privilege or the access token is invalid or expired.",
+    ),
 }
 
 
@@ -81,7 +84,9 @@ class DataverseAPI:
         form = await form_of(request)
         cid, secret = self.state.credentials.client(self.kind)
         if form.get("grant_type") != "client_credentials":
-            resp = _aadsts(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.")
+            resp = _aadsts(
+                400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type."
+            )
         elif form.get("client_id") != cid:
             resp = _aadsts(400, "unauthorized_client", 700016, "Application not found in the directory.")
         elif form.get("client_secret") != secret:
@@ -126,7 +131,9 @@ class DataverseAPI:
         if start and self.state.faults.standing(self.kind, "duplicates", entity_set):
             start -= 1  # rows modified while paging move the page boundary: one row comes twice
         page = [self._shape(r, fields, labels, entity_set) for r in chosen[start : start + size]]
-        doc: dict[str, Any] = {"@odata.context": f"{request.base_url}{API.lstrip('/')}/$metadata#{entity_set}"}
+        doc: dict[str, Any] = {
+            "@odata.context": f"{request.base_url}{API.lstrip('/')}/$metadata#{entity_set}"
+        }
         doc["value"] = page
         if start + size < len(chosen):
             query = dict(p) | {"$skiptoken": str(start + size)}
@@ -140,7 +147,9 @@ class DataverseAPI:
         m = _FILTER.match(filt)
         since = parse_timestamp(m[2]) if m else None
         if since is None:
-            raise ValueError(f"The sandbox supports $filter=modifiedon gt <DateTimeOffset> only, got {filt!r}.")
+            raise ValueError(
+                f"The sandbox supports $filter=modifiedon gt <DateTimeOffset> only, got {filt!r}."
+            )
         strict = m[1] == "gt"
         out = []
         for r in rows:
@@ -185,7 +194,9 @@ def secrets(kind: str, creds: Credentials) -> dict[str, str]:
     return {f"CLOSEDLOOP_{kind.upper()}_CLIENT_SECRET": creds.client(kind)[1]}
 
 
-def bare_loop(kind: str, entity_sets: list[str], client: httpx.Client, base_url: str, creds: Credentials) -> int:
+def bare_loop(
+    kind: str, entity_sets: list[str], client: httpx.Client, base_url: str, creds: Credentials
+) -> int:
     """A plain httpx loop over the same pages the collector reads (token, then each set to its last nextLink)."""
     cid, secret = creds.client(kind)
     form = {"grant_type": "client_credentials", "client_id": cid, "client_secret": secret}

@@ -84,7 +84,9 @@ class DataverseAPI:
         self.sets = {e.stream: e.entity_set for e in entities} | dict(cfg.get("entity_sets") or {})
         self.org_url = str(cfg.get("org_url") or "").rstrip("/")
         if not self.org_url.startswith(("https://", "http://")):
-            raise CollectorError(f"[sources.{kind}] org_url must be the environment URL, got {self.org_url!r}")
+            raise CollectorError(
+                f"[sources.{kind}] org_url must be the environment URL, got {self.org_url!r}"
+            )
         version = str(cfg.get("api_version") or "v9.2")
         self.base = f"{self.org_url}/api/data/{version if version.startswith('v') else 'v' + version}"
         self.page_size = max(1, min(MAX_PAGE_SIZE, int(cfg.get("page_size") or MAX_PAGE_SIZE)))

@@ -117,8 +117,7 @@ ENTITIES: list[Entity] = [
             "client_id": "customerid",
             "project_id": "msdyn_project",
         },
-        lookups=P
-        | {"client_id": "account", "legal_entity_id": "cdm_company", "currency": CUR},
+        lookups=P | {"client_id": "account", "legal_entity_id": "cdm_company", "currency": CUR},
     ),
     Entity(
         "invoicedetail",
@@ -146,7 +145,9 @@ ENTITIES: list[Entity] = [
     Entity("cl_writedown", "cl_writedowns", "write_down", "write_down_id", lookups=P | {"currency": CUR}),
     Entity("cl_collectionaction", "cl_collectionactions", "collection_action", None),
     Entity("cl_dispute", "cl_disputes", "dispute", None),
-    Entity("cl_subcontract", "cl_subcontracts", "subcontract", "subcontract_id", lookups=P | {"currency": CUR}),
+    Entity(
+        "cl_subcontract", "cl_subcontracts", "subcontract", "subcontract_id", lookups=P | {"currency": CUR}
+    ),
     Entity("cl_vendorbill", "cl_vendorbills", "vendor_bill", "vendor_bill_id", lookups=P | {"currency": CUR}),
     Entity("cl_milestone", "cl_milestones", "milestone", "milestone_id", lookups=P),
 ]

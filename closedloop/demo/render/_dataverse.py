@@ -60,7 +60,10 @@ def write_entity(
         frame = frame.with_columns(pl.col("_key").alias(entity.key))
     frame = frame.with_columns(**overrides) if overrides else frame
     pairs: list[tuple[str, pl.Expr]] = [
-        ("@odata.etag", jstr(pl.lit('W/"') + pl.int_range(1000, 1000 + pl.len()).cast(pl.String) + pl.lit('"'))),
+        (
+            "@odata.etag",
+            jstr(pl.lit('W/"') + pl.int_range(1000, 1000 + pl.len()).cast(pl.String) + pl.lit('"')),
+        ),
         (entity.pk, jstr(guid(entity.stream, pl.col("_key")))),
         (entity.key_attr, jstr(pl.col("_key"))),
     ]

@@ -31,6 +31,8 @@ def render(firm: FirmLike, out: Path, cfg: Mapping[str, Any], config: Mapping[st
     now, corr = as_of_ts(firm), str(cfg.get("correlation_field") or CORRELATION)
     counts: dict[str, int] = {}
     symbols: list[str] = []
+    clients = table(firm, "client").select("client_id", pl.coalesce("erp_customer_id", "client_id"))
+    customer_ids = dict(clients.drop_nulls().unique("client_id", keep="first").iter_rows())
     for i, entity in enumerate(ENTITIES):
         frame = table(firm, entity.canon)
         if entity.canon in ROWS:
@@ -38,6 +40,12 @@ def render(firm: FirmLike, out: Path, cfg: Mapping[str, Any], config: Mapping[st
         for column, target in entity.lookups.items():
             if target == "transactioncurrency":
                 symbols += frame[column].drop_nulls().unique().to_list()
+            if target == "account":  # a customer lookup points at the ERP customer of the canonical client
+                frame = frame.with_columns(
+                    pl.col(column).replace_strict(
+                        customer_ids, default=pl.col(column), return_dtype=pl.String
+                    )
+                )
         counts[entity.stream] = write_entity(
             entity,
             frame,
