@@ -90,8 +90,9 @@ class DataverseAPI:
         version = str(cfg.get("api_version") or "v9.2")
         self.base = f"{self.org_url}/api/data/{version if version.startswith('v') else 'v' + version}"
         self.page_size = max(1, min(MAX_PAGE_SIZE, int(cfg.get("page_size") or MAX_PAGE_SIZE)))
+        self.auth = auth or self._auth(secrets)
         self.http = HttpClient(
-            auth=auth or self._auth(secrets),
+            auth=self.auth,
             timeout=DEFAULT_TIMEOUT,
             policy=policy or policy_for(cfg),
             transport=transport,
