@@ -151,7 +151,7 @@ def test_wrong_secret_fails_with_the_aadsts_words_and_no_secret(estate):
 
 
 def test_echoed_credentials_never_reach_the_error(estate):
-    res, con, sb, _ = _run(estate, "echo_credentials@dynamics_project:first=1", only={"account"})
+    res, _con, sb, _ = _run(estate, "echo_credentials@dynamics_project:first=1", only={"account"})
     assert res.status == "failed"
     text = " ".join(res.errors)
     assert not [t for t in sb.state.tokens.issued if t in text]
