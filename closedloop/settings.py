@@ -332,6 +332,7 @@ DOCUMENTED_KINDS = (
     "files",
     "sql",
     "dynamics_project",
+    "dynamics_sales",
 )
 
 SOURCE_COMMON: list[Setting] = [

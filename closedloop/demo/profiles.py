@@ -313,6 +313,13 @@ DYNAMICS_PROJECT = Profile(
     systems=("salesforce", "ironclad", "dynamics_project"),
 )
 
+DYNAMICS = Profile(
+    "dynamics",
+    "Dynamics 365 Sales as the CRM and Project Operations as the ERP/PSA, both over the Dataverse Web API, with"
+    " Ironclad as the CLM.",
+    systems=("dynamics_sales", "ironclad", "dynamics_project"),
+)
+
 DEFAULT = Profile("default", "The demo firm's own estate: the product's default names and values.")
 PROFILES: dict[str, Profile] = {
     p.name: p
@@ -326,6 +333,7 @@ PROFILES: dict[str, Profile] = {
         CHARGE_BILLING,
         CLM_MILESTONES,
         DYNAMICS_PROJECT,
+        DYNAMICS,
     )
 }
 

@@ -97,3 +97,40 @@ def write_currencies(symbols: list[str], out: Path, now: dt.datetime) -> int:
         (MODIFIED, jstr(pl.lit(now.strftime(TS)))),
     ]
     return write_lines(frame, json_object(pairs, keep_nulls=True), out / f"{CURRENCY.entity_set}.jsonl")
+
+
+def render_all(
+    firm,
+    out: Path,
+    entities: list[Entity],
+    *,
+    correlation_attr: str,
+    rows: Mapping[str, pl.Expr],
+    overrides: Mapping[str, Mapping[str, pl.Expr]],
+    frames: Mapping[str, pl.DataFrame] | None = None,
+) -> dict[str, int]:
+    """Every entity's table from the firm's canonical frames (`rows` filters the ones this system holds,
+    `overrides` replaces column values, `frames` replaces a whole frame), then the currencies they name."""
+    from closedloop.demo.render._fmt import as_of_ts, table
+
+    out.mkdir(parents=True, exist_ok=True)
+    now, counts, symbols = as_of_ts(firm), {}, []
+    for i, entity in enumerate(entities):
+        frame = (frames or {}).get(entity.canon)
+        frame = table(firm, entity.canon) if frame is None else frame
+        if entity.canon in rows:
+            frame = frame.filter(rows[entity.canon])
+        for column, target in entity.lookups.items():
+            if target == CURRENCY.stream:
+                symbols += frame[column].drop_nulls().unique().to_list()
+        counts[entity.stream] = write_entity(
+            entity,
+            frame,
+            out,
+            correlation_attr=correlation_attr,
+            now=now,
+            base=9_000_000_000 + i * 100_000_000,
+            overrides=overrides.get(entity.canon),
+        )
+    counts[CURRENCY.stream] = write_currencies(symbols, out, now)
+    return counts

@@ -8,8 +8,8 @@ from typing import Any
 
 import polars as pl
 
-from closedloop.demo.render._dataverse import write_currencies, write_entity
-from closedloop.demo.render._fmt import FirmLike, as_of_ts, table
+from closedloop.demo.render._dataverse import render_all
+from closedloop.demo.render._fmt import FirmLike, table
 from collectors.dynamics_project import CORRELATION
 from collectors.dynamics_project.entities import ENTITIES
 
@@ -27,33 +27,17 @@ OVERRIDES = {  # an ERP customer is keyed by its ERP id
 
 
 def render(firm: FirmLike, out: Path, cfg: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, int]:
-    out.mkdir(parents=True, exist_ok=True)
-    now, corr = as_of_ts(firm), str(cfg.get("correlation_field") or CORRELATION)
-    counts: dict[str, int] = {}
-    symbols: list[str] = []
     clients = table(firm, "client").select("client_id", pl.coalesce("erp_customer_id", "client_id"))
     customer_ids = dict(clients.drop_nulls().unique("client_id", keep="first").iter_rows())
-    for i, entity in enumerate(ENTITIES):
-        frame = table(firm, entity.canon)
-        if entity.canon in ROWS:
-            frame = frame.filter(ROWS[entity.canon])
-        for column, target in entity.lookups.items():
-            if target == "transactioncurrency":
-                symbols += frame[column].drop_nulls().unique().to_list()
-            if target == "account":  # a customer lookup points at the ERP customer of the canonical client
-                frame = frame.with_columns(
-                    pl.col(column).replace_strict(
-                        customer_ids, default=pl.col(column), return_dtype=pl.String
-                    )
-                )
-        counts[entity.stream] = write_entity(
-            entity,
-            frame,
-            out,
-            correlation_attr=corr,
-            now=now,
-            base=9_000_000_000 + i * 100_000_000,
-            overrides=OVERRIDES.get(entity.canon),
-        )
-    counts["transactioncurrency"] = write_currencies(symbols, out, now)
-    return counts
+    frames = {}
+    for entity in ENTITIES:  # a customer lookup points at the ERP customer of the canonical client
+        refs = [c for c, target in entity.lookups.items() if target == "account"]
+        if refs:
+            frames[entity.canon] = table(firm, entity.canon).with_columns(
+                pl.col(c).replace_strict(customer_ids, default=pl.col(c), return_dtype=pl.String)
+                for c in refs
+            )
+    corr = str(cfg.get("correlation_field") or CORRELATION)
+    return render_all(
+        firm, out, ENTITIES, correlation_attr=corr, rows=ROWS, overrides=OVERRIDES, frames=frames
+    )
