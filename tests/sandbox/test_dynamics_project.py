@@ -174,3 +174,41 @@ def test_a_table_the_environment_lacks_is_absent_and_a_dropped_column_null(estat
         con.execute(f"SELECT count(*) FROM {by['account'].table} WHERE cl_region IS NOT NULL").fetchone()[0]
         == 0
     )
+
+
+def _discover(sb: Sandbox, **overrides):
+    from closedloop import discover as disc
+    from closedloop import settings as cfgmod
+
+    raw = {**sb.source_config()[KIND], **overrides}
+    cfg = cfgmod.parse({"sources": {KIND: raw}}, None).sources[KIND]
+    env = sb.secrets()
+    report = disc.run(KIND, cfg, lambda n: env.get(f"CLOSEDLOOP_{KIND.upper()}_{n.upper()}"))
+    return report, cfg, disc
+
+
+def test_discover_finds_the_default_environment_and_drafts_a_config_that_parses(estate):
+    import tomllib
+
+    with Sandbox(estate) as sb:
+        report, cfg, disc = _discover(sb)
+    statuses = {(s, f.wanted.column): f.status for s, fs in report.findings.items() for f in fs}
+    assert list(statuses.values()).count("found") > 100  # columns the small firm leaves empty are not seen
+    assert (
+        statuses[("msdyn_project", "msdyn_billingtype@OData.Community.Display.V1.FormattedValue")] == "found"
+    )
+    assert statuses[("msdyn_timeentry", "_msdyn_project_value")] == "found"
+    assert "proposed" not in statuses.values() and report.settings == {}
+    assert tomllib.loads(disc.draft(report, cfg))  # the draft is TOML
+
+
+def test_discover_proposes_the_environments_own_correlation_column(estate, tmp_path):
+    import shutil
+
+    root = tmp_path / "renamed"
+    shutil.copytree(estate, root)
+    for path in (root / KIND).glob("*.jsonl"):
+        path.write_text(path.read_text().replace('"cl_correlationid"', '"cl_engagementkey"'))
+    with Sandbox(root) as sb:
+        report, *_ = _discover(sb)
+    assert report.settings[("correlation_field",)][0] == "cl_engagementkey"
