@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from collectors._dataverse import discover as _dv
+from collectors.discover import Report, Wanted
 from collectors.dynamics_project import CORRELATION, KIND, api_collector, streams
 from collectors.dynamics_project.entities import ALL, ENTITIES
-from collectors.discover import Report, Wanted
 
 
 def wanted(cfg: Mapping[str, Any]) -> dict[str, list[Wanted]]:
