@@ -212,3 +212,30 @@ def test_discover_proposes_the_environments_own_correlation_column(estate, tmp_p
     with Sandbox(root) as sb:
         report, *_ = _discover(sb)
     assert report.settings[("correlation_field",)][0] == "cl_engagementkey"
+
+
+def test_an_incremental_read_asks_for_rows_modified_after_the_cursor(estate):
+    from collectors.base import StreamState
+
+    with Sandbox(estate) as sb:
+        collector = api_collector(sb, KIND, page_size=2)
+        stream = next(s for s in collector.streams() if s.name == "msdyn_timeentry")
+        state = StreamState()
+        full = [r for b in collector.read(stream, state) for r in b.records]
+        assert state.cursor == max(r["modifiedon"] for r in full)  # the newest modifiedon, as sent
+        stamps = sorted({r["modifiedon"] for r in full})
+        assert len(stamps) > 1
+        newer = [r for b in collector.read(stream, StreamState(cursor=stamps[0])) for r in b.records]
+    assert newer and len(newer) < len(full)
+    assert all(r["modifiedon"] > stamps[0] for r in newer)
+
+
+def test_the_bench_loop_reads_what_the_collector_reads(estate):
+    from closedloop.sandbox import dynamics_project
+
+    with Sandbox(estate) as sb:
+        res = collect(connect(), api_collector(sb, KIND))
+        with httpx.Client() as client:
+            assert dynamics_project.bare_loop(client, sb.base_url, sb.state.credentials) == sum(
+                s.rows for s in res.streams
+            )

@@ -81,7 +81,9 @@ def write_entity(
             pairs.append((entity.attr(column), json_value(pl.col(column), typ, TS)))
     if entity.has_correlation():
         pairs.append((correlation_attr, jstr(pl.col("correlation_id"))))
-    pairs.append((MODIFIED, jstr(modstamp(now).dt.strftime(TS))))
+    # a row was last modified at its latest own timestamp (created, submitted, approved, posted), else at export
+    stamps = [c for c, t in entity.columns().items() if t == "TIMESTAMPTZ"]
+    pairs.append((MODIFIED, jstr(modstamp(now, *stamps).dt.strftime(TS))))
     path = out / f"{entity.entity_set}.jsonl"
     return write_lines(frame, json_object(pairs, keep_nulls=True), path)
 
