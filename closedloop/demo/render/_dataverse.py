@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from closedloop.demo.render._fmt import json_object, json_value, jstr, modstamp, synthetic_ids, write_lines
-from closedloop.valuemaps import DOMAINS
+from closedloop.valuemaps import DOMAINS, VENDOR_DEFAULTS
 from collectors._dataverse import CURRENCY, FORMATTED, MODIFIED, Entity
 
 OPTION_BASE = 192_350_000  # option values of a publisher's option sets start here (prefix 19235)
@@ -34,6 +34,15 @@ def option_value(entity: Entity, column: str) -> pl.Expr:
     return pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.Int64)
 
 
+def labels(kind: str, entity: Entity, column: str) -> pl.Expr:
+    """An option set's label as the environment shows it: the product's vendor default word, else the canonical."""
+    words = VENDOR_DEFAULTS.get(kind, {}).get(f"{entity.canon}.{column}", {})
+    inverse: dict[str, str] = {}
+    for label, canonical in words.items():
+        inverse.setdefault(canonical, label)
+    return pl.col(column).replace(inverse) if inverse else pl.col(column)
+
+
 def record_key(entity: Entity, frame: pl.DataFrame, base: int) -> pl.Expr:
     """The business key: the canonical id, else the firm's source id, else a synthetic one."""
     if entity.key:
@@ -43,6 +52,7 @@ def record_key(entity: Entity, frame: pl.DataFrame, base: int) -> pl.Expr:
 
 
 def write_entity(
+    kind: str,
     entity: Entity,
     frame: pl.DataFrame,
     out: Path,
@@ -76,7 +86,7 @@ def write_entity(
         elif entity.is_option(column):
             attr = entity.attr(column)
             pairs.append((attr, option_value(entity, column).cast(pl.String)))
-            pairs.append((attr + FORMATTED, jstr(pl.col(column))))
+            pairs.append((attr + FORMATTED, jstr(labels(kind, entity, column))))
         else:
             pairs.append((entity.attr(column), json_value(pl.col(column), typ, TS)))
     if entity.has_correlation():
@@ -102,6 +112,7 @@ def write_currencies(symbols: list[str], out: Path, now: dt.datetime) -> int:
 
 
 def render_all(
+    kind: str,
     firm,
     out: Path,
     entities: list[Entity],
@@ -126,6 +137,7 @@ def render_all(
             if target == CURRENCY.stream:
                 symbols += frame[column].drop_nulls().unique().to_list()
         counts[entity.stream] = write_entity(
+            kind,
             entity,
             frame,
             out,

@@ -39,5 +39,12 @@ def render(firm: FirmLike, out: Path, cfg: Mapping[str, Any], config: Mapping[st
             )
     corr = str(cfg.get("correlation_field") or CORRELATION)
     return render_all(
-        firm, out, ENTITIES, correlation_attr=corr, rows=ROWS, overrides=OVERRIDES, frames=frames
+        "dynamics_project",
+        firm,
+        out,
+        ENTITIES,
+        correlation_attr=corr,
+        rows=ROWS,
+        overrides=OVERRIDES,
+        frames=frames,
     )
