@@ -55,3 +55,21 @@ def test_api_and_files_land_identical_raw_and_canon_tables(estate, specs):
     assert (
         via_api.execute("SELECT count(*) FROM canon.opportunity WHERE client_id IS NULL").fetchone()[0] == 0
     )
+
+
+def test_discover_finds_the_sales_tables_and_drafts_the_label_maps(estate):
+    import tomllib
+
+    from closedloop import discover as disc
+    from closedloop import settings as cfgmod
+
+    with Sandbox(estate) as sb:
+        cfg = cfgmod.parse({"sources": {KIND: sb.source_config()[KIND]}}, None).sources[KIND]
+        env = sb.secrets()
+        report = disc.run(KIND, cfg, lambda n: env.get(f"CLOSEDLOOP_{KIND.upper()}_{n.upper()}"))
+    statuses = {(s, f.wanted.column): f.status for s, fs in report.findings.items() for f in fs}
+    assert statuses[("opportunity", "_parentaccountid_value")] == "found"
+    assert statuses[("invoice", "invoicenumber")] == "found"
+    assert report.settings == {}
+    drafted = cfgmod.parse(tomllib.loads(disc.draft(report, cfg)), None).sources[KIND]
+    assert drafted["transport"] == "api" and drafted["org_url"] == cfg["org_url"]
