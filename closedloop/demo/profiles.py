@@ -316,7 +316,11 @@ DYNAMICS_PROJECT = Profile(
 DYNAMICS = Profile(
     "dynamics",
     "Dynamics 365 Sales as the CRM and Project Operations as the ERP/PSA, both over the Dataverse Web API, with"
-    " Ironclad as the CLM.",
+    " Ironclad as the CLM. The integration's correlation column was created under the default publisher (new_).",
+    sources={
+        "dynamics_sales": {"correlation_field": "new_engagementkey"},
+        "dynamics_project": {"correlation_field": "new_engagementkey"},
+    },
     systems=("dynamics_sales", "ironclad", "dynamics_project"),
 )
 
