@@ -332,6 +332,8 @@ DOCUMENTED_KINDS = (
     "files",
     "sql",
     "oracle_fusion",
+    "dynamics_project",
+    "dynamics_sales",
 )
 
 SOURCE_COMMON: list[Setting] = [

@@ -86,6 +86,35 @@ VENDOR_DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
         # charge types of charge-based billing (billing_schedules = 'charges'); a retainer fee is a fixed-date charge
         "billing_schedule.line_type": {"Fixed Date": "fixed", "Milestone": "milestone"},
     },
+    # Dataverse option-set labels (the FormattedValue annotation) of Project Operations and Sales
+    "dynamics_project": {
+        "project.status": {"Not Started": "pending", "In Progress": "active", "Completed": "closed"},
+        "project.billing_type": {
+            "Time and Material": "TM",
+            "Time and Material with Not-to-Exceed": "TM_CAP",
+            "Fixed Price": "FF",
+            "Fixed Price Milestones": "MILESTONE",
+        },
+        "time_entry.approval_status": {"Draft": "open", "Returned": "rejected"},
+        "expense.approval_status": {"Draft": "open"},
+        "invoice.status": {
+            "New": "draft",
+            "Billed": "posted",
+            "Complete": "paid",
+            "Partial": "partially_paid",
+            "Canceled": "cancelled",
+        },
+        "invoice_line.line_type": {"Fee": "fixed"},
+    },
+    "dynamics_sales": {
+        "crm_invoice_status.status": {
+            "Billed": "open",
+            "Complete": "paid",
+            "Partial": "partially_paid",
+            "Canceled": "cancelled",
+        },
+        "opportunity.deal_type": {"New Business": "new", "Change Order": "change_order"},
+    },
     "ironclad": {
         "contract.status": {"Signed": "executed", "Active": "executed"},
         "sow.status": {"Signed": "executed", "Active": "executed"},

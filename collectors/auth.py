@@ -438,3 +438,28 @@ def need(source: str, cfg: Mapping[str, Any], secrets: SecretSource, name: str, 
             f"{source}: {name} is required for auth = {cfg.get('auth')!r}; set it in {where_from}"
         )
     return str(value)
+
+
+class EntraClientCredentials(TokenAuth):
+    """Microsoft Entra ID client credentials (v2.0 endpoint): a Dataverse token for scope <org>/.default.
+
+    Refusals come back as {"error": "invalid_client", "error_description": "AADSTS7000215: ..."}.
+    """
+
+    def __init__(
+        self, token_url: str, client_id: str, client_secret: str | Secret, *, scope: str, **kw: Any
+    ) -> None:
+        super().__init__(token_url, **kw)
+        self.client_id, self._client_secret, self.scope = client_id, Secret(client_secret), scope
+
+    def token_request(self) -> httpx.Request:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self._client_secret.reveal(),
+            "scope": self.scope,
+        }
+        return self._post_form(form)
+
+    def _secrets(self) -> list[str]:
+        return [self._client_secret.reveal()]

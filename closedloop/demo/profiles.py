@@ -307,6 +307,23 @@ CLM_MILESTONES = Profile(
     not_covered=frozenset({"Q2C-022"}),
 )
 
+DYNAMICS_PROJECT = Profile(
+    "dynamics-project",
+    "Salesforce and Ironclad with Dynamics 365 Project Operations as the ERP/PSA, read over the Dataverse Web API.",
+    systems=("salesforce", "ironclad", "dynamics_project"),
+)
+
+DYNAMICS = Profile(
+    "dynamics",
+    "Dynamics 365 Sales as the CRM and Project Operations as the ERP/PSA, both over the Dataverse Web API, with"
+    " Ironclad as the CLM. The integration's correlation column was created under the default publisher (new_).",
+    sources={
+        "dynamics_sales": {"correlation_field": "new_engagementkey"},
+        "dynamics_project": {"correlation_field": "new_engagementkey"},
+    },
+    systems=("dynamics_sales", "ironclad", "dynamics_project"),
+)
+
 DEFAULT = Profile("default", "The demo firm's own estate: the product's default names and values.")
 ORACLE = Profile(
     "oracle",
@@ -325,6 +342,8 @@ PROFILES: dict[str, Profile] = {
         CHARGE_BILLING,
         CLM_MILESTONES,
         ORACLE,
+        DYNAMICS_PROJECT,
+        DYNAMICS,
     )
 }
 
@@ -341,10 +360,12 @@ def strip(exports: Path, prof: Profile) -> None:
     lacks = prof.lacks
     if prof.name == DEFAULT.name:
         return  # the demo estate as the sandbox has always served it: every table and field it exports
-    if "netsuite" in prof.systems:  # an estate without NetSuite has no NetSuite exports to strip
+    if "netsuite" in prof.systems:
         _netsuite(exports / "netsuite", prof.sources.get("netsuite") or {}, lacks.get("netsuite") or {})
-    _salesforce(exports / "salesforce", lacks.get("salesforce") or {})
-    _ironclad(exports / "ironclad" / "records", lacks.get("ironclad") or {})
+    if "salesforce" in prof.systems:
+        _salesforce(exports / "salesforce", lacks.get("salesforce") or {})
+    if "ironclad" in prof.systems:
+        _ironclad(exports / "ironclad" / "records", lacks.get("ironclad") or {})
     for name, fields in (lacks.get("reference") or {}).items():
         if fields is not None:
             raise ValueError(f"profile {prof.name}: reference files are lacked whole, not by column ({name})")

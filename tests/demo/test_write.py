@@ -12,7 +12,9 @@ from closedloop.demo import write_demo
 
 def test_write_demo_files(firm, tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(exports, "render_exports", lambda f, out, config=None, systems=None: calls.append((out, systems)))
+    monkeypatch.setattr(
+        exports, "render_exports", lambda f, out, config=None, systems=None: calls.append((out, systems))
+    )
     out = write_demo(firm, tmp_path)
     assert calls == [(tmp_path / "exports", ("salesforce", "ironclad", "netsuite"))]
     key = pl.read_parquet(out / "answer_key.parquet")
