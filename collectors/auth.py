@@ -287,6 +287,36 @@ class IroncladClientCredentials(TokenAuth):
         return {"x-as-user-email": self.as_user_email} if self.as_user_email else {}
 
 
+class ClientCredentialsBasic(TokenAuth):
+    """OAuth 2.0 client credentials with the client authenticated by HTTP Basic (RFC 6749 client_secret_basic),
+    as SAP BTP / S/4HANA Cloud token endpoints take it: the secret never goes into the form."""
+
+    def __init__(self, token_url: str, client_id: str, client_secret: str | Secret, **kw: Any) -> None:
+        super().__init__(token_url, **kw)
+        self.client_id, self._client_secret = client_id, Secret(client_secret)
+
+    def token_request(self) -> httpx.Request:
+        request = self._post_form({"grant_type": "client_credentials", "client_id": self.client_id})
+        basic = httpx.BasicAuth(self.client_id, self._client_secret.reveal())
+        return next(basic.auth_flow(request))
+
+    def _secrets(self) -> list[str]:
+        return [self._client_secret.reveal()]
+
+
+class Basic(httpx.Auth):
+    """HTTP Basic with a communication user (SAP communication arrangement): nothing to refresh, a 401 is final."""
+
+    def __init__(self, user: str, password: str | Secret) -> None:
+        self._user, self._password = user, Secret(password)
+
+    def __repr__(self) -> str:
+        return f"Basic(user={self._user!r}, password=***)"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        yield from httpx.BasicAuth(self._user, self._password.reveal()).auth_flow(request)
+
+
 class StaticBearer(httpx.Auth):
     """A fixed bearer token (Ironclad legacy API key): nothing to refresh, so a 401 is final."""
 

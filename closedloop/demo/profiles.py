@@ -307,6 +307,12 @@ CLM_MILESTONES = Profile(
     not_covered=frozenset({"Q2C-022"}),
 )
 
+SAP = Profile(
+    "sap",
+    "Salesforce, Ironclad and SAP S/4HANA Cloud as the ERP/PSA: enterprise projects, customer-project billing"
+    " plans, timesheets, billing documents and receivables clearing over OData v2, the rest from custom CDS views.",
+    systems=("salesforce", "ironclad", "sap_s4"),
+)
 DEFAULT = Profile("default", "The demo firm's own estate: the product's default names and values.")
 PROFILES: dict[str, Profile] = {
     p.name: p
@@ -319,6 +325,7 @@ PROFILES: dict[str, Profile] = {
         BUSINESS_KEYS,
         CHARGE_BILLING,
         CLM_MILESTONES,
+        SAP,
     )
 }
 
@@ -335,9 +342,12 @@ def strip(exports: Path, prof: Profile) -> None:
     lacks = prof.lacks
     if prof.name == DEFAULT.name:
         return  # the demo estate as the sandbox has always served it: every table and field it exports
-    _netsuite(exports / "netsuite", prof.sources.get("netsuite") or {}, lacks.get("netsuite") or {})
-    _salesforce(exports / "salesforce", lacks.get("salesforce") or {})
-    _ironclad(exports / "ironclad" / "records", lacks.get("ironclad") or {})
+    if "netsuite" in prof.systems:
+        _netsuite(exports / "netsuite", prof.sources.get("netsuite") or {}, lacks.get("netsuite") or {})
+    if "salesforce" in prof.systems:
+        _salesforce(exports / "salesforce", lacks.get("salesforce") or {})
+    if "ironclad" in prof.systems:
+        _ironclad(exports / "ironclad" / "records", lacks.get("ironclad") or {})
     for name, fields in (lacks.get("reference") or {}).items():
         if fields is not None:
             raise ValueError(f"profile {prof.name}: reference files are lacked whole, not by column ({name})")
