@@ -28,7 +28,7 @@ from collectors.http.odata import v2_datetime
 
 VENDOR = "sap_s4"
 ROOT = "/sap/opu/odata/sap"
-PAGE_SIZE = 500  # server-driven page size; tests lower it through state.caps.sap_s4
+PAGE_SIZE = 5000  # server-driven page size; tests lower it through state.caps.sap_s4
 _FILTER = re.compile(r"^\s*(\w+)\s+(gt|ge)\s+datetimeoffset'([^']+)'\s*$")
 
 
@@ -66,6 +66,7 @@ class SapS4API:
         self.state = state
         self._cache: dict[Path, list[dict[str, Any]] | None] = {}
         self._lock = threading.Lock()
+        self._listings: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
 
     def routes(self) -> list[Route]:
         return [
@@ -79,7 +80,10 @@ class SapS4API:
         client_id, secret = self.state.credentials.client(VENDOR)
         given = _basic(request) or (form.get("client_id", ""), form.get("client_secret", ""))
         if form.get("grant_type") != "client_credentials":
-            body = {"error": "unsupported_grant_type", "error_description": "grant_type must be client_credentials"}
+            body = {
+                "error": "unsupported_grant_type",
+                "error_description": "grant_type must be client_credentials",
+            }
             return self.state.count(VENDOR, json_response(body, 400))
         if given != (client_id, secret):
             body = {"error": "unauthorized", "error_description": "Bad credentials"}
@@ -112,15 +116,16 @@ class SapS4API:
         service, name = request.path_params["service"], request.path_params["entity_set"]
         rows = self.records(service, name)
         if rows is None:
-            msg = f"Resource not found for segment '{name}'" if self._service_known(service) else (
-                f"No service found for namespace '', name '{service.split(';')[0]}', version '0001'"
+            msg = (
+                f"Resource not found for segment '{name}'"
+                if self._service_known(service)
+                else (f"No service found for namespace '', name '{service.split(';')[0]}', version '0001'")
             )
             return self.state.count(VENDOR, json_response(error(404, "/IWFND/MED/170", msg), 404))
-        rows = [self._drifted(r, name) for r in rows]
         p = request.query_params
         try:
-            rows = self._filter(rows, p.get("$filter"))
-            rows = self._select(rows, p.get("$select"), name)
+            rows = self._filtered(service, name, rows, p.get("$filter"))
+            select = self._check_select(rows, p.get("$select"), name)
             skip = int(p.get("$skiptoken") or 0)
         except ValueError as exc:
             return self.state.count(VENDOR, json_response(error(400, "/IWBEP/CM_MGW_RT/022", str(exc)), 400))
@@ -128,11 +133,18 @@ class SapS4API:
         start = skip
         if skip and self.state.faults.standing(VENDOR, "duplicates", name):
             start -= 1  # rows changed while paging shift the server's cursor: one repeats
-        body: dict[str, Any] = {"results": rows[start : skip + size]}
+        page = [self._drifted(r, name) for r in rows[start : skip + size]]
+        if select:
+            page = [
+                {k: r.get(k) for k in ("__metadata", *select) if k in r or k != "__metadata"} for r in page
+            ]
+        body: dict[str, Any] = {"results": page}
         if p.get("$inlinecount") == "allpages":
             body["__count"] = str(len(rows))
         if skip + size < len(rows):
-            query = [(k, v) for k, v in p.multi_items() if k != "$skiptoken"] + [("$skiptoken", str(skip + size))]
+            query = [(k, v) for k, v in p.multi_items() if k != "$skiptoken"] + [
+                ("$skiptoken", str(skip + size))
+            ]
             body["__next"] = str(request.url.replace(query=str(httpx.QueryParams(query))))
         return self.state.finish(VENDOR, json_response({"d": body}))
 
@@ -149,36 +161,47 @@ class SapS4API:
                     record[fault.to] = value
         return record
 
-    @staticmethod
-    def _filter(rows: list[dict[str, Any]], text: str | None) -> list[dict[str, Any]]:
+    def _filtered(self, service: str, name: str, rows: list[dict[str, Any]], text: str | None) -> list:
+        """The rows a $filter keeps, computed once per listing (its pages share it)."""
         if not text:
             return rows
-        m = _FILTER.match(text)
-        if not m:
-            raise ValueError(f"Invalid filter expression: '{text[:80]}'")
-        field, op, value = m.groups()
-        try:
-            since = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"Invalid datetimeoffset literal '{value[:40]}'") from None
+        key = (service, name, text)
+        with self._lock:
+            if key not in self._listings:
+                while len(self._listings) > 32:
+                    self._listings.pop(next(iter(self._listings)))
+                self._listings[key] = _filter(rows, text)
+            return self._listings[key]
 
-        def keep(r: dict[str, Any]) -> bool:
-            when = v2_datetime(r.get(field) or "") if isinstance(r.get(field), str) else None
-            return when is not None and (when > since if op == "gt" else when >= since)
-
-        return [r for r in rows if keep(r)]
-
-    @staticmethod
-    def _select(rows: list[dict[str, Any]], text: str | None, entity_set: str) -> list[dict[str, Any]]:
+    def _check_select(self, rows: list[dict[str, Any]], text: str | None, name: str) -> list[str]:
+        """The $select fields, each one the entity type has (after drift), else the service's 400."""
         if not text:
-            return rows
+            return []
         wanted = [f.strip() for f in text.split(",") if f.strip()]
-        known = set().union(*(r.keys() for r in rows[:50])) if rows else set(wanted)
+        sample = [self._drifted(r, name) for r in rows[:50]]
+        known = set().union(*(r.keys() for r in sample)) if sample else set(wanted)
         for f in wanted:
             if f not in known:
-                raise ValueError(f"Property '{f}' not found in type '{entity_set}Type'")
-        keep = ["__metadata", *wanted]
-        return [{k: r.get(k) for k in keep if k in r or k in wanted} for r in rows]
+                raise ValueError(f"Property '{f}' not found in type '{name}Type'")
+        return wanted
+
+
+def _filter(rows: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """$filter=<stamp> gt|ge datetimeoffset'...': the only filter the collector sends."""
+    m = _FILTER.match(text)
+    if not m:
+        raise ValueError(f"Invalid filter expression: '{text[:80]}'")
+    field, op, value = m.groups()
+    try:
+        since = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"Invalid datetimeoffset literal '{value[:40]}'") from None
+
+    def keep(r: dict[str, Any]) -> bool:
+        when = v2_datetime(r[field]) if isinstance(r.get(field), str) else None
+        return when is not None and (when > since if op == "gt" else when >= since)
+
+    return [r for r in rows if keep(r)]
 
 
 def _basic(request: Request) -> tuple[str, str] | None:
@@ -217,7 +240,10 @@ def source_config(base_url: str, creds: Credentials) -> dict[str, Any]:
 
 def secrets(creds: Credentials) -> dict[str, str]:
     _, secret = creds.client(VENDOR)
-    return {"CLOSEDLOOP_SAP_S4_CLIENT_SECRET": secret, "CLOSEDLOOP_SAP_S4_PASSWORD": communication_user(creds)[1]}
+    return {
+        "CLOSEDLOOP_SAP_S4_CLIENT_SECRET": secret,
+        "CLOSEDLOOP_SAP_S4_PASSWORD": communication_user(creds)[1],
+    }
 
 
 def bare_loop(client: httpx.Client, base_url: str, creds: Credentials) -> int:

@@ -17,7 +17,9 @@ from collectors.sap_s4.streams import CORRELATION, DEFAULT_FIELDS, ENTITY_SETS, 
 
 SYSTEM = "ERP"
 SETTINGS: list[Setting] = [
-    Setting("correlation_field", str, CORRELATION, "Extension field (all entities) holding the correlation ID."),
+    Setting(
+        "correlation_field", str, CORRELATION, "Extension field (all entities) holding the correlation ID."
+    ),
     Setting(
         "fields",
         dict,
@@ -57,7 +59,9 @@ def check_settings(cfg: Mapping[str, Any], prefix: str) -> None:
             )
     for stream, where in (cfg.get("entity_sets") or {}).items():
         if stream not in ENTITY_SETS:
-            raise ValueError(f"unknown key '{prefix}.entity_sets.{stream}' (allowed: {', '.join(ENTITY_SETS)})")
+            raise ValueError(
+                f"unknown key '{prefix}.entity_sets.{stream}' (allowed: {', '.join(ENTITY_SETS)})"
+            )
         if not isinstance(where, str) or not where.strip("/"):
             raise ValueError(f"key '{prefix}.entity_sets.{stream}': {where!r} is not 'SERVICE/EntitySet'")
 

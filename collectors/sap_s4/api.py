@@ -118,7 +118,9 @@ class SapS4API:
         key = stream.primary_key[0] if stream.primary_key else None
         while True:
             try:
-                yield from self._pages(stream, state, params | {"$select": ",".join(selected)}, types, key, missing)
+                yield from self._pages(
+                    stream, state, params | {"$select": ",".join(selected)}, types, key, missing
+                )
                 return
             except HttpError as exc:
                 if exc.status == 404:

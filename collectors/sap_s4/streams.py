@@ -30,7 +30,9 @@ class EntitySet:
     entity_set: str
     key: str
     fields: Mapping[str, str]
-    cursor: str | None = None  # LastChangeDateTime where the entity has it: $filter ... gt datetimeoffset'...'
+    cursor: str | None = (
+        None  # LastChangeDateTime where the entity has it: $filter ... gt datetimeoffset'...'
+    )
 
 
 def _f(*specs: str) -> dict[str, str]:
@@ -443,9 +445,7 @@ def streams(cfg: Mapping[str, Any] | None = None) -> list[Stream]:
     out = []
     for name, e in ENTITY_SETS.items():
         service, set_name = entity_set(cfg, name)
-        columns = tuple(
-            Column(n[f], typ, required=f == e.key) for f, typ in e.fields.items()
-        )
+        columns = tuple(Column(n[f], typ, required=f == e.key) for f, typ in e.fields.items())
         out.append(
             Stream(
                 name,

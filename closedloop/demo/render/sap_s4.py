@@ -13,8 +13,16 @@ from typing import Any
 
 import polars as pl
 
-from closedloop.demo.render._fmt import FirmLike, as_of_ts, jstr, json_object, modstamp, synthetic_ids, table, write_lines
-from collectors.sap_s4.streams import CORRELATION, ENTITY_SETS, field_names, streams
+from closedloop.demo.render._fmt import (
+    FirmLike,
+    as_of_ts,
+    json_object,
+    jstr,
+    modstamp,
+    synthetic_ids,
+    table,
+    write_lines,
+)
 from collectors.sap_s4.codes import (
     BILLING_TYPES,
     CLEARING,
@@ -23,6 +31,7 @@ from collectors.sap_s4.codes import (
     TIMESHEET_STATUS,
     payment_terms,
 )
+from collectors.sap_s4.streams import CORRELATION, ENTITY_SETS, field_names, streams
 
 
 def v2_value(e: pl.Expr, raw_type: str) -> pl.Expr:
@@ -67,7 +76,9 @@ class Writer:
 def render(firm: FirmLike, out: Path, cfg: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, int]:
     """Every entity set of the firm as its S/4HANA tenant holds it."""
     w, now, col = Writer(Path(out), cfg or {}), as_of_ts(firm), pl.col
-    clients = table(firm, "client").select("client_id", pl.coalesce("erp_customer_id", "client_id").alias("c"))
+    clients = table(firm, "client").select(
+        "client_id", pl.coalesce("erp_customer_id", "client_id").alias("c")
+    )
     cust_ids = dict(clients.drop_nulls().unique("client_id", keep="first").iter_rows())
 
     def customer(c: str) -> pl.Expr:
@@ -175,7 +186,9 @@ def _projects(firm, w: Writer, now, customer, corr) -> dict[str, int]:
     )
     a = table(firm, "assignment")
     a = a.with_columns(
-        source_id=pl.coalesce("source_id", synthetic_ids(9_100_000_000, ["project_id", "resource_id", "start_date"]))
+        source_id=pl.coalesce(
+            "source_id", synthetic_ids(9_100_000_000, ["project_id", "resource_id", "start_date"])
+        )
     )
     counts["team_member"] = w.write(
         "team_member",
@@ -192,7 +205,9 @@ def _projects(firm, w: Writer, now, customer, corr) -> dict[str, int]:
         | corr,
     )
     r = table(firm, "billing_rule")
-    r = r.with_columns(source_id=pl.coalesce("source_id", synthetic_ids(9_200_000_000, ["project_id", "rule_type"])))
+    r = r.with_columns(
+        source_id=pl.coalesce("source_id", synthetic_ids(9_200_000_000, ["project_id", "rule_type"]))
+    )
     counts["sales_order_item"] = w.write(
         "sales_order_item",
         r,
@@ -412,7 +427,11 @@ def _records(firm, w: Writer, now, corr) -> dict[str, int]:
     counts["posting_period"] = w.write(
         "posting_period",
         locks,
-        {"PostingPeriod": col("source_id"), "FiscalPeriodStartDate": col("period"), "LockedAt": col("lock_ts")},
+        {
+            "PostingPeriod": col("source_id"),
+            "FiscalPeriodStartDate": col("period"),
+            "LockedAt": col("lock_ts"),
+        },
     )
     counts["write_down"] = w.write(
         "write_down",
@@ -431,7 +450,9 @@ def _records(firm, w: Writer, now, corr) -> dict[str, int]:
     )
     ca = table(firm, "collection_action")
     ca = ca.with_columns(
-        source_id=pl.coalesce("source_id", synthetic_ids(9_700_000_000, ["invoice_id", "action_type", "action_date"]))
+        source_id=pl.coalesce(
+            "source_id", synthetic_ids(9_700_000_000, ["invoice_id", "action_type", "action_date"])
+        )
     )
     counts["collection_action"] = w.write(
         "collection_action",
@@ -445,7 +466,9 @@ def _records(firm, w: Writer, now, corr) -> dict[str, int]:
         | corr,
     )
     dp = table(firm, "dispute")
-    dp = dp.with_columns(source_id=pl.coalesce("source_id", synthetic_ids(9_800_000_000, ["invoice_id", "opened"])))
+    dp = dp.with_columns(
+        source_id=pl.coalesce("source_id", synthetic_ids(9_800_000_000, ["invoice_id", "opened"]))
+    )
     counts["dispute"] = w.write(
         "dispute",
         dp,
