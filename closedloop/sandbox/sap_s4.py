@@ -15,6 +15,7 @@ import json
 import re
 import secrets as _random
 import threading
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,8 @@ class SapS4API:
             query = [(k, v) for k, v in p.multi_items() if k != "$skiptoken"] + [
                 ("$skiptoken", str(skip + size))
             ]
-            body["__next"] = str(request.url.replace(query=str(httpx.QueryParams(query))))
+            # as SAP Gateway writes it: $-options unescaped
+            body["__next"] = str(request.url.replace(query=urllib.parse.urlencode(query, safe="$,'()")))
         return self.state.finish(VENDOR, json_response({"d": body}))
 
     def _service_known(self, service: str) -> bool:
