@@ -126,6 +126,9 @@ class SapS4API:
         p = request.query_params
         try:
             rows = self._filtered(service, name, rows, p.get("$filter"))
+            if p.get("$top") or p.get("$skip"):  # client-driven paging ($skip, $top): a window of the listing
+                first = int(p.get("$skip") or 0)
+                rows = rows[first : first + int(p["$top"])] if p.get("$top") else rows[first:]
             select = self._check_select(rows, p.get("$select"), name)
             skip = int(p.get("$skiptoken") or 0)
         except ValueError as exc:
