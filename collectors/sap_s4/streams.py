@@ -19,104 +19,81 @@ from collectors.base import Column, Stream
 
 CORRELATION = "YY1_CorrelationID"  # the key-user extension field holding the correlation ID (own setting)
 LAST_CHANGE = "LastChangeDateTime"
-D, TS, AMT, NUM, BOOL = "DATE", "TIMESTAMPTZ", "DECIMAL(18,2)", "DOUBLE", "BOOLEAN"
+# field specs 'Name:T' (T: D date, TS timestamp, AMT decimal amount, NUM double, BOOL, INT; none: text)
+TYPES = {
+    "D": "DATE",
+    "TS": "TIMESTAMPTZ",
+    "AMT": "DECIMAL(18,2)",
+    "NUM": "DOUBLE",
+    "BOOL": "BOOLEAN",
+    "INT": "BIGINT",
+}
 
 
 @dataclass(frozen=True)
 class EntitySet:
-    """Where a stream lives (service and entity set), its key and change stamp, and its fields (name: type)."""
+    """Where a stream lives (service and entity set), its key and change stamp, and its fields (name: type).
+
+    Every entity set a firm's integration stamps carries the correlation extension field (correlated), and those
+    with a change stamp (cursor) are read incrementally: $filter=LastChangeDateTime gt datetimeoffset'...'.
+    """
 
     service: str
     entity_set: str
     key: str
-    fields: Mapping[str, str]
-    cursor: str | None = (
-        None  # LastChangeDateTime where the entity has it: $filter ... gt datetimeoffset'...'
-    )
+    spec: str
+    correlated: bool = True
+    cursor: str | None = None
 
-
-def _f(*specs: str) -> dict[str, str]:
-    out = {}
-    for spec in specs:
-        name, _, typ = spec.partition(":")
-        out[name] = typ or "VARCHAR"
-    return out
+    @property
+    def fields(self) -> dict[str, str]:
+        out = {}
+        for item in self.spec.split():
+            name, _, typ = item.partition(":")
+            out[name] = TYPES[typ] if typ else "VARCHAR"
+        if self.correlated:
+            out[CORRELATION] = "VARCHAR"
+        if self.cursor:
+            out[self.cursor] = "TIMESTAMPTZ"
+        return out
 
 
 _PROJ = "API_ENTERPRISE_PROJECT_SRV;v=0002"
 _CPRJ = "SC_PROJ_ENGMT_CREATE_UPD_SRV"
-_LC = f"{LAST_CHANGE}:{TS}"
-_C = CORRELATION
 
 ENTITY_SETS: dict[str, EntitySet] = {
     "company_code": EntitySet(
         "API_COMPANYCODE_SRV",
         "A_CompanyCode",
         "CompanyCode",
-        _f("CompanyCode", "CompanyCodeName", "Country", "Currency", "VATRegistration", _C),
+        "CompanyCode CompanyCodeName Country Currency VATRegistration",
     ),
     "customer": EntitySet(
         "API_BUSINESS_PARTNER",
         "A_Customer",
         "Customer",
-        _f(
-            "Customer",
-            "CustomerName",
-            "YY1_CRMAccountID",
-            "Country",
-            "YY1_Region",
-            "TaxJurisdiction",
-            "VATRegistration",
-            f"YY1_TaxExempt:{BOOL}",
-            "YY1_BillToCountry",
-            "PaymentTerms",
-            f"YY1_PORequired:{BOOL}",
-            _C,
+        (
+            "Customer CustomerName YY1_CRMAccountID Country YY1_Region TaxJurisdiction VATRegistration "
+            "YY1_TaxExempt:BOOL YY1_BillToCountry PaymentTerms YY1_PORequired:BOOL"
         ),
     ),
     "workforce": EntitySet(
         "YY1_WORKFORCE_CDS",
         "YY1_Workforce",
         "PersonWorkAgreement",
-        _f(
-            "PersonWorkAgreement",
-            "PersonFullName",
-            "CompanyCode",
-            "JobName",
-            "YY1_Practice",
-            "YY1_Region",
-            f"YY1_CostRate:{AMT}",
-        ),
+        "PersonWorkAgreement PersonFullName CompanyCode JobName YY1_Practice YY1_Region YY1_CostRate:AMT",
+        correlated=False,
     ),
     "project": EntitySet(
         _PROJ,
         "A_EnterpriseProject",
         "Project",
-        _f(
-            "Project",
-            "ProjectDescription",
-            "YY1_Customer",
-            "CompanyCode",
-            "YY1_BillingType",
-            "ProjectCurrency",
-            f"ProjectStartDate:{D}",
-            f"ProjectEndDate:{D}",
-            f"YY1_BudgetAmount:{AMT}",
-            f"YY1_BudgetHours:{NUM}",
-            f"YY1_BudgetUpdatedAt:{TS}",
-            f"YY1_BudgetSubcontract:{AMT}",
-            "ProcessingStatus",
-            f"CreationDateTime:{TS}",
-            f"ActualEndDate:{D}",
-            "YY1_ProjectManager",
-            "YY1_Practice",
-            "YY1_Region",
-            "YY1_ProjectRole",
-            "YY1_CustomerPO",
-            "PaymentTerms",
-            "YY1_SOWID",
-            _C,
-            _LC,
+        (
+            "Project ProjectDescription YY1_Customer CompanyCode YY1_BillingType ProjectCurrency "
+            "ProjectStartDate:D ProjectEndDate:D YY1_BudgetAmount:AMT YY1_BudgetHours:NUM "
+            "YY1_BudgetUpdatedAt:TS YY1_BudgetSubcontract:AMT ProcessingStatus CreationDateTime:TS "
+            "ActualEndDate:D YY1_ProjectManager YY1_Practice YY1_Region YY1_ProjectRole YY1_CustomerPO "
+            "PaymentTerms YY1_SOWID"
         ),
         cursor=LAST_CHANGE,
     ),
@@ -124,16 +101,9 @@ ENTITY_SETS: dict[str, EntitySet] = {
         _PROJ,
         "A_EnterpriseProjectElement",
         "ProjectElement",
-        _f(
-            "ProjectElement",
-            "Project",
-            "ProjectElementDescription",
-            "YY1_WBSCode",
-            f"WBSElementIsBillingElement:{BOOL}",
-            f"IsProjectMilestone:{BOOL}",
-            "YY1_MilestoneID",
-            _C,
-            _LC,
+        (
+            "ProjectElement Project ProjectElementDescription YY1_WBSCode WBSElementIsBillingElement:BOOL "
+            "IsProjectMilestone:BOOL YY1_MilestoneID"
         ),
         cursor=LAST_CHANGE,
     ),
@@ -141,48 +111,23 @@ ENTITY_SETS: dict[str, EntitySet] = {
         _PROJ,
         "A_EntProjTeamMember",
         "TeamMember",
-        _f(
-            "TeamMember",
-            "Project",
-            "BusinessPartner",
-            "YY1_Role",
-            f"YY1_StartDate:{D}",
-            f"YY1_EndDate:{D}",
-            _C,
-            _LC,
-        ),
+        "TeamMember Project BusinessPartner YY1_Role YY1_StartDate:D YY1_EndDate:D",
         cursor=LAST_CHANGE,
     ),
     "sales_order_item": EntitySet(
         _CPRJ,
         "A_CustProjSlsOrdItem",
         "CustProjSlsOrdItem",
-        _f(
-            "CustProjSlsOrdItem",
-            "CustomerProject",
-            "YY1_BillingRuleType",
-            f"YY1_CapAmount:{AMT}",
-            f"YY1_CapHours:{NUM}",
-            _C,
-            _LC,
-        ),
+        "CustProjSlsOrdItem CustomerProject YY1_BillingRuleType YY1_CapAmount:AMT YY1_CapHours:NUM",
         cursor=LAST_CHANGE,
     ),
     "billing_plan_item": EntitySet(
         _CPRJ,
         "A_CustProjSlsOrdItmBillgPlnItm",
         "BillingPlanItem",
-        _f(
-            "BillingPlanItem",
-            "CustomerProject",
-            "YY1_SOWID",
-            f"BillingPlanBillingDate:{D}",
-            f"BillingPlanAmount:{AMT}",
-            "TransactionCurrency",
-            "YY1_MilestoneID",
-            "YY1_LineType",
-            _C,
-            _LC,
+        (
+            "BillingPlanItem CustomerProject YY1_SOWID BillingPlanBillingDate:D BillingPlanAmount:AMT "
+            "TransactionCurrency YY1_MilestoneID YY1_LineType"
         ),
         cursor=LAST_CHANGE,
     ),
@@ -190,23 +135,10 @@ ENTITY_SETS: dict[str, EntitySet] = {
         "API_MANAGE_WORKFORCE_TIMESHEET",
         "TimeSheetEntryCollection",
         "TimeSheetRecord",
-        _f(
-            "TimeSheetRecord",
-            "PersonWorkAgreementExternalID",
-            "CompanyCode",
-            "YY1_Project",
-            "WBSElement",
-            "YY1_Role",
-            f"TimeSheetDate:{D}",
-            f"RecordedHours:{AMT}",
-            f"YY1_Billable:{BOOL}",
-            "TimeSheetStatus",
-            f"YY1_SubmittedAt:{TS}",
-            f"YY1_ApprovedAt:{TS}",
-            f"YY1_CostRate:{AMT}",
-            "YY1_BillingDocumentItem",
-            _C,
-            _LC,
+        (
+            "TimeSheetRecord PersonWorkAgreementExternalID CompanyCode YY1_Project WBSElement YY1_Role "
+            "TimeSheetDate:D RecordedHours:AMT YY1_Billable:BOOL TimeSheetStatus YY1_SubmittedAt:TS "
+            "YY1_ApprovedAt:TS YY1_CostRate:AMT YY1_BillingDocumentItem"
         ),
         cursor=LAST_CHANGE,
     ),
@@ -214,20 +146,9 @@ ENTITY_SETS: dict[str, EntitySet] = {
         "YY1_PROJECTEXPENSE_CDS",
         "YY1_ProjectExpense",
         "ExpenseItem",
-        _f(
-            "ExpenseItem",
-            "PersonWorkAgreement",
-            "Project",
-            f"ExpenseDate:{D}",
-            "ExpenseType",
-            f"Amount:{AMT}",
-            "Currency",
-            f"IsBillable:{BOOL}",
-            "ApprovalStatus",
-            f"ApprovedAt:{TS}",
-            "BillingDocumentItem",
-            _C,
-            _LC,
+        (
+            "ExpenseItem PersonWorkAgreement Project ExpenseDate:D ExpenseType Amount:AMT Currency "
+            "IsBillable:BOOL ApprovalStatus ApprovedAt:TS BillingDocumentItem"
         ),
         cursor=LAST_CHANGE,
     ),
@@ -235,31 +156,12 @@ ENTITY_SETS: dict[str, EntitySet] = {
         "API_BILLING_DOCUMENT_SRV",
         "A_BillingDocument",
         "BillingDocument",
-        _f(
-            "BillingDocument",
-            "DocumentReferenceID",
-            "BillingDocumentType",
-            "SoldToParty",
-            "CompanyCode",
-            "YY1_SOWID",
-            "YY1_Project",
-            "AccountingPostingStatus",
-            "InvoiceClearingStatus",
-            f"BillingDocumentIsCancelled:{BOOL}",
-            f"BillingDocumentDate:{D}",
-            f"YY1_PostedAt:{TS}",
-            f"YY1_NetDueDate:{D}",
-            "TransactionCurrency",
-            f"TotalNetAmount:{AMT}",
-            f"TaxAmount:{AMT}",
-            f"TotalGrossAmount:{AMT}",
-            f"YY1_AmountCleared:{AMT}",
-            "CustomerPaymentTerms",
-            "PurchaseOrderByCustomer",
-            "YY1_CreditedBillingDoc",
-            "SDDocumentReason",
-            _C,
-            _LC,
+        (
+            "BillingDocument DocumentReferenceID BillingDocumentType SoldToParty CompanyCode YY1_SOWID "
+            "YY1_Project AccountingPostingStatus InvoiceClearingStatus BillingDocumentIsCancelled:BOOL "
+            "BillingDocumentDate:D YY1_PostedAt:TS YY1_NetDueDate:D TransactionCurrency TotalNetAmount:AMT "
+            "TaxAmount:AMT TotalGrossAmount:AMT YY1_AmountCleared:AMT CustomerPaymentTerms "
+            "PurchaseOrderByCustomer YY1_CreditedBillingDoc SDDocumentReason"
         ),
         cursor=LAST_CHANGE,
     ),
@@ -267,62 +169,28 @@ ENTITY_SETS: dict[str, EntitySet] = {
         "API_BILLING_DOCUMENT_SRV",
         "A_BillingDocumentItem",
         "BillingDocumentItem",
-        _f(
-            "BillingDocumentItem",
-            "BillingDocument",
-            "YY1_LineNo:BIGINT",
-            "YY1_LineType",
-            "YY1_SourceID",
-            "YY1_Role",
-            f"BillingQuantity:{AMT}",
-            f"YY1_UnitPrice:{AMT}",
-            f"NetAmount:{AMT}",
-            "TaxCode",
-            f"YY1_TaxRate:{NUM}",
-            f"YY1_PeriodStart:{D}",
-            f"YY1_PeriodEnd:{D}",
-            "YY1_ReasonCode",
-            "YY1_ApprovedBy",
-            "YY1_ServiceCategory",
-            f"YY1_AppliedToRetainer:{BOOL}",
-            _C,
+        (
+            "BillingDocumentItem BillingDocument YY1_LineNo:INT YY1_LineType YY1_SourceID YY1_Role "
+            "BillingQuantity:AMT YY1_UnitPrice:AMT NetAmount:AMT TaxCode YY1_TaxRate:NUM YY1_PeriodStart:D "
+            "YY1_PeriodEnd:D YY1_ReasonCode YY1_ApprovedBy YY1_ServiceCategory YY1_AppliedToRetainer:BOOL"
         ),
     ),
     "payment": EntitySet(
         "API_OPLACCTGDOCITEMCUBE_SRV",
         "A_OperationalAcctgDocItemCube",
         "AccountingDocument",
-        _f(
-            "AccountingDocument",
-            "AccountingDocumentType",
-            "InvoiceReference",
-            "Customer",
-            "CompanyCode",
-            f"AmountInTransactionCurrency:{AMT}",
-            "TransactionCurrency",
-            f"PostingDate:{D}",
-            f"ClearingDate:{D}",
-            _C,
+        (
+            "AccountingDocument AccountingDocumentType InvoiceReference Customer CompanyCode "
+            "AmountInTransactionCurrency:AMT TransactionCurrency PostingDate:D ClearingDate:D"
         ),
     ),
     "purchase_order": EntitySet(
         "API_PURCHASEORDER_PROCESS_SRV",
         "A_PurchaseOrder",
         "PurchaseOrder",
-        _f(
-            "PurchaseOrder",
-            "Supplier",
-            "YY1_Project",
-            "YY1_SOWID",
-            f"YY1_CapAmount:{AMT}",
-            "DocumentCurrency",
-            f"ValidityStartDate:{D}",
-            f"ValidityEndDate:{D}",
-            "YY1_AgreementStatus",
-            f"YY1_Rebillable:{BOOL}",
-            f"YY1_MarkupPct:{NUM}",
-            _C,
-            _LC,
+        (
+            "PurchaseOrder Supplier YY1_Project YY1_SOWID YY1_CapAmount:AMT DocumentCurrency "
+            "ValidityStartDate:D ValidityEndDate:D YY1_AgreementStatus YY1_Rebillable:BOOL YY1_MarkupPct:NUM"
         ),
         cursor=LAST_CHANGE,
     ),
@@ -330,91 +198,58 @@ ENTITY_SETS: dict[str, EntitySet] = {
         "API_SUPPLIERINVOICE_PROCESS_SRV",
         "A_SupplierInvoice",
         "SupplierInvoice",
-        _f(
-            "SupplierInvoice",
-            "InvoicingParty",
-            "YY1_Project",
-            "YY1_PurchaseOrder",
-            f"DocumentDate:{D}",
-            f"InvoiceGrossAmount:{AMT}",
-            "DocumentCurrency",
-            f"YY1_Rebillable:{BOOL}",
-            "YY1_BillingDocumentItem",
-            _C,
+        (
+            "SupplierInvoice InvoicingParty YY1_Project YY1_PurchaseOrder DocumentDate:D "
+            "InvoiceGrossAmount:AMT DocumentCurrency YY1_Rebillable:BOOL YY1_BillingDocumentItem"
         ),
     ),
     "revenue_contract": EntitySet(
         "YY1_REVENUECONTRACT_CDS",
         "YY1_RevenueContract",
         "RevenueContract",
-        _f("RevenueContract", "SOWID", f"TransactionPrice:{AMT}", f"PriceChangedAt:{TS}", _C),
+        "RevenueContract SOWID TransactionPrice:AMT PriceChangedAt:TS",
     ),
     "revenue_posting": EntitySet(
         "YY1_REVENUEPOSTING_CDS",
         "YY1_RevenuePosting",
         "RevenuePostingLine",
-        _f(
-            "RevenuePostingLine",
-            "SOWID",
-            "Project",
-            f"FiscalPeriodStartDate:{D}",
-            "RecognitionMethod",
-            f"Amount:{AMT}",
-            f"PostedAt:{TS}",
-            f"PeriodIsLocked:{BOOL}",
-            _C,
+        (
+            "RevenuePostingLine SOWID Project FiscalPeriodStartDate:D RecognitionMethod Amount:AMT "
+            "PostedAt:TS PeriodIsLocked:BOOL"
         ),
     ),
     "posting_period": EntitySet(
         "YY1_POSTINGPERIOD_CDS",
         "YY1_PostingPeriod",
         "PostingPeriod",
-        _f("PostingPeriod", f"FiscalPeriodStartDate:{D}", f"LockedAt:{TS}"),
+        "PostingPeriod FiscalPeriodStartDate:D LockedAt:TS",
+        correlated=False,
     ),
     "write_down": EntitySet(
         "YY1_PROJECTWRITEDOWN_CDS",
         "YY1_ProjectWriteDown",
         "WriteDown",
-        _f(
-            "WriteDown",
-            "Project",
-            f"Amount:{AMT}",
-            "Currency",
-            "ReasonCode",
-            "RequestedByRole",
-            "ApprovedBy",
-            f"CreatedAt:{TS}",
-            _C,
-        ),
+        "WriteDown Project Amount:AMT Currency ReasonCode RequestedByRole ApprovedBy CreatedAt:TS",
     ),
     "collection_action": EntitySet(
         "YY1_COLLECTIONACTION_CDS",
         "YY1_CollectionAction",
         "CollectionAction",
-        _f("CollectionAction", "BillingDocument", "ActionType", f"ActionDate:{D}", _C),
+        "CollectionAction BillingDocument ActionType ActionDate:D",
     ),
     "dispute": EntitySet(
         "YY1_DISPUTECASE_CDS",
         "YY1_DisputeCase",
         "DisputeCase",
-        _f("DisputeCase", "BillingDocument", f"OpenedOn:{D}", f"ClosedOn:{D}", "ReasonCode", _C),
+        "DisputeCase BillingDocument OpenedOn:D ClosedOn:D ReasonCode",
     ),
     "milestone": EntitySet(
         "YY1_PROJECTMILESTONE_CDS",
         "YY1_ProjectMilestone",
         "Milestone",
-        _f(
-            "Milestone",
-            "MilestoneName",
-            "SOWID",
-            "Project",
-            f"Amount:{AMT}",
-            f"DueDate:{D}",
-            "MilestoneStatus",
-            f"CompletedOn:{D}",
-            f"AcceptedOn:{D}",
-            "BillingTrigger",
-            _C,
+        (
+            "Milestone MilestoneName SOWID Project Amount:AMT DueDate:D MilestoneStatus CompletedOn:D "
+            "AcceptedOn:D BillingTrigger"
         ),
     ),
 }
