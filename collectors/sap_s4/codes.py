@@ -21,3 +21,8 @@ TIMESHEET_STATUS = {"open": "10", "submitted": "20", "approved": "30", "rejected
 def payment_terms(days: pl.Expr) -> pl.Expr:
     """Payment-terms days as the terms key SAP holds (NT30)."""
     return pl.lit("NT") + days.cast(pl.Int64).cast(pl.String).str.zfill(2)
+
+
+def sap_code(col: str, codes: dict[str, str]) -> pl.Expr:
+    """A canonical word as SAP's code for it; a word SAP has no code for is written as it is."""
+    return pl.col(col).replace_strict(dict(codes), default=pl.col(col), return_dtype=pl.String)
