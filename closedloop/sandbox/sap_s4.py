@@ -16,6 +16,7 @@ import re
 import secrets as _random
 import threading
 import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ class SapS4API:
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
-        self._cache: dict[Path, list[dict[str, Any]] | None] = {}
+        self._cache: dict[Path, Lines | None] = {}
         self._lock = threading.Lock()
         self._listings: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
 
@@ -100,12 +101,12 @@ class SapS4API:
         return _basic(request) == communication_user(self.state.credentials)
 
     # --- data ---------------------------------------------------------------------------------------
-    def records(self, service: str, entity_set: str) -> list[dict[str, Any]] | None:
-        """An entity set's records (None: the tenant does not expose it), loaded once."""
+    def records(self, service: str, entity_set: str) -> Lines | None:
+        """An entity set's records (None: the tenant does not expose it), indexed once, parsed page by page."""
         path = self.state.exports.root / VENDOR / service.split(";")[0] / f"{entity_set}.jsonl"
         with self._lock:
             if path not in self._cache:
-                self._cache[path] = _read(path) if path.is_file() else None
+                self._cache[path] = Lines(path) if path.is_file() else None
             return self._cache[path]
 
     async def entity_set(self, request: Request) -> Response:
@@ -220,9 +221,35 @@ def _basic(request: Request) -> tuple[str, str] | None:
     return user, password
 
 
-def _read(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+class Lines(Sequence):
+    """A JSON-lines export as a sequence of records: line offsets found once (vectorised), a slice parses only
+    its own lines, so a tenant of millions of timesheet records pages without holding them all as objects."""
+
+    def __init__(self, path: Path) -> None:
+        import mmap
+
+        import numpy as np
+
+        size = path.stat().st_size
+        with path.open("rb") as fh:  # mapped, not read: the OS pages in what a request touches
+            self._data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        ends = np.flatnonzero(np.frombuffer(self._data, dtype=np.uint8) == 10) if size else np.array([], int)
+        if size and self._data[size - 1 : size] != b"\n":
+            ends = np.append(ends, size)
+        starts = np.concatenate(([0], ends[:-1] + 1)) if len(ends) else ends
+        keep = ends > starts  # blank lines are no records
+        self._starts, self._ends = starts[keep].tolist(), ends[keep].tolist()
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self._record(i) for i in range(*index.indices(len(self)))]
+        return self._record(range(len(self))[index])
+
+    def _record(self, i: int) -> dict[str, Any]:
+        return json.loads(self._data[self._starts[i] : self._ends[i]])
 
 
 # --- the plug-in contract (closedloop/sandbox/vendors.py) ----------------------------------------------

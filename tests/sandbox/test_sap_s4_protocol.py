@@ -211,3 +211,14 @@ def test_incremental_read_asks_only_for_changes_since_the_cursor(exports):
     newest = max(first, key=lambda r: r["LastChangeDateTime"])["LastChangeDateTime"]
     assert all(r["LastChangeDateTime"] > newest[:19] for r in again)
     assert len(again) < len(first)
+
+
+def test_exports_are_paged_from_their_lines_without_loading_them_whole(tmp_path):
+    from closedloop.sandbox.sap_s4 import Lines
+
+    path = tmp_path / "A_Set.jsonl"
+    path.write_text('{"K":"1"}\n\n{"K":"2"}\n{"K":"3"}')  # a blank line, no newline at the end
+    lines = Lines(path)
+    assert len(lines) == 3 and lines[1:] == [{"K": "2"}, {"K": "3"}] and lines[-1] == {"K": "3"}
+    (tmp_path / "empty.jsonl").write_text("")
+    assert len(Lines(tmp_path / "empty.jsonl")) == 0
