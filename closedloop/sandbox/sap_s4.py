@@ -116,6 +116,9 @@ class SapS4API:
         if denied is not None:
             return denied
         service, name = request.path_params["service"], request.path_params["entity_set"]
+        if self.state.faults.standing(VENDOR, "permission_denied", name):
+            msg = f"No authorization to access service '{service.split(';')[0]}' (communication arrangement)"
+            return self.state.count(VENDOR, json_response(error(403, "/IWFND/CM_CONSUMER/101", msg), 403))
         rows = self.records(service, name)
         if rows is None:
             msg = (

@@ -123,6 +123,12 @@ class SapS4API:
                 )
                 return
             except HttpError as exc:
+                if exc.status == 403:
+                    service, _ = entity_set(self.cfg, stream.name)
+                    raise StreamAbsent(
+                        f"{self.url(stream).removeprefix(self.root)}: the communication user may not read it ({exc});"
+                        f" grant {service.split(';')[0]} in the communication arrangement to collect it"
+                    ) from None
                 if exc.status == 404:
                     raise StreamAbsent(
                         f"{self.url(stream).removeprefix(self.root)} is not exposed by this tenant ({exc});"

@@ -222,3 +222,14 @@ def test_exports_are_paged_from_their_lines_without_loading_them_whole(tmp_path)
     assert len(lines) == 3 and lines[1:] == [{"K": "2"}, {"K": "3"}] and lines[-1] == {"K": "3"}
     (tmp_path / "empty.jsonl").write_text("")
     assert len(Lines(tmp_path / "empty.jsonl")) == 0
+
+
+def test_a_service_the_communication_arrangement_does_not_grant_is_absent_and_says_what_to_grant(exports):
+    with sandbox(exports, "permission_denied@sap_s4:stream=YY1_DisputeCase") as sb:
+        res = collect(connect(), api_collector(sb, VENDOR), {"dispute", "customer"})
+    assert res.status == "ok", res.errors
+    (dispute,) = [s for s in res.streams if s.stream == "dispute"]
+    assert dispute.status == "absent"
+    assert (
+        "No authorization" in dispute.absent_reason and "grant YY1_DISPUTECASE_CDS" in dispute.absent_reason
+    )
