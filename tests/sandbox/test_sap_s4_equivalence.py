@@ -6,17 +6,20 @@ from closedloop.demo import generate_firm
 from closedloop.demo.exports import render_exports
 from closedloop.demo.profiles import profile
 from closedloop.sandbox import Sandbox
-from tests.sandbox.helpers import api_collector, collect, connect, files_collector, raw_rows
+from collectors.sap_s4 import files_collector as sap_files
+from tests.sandbox.helpers import api_collector, collect, connect, raw_rows
 
 
 def test_the_sap_estate_files_and_http_give_identical_raw_tables(tmp_path):
     prof = profile("sap")
-    render_exports(generate_firm("s", seed=1), tmp_path, prof.config_sections(), systems=prof.systems)
+    sections = prof.config_sections()
+    own = sections["sap_s4"]  # the tenant's own names, as its customer configures them
+    render_exports(generate_firm("s", seed=1), tmp_path, sections, systems=prof.systems)
     via_api, via_files = connect(), connect()
     with Sandbox(tmp_path) as sb:
-        got = collect(via_api, api_collector(sb, "sap_s4"))
+        got = collect(via_api, api_collector(sb, "sap_s4", **own))
         pages = sb.state.counts[("sap_s4", 200)]
-    want = collect(via_files, files_collector(tmp_path, "sap_s4"))
+    want = collect(via_files, sap_files({"kind": "sap_s4", "path": str(tmp_path / "sap_s4"), **own}))
     assert got.status == want.status == "ok", (got.errors, want.errors)
     assert [(s.stream, s.rows) for s in got.streams] == [(s.stream, s.rows) for s in want.streams]
     assert all(s.rows for s in got.streams), [(s.stream, s.rows) for s in got.streams]
