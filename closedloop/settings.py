@@ -332,6 +332,7 @@ DOCUMENTED_KINDS = (
     "files",
     "sql",
     "oracle_fusion",
+    "sap_s4",
     "dynamics_project",
     "dynamics_sales",
 )

@@ -115,6 +115,11 @@ VENDOR_DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
         },
         "opportunity.deal_type": {"New Business": "new", "Change Order": "change_order"},
     },
+    # SAP S/4HANA codes (collectors/sap_s4/codes.py): enterprise project ProcessingStatus, TimeSheetStatus
+    "sap_s4": {
+        "project.status": {"00": "pending", "10": "active", "42": "closed"},
+        "time_entry.approval_status": {"10": "open", "20": "submitted", "30": "approved", "40": "rejected"},
+    },
     "ironclad": {
         "contract.status": {"Signed": "executed", "Active": "executed"},
         "sow.status": {"Signed": "executed", "Active": "executed"},

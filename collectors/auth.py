@@ -287,41 +287,46 @@ class IroncladClientCredentials(TokenAuth):
         return {"x-as-user-email": self.as_user_email} if self.as_user_email else {}
 
 
-class OracleClientCredentials(TokenAuth):
-    """Oracle Identity Cloud (IDCS / OCI IAM) client credentials: the client authenticates with HTTP Basic at the
-    token endpoint, the scope names the Fusion resource (e.g. urn:opc:resource:consumer::all)."""
+class ClientCredentialsBasic(TokenAuth):
+    """OAuth 2.0 client credentials with the client authenticated by HTTP Basic (RFC 6749 client_secret_basic),
+    as SAP BTP / S/4HANA Cloud and Oracle Identity Cloud (IDCS / OCI IAM) token endpoints take it: the secret never
+    goes into the form. Oracle's scope names the Fusion resource (e.g. urn:opc:resource:consumer::all)."""
 
     def __init__(
-        self, token_url: str, client_id: str, client_secret: str | Secret, *, scope: str, **kw: Any
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str | Secret,
+        *,
+        scope: str | None = None,
+        **kw: Any,
     ) -> None:
         super().__init__(token_url, **kw)
         self.client_id, self._client_secret, self.scope = client_id, Secret(client_secret), scope
 
     def token_request(self) -> httpx.Request:
-        basic = httpx.BasicAuth(self.client_id, self._client_secret.reveal())._auth_header
-        form = {"grant_type": "client_credentials", "scope": self.scope}
-        return httpx.Request(
-            "POST", self.token_url, data=form, headers={"Accept": "application/json", "Authorization": basic}
-        )
+        form = {"grant_type": "client_credentials", "client_id": self.client_id}
+        if self.scope:
+            form["scope"] = self.scope
+        basic = httpx.BasicAuth(self.client_id, self._client_secret.reveal())
+        return next(basic.auth_flow(self._post_form(form)))
 
     def _secrets(self) -> list[str]:
         return [self._client_secret.reveal()]
 
 
-class BasicCredentials(httpx.Auth):
-    """HTTP Basic as an integration user (Oracle Fusion): nothing to refresh, so a 401 is final."""
+class Basic(httpx.Auth):
+    """HTTP Basic as an integration or communication user (Oracle Fusion, an SAP communication arrangement):
+    nothing to refresh, so a 401 is final."""
 
-    def __init__(self, username: str, password: str | Secret) -> None:
-        self._username, self._password = username, Secret(password)
+    def __init__(self, user: str, password: str | Secret) -> None:
+        self._user, self._password = user, Secret(password)
 
     def __repr__(self) -> str:
-        return f"BasicCredentials(username={self._username!r}, password=***)"
+        return f"Basic(user={self._user!r}, password=***)"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = httpx.BasicAuth(
-            self._username, self._password.reveal()
-        )._auth_header
-        yield request
+        yield from httpx.BasicAuth(self._user, self._password.reveal()).auth_flow(request)
 
 
 class StaticBearer(httpx.Auth):

@@ -58,7 +58,7 @@ def demo(
         typer.Option(
             "--profile",
             help="Estate profile: how the firm's vendors are configured (default, custom-names, own-words,"
-            " lean, modeling-variants, business-keys, charge-billing, clm-milestones); the config written"
+            " lean, modeling-variants, business-keys, charge-billing, clm-milestones, sap); the config written"
             " matches it.",
         ),
     ] = "default",

@@ -324,6 +324,20 @@ DYNAMICS = Profile(
     systems=("dynamics_sales", "ironclad", "dynamics_project"),
 )
 
+SAP = Profile(
+    "sap",
+    "Salesforce, Ironclad and SAP S/4HANA Cloud as the ERP/PSA: enterprise projects, customer-project billing"
+    " plans, timesheets, billing documents and receivables clearing over OData v2, the rest from custom CDS views;"
+    " extension fields under the tenant's own YY1_ names and one view in a service of its own naming.",
+    sources={
+        "sap_s4": {
+            "correlation_field": "YY1_EngagementKey",
+            "fields": {"YY1_SOWID": "YY1_SOWNumber", "YY1_CRMAccountID": "YY1_SalesforceAccount"},
+            "entity_sets": {"write_down": "YY1_WRITEOFF_CDS/YY1_WriteOff"},
+        }
+    },
+    systems=("salesforce", "ironclad", "sap_s4"),
+)
 DEFAULT = Profile("default", "The demo firm's own estate: the product's default names and values.")
 ORACLE = Profile(
     "oracle",
@@ -344,6 +358,7 @@ PROFILES: dict[str, Profile] = {
         ORACLE,
         DYNAMICS_PROJECT,
         DYNAMICS,
+        SAP,
     )
 }
 

@@ -33,13 +33,14 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     "truncated": (VENDORS, "the page body is cut in half: malformed JSON"),
     "drift": (VENDORS, "field <field> renamed to <to> (empty: dropped) in every record"),
     "duplicates": (
-        ("netsuite", "ironclad", "oracle_fusion", "dynamics_project"),
+        ("netsuite", "ironclad", "oracle_fusion", "dynamics_project", "sap_s4"),
         "offset/page-number pages overlap by one record",
     ),
     "permission_denied": (
-        ("salesforce", "netsuite"),
+        ("salesforce", "netsuite", "sap_s4"),
         "the integration role may not read <stream> (a table/object): NetSuite 403 INSUFFICIENT_PERMISSION,"
-        " Salesforce 400 INVALID_TYPE (an object the user cannot see does not exist for it)",
+        " Salesforce 400 INVALID_TYPE (an object the user cannot see does not exist for it), SAP S/4HANA 403 on an entity"
+        " set whose service the communication arrangement does not grant",
     ),
 }
 # Faults that are properties of the estate, not of a request: in force on every matching request.

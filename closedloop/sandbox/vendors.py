@@ -16,7 +16,7 @@ from types import ModuleType
 
 BUILT_IN = ("salesforce", "netsuite", "ironclad")
 # each name is a module closedloop/sandbox/<kind>.py with the three functions above
-PLUGINS: tuple[str, ...] = ("oracle_fusion", "dynamics_project", "dynamics_sales")
+PLUGINS: tuple[str, ...] = ("oracle_fusion", "dynamics_project", "dynamics_sales", "sap_s4")
 VENDORS = BUILT_IN + PLUGINS
 
 

@@ -17,7 +17,7 @@ from collectors.auth import EntraClientCredentials, SecretSource, need
 from collectors.base import Batch, CollectorError, Column, Stream, StreamState
 from collectors.http import DEFAULT_TIMEOUT, HttpClient, HttpError, RetryPolicy, next_link_pages, policy_for
 from collectors.http.cursor import CursorTracker, iso_seconds
-from collectors.http.odata import parse_odata_page, prefer
+from collectors.http.odata_v4 import parse_odata_page, prefer
 
 TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
 MAX_PAGE_SIZE = 5000

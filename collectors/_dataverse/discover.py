@@ -16,7 +16,7 @@ from collectors._valuemaps import domain
 from collectors.base import Stream
 from collectors.discover import SAMPLE_ROWS, Report, TableProfile, Wanted, kind_of_type, profile_rows
 from collectors.http import HttpError, next_link_pages
-from collectors.http.odata import parse_odata_page, prefer
+from collectors.http.odata_v4 import parse_odata_page, prefer
 
 
 def wanted(

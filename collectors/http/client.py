@@ -162,6 +162,8 @@ def error_message(response: httpx.Response) -> tuple[str, str | None]:
             msg = f"{doc['error']}: {desc}" if isinstance(desc, str) else doc["error"]
             return msg[:_MESSAGE_CHARS], doc["error"]
         err = doc.get("error")  # OData v4 / Dataverse
+        if isinstance(err, dict) and isinstance(err.get("message"), dict):  # OData v2: message {lang, value}
+            err = {**err, "message": str(err["message"].get("value", ""))}
         if isinstance(err, dict) and isinstance(err.get("message"), str):
             code = err.get("code") if isinstance(err.get("code"), str) else None
             return f"{code or '?'}: {err['message']}"[:_MESSAGE_CHARS], code

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from closedloop.settings import Setting
-from collectors.auth import BasicCredentials, OracleClientCredentials, SecretSource, need
+from collectors.auth import Basic, ClientCredentialsBasic, SecretSource, need
 from collectors.base import Batch, CollectorError, Stream, StreamAbsent, StreamState
 from collectors.http import (
     DEFAULT_TIMEOUT,
@@ -72,7 +72,7 @@ def parse_collection(doc: Any) -> Page:
 def make_auth(cfg: Mapping[str, Any], secrets: SecretSource) -> httpx.Auth:
     flow = cfg.get("auth") or "basic"
     if flow == "basic":
-        return BasicCredentials(
+        return Basic(
             need("oracle_fusion", cfg, secrets, "username", secret=False),
             need("oracle_fusion", cfg, secrets, "password", secret=True),
         )
@@ -82,7 +82,7 @@ def make_auth(cfg: Mapping[str, Any], secrets: SecretSource) -> httpx.Auth:
         )
     if not cfg.get("token_url"):
         raise CollectorError("[sources.oracle_fusion] token_url is required for auth = 'client_credentials'")
-    return OracleClientCredentials(
+    return ClientCredentialsBasic(
         str(cfg["token_url"]),
         need("oracle_fusion", cfg, secrets, "client_id", secret=False),
         need("oracle_fusion", cfg, secrets, "client_secret", secret=True),
