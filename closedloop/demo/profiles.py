@@ -307,6 +307,13 @@ CLM_MILESTONES = Profile(
     not_covered=frozenset({"Q2C-022"}),
 )
 
+DOCUSIGN = Profile(
+    "docusign",
+    "DocuSign CLM as the CLM: agreements through the Navigator API, Navigator ids on every document, the SOW,"
+    " contract and amendment numbers and the CRM's ids in the account's custom provisions.",
+    systems=("salesforce", "docusign_clm", "netsuite"),
+)
+
 DEFAULT = Profile("default", "The demo firm's own estate: the product's default names and values.")
 PROFILES: dict[str, Profile] = {
     p.name: p
@@ -319,6 +326,7 @@ PROFILES: dict[str, Profile] = {
         BUSINESS_KEYS,
         CHARGE_BILLING,
         CLM_MILESTONES,
+        DOCUSIGN,
     )
 }
 
@@ -337,7 +345,8 @@ def strip(exports: Path, prof: Profile) -> None:
         return  # the demo estate as the sandbox has always served it: every table and field it exports
     _netsuite(exports / "netsuite", prof.sources.get("netsuite") or {}, lacks.get("netsuite") or {})
     _salesforce(exports / "salesforce", lacks.get("salesforce") or {})
-    _ironclad(exports / "ironclad" / "records", lacks.get("ironclad") or {})
+    if "ironclad" in prof.systems:  # an estate with another CLM has no Ironclad records to strip
+        _ironclad(exports / "ironclad" / "records", lacks.get("ironclad") or {})
     for name, fields in (lacks.get("reference") or {}).items():
         if fields is not None:
             raise ValueError(f"profile {prof.name}: reference files are lacked whole, not by column ({name})")
