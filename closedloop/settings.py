@@ -323,7 +323,16 @@ SECTIONS: dict[str, list[Setting]] = {
 }
 
 # Source kinds the example config documents (a test checks every setting of each appears there).
-DOCUMENTED_KINDS = ("salesforce", "ironclad", "netsuite", "middleware", "reference", "files", "sql")
+DOCUMENTED_KINDS = (
+    "salesforce",
+    "ironclad",
+    "netsuite",
+    "middleware",
+    "reference",
+    "files",
+    "sql",
+    "docusign_clm",
+)
 
 SOURCE_COMMON: list[Setting] = [
     Setting(

@@ -32,7 +32,10 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "truncated": (VENDORS, "the page body is cut in half: malformed JSON"),
     "drift": (VENDORS, "field <field> renamed to <to> (empty: dropped) in every record"),
-    "duplicates": (("netsuite", "ironclad"), "offset/page-number pages overlap by one record"),
+    "duplicates": (
+        ("netsuite", "ironclad", "docusign_clm"),
+        "offset/page-number/continuation pages overlap by one record",
+    ),
     "permission_denied": (
         ("salesforce", "netsuite"),
         "the integration role may not read <stream> (a table/object): NetSuite 403 INSUFFICIENT_PERMISSION,"
