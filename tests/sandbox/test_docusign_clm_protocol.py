@@ -163,7 +163,7 @@ def test_page_parser_rejects_malformed_envelopes():
     assert parse_agreements_page({"data": [], "_links": {}}).next_url is None
     with pytest.raises(MalformedResponse, match="'data'"):
         parse_agreements_page({"items": []})
-    with pytest.raises(MalformedResponse, match="next.href"):
+    with pytest.raises(MalformedResponse, match=r"next\.href"):
         parse_agreements_page({"data": [], "_links": {"next": {"href": 3}}})
 
 
