@@ -332,6 +332,7 @@ DOCUMENTED_KINDS = (
     "files",
     "sql",
     "docusign_clm",
+    "icertis",
 )
 
 SOURCE_COMMON: list[Setting] = [

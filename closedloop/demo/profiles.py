@@ -314,6 +314,13 @@ DOCUSIGN = Profile(
     systems=("salesforce", "docusign_clm", "netsuite"),
 )
 
+ICERTIS = Profile(
+    "icertis",
+    "Icertis as the CLM, connected the generic way (no public API contract): its REST API configured by base URL,"
+    " client-credentials auth, skip/top paging and the Data record path; agreements keyed by agreement code.",
+    systems=("salesforce", "icertis", "netsuite"),
+)
+
 DEFAULT = Profile("default", "The demo firm's own estate: the product's default names and values.")
 PROFILES: dict[str, Profile] = {
     p.name: p
@@ -327,6 +334,7 @@ PROFILES: dict[str, Profile] = {
         CHARGE_BILLING,
         CLM_MILESTONES,
         DOCUSIGN,
+        ICERTIS,
     )
 }
 

@@ -16,7 +16,7 @@ from types import ModuleType
 
 BUILT_IN = ("salesforce", "netsuite", "ironclad")
 # each name is a module closedloop/sandbox/<kind>.py with the three functions above
-PLUGINS: tuple[str, ...] = ("docusign_clm",)
+PLUGINS: tuple[str, ...] = ("docusign_clm", "icertis")
 VENDORS = BUILT_IN + PLUGINS
 
 
