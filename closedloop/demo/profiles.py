@@ -321,6 +321,14 @@ ICERTIS = Profile(
     systems=("salesforce", "icertis", "netsuite"),
 )
 
+ICERTIS_FILES = Profile(
+    "icertis-files",
+    "The icertis estate with Icertis collected from its scheduled CSV exports (transport = files) instead of its"
+    " REST API: the same raw tables, the same findings.",
+    sources={"icertis": {"transport": "files"}},
+    systems=("salesforce", "icertis", "netsuite"),
+)
+
 DEFAULT = Profile("default", "The demo firm's own estate: the product's default names and values.")
 PROFILES: dict[str, Profile] = {
     p.name: p
@@ -335,6 +343,7 @@ PROFILES: dict[str, Profile] = {
         CLM_MILESTONES,
         DOCUSIGN,
         ICERTIS,
+        ICERTIS_FILES,
     )
 }
 
