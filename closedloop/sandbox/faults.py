@@ -33,7 +33,7 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     "truncated": (VENDORS, "the page body is cut in half: malformed JSON"),
     "drift": (VENDORS, "field <field> renamed to <to> (empty: dropped) in every record"),
     "duplicates": (
-        ("netsuite", "ironclad", "docusign_clm"),
+        ("netsuite", "ironclad", "docusign_clm", "icertis"),
         "offset/page-number/continuation pages overlap by one record",
     ),
     "permission_denied": (

@@ -81,11 +81,11 @@ def configured_pages(
         )
         return
     previous: list | None = None
-    read, cursor = 0, None
+    asked, cursor = 0, None  # records asked for so far: the next offset (a page may hold a repeated one more)
     for number in range(spec.max_pages):
         q = {**base, spec.limit_param: spec.page_size}
         if spec.style == "offset":
-            q[spec.offset_param] = read
+            q[spec.offset_param] = asked
         elif spec.style == "page":
             q[spec.page_param] = spec.first_page + number
         elif cursor is not None:
@@ -98,7 +98,7 @@ def configured_pages(
         previous = page.records
         if page.records:
             yield page
-        read += len(page.records)
+        asked += spec.page_size
         if spec.style == "cursor":
             if not page.next_url:
                 return
@@ -107,7 +107,7 @@ def configured_pages(
             cursor = page.next_url
             continue
         if page.total is not None:
-            if read >= page.total or not page.records:
+            if asked >= page.total or not page.records:
                 return
         elif len(page.records) < spec.page_size:
             return
