@@ -29,7 +29,7 @@ WHERE r.type = '${t_msa}';
 
 INSERT INTO canon.sow (sow_id, contract_id, opportunity_id, client_id, legal_entity_id, status, signed_date, start_date, end_date, currency, value, cap_amount, billing_type, payment_terms_days, po_number, expense_rebillable, expense_markup_pct, expense_cap, expense_policy_id, work_at_risk_approved, multi_currency_billing, over_time_criteria, source_system, source_id, snapshot_ts, correlation_id)
 SELECT coalesce(${c_sow_id}, r.id),
-       coalesce(${pc_contract_id}, ${c_contract_id}),
+       ${pc_contract_id},
        ${c_opportunity_id},
        ${c_client_id},
        ${c_legal_entity},
@@ -60,7 +60,7 @@ WHERE r.type = '${t_sow}';
 
 INSERT INTO canon.amendment (amendment_id, sow_id, amendment_no, status, signed_date, effective_date, value_delta, new_end_date, new_cap_amount, new_rate_card_id, change_type, source_system, source_id, snapshot_ts, correlation_id)
 SELECT coalesce(${c_amendment_id}, r.id),
-       coalesce(${pc_sow_id}, ${c_sow_id}),
+       ${pc_sow_id},
        TRY_CAST(${c_amendment_no} AS INTEGER),
        coalesce(${c_status}, r.status),
        CAST(json_extract_string(r.provisions, '$.execution_date') AS DATE),

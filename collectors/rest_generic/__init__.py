@@ -11,8 +11,8 @@ import httpx
 
 from closedloop.settings import Setting
 from collectors.auth import ClientCredentials, SecretSource, StaticBearer, need
-from collectors.base import Batch, CollectorError, Stream, StreamState
-from collectors.http import DEFAULT_TIMEOUT, HttpClient, RetryPolicy, policy_for
+from collectors.base import Batch, CollectorError, Stream, StreamAbsent, StreamState
+from collectors.http import DEFAULT_TIMEOUT, HttpClient, HttpError, RetryPolicy, policy_for
 from collectors.http.generic import STYLES, PagingSpec, configured_pages, dig
 
 AUTHS = ("none", "basic", "bearer", "client_credentials")
@@ -147,7 +147,13 @@ class GenericREST:
         path = self._endpoint(stream)
         url = path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
         columns, row = stream.column_names(), 1
-        for page in configured_pages(self.http, url, self.spec):
-            records = [flatten(r, columns) for r in page.records]
-            yield Batch(records=records, source_file=f"api {path}", first_row=row)
-            row += len(records)
+        try:
+            for page in configured_pages(self.http, url, self.spec):
+                records = [flatten(r, columns) for r in page.records]
+                yield Batch(records=records, source_file=f"api {path}", first_row=row)
+                row += len(records)
+        except HttpError as exc:
+            if exc.status != 404 or row > 1:
+                raise
+            # a listing the system does not have is an absent stream (as a missing table is), not a failed source
+            raise StreamAbsent(f"{path} answers HTTP 404: {exc}") from None
