@@ -310,14 +310,24 @@ CLM_MILESTONES = Profile(
 DOCUSIGN = Profile(
     "docusign",
     "DocuSign CLM as the CLM: agreements through the Navigator API, Navigator ids on every document, the SOW,"
-    " contract and amendment numbers and the CRM's ids in the account's custom provisions.",
+    " contract and amendment numbers and the CRM's ids in the account's custom provisions (some under the"
+    " account's own names).",
+    sources={
+        "docusign_clm": {
+            "correlation_provision": "engagement_key",
+            "agreement_types": {"msa": "Master Services Agreement", "amendment": "Amendment agreement"},
+            "custom_provisions": {"sow_id": "sow_reference", "billing_type": "pricing_model"},
+        }
+    },
     systems=("salesforce", "docusign_clm", "netsuite"),
 )
 
 ICERTIS = Profile(
     "icertis",
     "Icertis as the CLM, connected the generic way (no public API contract): its REST API configured by base URL,"
-    " client-credentials auth, skip/top paging and the Data record path; agreements keyed by agreement code.",
+    " client-credentials auth, skip/top paging and the Data record path; agreements keyed by agreement code,"
+    " some attributes under the tenant's own names.",
+    sources={"icertis": {"fields": {"status": "AgreementStatus", "billing_type": "PricingModel"}}},
     systems=("salesforce", "icertis", "netsuite"),
 )
 
@@ -325,7 +335,12 @@ ICERTIS_FILES = Profile(
     "icertis-files",
     "The icertis estate with Icertis collected from its scheduled CSV exports (transport = files) instead of its"
     " REST API: the same raw tables, the same findings.",
-    sources={"icertis": {"transport": "files"}},
+    sources={
+        "icertis": {
+            "transport": "files",
+            "fields": {"status": "AgreementStatus", "billing_type": "PricingModel"},
+        }
+    },
     systems=("salesforce", "icertis", "netsuite"),
 )
 
