@@ -4,6 +4,8 @@ API and the scheduled CSV exports giving identical raw tables."""
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 
@@ -77,14 +79,18 @@ FATAL = [
 
 
 @pytest.mark.parametrize(("spec", "words"), FATAL)
-def test_fatal_faults_name_the_stream_and_the_tenant_message_without_secrets(exports, spec, words):
+def test_fatal_faults_name_the_stream_and_the_tenant_message_without_secrets(exports, spec, words, caplog):
+    caplog.set_level(logging.DEBUG)
     res, _, sb, _ = run_with(exports, spec)
     assert res.status == "failed"
     first = res.errors[0]
     for word in words:
         assert word in first, first
+    logs = caplog.text
+    assert logs  # the failure was logged, and the log holds no token or secret either
     for token in sb.state.tokens.issued:
-        assert token not in first
+        assert token not in first and token not in logs
+    assert sb.state.credentials.client(VENDOR)[1] not in logs
     assert sb.state.credentials.client(VENDOR)[1] not in first and "Bearer" not in first
 
 
