@@ -333,6 +333,7 @@ DOCUMENTED_KINDS = (
     "sql",
     "docusign_clm",
     "icertis",
+    "rest_generic",
 )
 
 SOURCE_COMMON: list[Setting] = [

@@ -157,3 +157,76 @@ class GenericREST:
                 raise
             # a listing the system does not have is an absent stream (as a missing table is), not a failed source
             raise StreamAbsent(f"{path} answers HTTP 404: {exc}") from None
+
+
+# --- the `rest_generic` source kind: any undocumented REST API, streams and columns from config alone --------
+from collectors._source import files_collector as _files  # noqa: E402  (kept beside the kind it declares)
+from collectors.base import Column  # noqa: E402
+from collectors.files import FilesCollector  # noqa: E402
+
+SYSTEM = (
+    "FILES"  # the role the firm's own mapping SQL gives it; mapped after the vendor sources, as `files` is
+)
+SETTINGS: list[Setting] = [
+    Setting(
+        "streams",
+        dict,
+        {},
+        "Stream name → listing endpoint (relative to base_url), e.g. {invoices = '/v2/invoices'}.",
+    ),
+    Setting(
+        "columns",
+        dict,
+        {},
+        "Stream name → the fields kept, each a name or a dotted path into the record ('customer.id');"
+        " read as text (the mapping SQL casts).",
+    ),
+    Setting("primary_keys", dict, {}, "Stream name → its key field (optional)."),
+    Setting("mapping", str, "", "SQL file mapping raw.<source>__<stream> into canon (optional)."),
+    *rest_settings({}),
+]
+
+
+def check_settings(cfg: Mapping[str, Any], prefix: str) -> None:
+    """Every stream needs its columns; columns and keys name declared streams only."""
+    endpoints, columns = cfg.get("streams") or {}, cfg.get("columns") or {}
+    for name in endpoints:
+        fields = columns.get(name)
+        if not isinstance(fields, list) or not fields or not all(isinstance(f, str) and f for f in fields):
+            raise ValueError(f"key '{prefix}.columns.{name}' must list the fields stream {name!r} keeps")
+    for setting in ("columns", "primary_keys"):
+        for name in cfg.get(setting) or {}:
+            if name not in endpoints:
+                raise ValueError(f"key '{prefix}.{setting}.{name}': no stream {name!r} in {prefix}.streams")
+
+
+def streams(cfg: Mapping[str, Any]) -> list[Stream]:
+    keys = cfg.get("primary_keys") or {}
+    out = []
+    for name, endpoint in sorted((cfg.get("streams") or {}).items()):
+        fields = list(dict.fromkeys((cfg.get("columns") or {}).get(name) or []))
+        key = keys.get(name)
+        out.append(
+            Stream(
+                name,
+                tuple(Column(f, required=f == key) for f in fields),
+                primary_key=(key,) if key else (),
+                file_pattern=f"{name}.*",
+                description=f"GET {endpoint}",
+            )
+        )
+    return out
+
+
+def api_collector(cfg: Mapping[str, Any], secrets: SecretSource) -> GenericREST:
+    endpoints = cfg.get("streams") or {}
+    return GenericREST("rest_generic", cfg, secrets, streams(cfg), lambda s: str(endpoints[s.name]))
+
+
+def files_collector(cfg: Mapping[str, Any]) -> FilesCollector:
+    """The same streams from exported files, <stream>.csv / .jsonl / .parquet under `path`."""
+    return _files("rest_generic", cfg, streams(cfg))
+
+
+def MAPPING(cfg: Mapping[str, Any]) -> str:
+    return cfg.get("mapping") or ""
