@@ -4,6 +4,7 @@ each entity's custom provisions profiled as columns and matched against the logi
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -89,12 +90,28 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def introspect(report: Report, cfg: Mapping[str, Any], secrets) -> None:
-    """Sample the listing; each configured type is profiled, and a type that is missing is proposed from the
-    types the account does use when one carries the entity's business number provision."""
+    """Sample the listing over the API, then profile it per entity (see profile_sample)."""
     api = NavigatorAPI(cfg, secrets, streams(cfg))
     url = f"{api.base_url}/v1/accounts/{api.account_id}/agreements"
     pages = next_link_pages(api.http, url, params={"limit": api.page_size}, parse=parse_agreements_page)
-    sample = list(itertools.islice((r for p in pages for r in p.records), SAMPLE))
+    profile_sample(report, cfg, list(itertools.islice((r for p in pages for r in p.records), SAMPLE)))
+
+
+def profile_files(report: Report, cfg: Mapping[str, Any]) -> None:
+    """transport = 'files': the same sample from the exported listing (agreements.jsonl)."""
+    path = Path(str(cfg.get("path") or ".")) / (streams(cfg)[0].file_pattern or "")
+    if not path.is_file():
+        for entity, name in agreement_types(cfg).items():
+            report.profiles[entity] = TableProfile(entity, name, present=False, note=f"no file {path}")
+        return
+    with path.open(encoding="utf-8") as fh:
+        lines = itertools.islice((ln for ln in fh if ln.strip()), SAMPLE)
+        profile_sample(report, cfg, [json.loads(ln) for ln in lines])
+
+
+def profile_sample(report: Report, cfg: Mapping[str, Any], sample: list[Mapping[str, Any]]) -> None:
+    """Each configured type is profiled by its custom provisions; a type the account does not use is proposed
+    from the types it does use when exactly one carries the entity's business number provision."""
     seen = Counter(str(r.get("type")) for r in sample)
     types, keys = agreement_types(cfg), custom_keys(cfg)
     number = {"msa": "contract_id", "sow": "sow_id", "amendment": "amendment_id", "rate_card": "rate_card_id"}

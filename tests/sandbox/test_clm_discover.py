@@ -60,3 +60,12 @@ def test_renamed_estate_proposes_exactly_the_renames(tmp_path_factory, vendor):
         report, _ = _discover(sb, vendor)
     assert {k: v for k, (v, _) in report.settings.items()} == EXPECTED[vendor]
     assert all(evidence for _, evidence in report.settings.values())
+
+
+def test_docusign_files_are_profiled_per_agreement_type(tmp_path_factory):
+    root = _estate(tmp_path_factory, "docusign_clm", {"docusign_clm": RENAMED["docusign_clm"]})
+    raw = {"transport": "files", "path": str(root / "docusign_clm")}
+    cfg = cfgmod.parse({"sources": {"docusign_clm": raw}}, None).sources["docusign_clm"]
+    report = disc.run("docusign_clm", cfg, lambda _: None)
+    assert {k: v for k, (v, _) in report.settings.items()} == EXPECTED["docusign_clm"]
+    assert {"msa", "sow", "amendment", "rate_card"} <= {s for s, p in report.profiles.items() if p.present}
