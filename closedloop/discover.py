@@ -40,6 +40,8 @@ def run(key: str, cfg: Mapping[str, Any], secrets: Callable[[str], str | None]) 
         if vendor is None:
             raise CollectorError(f"[sources.{key}] kind {kind!r} has no discover for transport = 'api'")
         vendor.introspect(report, cfg, secrets)
+    elif vendor is not None and hasattr(vendor, "profile_files"):  # exports that need the vendor's reading
+        vendor.profile_files(report, cfg)
     else:
         _profile_files(report, cfg, kind, vendor)
     if vendor is not None:

@@ -335,6 +335,9 @@ DOCUMENTED_KINDS = (
     "sap_s4",
     "dynamics_project",
     "dynamics_sales",
+    "docusign_clm",
+    "icertis",
+    "rest_generic",
 )
 
 SOURCE_COMMON: list[Setting] = [

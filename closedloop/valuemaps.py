@@ -131,6 +131,12 @@ VENDOR_DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
         "time_entry.approval_status": {"Working": "open"},
         "expense.approval_status": {"Working": "open"},
     },
+    # Navigator's own status (PENDING, COMPLETE, INACTIVE), read where the account keeps no status provision
+    "docusign_clm": {
+        "contract.status": {"COMPLETE": "executed", "PENDING": "in_review", "INACTIVE": "expired"},
+        "sow.status": {"COMPLETE": "executed", "PENDING": "in_review", "INACTIVE": "expired"},
+        "amendment.status": {"COMPLETE": "executed", "PENDING": "in_review", "INACTIVE": "cancelled"},
+    },
 }
 
 TODO = "TODO"  # what `closedloop discover` writes for a value it could not match; treated as unmapped

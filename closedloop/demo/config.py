@@ -41,7 +41,9 @@ def demo_toml(
     for key in ("reference", *systems, "middleware"):
         own = (sections or {}).get(key) or {}
         if api and key in api:
-            lines += [f"[sources.{key}]", *(f"{k} = {_toml(v)}" for k, v in api[key].items())]
+            # the estate's own scalar settings win (an estate may collect this source from files: transport)
+            keys = {k: v for k, v in api[key].items() if k not in own}
+            lines += [f"[sources.{key}]", *(f"{k} = {_toml(v)}" for k, v in keys.items())]
         else:
             lines += [
                 f"[sources.{key}]",

@@ -338,6 +338,44 @@ SAP = Profile(
     },
     systems=("salesforce", "ironclad", "sap_s4"),
 )
+
+DOCUSIGN = Profile(
+    "docusign",
+    "DocuSign CLM as the CLM: agreements through the Navigator API, Navigator ids on every document, the SOW,"
+    " contract and amendment numbers and the CRM's ids in the account's custom provisions (some under the"
+    " account's own names).",
+    sources={
+        "docusign_clm": {
+            "correlation_provision": "engagement_key",
+            "agreement_types": {"msa": "Master Services Agreement", "amendment": "Amendment agreement"},
+            "custom_provisions": {"sow_id": "sow_reference", "billing_type": "pricing_model"},
+        }
+    },
+    systems=("salesforce", "docusign_clm", "netsuite"),
+)
+
+ICERTIS = Profile(
+    "icertis",
+    "Icertis as the CLM, connected the generic way (no public API contract): its REST API configured by base URL,"
+    " client-credentials auth, skip/top paging and the Data record path; agreements keyed by agreement code,"
+    " some attributes under the tenant's own names.",
+    sources={"icertis": {"fields": {"status": "AgreementStatus", "billing_type": "PricingModel"}}},
+    systems=("salesforce", "icertis", "netsuite"),
+)
+
+ICERTIS_FILES = Profile(
+    "icertis-files",
+    "The icertis estate with Icertis collected from its scheduled CSV exports (transport = files) instead of its"
+    " REST API: the same raw tables, the same findings.",
+    sources={
+        "icertis": {
+            "transport": "files",
+            "fields": {"status": "AgreementStatus", "billing_type": "PricingModel"},
+        }
+    },
+    systems=("salesforce", "icertis", "netsuite"),
+)
+
 DEFAULT = Profile("default", "The demo firm's own estate: the product's default names and values.")
 ORACLE = Profile(
     "oracle",
@@ -359,6 +397,9 @@ PROFILES: dict[str, Profile] = {
         DYNAMICS_PROJECT,
         DYNAMICS,
         SAP,
+        DOCUSIGN,
+        ICERTIS,
+        ICERTIS_FILES,
     )
 }
 
@@ -379,7 +420,7 @@ def strip(exports: Path, prof: Profile) -> None:
         _netsuite(exports / "netsuite", prof.sources.get("netsuite") or {}, lacks.get("netsuite") or {})
     if "salesforce" in prof.systems:
         _salesforce(exports / "salesforce", lacks.get("salesforce") or {})
-    if "ironclad" in prof.systems:
+    if "ironclad" in prof.systems:  # an estate with another CLM has no Ironclad records to strip
         _ironclad(exports / "ironclad" / "records", lacks.get("ironclad") or {})
     for name, fields in (lacks.get("reference") or {}).items():
         if fields is not None:

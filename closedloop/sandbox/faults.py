@@ -33,8 +33,8 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     "truncated": (VENDORS, "the page body is cut in half: malformed JSON"),
     "drift": (VENDORS, "field <field> renamed to <to> (empty: dropped) in every record"),
     "duplicates": (
-        ("netsuite", "ironclad", "oracle_fusion", "dynamics_project", "sap_s4"),
-        "offset/page-number pages overlap by one record",
+        ("netsuite", "ironclad", "oracle_fusion", "dynamics_project", "sap_s4", "docusign_clm", "icertis"),
+        "offset/page-number/continuation pages overlap by one record",
     ),
     "permission_denied": (
         ("salesforce", "netsuite", "sap_s4"),

@@ -16,7 +16,14 @@ from types import ModuleType
 
 BUILT_IN = ("salesforce", "netsuite", "ironclad")
 # each name is a module closedloop/sandbox/<kind>.py with the three functions above
-PLUGINS: tuple[str, ...] = ("oracle_fusion", "dynamics_project", "dynamics_sales", "sap_s4")
+PLUGINS: tuple[str, ...] = (
+    "oracle_fusion",
+    "dynamics_project",
+    "dynamics_sales",
+    "sap_s4",
+    "docusign_clm",
+    "icertis",
+)
 VENDORS = BUILT_IN + PLUGINS
 
 

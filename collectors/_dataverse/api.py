@@ -13,7 +13,7 @@ from closedloop.settings import Setting
 from collectors._dataverse import FORMATTED, Entity
 from collectors._tolerant import Verdict as Tolerance
 from collectors._tolerant import read_tolerant
-from collectors.auth import EntraClientCredentials, SecretSource, need
+from collectors.auth import ClientCredentials, SecretSource, need
 from collectors.base import Batch, CollectorError, Column, Stream, StreamState
 from collectors.http import DEFAULT_TIMEOUT, HttpClient, HttpError, RetryPolicy, next_link_pages, policy_for
 from collectors.http.cursor import CursorTracker, iso_seconds
@@ -99,7 +99,7 @@ class DataverseAPI:
             vendor=kind,
         )
 
-    def _auth(self, secrets: SecretSource) -> EntraClientCredentials:
+    def _auth(self, secrets: SecretSource) -> ClientCredentials:
         tenant = str(self.cfg.get("tenant_id") or "")
         token_url = str(self.cfg.get("token_url") or TOKEN_URL)
         if "{tenant}" in token_url:
@@ -107,7 +107,7 @@ class DataverseAPI:
                 raise CollectorError(f"[sources.{self.source}] tenant_id is required for the Entra ID token")
             token_url = token_url.replace("{tenant}", tenant)
         scope = str(self.cfg.get("scope") or "") or f"{self.org_url}/.default"
-        return EntraClientCredentials(
+        return ClientCredentials(
             token_url,
             need(self.source, self.cfg, secrets, "client_id", secret=False),
             need(self.source, self.cfg, secrets, "client_secret", secret=True),
