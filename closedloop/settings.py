@@ -323,7 +323,7 @@ SECTIONS: dict[str, list[Setting]] = {
 }
 
 # Source kinds the example config documents (a test checks every setting of each appears there).
-DOCUMENTED_KINDS = ("salesforce", "ironclad", "netsuite", "middleware", "reference", "files", "sql")
+DOCUMENTED_KINDS = ("salesforce", "ironclad", "netsuite", "middleware", "reference", "files", "sql", "conga")
 
 SOURCE_COMMON: list[Setting] = [
     Setting(

@@ -307,6 +307,13 @@ CLM_MILESTONES = Profile(
     not_covered=frozenset({"Q2C-022"}),
 )
 
+CONGA = Profile(
+    "conga",
+    "Conga CLM (Apttus agreements and line items in the Salesforce org, read through its REST API) as the CLM,"
+    " beside Salesforce and NetSuite; agreements keyed by their agreement number, parents by record Id.",
+    systems=("salesforce", "conga", "netsuite"),
+)
+
 DEFAULT = Profile("default", "The demo firm's own estate: the product's default names and values.")
 PROFILES: dict[str, Profile] = {
     p.name: p
@@ -319,6 +326,7 @@ PROFILES: dict[str, Profile] = {
         BUSINESS_KEYS,
         CHARGE_BILLING,
         CLM_MILESTONES,
+        CONGA,
     )
 }
 
@@ -335,9 +343,12 @@ def strip(exports: Path, prof: Profile) -> None:
     lacks = prof.lacks
     if prof.name == DEFAULT.name:
         return  # the demo estate as the sandbox has always served it: every table and field it exports
-    _netsuite(exports / "netsuite", prof.sources.get("netsuite") or {}, lacks.get("netsuite") or {})
-    _salesforce(exports / "salesforce", lacks.get("salesforce") or {})
-    _ironclad(exports / "ironclad" / "records", lacks.get("ironclad") or {})
+    if "netsuite" in prof.systems:  # a built-in vendor the estate runs (another kind strips nothing here)
+        _netsuite(exports / "netsuite", prof.sources.get("netsuite") or {}, lacks.get("netsuite") or {})
+    if "salesforce" in prof.systems:
+        _salesforce(exports / "salesforce", lacks.get("salesforce") or {})
+    if "ironclad" in prof.systems:
+        _ironclad(exports / "ironclad" / "records", lacks.get("ironclad") or {})
     for name, fields in (lacks.get("reference") or {}).items():
         if fields is not None:
             raise ValueError(f"profile {prof.name}: reference files are lacked whole, not by column ({name})")

@@ -288,7 +288,7 @@ class SalesforceAPI:
 
     # --- describe (closedloop/sandbox/sf_describe.py derives it from the exports) -----------------------
     def _object_names(self) -> list[str]:
-        return sorted(p.stem for p in (self.state.exports.root / "salesforce").glob("*.jsonl"))
+        return sorted(p.stem for p in self.state.exports.salesforce_files())
 
     async def sobjects(self, request: Request) -> Response:
         denied = await self._guard(request)

@@ -16,8 +16,11 @@ from types import ModuleType
 
 BUILT_IN = ("salesforce", "netsuite", "ironclad")
 # each name is a module closedloop/sandbox/<kind>.py with the three functions above
-PLUGINS: tuple[str, ...] = ()
+PLUGINS: tuple[str, ...] = ("conga",)
 VENDORS = BUILT_IN + PLUGINS
+# kinds whose objects live inside the Salesforce org (a managed package): the sandbox's Salesforce serves their
+# exports (exports/<kind>/<Object>.jsonl) on its own host, beside the org's standard objects
+SALESFORCE_ORG: tuple[str, ...] = ("conga",)
 
 
 def module(kind: str) -> ModuleType:

@@ -164,30 +164,35 @@ def _api_name(name: str, what: str) -> str:
     return name
 
 
-def make_auth(cfg: Mapping[str, Any], secrets: SecretSource) -> SalesforceClientCredentials:
-    """The configured OAuth flow: client_credentials (default) or jwt_bearer."""
+def make_auth(
+    cfg: Mapping[str, Any], secrets: SecretSource, source: str = "salesforce"
+) -> SalesforceClientCredentials:
+    """The configured OAuth flow: client_credentials (default) or jwt_bearer; `source` names the section."""
     token_url = cfg.get("token_url") or SALESFORCE_TOKEN_URL
-    client_id = need("salesforce", cfg, secrets, "client_id", secret=False)
+    client_id = need(source, cfg, secrets, "client_id", secret=False)
     flow = cfg.get("auth") or "client_credentials"
     if flow == "client_credentials":
         return SalesforceClientCredentials(
-            token_url, client_id, need("salesforce", cfg, secrets, "client_secret", secret=True)
+            token_url, client_id, need(source, cfg, secrets, "client_secret", secret=True)
         )
     if flow == "jwt_bearer":
         return SalesforceJWTBearer(
             token_url,
             client_id,
-            need("salesforce", cfg, secrets, "username", secret=False),
-            need("salesforce", cfg, secrets, "private_key", secret=True),
+            need(source, cfg, secrets, "username", secret=False),
+            need(source, cfg, secrets, "private_key", secret=True),
             audience=cfg.get("audience") or None,
         )
     raise CollectorError(
-        f"[sources.salesforce] auth = {flow!r}: expected 'client_credentials' or 'jwt_bearer'"
+        f"[sources.{source}] auth = {flow!r}: expected 'client_credentials' or 'jwt_bearer'"
     )
 
 
 class SalesforceAPI:
-    """The Collector over Salesforce REST: one SOQL query per stream, records exactly as /query sends them."""
+    """The Collector over Salesforce REST: one SOQL query per stream, records exactly as /query sends them.
+
+    `source` is the config section it serves: salesforce, or a package living in the same org (conga).
+    """
 
     source = "salesforce"
 
@@ -200,11 +205,12 @@ class SalesforceAPI:
         transport: httpx.BaseTransport | None = None,
         policy: RetryPolicy | None = None,
         auth: SalesforceClientCredentials | None = None,
+        source: str = "salesforce",
     ) -> None:
-        self.cfg, self._streams = cfg, streams
+        self.cfg, self._streams, self.source = cfg, streams, source
         version = str(cfg.get("api_version") or DEFAULT_API_VERSION)
         self.api_version = version if version.startswith("v") else f"v{version}"
-        self.auth = auth or make_auth(cfg, secrets)
+        self.auth = auth or make_auth(cfg, secrets, source)
         self.http = HttpClient(
             auth=self.auth,
             timeout=DEFAULT_TIMEOUT,
@@ -225,7 +231,7 @@ class SalesforceAPI:
         self.auth.ensure(self.http)
         if not self.auth.instance_url:
             raise CollectorError(
-                "the token response named no instance_url; set [sources.salesforce] instance_url"
+                f"the token response named no instance_url; set [sources.{self.source}] instance_url"
             )
         return self.auth.instance_url
 
@@ -236,7 +242,7 @@ class SalesforceAPI:
             stream,
             lambda columns: self._query(stream, state, sobject, columns),
             tolerance,
-            kind="salesforce",
+            kind=self.source,
             source=self.source,
             cfg=self.cfg,
             have=lambda: self._fields_of(sobject),
