@@ -15,9 +15,18 @@ from closedloop.settings import Setting
 from collectors._source import files_collector as _files
 from collectors._source import name_settings
 from collectors.auth import SecretSource
+from collectors.conga.streams import (
+    CATEGORIES,
+    DOCS,
+    LINE_TYPES,
+    NAMES,
+    categories,
+    line_types,
+    names,
+    streams,
+)
 from collectors.files import FilesCollector
 from collectors.salesforce.api import API_SETTINGS, SalesforceAPI
-from collectors.conga.streams import CATEGORIES, DOCS, LINE_TYPES, NAMES, categories, line_types, names, streams
 
 SYSTEM = "CLM"
 SETTINGS: list[Setting] = [

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from collectors._source import cols, resolve_names
+from collectors._source import cols, resolve_names, split_spec
 from collectors.base import Stream
 from collectors.config_keys import duplicate_columns
-from collectors._source import split_spec
 
 # Logical name -> (API name in a standard Conga org, raw type). Every key is a setting of [sources.conga].
 AGREEMENT_FIELDS: dict[str, tuple[str, str]] = {

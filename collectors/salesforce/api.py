@@ -183,9 +183,7 @@ def make_auth(
             need(source, cfg, secrets, "private_key", secret=True),
             audience=cfg.get("audience") or None,
         )
-    raise CollectorError(
-        f"[sources.{source}] auth = {flow!r}: expected 'client_credentials' or 'jwt_bearer'"
-    )
+    raise CollectorError(f"[sources.{source}] auth = {flow!r}: expected 'client_credentials' or 'jwt_bearer'")
 
 
 class SalesforceAPI:

@@ -13,8 +13,16 @@ from typing import Any
 
 import polars as pl
 
-from closedloop.demo.render._fmt import FirmLike, as_of_ts, check_fields, json_object, json_value, modstamp
-from closedloop.demo.render._fmt import table, write_lines
+from closedloop.demo.render._fmt import (
+    FirmLike,
+    as_of_ts,
+    check_fields,
+    json_object,
+    json_value,
+    modstamp,
+    table,
+    write_lines,
+)
 from collectors.conga.streams import categories, line_types, names, streams
 
 TS = "%Y-%m-%dT%H:%M:%S%.3f+0000"
@@ -55,11 +63,15 @@ def _status(col: str, which: int) -> pl.Expr:
 
 def _agreements(firm: FirmLike, n: dict[str, str], cats: dict[str, str], now) -> pl.DataFrame:
     """One frame of every agreement with Conga's columns (the business id kept as _key, parents as _parent)."""
-    le = table(firm, "legal_entity").select("legal_entity_id", pl.col("name").alias("_le")).unique(
-        "legal_entity_id", keep="first"
+    le = (
+        table(firm, "legal_entity")
+        .select("legal_entity_id", pl.col("name").alias("_le"))
+        .unique("legal_entity_id", keep="first")
     )
-    clients = table(firm, "client").select("client_id", pl.col("name").alias("_client")).unique(
-        "client_id", keep="first"
+    clients = (
+        table(firm, "client")
+        .select("client_id", pl.col("name").alias("_client"))
+        .unique("client_id", keep="first")
     )
 
     def base(df: pl.DataFrame, kind: str, key: str, parent: pl.Expr, label: str) -> pl.DataFrame:
@@ -89,7 +101,9 @@ def _agreements(firm: FirmLike, n: dict[str, str], cats: dict[str, str], now) ->
         col = lambda c: pl.col(c) if c in has else _NULL  # noqa: E731
         typed = lambda c, t: (pl.col(c) if c in has else pl.lit(None)).cast(t)  # noqa: E731
         end = "new_end_date" if kind == "amendment" else "end_date"
-        start = {"msa": "effective_date", "sow": "start_date", "amendment": "effective_date"}.get(kind, "valid_from")
+        start = {"msa": "effective_date", "sow": "start_date", "amendment": "effective_date"}.get(
+            kind, "valid_from"
+        )
         cap = "new_cap_amount" if kind == "amendment" else "cap_amount"
         frames.append(
             df.select(
@@ -143,7 +157,9 @@ def _agreements(firm: FirmLike, n: dict[str, str], cats: dict[str, str], now) ->
 def _lines(firm: FirmLike, n: dict[str, str], kinds: dict[str, str], ids: pl.DataFrame, now) -> pl.DataFrame:
     """Rate-card lines (on their SOW, MSA or standard rate-card agreement) and CLM-owned milestones."""
     rc = table(firm, "rate_card").with_columns(
-        _on=pl.coalesce("sow_id", pl.when(pl.col("scope") == "MSA").then(pl.col("contract_id")), "rate_card_id")
+        _on=pl.coalesce(
+            "sow_id", pl.when(pl.col("scope") == "MSA").then(pl.col("contract_id")), "rate_card_id"
+        )
     )
     ms = table(firm, "milestone").filter(pl.col("source_system").fill_null("") != "netsuite")
     rate = rc.select(
