@@ -98,8 +98,13 @@ def _agreements(firm: FirmLike, n: dict[str, str], cats: dict[str, str], now) ->
     frames = []
     for kind, df in (("msa", contract), ("sow", sow), ("amendment", amendment), ("rate_card", std)):
         has = set(df.columns)
-        col = lambda c: pl.col(c) if c in has else _NULL  # noqa: E731
-        typed = lambda c, t: (pl.col(c) if c in has else pl.lit(None)).cast(t)  # noqa: E731
+
+        def col(c: str, has: set[str] = has) -> pl.Expr:
+            return pl.col(c) if c in has else _NULL
+
+        def typed(c: str, t: pl.DataType, has: set[str] = has) -> pl.Expr:
+            return (pl.col(c) if c in has else pl.lit(None)).cast(t)
+
         end = "new_end_date" if kind == "amendment" else "end_date"
         start = {"msa": "effective_date", "sow": "start_date", "amendment": "effective_date"}.get(
             kind, "valid_from"
