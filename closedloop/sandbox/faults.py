@@ -6,7 +6,11 @@ import dataclasses
 import threading
 from dataclasses import dataclass
 
-from closedloop.sandbox.vendors import VENDORS
+from closedloop.sandbox.vendors import SALESFORCE_ORG
+from closedloop.sandbox.vendors import VENDORS as _SERVED
+
+# a package inside the Salesforce org (Conga) has no host of its own: fault it as @salesforce (stream=<object>)
+VENDORS = tuple(v for v in _SERVED if v not in SALESFORCE_ORG)
 
 # name -> (vendors it applies to, what it does); the sandbox's --fault help and docs come from here
 KINDS: dict[str, tuple[tuple[str, ...], str]] = {
