@@ -27,6 +27,7 @@ from collectors.conga.streams import (
 )
 from collectors.files import FilesCollector
 from collectors.salesforce.api import API_SETTINGS, SalesforceAPI
+from collectors.salesforce.bulk import check_bulk_settings
 
 SYSTEM = "CLM"
 SETTINGS: list[Setting] = [
@@ -56,7 +57,8 @@ __all__ = [
 
 
 def check_settings(cfg: Mapping[str, Any], prefix: str) -> None:
-    """Refuse unknown kinds in categories / line_types, naming the key and the allowed ones."""
+    """Refuse unknown kinds in categories / line_types, naming the key and the allowed ones; bulk_streams."""
+    check_bulk_settings(cfg, prefix, streams(cfg))
     for key, allowed in (("categories", CATEGORIES), ("line_types", LINE_TYPES)):
         table = cfg.get(key) or {}
         for name, value in table.items():
