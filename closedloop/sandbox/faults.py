@@ -36,7 +36,15 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "truncated": (VENDORS, "the page body is cut in half: malformed JSON"),
     "drift": (VENDORS, "field <field> renamed to <to> (empty: dropped) in every record"),
-    "duplicates": (("netsuite", "ironclad"), "offset/page-number pages overlap by one record"),
+    "duplicates": (
+        ("netsuite", "ironclad", "salesforce"),
+        "offset/page-number pages overlap by one record; Salesforce Bulk API 2.0 results hand back the page's"
+        " own Sforce-Locator (the same page again)",
+    ),
+    "job_failed": (
+        ("salesforce",),
+        "Salesforce Bulk API 2.0 query jobs (on <stream>, an object; '' = all) end Failed with an errorMessage",
+    ),
     "permission_denied": (
         ("salesforce", "netsuite"),
         "the integration role may not read <stream> (a table/object): NetSuite 403 INSUFFICIENT_PERMISSION,"
@@ -44,7 +52,7 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
 }
 # Faults that are properties of the estate, not of a request: in force on every matching request.
-STANDING = ("drift", "duplicates", "permission_denied")
+STANDING = ("drift", "duplicates", "permission_denied", "job_failed")
 
 
 class FaultError(ValueError):
