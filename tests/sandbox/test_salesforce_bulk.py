@@ -90,7 +90,7 @@ def test_truncated_csv_page_is_detected():
     read = csv_page(streams()[0].columns)
     body = b'Id,Name\n001A,"Acme"\n001B,"Glo'
     resp = httpx.Response(200, content=body, headers={"Sforce-NumberOfRecords": "2"})
-    with pytest.raises(MalformedResponse, match="not valid CSV|2 CSV records"):
+    with pytest.raises(MalformedResponse, match=r"not valid CSV|2 CSV records"):
         read(resp)
     resp = httpx.Response(200, content=b"Id,Name\n001A,Acme\n", headers={"Sforce-NumberOfRecords": "2"})
     with pytest.raises(MalformedResponse, match="1 CSV records, Sforce-NumberOfRecords says 2"):
@@ -106,7 +106,7 @@ def test_csv_cells_typed_as_the_json_page_types_them():
         {"Id": "006A", "IsWon": True, "Amount": 125000.5, "CloseDate": "2024-05-31", "Name": None}
     ]
     bad = b"Id,IsWon\n006A,yes\n"
-    with pytest.raises(MalformedResponse, match="'IsWon'.*not true/false"):
+    with pytest.raises(MalformedResponse, match=r"'IsWon'.*not true/false"):
         read(httpx.Response(200, content=bad, headers={"Sforce-NumberOfRecords": "1"}))
 
 
