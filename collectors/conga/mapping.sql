@@ -40,19 +40,19 @@ FROM ${source}__agr a
 LEFT JOIN ${source}__agr p ON p."Id" = a."${parent_field}"
 WHERE a."${category_field}" = '${cat_amendment}';
 
--- a rate line belongs to a SOW (scope SOW: the SOW and its MSA), an MSA, or a standard rate-card agreement
+-- a rate line belongs to a SOW, an MSA or a standard rate-card agreement; the MSA it is priced under is its own
+-- lookup (a SOW's line may name it), else the agreement it sits on when that is an MSA
 INSERT INTO canon.rate_card (rate_card_id, scope, sow_id, contract_id, role, currency, bill_rate, discount_pct, cost_rate, valid_from, valid_to, source_system, source_id, snapshot_ts, correlation_id)
 SELECT coalesce(l."${line_rate_card_field}", p._key), l."${line_scope_field}",
        CASE WHEN p."${category_field}" = '${cat_sow}' THEN p._key END,
-       CASE WHEN p."${category_field}" = '${cat_sow}' THEN gp._key
-            WHEN p."${category_field}" = '${cat_msa}' THEN p._key END,
+       coalesce(m._key, CASE WHEN p."${category_field}" = '${cat_msa}' THEN p._key END),
        l."${line_description_field}", l."CurrencyIsoCode", l."${line_list_price_field}",
        l."${line_discount_field}", l."${line_cost_rate_field}", l."${line_valid_from_field}",
        l."${line_valid_to_field}",
        '${source}', l."Id", l._extracted_at, l."${line_correlation_field}"
 FROM raw.${source}__line_item l
 LEFT JOIN ${source}__agr p ON p."Id" = l."${line_agreement_field}"
-LEFT JOIN ${source}__agr gp ON gp."Id" = p."${parent_field}"
+LEFT JOIN ${source}__agr m ON m."Id" = l."${line_contract_field}"
 WHERE l."${line_type_field}" = '${line_rate_card}' AND NOT coalesce(l."IsDeleted", false);
 
 INSERT INTO canon.milestone (milestone_id, sow_id, project_id, name, amount, due_date, status, completed_date, accepted_date, billing_trigger, source_system, source_id, snapshot_ts, correlation_id)

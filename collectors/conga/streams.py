@@ -51,6 +51,7 @@ AGREEMENT_FIELDS: dict[str, tuple[str, str]] = {
 }
 LINE_FIELDS: dict[str, tuple[str, str]] = {
     "line_agreement_field": ("Apttus__AgreementId__c", "VARCHAR"),
+    "line_contract_field": ("Master_Agreement__c", "VARCHAR"),
     "line_description_field": ("Apttus__Description__c", "VARCHAR"),
     "line_list_price_field": ("Apttus__ListPrice__c", "DECIMAL(18,2)"),
     "line_net_price_field": ("Apttus__NetPrice__c", "DECIMAL(18,2)"),
@@ -84,6 +85,7 @@ DOCS = {
     "parent_field": "Agreement lookup to the parent agreement (a SOW's MSA; an amendment's amended SOW).",
     "status_field": "Agreement status picklist read into the canonical status (through the value map).",
     "line_type_field": "Line item field telling rate-card lines and milestone lines apart (see line_types).",
+    "line_contract_field": "Line item lookup to the MSA agreement a rate line is priced under (empty: none).",
     "correlation_field": "Agreement custom field holding the correlation ID.",
     "legal_entity_field": "Agreement custom field naming the contracting legal entity (ERP subsidiary name).",
 }

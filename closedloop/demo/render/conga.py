@@ -169,6 +169,7 @@ def _lines(firm: FirmLike, n: dict[str, str], kinds: dict[str, str], ids: pl.Dat
     ms = table(firm, "milestone").filter(pl.col("source_system").fill_null("") != "netsuite")
     rate = rc.select(
         pl.col("_on"),
+        pl.col("contract_id").alias("_msa"),
         pl.col("source_id").fill_null(pl.col("rate_card_id")).alias("_name"),
         pl.lit(kinds["rate_card"]).alias(n["line_type_field"]),
         pl.col("role").alias(n["line_description_field"]),
@@ -194,6 +195,7 @@ def _lines(firm: FirmLike, n: dict[str, str], kinds: dict[str, str], ids: pl.Dat
     ms = ms.join(sow_ccy, on="sow_id", how="left")
     mile = ms.select(
         pl.col("sow_id").alias("_on"),
+        _NULL.alias("_msa"),
         pl.col("milestone_id").alias("_name"),
         pl.lit(kinds["milestone"]).alias(n["line_type_field"]),
         pl.col("name").alias(n["line_description_field"]),
@@ -217,11 +219,13 @@ def _lines(firm: FirmLike, n: dict[str, str], kinds: dict[str, str], ids: pl.Dat
     )
     lines = pl.concat([rate, mile], how="vertical_relaxed")
     lines = lines.join(ids, left_on="_on", right_on="_key", how="left", maintain_order="left")
+    msa = ids.rename({"_key": "_msa", "_agr": "_msa_id"})
+    lines = lines.join(msa, on="_msa", how="left", maintain_order="left")
     return lines.with_columns(
         Id=sf_ids("a0L", lines.height),
         Name=pl.col("_name"),
         IsDeleted=pl.lit(False),
-    ).rename({"_agr": n["line_agreement_field"]})
+    ).rename({"_agr": n["line_agreement_field"], "_msa_id": n["line_contract_field"]})
 
 
 def render(
