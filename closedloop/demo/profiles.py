@@ -310,7 +310,10 @@ CLM_MILESTONES = Profile(
 CONGA = Profile(
     "conga",
     "Conga CLM (Apttus agreements and line items in the Salesforce org, read through its REST API) as the CLM,"
-    " beside Salesforce and NetSuite; agreements keyed by their agreement number, parents by record Id.",
+    " beside Salesforce and NetSuite; agreements keyed by their agreement number, parents by record Id. The"
+    " org's larger objects (past 1,000 rows to read) come through Salesforce Bulk API 2.0 query jobs.",
+    # past the threshold (a COUNT() first): agreement line items at tier s; accounts from tier m
+    sources={"conga": {"bulk_threshold": 1000}, "salesforce": {"bulk_threshold": 1000}},
     systems=("salesforce", "conga", "netsuite"),
 )
 

@@ -127,3 +127,26 @@ def test_unknown_category_key_is_refused():
 
 
 _ = build_canon  # the full mapping path is the answer-key test's (tests/demo/test_profiles.py -k conga)
+
+
+def test_conga_estate_over_http_equals_its_files(tmp_path_factory):
+    """The conga estate at tier s (its own config: Bulk API past 1,000 rows) collected over HTTP, Salesforce and
+    Conga alike, gives the raw tables its file exports give; the line items really came through a job."""
+    from closedloop.demo import generate_firm, write_demo
+    from closedloop.demo.profiles import profile
+    from tests.sandbox.test_salesforce_bulk import bulk_jobs
+
+    prof = profile("conga")
+    root = write_demo(generate_firm("s", seed=1), tmp_path_factory.mktemp("conga-estate"), prof) / "exports"
+    sections = prof.config_sections()
+    with Sandbox(root) as sb:
+        for kind in ("salesforce", "conga"):
+            via_api, via_files = connect(), connect()
+            got = collect(via_api, api_collector(sb, kind, **sections.get(kind, {})))
+            want = collect(via_files, files_collector(root, kind))
+            assert got.status == "ok", got.errors
+            assert [(s.stream, s.rows) for s in got.streams] == [(s.stream, s.rows) for s in want.streams]
+            for st in got.streams:
+                assert raw_rows(via_api, st.table) == raw_rows(via_files, st.table), st.table
+        jobs = bulk_jobs(sb)
+        assert {j.query.sobject for j in jobs.values()} == {LINE}, jobs
