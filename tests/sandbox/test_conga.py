@@ -150,3 +150,16 @@ def test_conga_estate_over_http_equals_its_files(tmp_path_factory):
                 assert raw_rows(via_api, st.table) == raw_rows(via_files, st.table), st.table
         jobs = bulk_jobs(sb)
         assert {j.query.sobject for j in jobs.values()} == {LINE}, jobs
+
+
+def test_discover_reads_the_apttus_objects_through_the_org(conga_exports):
+    from closedloop import discover
+
+    with Sandbox(conga_exports) as sb:
+        env = sb.secrets()
+        cfg = {"kind": "conga", **sb.source_config()["conga"]}
+        report = discover.run("conga", cfg, lambda n: env.get(f"CLOSEDLOOP_CONGA_{n.upper()}"))
+    assert report.profiles["agreement"].present and report.profiles["line_item"].present
+    assert "Apttus__Status__c" in report.profiles["agreement"].columns
+    maps = {m.canonical: m for m in report.value_maps}
+    assert maps["sow.status"].pairs.get("Activated") == "executed", maps.get("sow.status")
