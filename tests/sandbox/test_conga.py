@@ -7,7 +7,7 @@ import pytest
 
 from closedloop import valuemaps
 from closedloop.demo.exports import render_exports
-from closedloop.sandbox import PageCaps, Sandbox, parse_fault
+from closedloop.sandbox import PageCaps, Sandbox, find_exports, parse_fault
 from tests.collectors import firm_fixture
 from tests.sandbox.helpers import api_collector, build_canon, collect, connect, files_collector, raw_rows
 
@@ -139,6 +139,7 @@ def test_conga_estate_over_http_equals_its_files(tmp_path_factory):
     prof = profile("conga")
     root = write_demo(generate_firm("s", seed=1), tmp_path_factory.mktemp("conga-estate"), prof) / "exports"
     sections = prof.config_sections()
+    assert find_exports(root.parent) == root  # `closedloop sandbox --profile conga` finds it (no ironclad/)
     with Sandbox(root) as sb:
         for kind in ("salesforce", "conga"):
             via_api, via_files = connect(), connect()
