@@ -229,3 +229,24 @@ def _dotted(record: dict[str, Any], name: str) -> Any:
         return record.get(name)
     parent = record.get(rel)
     return parent.get(sub) if isinstance(parent, dict) else None
+
+
+def bare_loop(client, base_url: str, token: str, query: str, version: str = "v66.0") -> int:
+    """A plain httpx Bulk API 2.0 loop (the bench's baseline): create the job, poll, count the CSV records."""
+    import time
+
+    headers = {"Authorization": f"Bearer {token}"}
+    jobs = f"{base_url}/services/data/{version}/jobs/query"
+    body = {"operation": "query", "query": query, "contentType": "CSV"}
+    job = client.post(jobs, json=body, headers=headers).json()
+    while job["state"] not in ("JobComplete", "Failed", "Aborted"):
+        time.sleep(0.01)
+        job = client.get(f"{jobs}/{job['id']}", headers=headers).json()
+    n, params = 0, {"maxRecords": "50000"}
+    while True:
+        resp = client.get(f"{jobs}/{job['id']}/results", params=params, headers=headers)
+        n += int(resp.headers["Sforce-NumberOfRecords"])
+        locator = resp.headers.get("Sforce-Locator", "null")
+        if locator == "null":
+            return n
+        params = {"maxRecords": "50000", "locator": locator}

@@ -164,3 +164,25 @@ def test_discover_reads_the_apttus_objects_through_the_org(conga_exports):
     assert "Apttus__Status__c" in report.profiles["agreement"].columns
     maps = {m.canonical: m for m in report.value_maps}
     assert maps["sow.status"].pairs.get("Activated") == "executed", maps.get("sow.status")
+
+
+def test_bare_loops_read_what_the_collector_reads(conga_exports):
+    """The bench's baselines (closedloop/sandbox/conga.py bare_loop, sf_bulk.bare_loop) count the same records."""
+    import httpx
+
+    from closedloop.sandbox import conga as conga_sandbox
+    from closedloop.sandbox import sf_bulk
+
+    res, _, _ = run(conga_exports)
+    with Sandbox(conga_exports) as sb, httpx.Client() as client:
+        creds = sb.state.credentials
+        assert conga_sandbox.bare_loop(client, sb.base_url, creds) == res.rows
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": creds.salesforce_client_id,
+            "client_secret": creds.salesforce_client_secret,
+        }
+        token = client.post(f"{sb.base_url}/services/oauth2/token", data=form).json()["access_token"]
+        assert (
+            sf_bulk.bare_loop(client, sb.base_url, token, f"SELECT Id FROM {LINE}") == 2 + 1
+        )  # 2 rates, 1 milestone
