@@ -186,3 +186,22 @@ def test_bare_loops_read_what_the_collector_reads(conga_exports):
         assert (
             sf_bulk.bare_loop(client, sb.base_url, token, f"SELECT Id FROM {LINE}") == 2 + 1
         )  # 2 rates, 1 milestone
+
+
+def test_the_firms_own_words_are_rendered_and_read_back(tmp_path):
+    """A firm's `values` ([sources.conga.values]) shape the exports: its status and billing-type words."""
+    import json
+
+    values = {
+        "sow.status": {"Signed Off": "executed"},
+        "sow.billing_type": {"T&M with Cap": "TM_CAP", "Milestone Billing": "MILESTONE"},
+    }
+    render_exports(firm_fixture.build(), tmp_path, {"conga": {"values": values}}, systems=SYSTEMS)
+    rows = [json.loads(x) for x in (tmp_path / "conga" / f"{AGREEMENT}.jsonl").read_text().splitlines()]
+    sows = [r for r in rows if r["Apttus__Agreement_Category__c"] == "SOW"]
+    assert {r["Apttus__Status__c"] for r in sows} == {"Signed Off"}
+    assert {r["Billing_Type__c"] for r in sows} == {"T&M with Cap", "Milestone Billing"}
+    msa = [r for r in rows if r["Apttus__Agreement_Category__c"] == "MSA"]
+    assert {r["Apttus__Status__c"] for r in msa} == {"Activated"}  # no map of its own: Conga's word
+    words = valuemaps.source_map("conga", values)["sow.status"]
+    assert words[valuemaps.normalize("Signed Off")] == "executed"

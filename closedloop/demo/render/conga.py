@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from closedloop.demo.render import vendor_values
 from closedloop.demo.render._fmt import (
     FirmLike,
     as_of_ts,
@@ -61,7 +62,21 @@ def _status(col: str, which: int) -> pl.Expr:
     return pl.col(col).replace_strict(words, default=pl.col(col), return_dtype=pl.String)
 
 
-def _agreements(firm: FirmLike, n: dict[str, str], cats: dict[str, str], now) -> pl.DataFrame:
+def _own_status(cfg: Mapping[str, Any] | None) -> pl.Expr:
+    """Apttus__Status__c in the org's words: the firm's `values` map where it has one, else Conga's standard."""
+    own = vendor_values.inverse((cfg or {}).get("values") or {})
+    out = _status("_status", 0)
+    for kind, canon_table in (("msa", "contract"), ("sow", "sow"), ("amendment", "amendment")):
+        words = own.get(f"{canon_table}.status")
+        if words:
+            mine = pl.col("_status").replace_strict(words, default=None, return_dtype=pl.String)
+            out = pl.when((pl.col("_kind") == kind) & mine.is_not_null()).then(mine).otherwise(out)
+    return out
+
+
+def _agreements(
+    firm: FirmLike, n: dict[str, str], cats: dict[str, str], now, cfg: Mapping[str, Any] | None
+) -> pl.DataFrame:
     """One frame of every agreement with Conga's columns (the business id kept as _key, parents as _parent)."""
     le = (
         table(firm, "legal_entity")
@@ -154,7 +169,7 @@ def _agreements(firm: FirmLike, n: dict[str, str], cats: dict[str, str], now) ->
     return agr.with_columns(
         pl.col("_key").alias(n["number_field"]),
         pl.col("_parent").replace_strict(ids, default=None, return_dtype=pl.String).alias(n["parent_field"]),
-        _status("_status", 0).alias(n["status_field"]),
+        _own_status(cfg).alias(n["status_field"]),
         _status("_status", 1).alias(n["status_category_field"]),
     )
 
@@ -236,7 +251,7 @@ def render(
     api = (cfg or {}).get("api_version") or "v66.0"
     s_agr, s_line = streams(cfg)
     now = as_of_ts(firm)
-    agr = _agreements(firm, n, cats, now)
+    agr = _agreements(firm, n, cats, now, cfg)
     ids = agr.select("_key", pl.col("Id").alias("_agr"))
     lines = _lines(firm, n, kinds, ids, now)
     return {
