@@ -165,9 +165,9 @@ def bulk_pages(
             http,
             url,
             finished=lambda d: isinstance(d, dict) and d.get("state") in DONE_STATES,
-            first_seconds=float(cfg.get("bulk_poll_seconds") or 1.0),
-            cap_seconds=float(cfg.get("bulk_poll_max_seconds") or 30.0),
-            timeout_seconds=float(cfg.get("bulk_timeout_seconds") or 3600.0),
+            first_seconds=_seconds(cfg, "bulk_poll_seconds", 1.0),
+            cap_seconds=_seconds(cfg, "bulk_poll_max_seconds", 30.0),
+            timeout_seconds=_seconds(cfg, "bulk_timeout_seconds", 3600.0),
             what=f"Bulk API 2.0 query job {job['id']}",
         )
     except CollectorError:
@@ -186,6 +186,12 @@ def bulk_pages(
         params={"maxRecords": max(1, int(cfg.get("bulk_page_size") or 50000))},
         sensitive=(query,),
     )
+
+
+def _seconds(cfg: Mapping[str, Any], key: str, default: float) -> float:
+    """A duration setting; 0 is a value (no wait), only an absent key takes the default."""
+    value = cfg.get(key)
+    return default if value is None else max(0.0, float(value))
 
 
 def _abort(http: HttpClient, url: str) -> None:

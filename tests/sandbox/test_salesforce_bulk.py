@@ -124,3 +124,49 @@ def test_relationship_streams_stay_on_query():
         check_settings({"bulk_streams": ["opportunity"]}, "sources.salesforce")
     with pytest.raises(ValueError, match=r"unknown stream 'nope'"):
         check_settings({"bulk_streams": ["nope"]}, "sources.salesforce")
+
+
+def test_a_job_past_its_timeout_is_aborted(exports):
+    res, _, sb = run(exports, **(BULK | {"bulk_timeout_seconds": 0.0}))
+    assert res.status == "failed"
+    assert "not finished after" in res.errors[0] and "InProgress" in res.errors[0], res.errors
+    (job,) = bulk_jobs(sb).values()
+    assert job.state == "Aborted"  # not left running in the org
+
+
+def test_the_job_protocol_on_the_wire(exports):
+    """The sandbox speaks Bulk API 2.0: job states, CSV with Sforce-Locator/NumberOfRecords, its error bodies."""
+    with Sandbox(exports, caps=PageCaps(salesforce=1)) as sb, httpx.Client(base_url=sb.base_url) as c:
+        creds = sb.state.credentials
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": creds.salesforce_client_id,
+            "client_secret": creds.salesforce_client_secret,
+        }
+        c.headers["Authorization"] = (
+            "Bearer " + c.post("/services/oauth2/token", data=form).json()["access_token"]
+        )
+        jobs = "/services/data/v66.0/jobs/query"
+        job = c.post(jobs, json={"operation": "query", "query": "SELECT Id, Name FROM Account"}).json()
+        assert job["state"] == "UploadComplete" and job["object"] == "Account" and job["id"].startswith("750")
+        early = c.get(f"{jobs}/{job['id']}/results")
+        assert early.status_code == 400 and early.json()[0]["errorCode"] == "INVALIDJOBSTATE"
+        states = [c.get(f"{jobs}/{job['id']}").json()["state"] for _ in range(2)]
+        assert states == ["InProgress", "JobComplete"]
+        other = c.get(f"/services/data/v60.0/jobs/query/{job['id']}/results")
+        assert other.status_code == 409 and other.json()[0]["errorCode"] == "INVALIDVERSION"
+        first = c.get(f"{jobs}/{job['id']}/results", params={"maxRecords": 1})
+        assert first.headers["content-type"].startswith("text/csv")
+        assert first.headers["Sforce-NumberOfRecords"] == "1" and first.headers["Sforce-Locator"] != "null"
+        assert first.text.splitlines()[0] == "Id,Name"
+        last = c.get(
+            f"{jobs}/{job['id']}/results",
+            params={"maxRecords": 1, "locator": first.headers["Sforce-Locator"]},
+        )
+        assert last.headers["Sforce-Locator"] == "null" and len(last.text.splitlines()) == 2
+        bad = c.post(jobs, json={"operation": "query", "query": "SELECT Nope__c FROM Account"})
+        assert bad.status_code == 400 and bad.json()[0]["errorCode"] == "INVALID_FIELD"
+        gone = c.get(f"{jobs}/750SB0000000000099")
+        assert gone.status_code == 404 and gone.json()[0]["errorCode"] == "NOT_FOUND"
+        count = c.get("/services/data/v66.0/query", params={"q": "SELECT COUNT() FROM Account"}).json()
+        assert count == {"totalSize": 2, "done": True, "records": []}
