@@ -3,6 +3,8 @@ lifecycle (poll to JobComplete, Failed with its errorMessage), CSV pages by Sfor
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 
@@ -70,14 +72,21 @@ def test_job_lifecycle_recovers_from(exports, spec, status):
     assert bulk_jobs(sb)
 
 
-def test_failed_job_names_its_error_message_and_no_secret(exports):
-    res, _, sb = run(exports, "job_failed@salesforce:stream=Account", **BULK)
+def test_failed_job_names_its_error_message_and_no_secret(exports, caplog):
+    caplog.set_level(logging.DEBUG)
+    res, _, sb = run(
+        exports, "job_failed@salesforce:stream=Account", "token_expiry@salesforce:every=2", **BULK
+    )
     assert res.status == "failed"
     err = res.errors[0]
     assert "ended Failed" in err and "UNKNOWN_EXCEPTION" in err, err
+    assert sb.state.counts[("salesforce", 401)] >= 1  # a token was refreshed on the way
+    said = err + "\n" + caplog.text
     creds = sb.state.credentials
-    assert creds.salesforce_client_secret not in err
-    assert not [t for t in sb.state.tokens.issued if t in err]
+    assert creds.salesforce_client_secret not in said
+    assert len(sb.state.tokens.issued) >= 2
+    assert not [t for t in sb.state.tokens.issued if t in said]
+    assert "SELECT Id" not in caplog.text  # the query (it may hold literals) stays out of the logs
 
 
 def test_repeated_locator_is_a_paging_loop(exports):
