@@ -48,12 +48,17 @@ def secrets(creds: Credentials) -> dict[str, str]:
     return {"CLOSEDLOOP_CONGA_CLIENT_SECRET": creds.salesforce_client_secret}
 
 
-def bare_loop(client: httpx.Client, base_url: str, creds: Credentials) -> int:
-    """A plain httpx loop over the same pages the collector reads: token, then each object's SOQL to the end."""
+def bare_loop(client: httpx.Client, base_url: str, creds: Credentials, cfg: dict | None = None) -> int:
+    """A plain httpx loop over the same pages the collector reads: token, then each object's SOQL to the end,
+    through a Bulk API 2.0 job where the estate's config sends it there (the conga profile: past 1,000 rows)."""
+    from closedloop.demo.profiles import PROFILES
+    from closedloop.sandbox import sf_bulk
     from collectors.conga import streams
     from collectors.salesforce.api import sobject_of, soql
 
-    cfg = source_config(base_url, creds)
+    if cfg is None:
+        cfg = dict(PROFILES["conga"].config_sections().get(KIND, {}))
+    cfg = source_config(base_url, creds) | cfg
     form = {
         "grant_type": "client_credentials",
         "client_id": creds.salesforce_client_id,
@@ -61,10 +66,21 @@ def bare_loop(client: httpx.Client, base_url: str, creds: Credentials) -> int:
     }
     token = client.post(cfg["token_url"], data=form).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}", "Sforce-Query-Options": "batchSize=2000"}
+    query_url = f"{base_url}/services/data/v66.0/query"
+    threshold = int(cfg.get("bulk_threshold") or 0)
     n = 0
     for stream in streams(cfg):
-        params: dict[str, str] | None = {"q": soql(stream, sobject_of(stream, cfg), None, cfg)}
-        url: str | None = f"{base_url}/services/data/v66.0/query"
+        sobject = sobject_of(stream, cfg)
+        if threshold:
+            count = client.get(query_url, params={"q": f"SELECT COUNT() FROM {sobject}"}, headers=headers)
+            if count.json()["totalSize"] >= threshold:
+                poll = float(cfg.get("bulk_poll_seconds", 0.5))
+                n += sf_bulk.bare_loop(
+                    client, base_url, token, soql(stream, sobject, None, cfg), poll_seconds=poll
+                )
+                continue
+        params: dict[str, str] | None = {"q": soql(stream, sobject, None, cfg)}
+        url: str | None = query_url
         while url:
             doc = json.loads(client.get(url, params=params, headers=headers).content)
             n += len(doc["records"])

@@ -16,15 +16,10 @@ def find_exports(directory: Path) -> Path | None:
     estate has the middleware's and the reference files beside its own vendors (an estate without Salesforce
     has no salesforce/)."""
     directory = Path(directory)
-    from closedloop.sandbox.vendors import VENDORS
-
     for root in (directory / "exports", directory):
         if all((root / v).is_dir() for v in VENDOR_DIRS) or all(
             (root / v).is_dir() for v in ("middleware", "reference")
         ):
-            return root
-        # an estate of other systems (closedloop/demo/profiles.py): the rendered reference files and a vendor
-        if (root / "reference").is_dir() and any((root / v).is_dir() for v in VENDORS):
             return root
     return None
 

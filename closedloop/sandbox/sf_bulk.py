@@ -231,17 +231,23 @@ def _dotted(record: dict[str, Any], name: str) -> Any:
     return parent.get(sub) if isinstance(parent, dict) else None
 
 
-def bare_loop(client, base_url: str, token: str, query: str, version: str = "v66.0") -> int:
-    """A plain httpx Bulk API 2.0 loop (the bench's baseline): create the job, poll, count the CSV records."""
+def bare_loop(
+    client, base_url: str, token: str, query: str, version: str = "v66.0", poll_seconds: float = 0.01
+) -> int:
+    """A plain httpx Bulk API 2.0 loop (the bench's baseline): create the job, poll (waits doubling from
+    poll_seconds, as the collector's), count the CSV records."""
     import time
 
     headers = {"Authorization": f"Bearer {token}"}
     jobs = f"{base_url}/services/data/{version}/jobs/query"
     body = {"operation": "query", "query": query, "contentType": "CSV"}
     job = client.post(jobs, json=body, headers=headers).json()
+    wait = poll_seconds
     while job["state"] not in ("JobComplete", "Failed", "Aborted"):
-        time.sleep(0.01)
         job = client.get(f"{jobs}/{job['id']}", headers=headers).json()
+        if job["state"] not in ("JobComplete", "Failed", "Aborted"):
+            time.sleep(wait)
+            wait *= 2
     n, params = 0, {"maxRecords": "50000"}
     while True:
         resp = client.get(f"{jobs}/{job['id']}/results", params=params, headers=headers)

@@ -40,7 +40,7 @@ BULK_SETTINGS: list[Setting] = [
     ),
     Setting("bulk_streams", list, [], "Streams always read through Bulk API 2.0 query jobs."),
     Setting("bulk_page_size", int, 50000, "maxRecords per Bulk API 2.0 results page."),
-    Setting("bulk_poll_seconds", float, 1.0, "First wait between job status polls; doubles each poll."),
+    Setting("bulk_poll_seconds", float, 0.5, "First wait between job status polls; doubles each poll."),
     Setting("bulk_poll_max_seconds", float, 30.0, "Longest wait between job status polls."),
     Setting("bulk_timeout_seconds", float, 3600.0, "A job not complete after this long is aborted."),
 ]
@@ -165,7 +165,7 @@ def bulk_pages(
             http,
             url,
             finished=lambda d: isinstance(d, dict) and d.get("state") in DONE_STATES,
-            first_seconds=_seconds(cfg, "bulk_poll_seconds", 1.0),
+            first_seconds=_seconds(cfg, "bulk_poll_seconds", 0.5),
             cap_seconds=_seconds(cfg, "bulk_poll_max_seconds", 30.0),
             timeout_seconds=_seconds(cfg, "bulk_timeout_seconds", 3600.0),
             what=f"Bulk API 2.0 query job {job['id']}",

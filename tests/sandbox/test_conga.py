@@ -3,11 +3,13 @@ the raw tables the file exports give, with the org's faults, a dropped field and
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from closedloop import valuemaps
 from closedloop.demo.exports import render_exports
 from closedloop.sandbox import PageCaps, Sandbox, find_exports, parse_fault
+from closedloop.sandbox import conga as conga_sandbox
 from tests.collectors import firm_fixture
 from tests.sandbox.helpers import api_collector, build_canon, collect, connect, files_collector, raw_rows
 
@@ -151,6 +153,10 @@ def test_conga_estate_over_http_equals_its_files(tmp_path_factory):
                 assert raw_rows(via_api, st.table) == raw_rows(via_files, st.table), st.table
         jobs = bulk_jobs(sb)
         assert {j.query.sobject for j in jobs.values()} == {LINE}, jobs
+        # the bench's bare loop reads the same pages the same way (line items through a job): the same records
+        with httpx.Client() as client:
+            assert conga_sandbox.bare_loop(client, sb.base_url, sb.state.credentials) == got.rows
+        assert len(bulk_jobs(sb)) == 2
 
 
 def test_discover_reads_the_apttus_objects_through_the_org(conga_exports):
@@ -168,9 +174,6 @@ def test_discover_reads_the_apttus_objects_through_the_org(conga_exports):
 
 def test_bare_loops_read_what_the_collector_reads(conga_exports):
     """The bench's baselines (closedloop/sandbox/conga.py bare_loop, sf_bulk.bare_loop) count the same records."""
-    import httpx
-
-    from closedloop.sandbox import conga as conga_sandbox
     from closedloop.sandbox import sf_bulk
 
     res, _, _ = run(conga_exports)
