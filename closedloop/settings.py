@@ -338,6 +338,7 @@ DOCUMENTED_KINDS = (
     "docusign_clm",
     "icertis",
     "rest_generic",
+    "conga",
 )
 
 SOURCE_COMMON: list[Setting] = [

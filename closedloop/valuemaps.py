@@ -120,6 +120,27 @@ VENDOR_DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
         "project.status": {"00": "pending", "10": "active", "42": "closed"},
         "time_entry.approval_status": {"10": "open", "20": "submitted", "30": "approved", "40": "rejected"},
     },
+    # Conga CLM's standard Apttus__Status__c values (the status category is not read)
+    "conga": {
+        **{
+            f"{t}.status": {
+                "Request": "draft",
+                "Author Contract": "draft",
+                "Internal Review": "in_review",
+                "Other Party Review": "in_review",
+                "Ready for Signatures": "in_review",
+                "Other Party Signatures": "in_review",
+                "Fully Signed": "executed",
+                "Activated": "executed",
+                "Being Amended": "executed",
+                "Being Renewed": "executed",
+                "Expired": "expired",
+                "Terminated": "terminated",
+                "Cancelled Request": "cancelled",
+            }
+            for t in ("contract", "sow", "amendment")
+        },
+    },
     "ironclad": {
         "contract.status": {"Signed": "executed", "Active": "executed"},
         "sow.status": {"Signed": "executed", "Active": "executed"},

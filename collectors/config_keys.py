@@ -29,7 +29,9 @@ def config_key(
 
 def table_key(kind: str, stream: str, source: str | None = None) -> str | None:
     """The setting that chooses the table/object/record type a stream reads."""
-    sub = {"netsuite": "tables", "salesforce": "objects", "ironclad": "record_types"}.get(kind)
+    sub = {"netsuite": "tables", "salesforce": "objects", "ironclad": "record_types", "conga": "objects"}.get(
+        kind
+    )
     return f"sources.{source or kind}.{sub}.{stream}" if sub else None
 
 
@@ -40,6 +42,10 @@ def _keys(kind: str, cfg: Mapping[str, Any]) -> dict[str, list[str]]:
         from collectors.salesforce.streams import names
 
         pairs = list(names(cfg).items())
+    elif kind == "conga":
+        from collectors.conga.streams import names as conga_names
+
+        pairs = list(conga_names(cfg).items())
     elif kind == "netsuite":
         from collectors.netsuite.streams import CORRELATION, CUSTOM_RECORDS, names
 

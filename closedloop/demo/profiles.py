@@ -376,6 +376,16 @@ ICERTIS_FILES = Profile(
     systems=("salesforce", "icertis", "netsuite"),
 )
 
+CONGA = Profile(
+    "conga",
+    "Conga CLM (Apttus agreements and line items in the Salesforce org, read through its REST API) as the CLM,"
+    " beside Salesforce and NetSuite; agreements keyed by their agreement number, parents by record Id. The"
+    " org's larger objects (past 1,000 rows to read) come through Salesforce Bulk API 2.0 query jobs.",
+    # past the threshold (a COUNT() first): agreement line items at tier s; accounts from tier m
+    sources={"conga": {"bulk_threshold": 1000}, "salesforce": {"bulk_threshold": 1000}},
+    systems=("salesforce", "conga", "netsuite"),
+)
+
 DEFAULT = Profile("default", "The demo firm's own estate: the product's default names and values.")
 ORACLE = Profile(
     "oracle",
@@ -400,6 +410,7 @@ PROFILES: dict[str, Profile] = {
         DOCUSIGN,
         ICERTIS,
         ICERTIS_FILES,
+        CONGA,
     )
 }
 

@@ -66,13 +66,19 @@ class Exports:
             return self._cache[key]
 
     # --- Salesforce: one JSON-lines file of /query records per SObject ---------------------------------
+    def salesforce_files(self) -> list[Path]:
+        """The org's object files: its own, then those of packages installed in it (Conga's Apttus objects)."""
+        from closedloop.sandbox.vendors import SALESFORCE_ORG
+
+        dirs = [self.root / "salesforce", *(self.root / k for k in SALESFORCE_ORG)]
+        return [p for d in dirs for p in sorted(d.glob("*.jsonl"))]
+
     def salesforce_object(self, name: str) -> list[dict[str, Any]] | None:
         """Records of an SObject (None when the org has no such object); the file name is the API name."""
-        path = self.root / "salesforce" / f"{name}.jsonl"
-        matches = [p for p in (self.root / "salesforce").glob("*.jsonl") if p.stem.lower() == name.lower()]
-        if not path.is_file() and matches:
-            path = matches[0]
-        if not path.is_file():
+        files = self.salesforce_files()
+        path = next((p for p in files if p.stem == name), None)
+        path = path or next((p for p in files if p.stem.lower() == name.lower()), None)
+        if path is None:
             return None
         return self._once(("salesforce", path.stem), lambda: list(read_jsonl(path)))
 
@@ -84,10 +90,15 @@ class Exports:
         path = self.root / "salesforce" / "_schema.json"
         if not path.is_file():
             return None
-        return self._once(
-            ("salesforce", "_schema"),
-            lambda: {k.lower(): set(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()},
-        )
+
+        def load() -> dict[str, set[str]]:
+            schema = {k.lower(): set(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+            for p in self.salesforce_files():  # a package's objects, not in the org manifest: as exported
+                if p.stem.lower() not in schema and p.parent.name != "salesforce":
+                    schema[p.stem.lower()] = {k for r in read_jsonl(p) for k in r if k != "attributes"}
+            return schema
+
+        return self._once(("salesforce", "_schema"), load)
 
     # --- NetSuite: JSON lines of SuiteQL items, CSV saved-search exports for the bulk tables -----------
     def netsuite_path(self, table: str) -> Path | None:

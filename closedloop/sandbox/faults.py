@@ -6,7 +6,11 @@ import dataclasses
 import threading
 from dataclasses import dataclass
 
-from closedloop.sandbox.vendors import VENDORS
+from closedloop.sandbox.vendors import SALESFORCE_ORG
+from closedloop.sandbox.vendors import VENDORS as _SERVED
+
+# a package inside the Salesforce org (Conga) has no host of its own: fault it as @salesforce (stream=<object>)
+VENDORS = tuple(v for v in _SERVED if v not in SALESFORCE_ORG)
 
 # name -> (vendors it applies to, what it does); the sandbox's --fault help and docs come from here
 KINDS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -33,8 +37,22 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     "truncated": (VENDORS, "the page body is cut in half: malformed JSON"),
     "drift": (VENDORS, "field <field> renamed to <to> (empty: dropped) in every record"),
     "duplicates": (
-        ("netsuite", "ironclad", "oracle_fusion", "dynamics_project", "sap_s4", "docusign_clm", "icertis"),
-        "offset/page-number/continuation pages overlap by one record",
+        (
+            "netsuite",
+            "ironclad",
+            "oracle_fusion",
+            "dynamics_project",
+            "sap_s4",
+            "docusign_clm",
+            "icertis",
+            "salesforce",
+        ),
+        "offset/page-number/continuation pages overlap by one record; Salesforce Bulk API 2.0 results hand back the"
+        " page's own Sforce-Locator (the same page again)",
+    ),
+    "job_failed": (
+        ("salesforce",),
+        "Salesforce Bulk API 2.0 query jobs (on <stream>, an object; '' = all) end Failed with an errorMessage",
     ),
     "permission_denied": (
         ("salesforce", "netsuite", "sap_s4"),
@@ -44,7 +62,7 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
 }
 # Faults that are properties of the estate, not of a request: in force on every matching request.
-STANDING = ("drift", "duplicates", "permission_denied")
+STANDING = ("drift", "duplicates", "permission_denied", "job_failed")
 
 
 class FaultError(ValueError):

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from closedloop.sandbox import sf_describe
+from closedloop.sandbox.sf_bulk import BulkJobs
 from closedloop.sandbox.state import SandboxState, bearer, form_of, json_response, unauthorized
 from collectors.http.cursor import parse_timestamp
 
@@ -98,6 +99,7 @@ class Query:
     descending: bool
     limit: int | None
     text: str = ""  # as sent, for the error messages that quote it
+    count: bool = False  # SELECT COUNT() FROM ...: totalSize only
 
 
 def _literal(text: str) -> Any:
@@ -123,6 +125,8 @@ def parse_soql(text: str) -> Query:
     if not m:
         raise SoqlError("MALFORMED_QUERY", "unexpected token: query is not SELECT ... FROM ...")
     fields = [f.strip() for f in m["fields"].split(",")]
+    count = [f.upper().replace(" ", "") for f in fields] == ["COUNT()"]
+    fields = [] if count else fields
     all_fields = [f.upper().replace(" ", "") for f in fields] == ["FIELDS(ALL)"]
     if all_fields and not (m["limit"] and int(m["limit"]) <= 200):
         raise SoqlError("MALFORMED_QUERY", "The SOQL FIELDS function must have a LIMIT of at most 200")
@@ -140,7 +144,7 @@ def parse_soql(text: str) -> Query:
             conditions.append((c["field"], c["op"], _literal(c["lit"])))
     limit = int(m["limit"]) if m["limit"] else None
     q = Query(fields, m["obj"], conditions, m["order"], (m["dir"] or "").upper() == "DESC", limit)
-    q.text = text
+    q.text, q.count = text, count
     return q
 
 
@@ -178,6 +182,7 @@ class SalesforceAPI:
         self.locators: dict[str, tuple[Query, list[dict[str, Any]], int, str]] = {}
         self._ids = itertools.count(1)
         self.api_usage = 0
+        self.bulk = BulkJobs(self)  # Bulk API 2.0 query jobs (closedloop/sandbox/sf_bulk.py)
 
     def routes(self) -> list[Route]:
         return [
@@ -188,6 +193,7 @@ class SalesforceAPI:
             Route("/services/data/{version}/queryAll/{locator}", self.more, methods=["GET"]),
             Route("/services/data/{version}/sobjects", self.sobjects, methods=["GET"]),
             Route("/services/data/{version}/sobjects/{name}/describe", self.describe, methods=["GET"]),
+            *self.bulk.routes(),
         ]
 
     # --- OAuth ------------------------------------------------------------------------------------
@@ -269,6 +275,9 @@ class SalesforceAPI:
             rows = self._select(q, include_deleted=request.url.path.endswith("/queryAll"))
         except SoqlError as exc:
             return self.state.count(VENDOR, json_response(error(400, exc.code, str(exc)), 400))
+        if q.count:  # SELECT COUNT(): the number of rows, no records
+            doc = {"totalSize": len(rows), "done": True, "records": []}
+            return self.state.finish(VENDOR, json_response(doc))
         batch = self._batch_size(request)
         locator = f"01gSB{next(self._ids):013d}"
         self.locators[locator] = (q, rows, batch, request.path_params["version"])
@@ -288,7 +297,7 @@ class SalesforceAPI:
 
     # --- describe (closedloop/sandbox/sf_describe.py derives it from the exports) -----------------------
     def _object_names(self) -> list[str]:
-        return sorted(p.stem for p in (self.state.exports.root / "salesforce").glob("*.jsonl"))
+        return sorted(p.stem for p in self.state.exports.salesforce_files())
 
     async def sobjects(self, request: Request) -> Response:
         denied = await self._guard(request)

@@ -23,8 +23,12 @@ PLUGINS: tuple[str, ...] = (
     "sap_s4",
     "docusign_clm",
     "icertis",
+    "conga",
 )
 VENDORS = BUILT_IN + PLUGINS
+# kinds whose objects live inside the Salesforce org (a managed package): the sandbox's Salesforce serves their
+# exports (exports/<kind>/<Object>.jsonl) on its own host, beside the org's standard objects
+SALESFORCE_ORG: tuple[str, ...] = ("conga",)
 
 
 def module(kind: str) -> ModuleType:

@@ -1,4 +1,4 @@
-"""The HTTP core every vendor transport uses: one client, one retry policy, three paginators."""
+"""The HTTP core every vendor transport uses: one client, one retry policy, the paginators, one poller."""
 
 from collectors.http.client import (
     DEFAULT_TIMEOUT,
@@ -26,6 +26,7 @@ from collectors.http.errors import (
 from collectors.http.paging import (
     Page,
     PageParser,
+    header_cursor_pages,
     next_link_pages,
     offset_pages,
     optional_int,
@@ -34,6 +35,7 @@ from collectors.http.paging import (
     require_object,
     require_records,
 )
+from collectors.http.polling import poll_json
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -53,11 +55,13 @@ __all__ = [
     "decode_json",
     "default_classify",
     "error_message",
+    "header_cursor_pages",
     "next_link_pages",
     "offset_pages",
     "optional_int",
     "page_number_pages",
     "policy_for",
+    "poll_json",
     "rate_limited",
     "require_bool",
     "require_object",

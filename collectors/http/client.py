@@ -249,6 +249,28 @@ class HttpClient:
         sensitive: Iterable[str] = (),
     ) -> T | Any:
         """Send with retries; return the parsed body (through parse) or raise one of the project's errors."""
+
+        def read(response: httpx.Response) -> Any:
+            doc = decode_json(response)
+            return parse(doc) if parse else doc
+
+        return self.request_response(
+            method, url, params=params, json_body=json_body, headers=headers, read=read, sensitive=sensitive
+        )
+
+    def request_response(
+        self,
+        method: str,
+        url: str | httpx.URL,
+        *,
+        read: Callable[[httpx.Response], T],
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+        sensitive: Iterable[str] = (),
+    ) -> T:
+        """request_json for bodies that are not JSON (Bulk API CSV pages) or answers in headers: read() gets the
+        successful response; its MalformedResponse is retried once, then fails, as a bad JSON page does."""
         hide = [s for s in sensitive if s]
         malformed_seen = False
 
@@ -262,8 +284,7 @@ class HttpClient:
             if verdict.action is not Action.OK:
                 raise self._error(call, response, verdict, hide)
             try:
-                doc = decode_json(response)
-                return parse(doc) if parse else doc
+                return read(response)
             except MalformedResponse as exc:
                 # decode_json's message already names the call: said once, not "call: call: ..."
                 if malformed_seen:  # retried once as transient; the same twice is the vendor's answer

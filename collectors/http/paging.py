@@ -1,4 +1,4 @@
-"""Paginators for the three paging styles the vendors use: next link, offset/limit, page number."""
+"""Paginators for the paging styles the vendors use: next link, offset/limit, page number, header cursor."""
 
 from __future__ import annotations
 
@@ -177,3 +177,37 @@ def page_number_pages(
         if page.total is not None and (number + 1) * size >= page.total:
             return
     raise MalformedResponse(f"more than {max_pages} pages: paging does not end")
+
+
+def header_cursor_pages(
+    client: HttpClient,
+    url: str,
+    *,
+    read: Callable[[httpx.Response], Page],
+    header: str,
+    param: str,
+    end: str = "null",
+    params: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    sensitive: tuple[str, ...] = (),
+) -> Iterator[Page]:
+    """A cursor the server returns in a response header and takes back as a query parameter (Salesforce Bulk
+    API 2.0: Sforce-Locator / ?locator=); the literal `end` (or no header) is the last page."""
+    cursor: str | None = None
+    seen: set[str] = set()
+    while True:
+        query = dict(params or {}) | ({param: cursor} if cursor else {})
+
+        def page_and_cursor(response: httpx.Response) -> tuple[Page, str | None]:
+            return read(response), response.headers.get(header)
+
+        page, nxt = client.request_response(
+            "GET", url, params=query, headers=headers, read=page_and_cursor, sensitive=sensitive
+        )
+        yield page
+        if nxt is None or nxt.strip() in ("", end):
+            return
+        if nxt in seen:
+            raise MalformedResponse(f"{header} {nxt!r} repeats an earlier page (paging loop)")
+        seen.add(nxt)
+        cursor = nxt

@@ -11,6 +11,7 @@ from collectors._source import files_collector as _files
 from collectors._source import name_settings
 from collectors.files import FilesCollector
 from collectors.salesforce.api import API_SETTINGS, api_collector
+from collectors.salesforce.bulk import check_bulk_settings
 from collectors.salesforce.streams import DOCS, NAMES, names, relationship, streams
 
 SYSTEM = "CRM"
@@ -22,7 +23,21 @@ MAPPING = Path(__file__).with_name("mapping.sql")
 
 SETTINGS += API_SETTINGS  # transport = 'api' (collectors/salesforce/api.py)
 
-__all__ = ["MAPPING", "SETTINGS", "SYSTEM", "api_collector", "files_collector", "mapping_params", "streams"]
+__all__ = [
+    "MAPPING",
+    "SETTINGS",
+    "SYSTEM",
+    "api_collector",
+    "check_settings",
+    "files_collector",
+    "mapping_params",
+    "streams",
+]
+
+
+def check_settings(cfg: Mapping[str, Any], prefix: str) -> None:
+    """bulk_streams name streams Bulk API 2.0 can read."""
+    check_bulk_settings(cfg, prefix, streams(cfg))
 
 
 def mapping_params(cfg: Mapping[str, Any]) -> dict[str, str]:

@@ -39,6 +39,7 @@ from collectors.http import (
     require_records,
 )
 from collectors.http.cursor import CursorTracker, iso_seconds
+from collectors.salesforce.bulk import BULK_SETTINGS, bulk_pages, count_soql, wants_bulk
 from collectors.salesforce.streams import streams
 
 DEFAULT_API_VERSION = "v66.0"
@@ -63,6 +64,7 @@ API_SETTINGS: list[Setting] = [
     Setting("include_deleted", bool, False, "Use queryAll: also recycle-bin (IsDeleted) records."),
     Setting("objects", dict, {}, "SObject per stream where it is not the export file's name."),
     Setting("relationship_fields", dict, {}, "Fields selected per relationship column (default ['Name'])."),
+    *BULK_SETTINGS,  # Bulk API 2.0 for volume (collectors/salesforce/bulk.py)
 ]
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 # /query's words for what the org lacks (INVALID_TYPE / INVALID_FIELD, HTTP 400)
@@ -148,14 +150,19 @@ def soql(
         else:
             fields.append(_api_name(c.name, "field"))
     text = f"SELECT {', '.join(fields)} FROM {sobject}"
+    where = cursor_where(stream, cursor)
+    if where:
+        text += f" WHERE {where}"
     if stream.cursor_field:
-        field = _api_name(stream.cursor_field, "cursor field")
-        since = iso_seconds(cursor) if cursor else None
-        if since:
-            # SOQL datetime literals are unquoted; truncating to the second re-reads that second's tail
-            text += f" WHERE {field} > {since}"
-        text += f" ORDER BY {field}"
+        text += f" ORDER BY {_api_name(stream.cursor_field, 'cursor field')}"
     return text
+
+
+def cursor_where(stream: Stream, cursor: str | None) -> str:
+    """The incremental condition (empty on a full read): SOQL datetime literals are unquoted; truncating
+    to the second re-reads that second's tail."""
+    since = iso_seconds(cursor) if cursor and stream.cursor_field else None
+    return f"{_api_name(stream.cursor_field, 'cursor field')} > {since}" if since else ""
 
 
 def _api_name(name: str, what: str) -> str:
@@ -164,30 +171,33 @@ def _api_name(name: str, what: str) -> str:
     return name
 
 
-def make_auth(cfg: Mapping[str, Any], secrets: SecretSource) -> SalesforceClientCredentials:
-    """The configured OAuth flow: client_credentials (default) or jwt_bearer."""
+def make_auth(
+    cfg: Mapping[str, Any], secrets: SecretSource, source: str = "salesforce"
+) -> SalesforceClientCredentials:
+    """The configured OAuth flow: client_credentials (default) or jwt_bearer; `source` names the section."""
     token_url = cfg.get("token_url") or SALESFORCE_TOKEN_URL
-    client_id = need("salesforce", cfg, secrets, "client_id", secret=False)
+    client_id = need(source, cfg, secrets, "client_id", secret=False)
     flow = cfg.get("auth") or "client_credentials"
     if flow == "client_credentials":
         return SalesforceClientCredentials(
-            token_url, client_id, need("salesforce", cfg, secrets, "client_secret", secret=True)
+            token_url, client_id, need(source, cfg, secrets, "client_secret", secret=True)
         )
     if flow == "jwt_bearer":
         return SalesforceJWTBearer(
             token_url,
             client_id,
-            need("salesforce", cfg, secrets, "username", secret=False),
-            need("salesforce", cfg, secrets, "private_key", secret=True),
+            need(source, cfg, secrets, "username", secret=False),
+            need(source, cfg, secrets, "private_key", secret=True),
             audience=cfg.get("audience") or None,
         )
-    raise CollectorError(
-        f"[sources.salesforce] auth = {flow!r}: expected 'client_credentials' or 'jwt_bearer'"
-    )
+    raise CollectorError(f"[sources.{source}] auth = {flow!r}: expected 'client_credentials' or 'jwt_bearer'")
 
 
 class SalesforceAPI:
-    """The Collector over Salesforce REST: one SOQL query per stream, records exactly as /query sends them."""
+    """The Collector over Salesforce REST: one SOQL query per stream, records exactly as /query sends them.
+
+    `source` is the config section it serves: salesforce, or a package living in the same org (conga).
+    """
 
     source = "salesforce"
 
@@ -200,11 +210,12 @@ class SalesforceAPI:
         transport: httpx.BaseTransport | None = None,
         policy: RetryPolicy | None = None,
         auth: SalesforceClientCredentials | None = None,
+        source: str = "salesforce",
     ) -> None:
-        self.cfg, self._streams = cfg, streams
+        self.cfg, self._streams, self.source = cfg, streams, source
         version = str(cfg.get("api_version") or DEFAULT_API_VERSION)
         self.api_version = version if version.startswith("v") else f"v{version}"
-        self.auth = auth or make_auth(cfg, secrets)
+        self.auth = auth or make_auth(cfg, secrets, source)
         self.http = HttpClient(
             auth=self.auth,
             timeout=DEFAULT_TIMEOUT,
@@ -225,7 +236,7 @@ class SalesforceAPI:
         self.auth.ensure(self.http)
         if not self.auth.instance_url:
             raise CollectorError(
-                "the token response named no instance_url; set [sources.salesforce] instance_url"
+                f"the token response named no instance_url; set [sources.{self.source}] instance_url"
             )
         return self.auth.instance_url
 
@@ -236,7 +247,7 @@ class SalesforceAPI:
             stream,
             lambda columns: self._query(stream, state, sobject, columns),
             tolerance,
-            kind="salesforce",
+            kind=self.source,
             source=self.source,
             cfg=self.cfg,
             have=lambda: self._fields_of(sobject),
@@ -263,14 +274,17 @@ class SalesforceAPI:
             headers["Sforce-Query-Options"] = f"batchSize={max(200, min(2000, int(self.cfg['batch_size'])))}"
         cursor = CursorTracker(stream.cursor_field)
         row = 1
-        pages = next_link_pages(
-            self.http,
-            self.instance_url() + path,
-            params={"q": query},
-            headers=headers,
-            parse=parse_query_page,
-            sensitive=(query,),
-        )
+        if self._use_bulk(stream, sobject, state.cursor, columns):
+            pages = bulk_pages(self.http, self.instance_url(), self.api_version, query, columns, self.cfg)
+        else:
+            pages = next_link_pages(
+                self.http,
+                self.instance_url() + path,
+                params={"q": query},
+                headers=headers,
+                parse=parse_query_page,
+                sensitive=(query,),
+            )
         for page in pages:
             if page.records:
                 yield Batch(records=page.records, source_file=f"api {sobject}", first_row=row)
@@ -278,6 +292,23 @@ class SalesforceAPI:
                 cursor.see(page.records)
         if cursor.value:
             state.cursor = cursor.value
+
+    def _use_bulk(
+        self, stream: Stream, sobject: str, cursor: str | None, columns: tuple[Column, ...]
+    ) -> bool:
+        """Bulk API 2.0 for a listed stream, or one whose COUNT() of rows to read reaches bulk_threshold."""
+        how = wants_bulk(self.cfg, stream, columns)
+        if how != "count":
+            return how == "always"
+        resource = "queryAll" if self.cfg.get("include_deleted") else "query"
+        query = count_soql(sobject, cursor_where(stream, cursor))
+        page = self.http.request_json(
+            "GET",
+            self.instance_url() + f"/services/data/{self.api_version}/{resource}",
+            params={"q": query},
+            parse=parse_query_page,
+        )
+        return (page.total or 0) >= int(self.cfg["bulk_threshold"])
 
 
 def api_collector(cfg: Mapping[str, Any], secrets: SecretSource) -> SalesforceAPI:

@@ -53,6 +53,7 @@ FATAL = [
     "echo_credentials@salesforce:first=1",
     "total_requests@salesforce",
     "echo_credentials@ironclad:every=1",
+    "job_failed@salesforce",  # Bulk API 2.0 only (tests/sandbox/test_salesforce_bulk.py)
     "server_error@netsuite:every=1",
 ]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from closedloop import valuemaps
 
-VENDORS = ("salesforce", "netsuite", "ironclad")
+VENDORS = ("salesforce", "netsuite", "ironclad", "conga")
 
 
 def inverse(values: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
