@@ -386,6 +386,39 @@ CONGA = Profile(
     systems=("salesforce", "conga", "netsuite"),
 )
 
+# The mission's three composite estates (issue 20): each swaps two or three of the demo firm's systems at once,
+# with the same names the single-system estates above use.
+DYNAMICS_DOCUSIGN = Profile(
+    "dynamics-docusign",
+    "Dynamics 365 Sales as the CRM, DocuSign CLM as the CLM and Dynamics 365 Project Operations as the ERP/PSA:"
+    " no Salesforce, Ironclad or NetSuite at all.",
+    sources={**DYNAMICS.sources, **DOCUSIGN.sources},
+    systems=("dynamics_sales", "docusign_clm", "dynamics_project"),
+)
+
+CONGA_SAP = Profile(
+    "conga-sap",
+    "Salesforce as the CRM with Conga CLM in the same org (Bulk API 2.0 past 1,000 rows) and SAP S/4HANA Cloud"
+    " as the ERP/PSA over OData v2.",
+    sources={**CONGA.sources, **SAP.sources},
+    systems=("salesforce", "conga", "sap_s4"),
+)
+
+ORACLE_ICERTIS = Profile(
+    "oracle-icertis",
+    "Salesforce as the CRM, Icertis as the CLM over its REST API (the generic way) and Oracle Fusion Cloud ERP /"
+    " PPM as the ERP/PSA over its REST resources.",
+    sources=dict(ICERTIS.sources),
+    systems=("salesforce", "icertis", "oracle_fusion"),
+)
+
+ORACLE_ICERTIS_FILES = Profile(
+    "oracle-icertis-files",
+    "The oracle-icertis estate with Icertis collected from its scheduled CSV exports instead of its REST API.",
+    sources=dict(ICERTIS_FILES.sources),
+    systems=("salesforce", "icertis", "oracle_fusion"),
+)
+
 DEFAULT = Profile("default", "The demo firm's own estate: the product's default names and values.")
 ORACLE = Profile(
     "oracle",
@@ -411,6 +444,10 @@ PROFILES: dict[str, Profile] = {
         ICERTIS,
         ICERTIS_FILES,
         CONGA,
+        DYNAMICS_DOCUSIGN,
+        CONGA_SAP,
+        ORACLE_ICERTIS,
+        ORACLE_ICERTIS_FILES,
     )
 }
 
