@@ -20,6 +20,7 @@ from checks.loader import (
     KPIS_DIR,
     CheckLoadError,
     check_keys,
+    context_values,
     create_views,
     read_body,
     read_header,
@@ -28,6 +29,7 @@ from checks.loader import (
     set_variables,
 )
 from checks.params import declared, known, resolve, split_context
+from checks.remote import fetch_rows, push_results
 from checks.results import ensure_results
 
 KPI_COLS = ("kpi_id", "name", "value", "unit", "slice_kind", "slice_value")
@@ -87,6 +89,7 @@ def compute_kpis(
     reporting_ccy: str = "USD",
     params: dict[str, Any] | None = None,
     kpis: list[Kpi] | None = None,
+    remote: Any = None,
 ) -> int:
     """Replace this run's rows in results.kpi; returns the number of KPI rows written.
 
@@ -103,18 +106,31 @@ def compute_kpis(
     con.execute("DELETE FROM results.kpi WHERE run_id = ?", [run_id])
     coverage = assess(con, [(k.id, "kpi", k.sql) for k in kpis])
     store_coverage(con, run_id, list(coverage.values()), "kpi")
+    if remote is not None:  # the findings the KPIs read, as the checks just stored them
+        push_results(con, remote.engine, remote.movement)
+        ctx = context_values(as_of, reporting_ccy, run_id=run_id, **context)
     for kpi in kpis:
         if (
             coverage[kpi.id].status == NOT_COVERED
         ):  # no value rather than a 0 % or 100 % tile on missing inputs
             continue
         set_variables(con, values[kpi.id])
+        source = kpi.sql
         try:
+            if remote is not None:  # computed on the engine; its rows stored here like a DuckDB KPI's
+                con.register(
+                    "_engine_kpi",
+                    fetch_rows(remote.engine, kpi.sql, {**ctx, **values[kpi.id]}, remote.movement),
+                )
+                source = "SELECT * FROM _engine_kpi"
             con.execute(
                 "INSERT INTO results.kpi SELECT getvariable('run_id'), getvariable('as_of'), "
                 f"q.kpi_id, q.name, CAST(q.value AS DOUBLE), q.unit, q.slice_kind, CAST(q.slice_value AS VARCHAR) "
-                f"FROM (\n{kpi.sql}\n) q"
+                f"FROM (\n{source}\n) q"
             )
-        except duckdb.Error as exc:
+        except Exception as exc:
             raise RuntimeError(f"{kpi.path}: {exc}") from exc
+        finally:
+            if remote is not None:
+                con.unregister("_engine_kpi")
     return con.execute("SELECT count(*) FROM results.kpi WHERE run_id = ?", [run_id]).fetchone()[0]

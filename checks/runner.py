@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,9 @@ from checks.coverage import store as store_coverage
 from checks.coverage import summary as coverage_summary
 from checks.loader import MONEY_KINDS, Check, context_values, create_views, load_checks, set_variables
 from checks.params import declared, known, resolve, split_context
+from checks.remote import Movement, create_remote_views, fetch_rows, push_model, typed_like
 from checks.results import FINALIZE_SQL, STAGE_DDL, carry_forward, ensure_results
+from closedloop.engines import redact
 
 STANDARD_COLS = ("entity_type", "entity_id", "correlation_id", "impact_rc")
 OPTIONAL_COLS = ("client_id", "sow_id", "project_id", "invoice_id", "legal_entity_id", "event_date")
@@ -93,6 +95,15 @@ class RunSummary:
         return next(r for r in self.results if r.check_id == check_id)
 
 
+@dataclass
+class Remote:
+    """The engine a run's rules execute on, and what moved to it and back."""
+
+    engine: Any
+    movement: Movement = field(default_factory=Movement)
+    password: str | None = None
+
+
 def resolve_params(checks: Iterable[Check], params: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     """Per-check parameter values: header defaults, overridden by 'name' or 'Q2C-NNN.name' keys.
 
@@ -131,15 +142,25 @@ def _insert_sql(check: Check, run_id: str, cols: list[str], grace: Any) -> str:
 
 
 def _run_one(
-    con: duckdb.DuckDBPyConnection, check: Check, run_id: str, ctx: dict[str, Any], values: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    check: Check,
+    run_id: str,
+    ctx: dict[str, Any],
+    values: dict[str, Any],
+    remote: Remote | None = None,
 ) -> CheckResult:
-    """Run one check on its own cursor (variables are per cursor)."""
+    """Run one check on its own cursor (variables are per cursor); with `remote`, the rule's SELECT runs on
+    that engine and only its rows come back, staged here exactly as a DuckDB rule's rows are."""
     start = time.perf_counter()
     cur = con.cursor()
     try:
         cur.execute("SET TimeZone = 'UTC'")
         set_variables(cur, ctx)
         set_variables(cur, values)
+        if remote is not None:
+            rows = fetch_rows(remote.engine, check.sql, {**ctx, **values}, remote.movement)
+            cur.register("_engine_rows", rows)
+            check = replace(check, sql=typed_like(cur, check.sql, "_engine_rows"))
         cols = [d[0] for d in cur.execute(f"SELECT * FROM (\n{check.sql}\n) q LIMIT 0").description]
         missing = [c for c in STANDARD_COLS if c not in cols]
         if missing:
@@ -148,11 +169,11 @@ def _run_one(
         cur.execute(_insert_sql(check, run_id, cols, grace))
         return CheckResult(check.id, "passed", duration_ms=(time.perf_counter() - start) * 1000)
     except Exception as exc:  # one broken check must not stop the run
+        message = f"{type(exc).__name__}: {exc}"
+        if remote is not None:  # the engine's own message, never its URL's password
+            message = f"on {remote.engine.kind}: " + redact(message, remote.password)
         return CheckResult(
-            check.id,
-            "error",
-            duration_ms=(time.perf_counter() - start) * 1000,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
+            check.id, "error", duration_ms=(time.perf_counter() - start) * 1000, error=message[:2000]
         )
     finally:
         cur.close()
@@ -201,6 +222,7 @@ def run_checks(
     checks: list[Check] | None = None,
     max_workers: int | None = None,
     disabled: Iterable[str] = (),
+    remote: Remote | None = None,
 ) -> RunSummary:
     """Run all checks against canon.* in con and write results.* for this run.
 
@@ -223,15 +245,19 @@ def run_checks(
     con.execute("DELETE FROM results.check_run WHERE run_id = ?", [run_id])
     create_views(con)
     con.execute(STAGE_DDL)
+    if remote is not None:  # the model and the helpers on the engine; a failure here stops the run (exit 2)
+        push_model(con, remote.engine, remote.movement)
+        create_remote_views(remote.engine, ctx, remote.movement)
 
-    workers = max_workers or min(8, os.cpu_count() or 2)
+    # one connection to a remote engine: its statements run one after the other
+    workers = 1 if remote is not None else max_workers or min(8, os.cpu_count() or 2)
     gating = [c for c in checks if c.gating]
     others = [c for c in checks if not c.gating]
     results: dict[str, CheckResult] = {}
 
     def run_batch(batch: list[Check]) -> None:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for r in pool.map(lambda c: _run_one(con, c, run_id, ctx, values[c.id]), batch):
+            for r in pool.map(lambda c: _run_one(con, c, run_id, ctx, values[c.id], remote), batch):
                 results[r.check_id] = r
 
     # a check whose inputs no source fills does not run: it would read NULL and report nothing or everything
