@@ -20,6 +20,15 @@ $(CHROMIUM):
 	SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium
 
+# PostgreSQL's server binaries for the engine tests (tests/engines start a throwaway cluster on 127.0.0.1):
+# Debian's postgresql package when no initdb is on PATH or in /usr/lib/postgresql/<version>/bin.
+.PHONY: postgres-server
+postgres-server:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  command -v apt-get >/dev/null || { echo "install PostgreSQL's server (initdb, pg_ctl) for the engine tests"; exit 1; }; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql; }
+
 # The local OpenID provider the sign-in tests log in through (idp/, tests only): npm ci from its lockfile
 # whenever the lockfile changes. The stamp sits inside node_modules, so removing that folder reinstalls too.
 IDP_STAMP := idp/node_modules/.closedloop-installed
@@ -32,7 +41,7 @@ $(IDP_STAMP): idp/package-lock.json idp/package.json
 demo: $(STAMP)
 	$(BIN)/closedloop demo --tier s
 
-test: $(STAMP) $(CHROMIUM) $(IDP_STAMP)
+test: $(STAMP) $(CHROMIUM) $(IDP_STAMP) postgres-server
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

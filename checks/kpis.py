@@ -29,7 +29,7 @@ from checks.loader import (
     set_variables,
 )
 from checks.params import declared, known, resolve, split_context
-from checks.remote import fetch_rows, push_results
+from checks.remote import Remote, fetch_rows, push_results
 from checks.results import ensure_results
 
 KPI_COLS = ("kpi_id", "name", "value", "unit", "slice_kind", "slice_value")
@@ -89,7 +89,7 @@ def compute_kpis(
     reporting_ccy: str = "USD",
     params: dict[str, Any] | None = None,
     kpis: list[Kpi] | None = None,
-    remote: Any = None,
+    remote: Remote | None = None,
 ) -> int:
     """Replace this run's rows in results.kpi; returns the number of KPI rows written.
 
@@ -107,7 +107,7 @@ def compute_kpis(
     coverage = assess(con, [(k.id, "kpi", k.sql) for k in kpis])
     store_coverage(con, run_id, list(coverage.values()), "kpi")
     if remote is not None:  # the findings the KPIs read, as the checks just stored them
-        push_results(con, remote.engine, remote.movement)
+        push_results(con, remote)
         ctx = context_values(as_of, reporting_ccy, run_id=run_id, **context)
     for kpi in kpis:
         if (
@@ -120,7 +120,7 @@ def compute_kpis(
             if remote is not None:  # computed on the engine; its rows stored here like a DuckDB KPI's
                 con.register(
                     "_engine_kpi",
-                    fetch_rows(remote.engine, kpi.sql, {**ctx, **values[kpi.id]}, remote.movement),
+                    fetch_rows(remote, kpi.sql, {**ctx, **values[kpi.id]}),
                 )
                 source = "SELECT * FROM _engine_kpi"
             con.execute(

@@ -1,6 +1,6 @@
-"""The check step on another engine: move the canonical model there, build the helpers there, run each rule
-there, and bring only its rows back into the run's DuckDB file (where findings, cases and the lifecycle are
-computed exactly as for a DuckDB run).
+"""The check step on another engine: the canonical model there (copied by the run, or the firm's own), the
+helpers built there, each rule run there, and only its rows brought back into the run's DuckDB file (where
+findings, cases and the lifecycle are computed exactly as for a DuckDB run).
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ import duckdb
 import pyarrow as pa
 
 from checks.loader import VIEWS_DIR
-from checks.transpile import transpile
+from checks.transpile import Placement, transpile
 
 # Tables outside canon.* that rules and KPIs read (results.monitor: the run's monitor verdicts).
 EXTRA_TABLES = ("results.monitor",)
+# The findings and their history (KPIs K02/K04/K08 read them), sent after the checks.
+RESULT_TABLES = ("results.finding", "results.finding_history")
 
 
 @dataclass
@@ -44,6 +46,55 @@ class Movement:
         }
 
 
+@dataclass
+class Remote:
+    """The engine a run's rules execute on, where its tables live there, and what moved to it and back.
+
+    The rule files name canon.*, chk.* and results.*; on the engine the canonical tables are in
+    `canonical_schema` and everything the run writes is in `work_schema` (helpers as chk_<name>, the tables
+    the rules read back as results_<name>), so the firm grants read on one schema and write on another.
+    `existing`: the canonical tables are the firm's own there, never written by the run.
+    """
+
+    engine: Any
+    password: str | None = None
+    canonical_schema: str = "canon"
+    work_schema: str = "closedloop"
+    existing: bool = False
+    movement: Movement = field(default_factory=Movement)
+
+    @property
+    def placement(self) -> Placement:
+        return {
+            "canon": (self.canonical_schema, ""),
+            "chk": (self.work_schema, "chk_"),
+            "results": (self.work_schema, "results_"),
+        }
+
+    def name(self, logical: str) -> str:
+        """schema.table on the engine of a logical `canon.x` / `chk.x` / `results.x`."""
+        schema, table = logical.split(".", 1)
+        place, prefix = self.placement[schema]
+        return f"{place}.{prefix}{table}"
+
+    def sql(self, text: str, values: dict[str, Any]) -> str:
+        started = time.perf_counter()
+        try:
+            return transpile(text, values, self.engine.dialect, self.placement)
+        finally:
+            self.movement.transpile_seconds += time.perf_counter() - started
+
+    def send(self, con: duckdb.DuckDBPyConnection, logical: str) -> None:
+        """One local table to its place on the engine, replacing what a previous run left there."""
+        started = time.perf_counter()
+        table = con.execute(f"SELECT * FROM {logical}").to_arrow_table()
+        self.movement.bytes_out += self.engine.create_table(self.name(logical), table)
+        self.movement.rows_out += table.num_rows
+        self.movement.per_table[logical] = table.num_rows
+        self.movement.tables += 1
+        self.movement.seconds_out += time.perf_counter() - started
+
+
 def model_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The run's canonical tables plus the result tables rules read, as schema.table."""
     rows = con.execute(
@@ -55,59 +106,44 @@ def model_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def push_model(con: duckdb.DuckDBPyConnection, engine: Any, movement: Movement) -> None:
-    """Copy canon.* (and the result tables rules read) to the engine, replacing what a previous run left."""
-    started = time.perf_counter()
-    for schema in ("canon", "results", "chk"):
-        engine.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    for name in model_tables(con):
-        table = con.execute(f"SELECT * FROM {name}").to_arrow_table()
-        movement.bytes_out += engine.create_table(name, table)
-        movement.rows_out += table.num_rows
-        movement.per_table[name] = table.num_rows
-        movement.tables += 1
-    movement.seconds_out += time.perf_counter() - started
+def push_model(con: duckdb.DuckDBPyConnection, remote: Remote) -> None:
+    """The canonical model (unless the firm's own is read) and the result tables rules read, to the engine."""
+    schemas = {remote.work_schema} | (set() if remote.existing else {remote.canonical_schema})
+    for schema in sorted(schemas):
+        remote.engine.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for logical in model_tables(con):
+        if remote.existing and logical.startswith("canon."):
+            continue
+        remote.send(con, logical)
 
 
-RESULT_TABLES = ("results.finding", "results.finding_history")
+def push_results(con: duckdb.DuckDBPyConnection, remote: Remote) -> None:
+    """The findings and their history to the engine, after the checks stored them here."""
+    for logical in RESULT_TABLES:
+        remote.send(con, logical)
 
 
-def push_results(con: duckdb.DuckDBPyConnection, engine: Any, movement: Movement) -> None:
-    """The findings and their history (KPIs K02/K04/K08 read them) to the engine, after the checks."""
-    started = time.perf_counter()
-    for name in RESULT_TABLES:
-        table = con.execute(f"SELECT * FROM {name}").to_arrow_table()
-        movement.bytes_out += engine.create_table(name, table)
-        movement.rows_out += table.num_rows
-        movement.tables += 1
-    movement.seconds_out += time.perf_counter() - started
-
-
-def create_remote_views(engine: Any, ctx: dict[str, Any], movement: Movement) -> None:
+def create_remote_views(remote: Remote, ctx: dict[str, Any]) -> None:
     """The chk.* helpers on the engine, from the same view files ("-- materialize" = a table there too)."""
     for path in sorted(VIEWS_DIR.glob("*.sql")):
-        name = path.stem.split("_", 1)[1]
+        name = remote.name("chk." + path.stem.split("_", 1)[1])
         body = path.read_text().strip().rstrip(";")
         kind = "TABLE" if body.startswith("-- materialize") else "VIEW"
-        started = time.perf_counter()
-        sql = transpile(body, ctx, engine.dialect)
-        movement.transpile_seconds += time.perf_counter() - started
-        engine.execute(f"DROP TABLE IF EXISTS chk.{name} CASCADE") if kind == "TABLE" else None
-        engine.execute(f"DROP VIEW IF EXISTS chk.{name} CASCADE") if kind == "VIEW" else None
+        sql = remote.sql(body, ctx)
+        remote.engine.execute(f"DROP {kind} IF EXISTS {name} CASCADE")
         try:
-            engine.execute(f"CREATE {kind} chk.{name} AS\n{sql}")
+            remote.engine.execute(f"CREATE {kind} {name} AS\n{sql}")
         except Exception as exc:
-            raise RuntimeError(f"{path}: view chk.{name} does not build on {engine.kind}: {exc}") from exc
+            raise RuntimeError(
+                f"{path}: helper {name} does not build on {remote.engine.kind}: {exc}"
+            ) from exc
 
 
-def fetch_rows(engine: Any, sql: str, values: dict[str, Any], movement: Movement) -> pa.Table:
+def fetch_rows(remote: Remote, sql: str, values: dict[str, Any]) -> pa.Table:
     """A rule's (or KPI's) rows computed on the engine."""
-    started = time.perf_counter()
-    text = transpile(sql, values, engine.dialect)
-    movement.transpile_seconds += time.perf_counter() - started
-    table = engine.fetch_arrow(f"SELECT * FROM (\n{text}\n) q")
-    movement.rows_back += table.num_rows
-    movement.bytes_back += table.nbytes
+    table = remote.engine.fetch_arrow(f"SELECT * FROM (\n{remote.sql(sql, values)}\n) q")
+    remote.movement.rows_back += table.num_rows
+    remote.movement.bytes_back += table.nbytes
     return table
 
 

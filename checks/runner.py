@@ -20,7 +20,7 @@ from checks.coverage import store as store_coverage
 from checks.coverage import summary as coverage_summary
 from checks.loader import MONEY_KINDS, Check, context_values, create_views, load_checks, set_variables
 from checks.params import declared, known, resolve, split_context
-from checks.remote import Movement, create_remote_views, fetch_rows, push_model, typed_like
+from checks.remote import Remote, create_remote_views, fetch_rows, push_model, typed_like
 from checks.results import FINALIZE_SQL, STAGE_DDL, carry_forward, ensure_results
 from closedloop.engines import redact
 
@@ -95,15 +95,6 @@ class RunSummary:
         return next(r for r in self.results if r.check_id == check_id)
 
 
-@dataclass
-class Remote:
-    """The engine a run's rules execute on, and what moved to it and back."""
-
-    engine: Any
-    movement: Movement = field(default_factory=Movement)
-    password: str | None = None
-
-
 def resolve_params(checks: Iterable[Check], params: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     """Per-check parameter values: header defaults, overridden by 'name' or 'Q2C-NNN.name' keys.
 
@@ -158,7 +149,7 @@ def _run_one(
         set_variables(cur, ctx)
         set_variables(cur, values)
         if remote is not None:
-            rows = fetch_rows(remote.engine, check.sql, {**ctx, **values}, remote.movement)
+            rows = fetch_rows(remote, check.sql, {**ctx, **values})
             cur.register("_engine_rows", rows)
             check = replace(check, sql=typed_like(cur, check.sql, "_engine_rows"))
         cols = [d[0] for d in cur.execute(f"SELECT * FROM (\n{check.sql}\n) q LIMIT 0").description]
@@ -246,8 +237,8 @@ def run_checks(
     create_views(con)
     con.execute(STAGE_DDL)
     if remote is not None:  # the model and the helpers on the engine; a failure here stops the run (exit 2)
-        push_model(con, remote.engine, remote.movement)
-        create_remote_views(remote.engine, ctx, remote.movement)
+        push_model(con, remote)
+        create_remote_views(remote, ctx)
 
     # one connection to a remote engine: its statements run one after the other
     workers = 1 if remote is not None else max_workers or min(8, os.cpu_count() or 2)

@@ -8,6 +8,7 @@ forked per engine: what does not transpile to the same rows is a failing equalit
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import sqlglot
@@ -37,8 +38,13 @@ def inline_variables(sql: str, values: dict[str, Any]) -> str:
     return GETVARIABLE.sub(literal, sql)
 
 
-def transpile(sql: str, values: dict[str, Any], dialect: str) -> str:
-    """The DuckDB statement `sql` for `dialect` ("duckdb" leaves it as written, variables inlined)."""
+# logical schema of the rule files -> (schema on the engine, table name prefix there)
+Placement = Mapping[str, tuple[str, str]]
+
+
+def transpile(sql: str, values: dict[str, Any], dialect: str, placement: Placement | None = None) -> str:
+    """The DuckDB statement `sql` for `dialect` ("duckdb" leaves it as written, variables inlined), its
+    canon.*, chk.* and results.* tables placed where `placement` says they live on the engine."""
     inlined = inline_variables(sql, values)
     if dialect == "duckdb":
         return inlined
@@ -46,19 +52,63 @@ def transpile(sql: str, values: dict[str, Any], dialect: str) -> str:
         trees = sqlglot.parse(inlined, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise TranspileError(f"does not parse: {str(exc).splitlines()[0]}") from None
-    trees = [_for_engine(t, dialect) for t in trees if isinstance(t, exp.Expression)]
+    trees = [
+        _placed(_for_engine(t, dialect), placement or {}) for t in trees if isinstance(t, exp.Expression)
+    ]
     return ";\n".join(t.sql(dialect=dialect) for t in trees)
 
 
+def _placed(tree: exp.Expression, placement: Placement) -> exp.Expression:
+    """Every schema-qualified table of a logical schema renamed to its place on the engine (the firm grants
+    read on its canonical schema and write on one work schema, not the names the rule files use)."""
+    if not placement:
+        return tree
+    for table in tree.find_all(exp.Table):
+        where = placement.get(table.db)
+        if where and not table.catalog:
+            schema, prefix = where
+            table.set("db", exp.to_identifier(schema))
+            table.set("this", exp.to_identifier(prefix + table.name))
+    return tree
+
+
 def _for_engine(tree: exp.Expression, dialect: str) -> exp.Expression:
-    """What SQLGlot leaves DuckDB-typed: PostgreSQL has round(numeric, int) only, DuckDB rounds a double too
-    (both half away from zero), so round(x, n) rounds x as NUMERIC there."""
+    """What SQLGlot leaves DuckDB-typed, for PostgreSQL:
+    - round(numeric, int) only, and a double cast to NUMERIC first is rounded from its shortest decimal text
+      (79.58499999999999 becomes 79.585, then 79.59) where DuckDB rounds the double itself (79.58): round(x, n)
+      with a literal n is written out as DuckDB computes it, sign(x) * floor(abs(x) * 10^n + 0.5) / 10^n, in
+      x's own type (NUMERIC stays exact, a double stays a double);
+    - JSON functions take json only: DuckDB's read JSON held in text (VARCHAR evidence and monitor details), so
+      the document is cast to JSON there."""
     if dialect != "postgres":
         return tree
 
-    def fix(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Round) and node.args.get("decimals") is not None:
-            node.set("this", exp.cast(node.this, exp.DataType.build("DECIMAL")))
-        return node
+    for node in list(tree.find_all(exp.JSONExtract, exp.JSONExtractScalar)):
+        node.set("this", exp.cast(node.this, exp.DataType.build("JSON")))
+    # innermost first: an outer round's argument, copied into its rewrite, holds the inner one already rewritten
+    for node in sorted(tree.find_all(exp.Round), key=lambda n: -n.depth):
+        node.replace(_half_away_from_zero(node))
+    return tree
 
-    return tree.transform(fix)
+
+def _half_away_from_zero(node: exp.Round) -> exp.Expression:
+    """round(x[, n]) as DuckDB rounds, for PostgreSQL (see _for_engine; its round(double) would round half to
+    even); a non-literal n casts x to NUMERIC."""
+    digits = node.args.get("decimals") or exp.Literal.number(0)
+    if not (isinstance(digits, exp.Literal) and digits.is_int):
+        node.set("this", exp.cast(node.this, exp.DataType.build("DECIMAL")))
+        return node
+    scale = exp.Literal.number(10 ** int(digits.this))
+    x = node.this
+    magnitude = exp.Floor(
+        this=exp.Add(
+            this=exp.Mul(this=exp.Abs(this=x.copy()), expression=scale), expression=exp.Literal.number("0.5")
+        )
+    )
+    return exp.Paren(
+        this=exp.Div(
+            this=exp.Mul(this=exp.Sign(this=x.copy()), expression=magnitude),
+            expression=scale.copy(),
+            typed=True,
+        )
+    )

@@ -8,6 +8,7 @@ bench_report.py turns the rows into targets, scaling exponents, the table and th
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -354,6 +355,79 @@ def checks_stage(b: Bench) -> list[Row]:
         samples.append(Sample(child.doc["total_seconds"], None, b.canon_rows, child.peak_rss_mb))
     note = "rows: the canonical model; CPU n/a (the process also copies the file); RSS: its own process"
     return [Row.of("checks + KPIs alone", "checks", samples, note=note, error=error, detail=detail)]
+
+
+@stage("engines")
+def engines_stage(b: Bench) -> list[Row]:
+    """All checks + KPIs of the run on DuckDB, PostgreSQL and Spark local[2], each in its own process; an
+    engine's cost beyond the rules (sending the model, transpiling) on lines of its own (bench_engines)."""
+    path = b.published()
+    if path is None:
+        return [Row("engines", "engines", error="no published run in the work dir: run pipeline first")]
+    rows: list[Row] = []
+    for kind in ("duckdb", "postgres", "spark"):
+        with engine_for_bench(kind) as (url, why):
+            if why:
+                rows.append(Row(f"engine: {kind}", "engines", skipped=why))
+                continue
+            doc, samples, error = {}, {"total": [], "send": [], "transpile": []}, None
+            for _ in range(b.repeat):
+                child = measure(module("closedloop.bench_engines", str(path), kind, url))
+                if child.error or (child.doc or {}).get("errors"):
+                    error = child.error or f"rules the engine refused: {child.doc['errors']}"
+                    break
+                doc = child.doc
+                samples["total"].append(Sample(doc["total_seconds"], None, b.canon_rows, child.peak_rss_mb))
+                samples["send"].append(Sample(doc["send_seconds"], None, doc["rows_out"]))
+                samples["transpile"].append(Sample(doc["transpile_seconds"]))
+            note = "every check and KPI of the run; rows: the canonical model; RSS: the driver process"
+            rows.append(
+                Row.of(f"engine: {kind}", "engines", samples["total"], note=note, error=error, detail=doc)
+            )
+            if kind != "duckdb" and samples["send"]:
+                sent = "inside the line above: the model and findings sent over the wire; rows: rows sent"
+                rows.append(Row.of(f"engine: {kind}, sending data", "engines", samples["send"], note=sent))
+                rows.append(
+                    Row.of(
+                        f"engine: {kind}, transpiling",
+                        "engines",
+                        samples["transpile"],
+                        note="SQLGlot, inside",
+                    )
+                )
+    return rows
+
+
+@contextlib.contextmanager
+def engine_for_bench(kind: str):
+    """(url, None) for an engine the bench can use, or (None, why not). PostgreSQL: CLOSEDLOOP_BENCH_POSTGRES_URL
+    (password in CLOSEDLOOP_ENGINE_PASSWORD) or a throwaway local cluster; Spark: local[2] when pyspark and Java
+    are installed."""
+    if kind == "duckdb":
+        yield "", None
+    elif kind == "postgres" and os.environ.get("CLOSEDLOOP_BENCH_POSTGRES_URL"):
+        yield os.environ["CLOSEDLOOP_BENCH_POSTGRES_URL"], None
+    elif kind == "postgres":
+        from closedloop.engines.pgcluster import Cluster, pg_bin
+
+        if not pg_bin("initdb"):
+            yield None, "no PostgreSQL: install its server or set CLOSEDLOOP_BENCH_POSTGRES_URL"
+            return
+        cluster = Cluster().start()
+        old = os.environ.get("CLOSEDLOOP_ENGINE_PASSWORD")
+        os.environ["CLOSEDLOOP_ENGINE_PASSWORD"] = cluster.password  # the child's, for this cluster only
+        try:
+            yield cluster.url, None
+        finally:
+            cluster.stop()
+            if old is None:
+                del os.environ["CLOSEDLOOP_ENGINE_PASSWORD"]
+            else:
+                os.environ["CLOSEDLOOP_ENGINE_PASSWORD"] = old
+    elif importlib.util.find_spec("pyspark") is None or not shutil.which("java"):
+        yield None, "Spark needs pyspark (the dev extra) and a Java runtime"
+    else:
+        yield "local[2]", None
 
 
 BASELINES = {"engine": "engine", "pandas": "pandas", "gx": "Great Expectations", "scan_floor": "scan floor"}

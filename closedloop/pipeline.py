@@ -56,6 +56,10 @@ class RunReport:
     checks: dict | None = None
     trust: dict | None = None  # contracts and monitors (closedloop/contracts/step.py)
     alerts: dict | None = None
+    engine: dict | None = (
+        None  # where the checks ran when not in the run file: kind, URL (redacted), movement
+    )
+    engine_error: bool = False  # the [engine] could not be reached: exit 2, nothing published
     # collect.<source>, canonical, contracts, checks, kpis, publish: wall, CPU, rows (closedloop bench reads them)
     steps: StepClock = field(default_factory=StepClock)
 
@@ -72,6 +76,8 @@ class RunReport:
         """0 ok; 2 when a source failed on a name its config sets that the source lacks; else 1."""
         if self.status == "ok":
             return 0
+        if self.engine_error:
+            return 2
         return 2 if any(st.config_error for s in self.sources for st in s.streams) else 1
 
     def as_dict(self) -> dict:
@@ -109,6 +115,7 @@ class RunReport:
             "checks": self.checks,
             "trust": self.trust,
             "alerts": self.alerts,
+            "engine": self.engine,
             "steps": self.steps.as_dict(),
         }
 
@@ -144,14 +151,28 @@ def run(
         lock.acquire(run_id)
         ops.reconcile(wh, lock)  # a run killed earlier: its ledger row, temp pointer and run file
         ops.run_started(run_id, trigger=trigger, warehouse_file=report.warehouse_file)
-        con = None
+        con = remote = None
         try:  # from here on every failure is recorded in the ledger with its reason, and alerted
             con = wh.create(
                 run_id,
                 threads=cfg.get("warehouse", "threads"),
                 memory_limit=cfg.get("warehouse", "memory_limit"),
             )
-            _run_steps(con, cfg, wh, report, enabled, only, say, with_checks=with_checks, trigger=trigger)
+            remote = (
+                _connect_engine(cfg, report, say) if with_checks else None
+            )  # before collecting: fail fast
+            _run_steps(
+                con,
+                cfg,
+                wh,
+                report,
+                enabled,
+                only,
+                say,
+                with_checks=with_checks,
+                trigger=trigger,
+                remote=remote,
+            )
         except Exception as exc:  # any failure: recorded, never published
             report.status = "failed"
             report.errors.append(
@@ -164,6 +185,8 @@ def run(
             # the traceback for whoever debugs; the outcome line (scheduler, CLI) carries the reason
             log.debug("run %s failed", run_id, exc_info=True)
         finally:
+            if remote is not None:
+                remote.engine.close()
             report.seconds = round(time.perf_counter() - started, 2)
             with report.steps.step("publish") as step:
                 if con is not None:
@@ -196,7 +219,27 @@ def _alert(cfg: cfgmod.Config, report: RunReport, say: Progress) -> None:
         report.alerts = {"error": redact(f"{type(exc).__name__}: {exc}")}
 
 
-def _run_steps(con, cfg, wh, report, enabled, only, say, *, with_checks: bool, trigger: str) -> None:
+def _connect_engine(cfg: cfgmod.Config, report: RunReport, say: Progress):
+    """The [engine] the checks run on (None: the run file's own DuckDB); unreachable is exit 2."""
+    from closedloop.engines import EngineUnreachable, connect, redact_url
+
+    kind = cfg.get("engine", "kind")
+    if kind == "duckdb":
+        return None
+    where = redact_url(cfg.get("engine", "url"))
+    say(f"connecting to the {kind} engine at {where}")
+    try:
+        remote = connect(cfg)
+    except EngineUnreachable:
+        report.engine_error = True
+        raise
+    report.engine = {"kind": kind, "url": where, "canonical": cfg.get("engine", "canonical")}
+    return remote
+
+
+def _run_steps(
+    con, cfg, wh, report, enabled, only, say, *, with_checks: bool, trigger: str, remote=None
+) -> None:
     prev = wh.carry_forward(con)
     con.execute(
         "INSERT INTO meta.run VALUES (?, ?, NULL, 'running', ?, ?, ?, ?, NULL)",
@@ -243,7 +286,7 @@ def _run_steps(con, cfg, wh, report, enabled, only, say, *, with_checks: bool, t
     failed = [s.source for s in report.sources if s.status == "failed"]
     report.status = "ok" if not failed else ("failed" if len(failed) == len(report.sources) else "partial")
     if with_checks:  # the rules read the monitors' observations, stored by after_canon
-        report.checks = _run_checks(con, cfg, report, prev, failed, say)
+        report.checks = _run_checks(con, cfg, report, prev, failed, say, remote)
     report.trust = trust.summary()
 
 
@@ -289,7 +332,7 @@ def _refuse_config_mismatches(scfg, key: str, collector, res: SourceResult) -> N
         res.status = "failed"
 
 
-def _run_checks(con, cfg, report, prev, failed, say) -> dict | None:
+def _run_checks(con, cfg, report, prev, failed, say, remote=None) -> dict | None:
     try:
         from checks.kpis import compute_kpis
         from checks.runner import run_checks
@@ -308,11 +351,20 @@ def _run_checks(con, cfg, report, prev, failed, say) -> dict | None:
             suppressed_sources=set(failed),
             previous=str(prev) if prev else None,
             disabled=cfg.get("checks", "disabled"),
+            remote=remote,
         )
         step.rows = report.canon_total
     with report.steps.step("kpis") as step:
-        compute_kpis(con, run_id=report.run_id, as_of=cfg.as_of, reporting_ccy=ccy, params=params)
+        compute_kpis(
+            con, run_id=report.run_id, as_of=cfg.as_of, reporting_ccy=ccy, params=params, remote=remote
+        )
         step.rows = report.canon_total
+    if remote is not None:
+        report.engine["movement"] = remote.movement.as_dict()
+        if (
+            summary.by_status("error") and report.status == "ok"
+        ):  # a rule the engine refused: as a failed source
+            report.status = "partial"
     return summary if isinstance(summary, dict) else getattr(summary, "as_dict", lambda: None)()
 
 

@@ -161,6 +161,40 @@ SECTIONS: dict[str, list[Setting]] = {
             "disabled", list, [], "Check ids not to run, e.g. ['Q2C-063']: reported 'disabled', never passed."
         ),
     ],
+    # Where the checks and KPIs run (closedloop/engines, checks/remote.py); README "Running on your warehouse".
+    "engine": [
+        Setting(
+            "kind",
+            str,
+            "duckdb",
+            "Where the checks and KPIs run: duckdb (the run's own file), postgres or spark. Only findings, cases"
+            " and KPI values come back to the run file the app reads.",
+            choices=("duckdb", "postgres", "spark"),
+        ),
+        Setting(
+            "url",
+            str,
+            "",
+            "postgres: a SQLAlchemy URL (postgresql+psycopg://user@host:5432/db, the password in"
+            " CLOSEDLOOP_ENGINE_PASSWORD); spark: local[N] or a Spark Connect URL sc://host:15002.",
+        ),
+        Setting(
+            "canonical",
+            str,
+            "copy",
+            "copy: the run's canonical model is copied into canonical_schema on the engine; existing: the rules"
+            " read canonical_schema as the firm maintains it there (nothing copied).",
+            choices=("copy", "existing"),
+        ),
+        Setting("canonical_schema", str, "canon", "Schema on the engine holding the canonical tables."),
+        Setting(
+            "work_schema",
+            str,
+            "closedloop",
+            "Schema on the engine the run writes: the rules' helper views (chk_*) and the findings the KPIs"
+            " read (results_*), replaced each run.",
+        ),
+    ],
     # Trust and operations (closedloop/contracts, monitors.py, scheduler.py, alerts.py).
     "contracts": [
         Setting(

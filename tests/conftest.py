@@ -6,6 +6,10 @@ import os
 
 import pytest
 
+from closedloop.engines.pgcluster import Cluster, pg_bin
+
+pytest.register_assert_rewrite("tests.engines.equality")  # its asserts show the rows that differ
+
 
 @pytest.fixture(autouse=True)
 def _isolated_config(monkeypatch, tmp_path):
@@ -14,3 +18,13 @@ def _isolated_config(monkeypatch, tmp_path):
         if key.startswith("CLOSEDLOOP_"):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def pg():
+    """One throwaway PostgreSQL cluster on 127.0.0.1 for the session (Debian's postgresql, as `make test` installs)."""
+    if not pg_bin("initdb"):
+        pytest.fail("PostgreSQL is not installed: `make test` installs Debian's postgresql package")
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()

@@ -234,7 +234,7 @@ def bench(
     stages: Annotated[
         str,
         typer.Option(
-            help="Comma-separated stages (default all): generate,pipeline,http,checks,baselines,queue,pages,load."
+            help="Comma-separated stages (default all): generate,pipeline,http,checks,engines,baselines,queue,pages,load."
         ),
     ] = "",
     scale: Annotated[

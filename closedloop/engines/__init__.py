@@ -8,9 +8,12 @@ same whichever engine computed it.
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from checks.remote import Remote
 
 KINDS = ("duckdb", "postgres", "spark")
 DIALECTS = {"duckdb": "duckdb", "postgres": "postgres", "spark": "spark"}
@@ -53,6 +56,28 @@ def redact(text: str, *secrets: str | None) -> str:
         if s:
             text = text.replace(s, "***")
     return redact_url(text)
+
+
+def connect(cfg: Any) -> Remote | None:
+    """The [engine] a run's checks and KPIs execute on, connected; None for DuckDB (the run's own file).
+    The password comes from CLOSEDLOOP_ENGINE_PASSWORD (or secrets.toml [engine] password), never the TOML."""
+    from checks.remote import Remote
+    from closedloop.settings import secret
+
+    kind = cfg.get("engine", "kind")
+    if kind == "duckdb":
+        return None
+    url = cfg.get("engine", "url")
+    if not url:
+        raise EngineUnreachable(f"[engine] url is required for kind = {kind!r}")
+    password = secret("engine", "password")
+    return Remote(
+        open_engine(kind, url, password),
+        password=password,
+        canonical_schema=cfg.get("engine", "canonical_schema"),
+        work_schema=cfg.get("engine", "work_schema"),
+        existing=cfg.get("engine", "canonical") == "existing",
+    )
 
 
 def open_engine(kind: str, url: str = "", password: str | None = None) -> Engine:

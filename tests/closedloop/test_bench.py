@@ -13,7 +13,7 @@ from closedloop.steps import StepClock
 
 STEP_ROWS = ["collect (files)", "canonical build", "data contracts", "checks", "KPIs", "publish"]
 SMOKE_STAGES = (
-    "generate,pipeline,http,checks,baselines,queue"  # pages: test_pages_and_a_trace_lookup (browser)
+    "generate,pipeline,http,checks,engines,baselines,queue"  # pages: test_pages_and_a_trace_lookup (browser)
 )
 TARGETS = [
     "checks + KPIs at tier m",
@@ -93,6 +93,21 @@ def test_http_reports_records_per_second_for_every_system_beside_a_bare_loop(smo
         assert row["rows"] > 0 and row["wall"]["median"] > 0, row
         assert row["detail"]["bare_httpx_records"] > 0 and row["detail"]["bare_httpx_records_per_s"] > 0, row
         assert "records/s; bare httpx loop" in row["note"], row
+
+
+def test_engines_time_every_check_and_kpi_with_the_data_moved_and_transpiling_apart(smoke):
+    doc, _ = smoke
+    rows = rows_by_name(doc)
+    duck, pg = rows["engine: duckdb"], rows["engine: postgres"]
+    for row in (duck, pg):
+        assert_measured(row)
+        assert row["detail"]["findings"] > 0 and not row["detail"]["errors"], row["detail"]
+    assert duck["detail"]["findings"] == pg["detail"]["findings"]  # the same rules, the same rows
+    assert duck["detail"]["bytes_out"] == 0 and pg["detail"]["bytes_out"] > 0
+    sent, transpiled = rows["engine: postgres, sending data"], rows["engine: postgres, transpiling"]
+    assert 0 < sent["wall"]["median"] < pg["wall"]["median"] and sent["rows"] > 0, sent
+    assert 0 < transpiled["wall"]["median"] < pg["wall"]["median"], transpiled
+    assert "engine: spark" in rows  # measured, or skipped naming what it needs
 
 
 def test_every_target_is_listed_with_its_verdict(smoke):

@@ -18,13 +18,16 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from checks.remote import Remote
 from closedloop import pipeline
 from closedloop import settings as cfgmod
 from closedloop.cli import app
 from closedloop.demo import answer, generate_firm, write_demo
 from closedloop.demo.profiles import PROFILES, profile
+from closedloop.engines import open_engine
 from closedloop.sandbox.demo import through_sandbox
 from tests.checks.test_answer_key import RECONCILED_CHECKS
+from tests.engines import equality
 
 PATCH = Path(__file__).with_name("own_words_patch.toml")
 VENDORS = ("salesforce", "netsuite", "ironclad")
@@ -68,7 +71,7 @@ def _judge(con, report, prof, firm) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
-def test_every_profile_matches_its_answer_key_over_the_vendor_apis(name, firm, estates):
+def test_every_profile_matches_its_answer_key_over_the_vendor_apis(name, firm, estates, pg, tmp_path):
     prof = profile(name)
     sections = prof.config_sections()
     with through_sandbox(estates[name], firm.params["as_of"], sections=sections, systems=prof.systems) as (
@@ -84,6 +87,14 @@ def test_every_profile_matches_its_answer_key_over_the_vendor_apis(name, firm, e
     )
     assert set(statuses) >= set(prof.systems)
     assert not [s for s, st in statuses.items() if "failed" in st], statuses  # what an estate lacks is absent
+    con.close()
+    # the same rules and KPIs on PostgreSQL over this estate's model: same rows, same $ to the cent (issue 21)
+    engine = open_engine("postgres", pg.url, pg.password)
+    remote = Remote(engine, password=pg.password, canonical_schema="canon_" + name.replace("-", "_"))
+    try:
+        assert equality.assert_same(Path(report.warehouse_file), tmp_path, remote) > 0
+    finally:
+        remote.engine.close()
 
 
 def test_the_profiles_are_different_estates(estates):

@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from checks.kpis import compute_kpis
-from checks.runner import Remote, run_checks
+from checks.remote import Remote
+from checks.runner import run_checks
 from closedloop.demo import answer, generate_firm
 from closedloop.engines import EngineUnreachable, open_engine
-
-FINDING_COLS = (
-    "check_id, entity_type, entity_id, correlation_id, impact_rc, expected_loss_rc, severity, details"
-)
-
-
-def _findings(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:
-    return con.execute(
-        f"SELECT {FINDING_COLS} FROM results.finding WHERE run_id = ? ORDER BY ALL", [run_id]
-    ).fetchall()
-
-
-def _check_runs(con, run_id):
-    return con.execute(
-        "SELECT check_id, status, row_count, impact_rc, expected_loss_rc FROM results.check_run "
-        "WHERE run_id = ? ORDER BY check_id",
-        [run_id],
-    ).fetchall()
-
-
-def _kpis(con, run_id):
-    return con.execute(
-        "SELECT kpi_id, name, round(value, 6), unit, slice_kind, slice_value FROM results.kpi WHERE run_id = ? ORDER BY ALL",
-        [run_id],
-    ).fetchall()
+from tests.engines.equality import check_runs, findings, kpis
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +36,12 @@ def test_default_estate_same_findings_kpis_and_cents_on_postgres(pg, demo_firm):
     finally:
         engine.close()
     assert not summary.by_status("error"), {r.check_id: r.error for r in summary.results if r.error}
-    assert _check_runs(there, "r") == _check_runs(local, "r")
-    assert _findings(there, "r") == _findings(local, "r")
-    assert len(_findings(local, "r")) > 100  # the demo firm has defects: equality over real findings
-    assert _kpis(there, "r") == _kpis(local, "r")
+    assert check_runs(there, "r") == check_runs(local, "r")
+    assert findings(there, "r") == findings(local, "r")
+    assert len(findings(local, "r")) > 100  # the demo firm has defects: equality over real findings
+    assert kpis(there, "r") == kpis(local, "r")
     moved = remote.movement
-    assert moved.rows_out > 1000 and moved.bytes_out > 0 and moved.rows_back >= len(_findings(local, "r"))
+    assert moved.rows_out > 1000 and moved.bytes_out > 0 and moved.rows_back >= len(findings(local, "r"))
 
 
 def test_an_unreachable_postgres_names_the_url_without_the_password():

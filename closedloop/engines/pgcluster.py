@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL cluster on 127.0.0.1 (Debian's postgresql package): initdb + pg_ctl in a temp dir.
+"""A throwaway PostgreSQL cluster on 127.0.0.1 (Debian's postgresql package): initdb + pg_ctl in a temp dir,
+for the engine tests and `closedloop bench --stages engines` (a firm's own PostgreSQL is given by URL instead).
 
 PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` user (runuser).
 """

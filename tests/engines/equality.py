@@ -1,0 +1,68 @@
+"""Every rule and KPI on another engine against DuckDB, over one run's canonical model: the same check runs,
+findings (details and $ to the cent) and KPI values. Each side re-runs on its own copy of the run file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from checks.kpis import compute_kpis
+from checks.remote import Remote
+from checks.runner import RunSummary, run_checks
+
+FINDING_COLS = (
+    "check_id, entity_type, entity_id, correlation_id, impact_rc, expected_loss_rc, severity, details"
+)
+
+
+def findings(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:
+    return con.execute(
+        f"SELECT {FINDING_COLS} FROM results.finding WHERE run_id = ? ORDER BY ALL", [run_id]
+    ).fetchall()
+
+
+def check_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:
+    return con.execute(
+        "SELECT check_id, status, row_count, impact_rc, expected_loss_rc FROM results.check_run "
+        "WHERE run_id = ? ORDER BY check_id",
+        [run_id],
+    ).fetchall()
+
+
+def kpis(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:
+    # a ratio computed in another order may differ in the last bits of a double: compared to 6 places
+    return con.execute(
+        "SELECT kpi_id, name, round(value, 6), unit, slice_kind, slice_value FROM results.kpi WHERE run_id = ?"
+        " ORDER BY ALL",
+        [run_id],
+    ).fetchall()
+
+
+def rerun(run_file: Path, tmp: Path, run_id: str, remote: Remote | None = None):
+    """Checks and KPIs again over a copy of the run file, on DuckDB or on `remote`."""
+    copy = tmp / f"{run_id}.duckdb"
+    shutil.copyfile(run_file, copy)
+    con = duckdb.connect(str(copy))
+    as_of, ccy = con.execute("SELECT as_of, reporting_currency FROM meta.run LIMIT 1").fetchone()
+    summary = run_checks(con, run_id=run_id, as_of=as_of, reporting_ccy=ccy or "USD", remote=remote)
+    compute_kpis(con, run_id=run_id, as_of=as_of, reporting_ccy=ccy or "USD", remote=remote)
+    return con, summary
+
+
+def errors(summary: RunSummary) -> dict[str, str | None]:
+    return {r.check_id: r.error for r in summary.results if r.status == "error"}
+
+
+def assert_same(run_file: Path, tmp: Path, remote: Remote) -> int:
+    """The engine's results equal DuckDB's over the run's model; returns how many findings were compared."""
+    local, local_summary = rerun(run_file, tmp, "on_duckdb")
+    there, summary = rerun(run_file, tmp, f"on_{remote.engine.kind}", remote)
+    assert not errors(summary), errors(summary)
+    assert not errors(local_summary), errors(local_summary)
+    kind = f"on_{remote.engine.kind}"
+    assert check_runs(there, kind) == check_runs(local, "on_duckdb")
+    assert findings(there, kind) == findings(local, "on_duckdb")
+    assert kpis(there, kind) == kpis(local, "on_duckdb")
+    return len(findings(local, "on_duckdb"))
