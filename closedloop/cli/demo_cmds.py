@@ -57,9 +57,11 @@ def demo(
         str,
         typer.Option(
             "--profile",
-            help="Estate profile: how the firm's vendors are configured (default, custom-names, own-words,"
-            " lean, modeling-variants, business-keys, charge-billing, clm-milestones, sap); the config written"
-            " matches it.",
+            # the names as closedloop/demo/profiles.py has them (importing it here would load the collectors)
+            help="Estate profile: which systems the firm runs and how they are configured (default, custom-names,"
+            " own-words, lean, modeling-variants, business-keys, charge-billing, clm-milestones, oracle,"
+            " dynamics-project, dynamics, sap, docusign, icertis, icertis-files, conga, dynamics-docusign,"
+            " conga-sap, oracle-icertis, oracle-icertis-files); the config written matches it.",
         ),
     ] = "default",
     as_json: JsonOpt = False,
