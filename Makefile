@@ -44,7 +44,7 @@ demo: $(STAMP)
 test: $(STAMP) $(CHROMIUM) $(IDP_STAMP) postgres-server
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -130,9 +130,8 @@ def create_remote_views(remote: Remote, ctx: dict[str, Any]) -> None:
         body = path.read_text().strip().rstrip(";")
         kind = "TABLE" if body.startswith("-- materialize") else "VIEW"
         sql = remote.sql(body, ctx)
-        remote.engine.execute(f"DROP {kind} IF EXISTS {name} CASCADE")
         try:
-            remote.engine.execute(f"CREATE {kind} {name} AS\n{sql}")
+            remote.engine.create_as(name, sql, materialize=kind == "TABLE")
         except Exception as exc:
             raise RuntimeError(
                 f"{path}: helper {name} does not build on {remote.engine.kind}: {exc}"

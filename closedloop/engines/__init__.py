@@ -37,6 +37,10 @@ class Engine(Protocol):
         """Replace table `name` (schema.table) with the Arrow table's rows; returns the bytes sent."""
         ...
 
+    def create_as(self, name: str, select: str, *, materialize: bool) -> None:
+        """Replace view `name` (a table when `materialize`) with the result of `select`."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -45,6 +45,9 @@ def libpq_url(url: str) -> str:
     return ("postgresql" + sep + rest) if sep and scheme.startswith("postgres") else url
 
 
+STATEMENT_TIMEOUT = "30min"
+
+
 class PostgresEngine:
     kind = "postgres"
     dialect = "postgres"
@@ -62,6 +65,8 @@ class PostgresEngine:
                 f"cannot reach PostgreSQL at {redact_url(url)}: {redact(str(exc).strip(), password)}"
             ) from None
         self.conn.execute("SET TIME ZONE 'UTC'")
+        # a runaway rule becomes an errored check with PostgreSQL's message, not a run that never ends
+        self.conn.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'")
 
     def execute(self, sql: str) -> None:
         self.conn.execute(sql)
@@ -83,7 +88,20 @@ class PostgresEngine:
         data = buf.getvalue()
         with self.conn.cursor() as cur, cur.copy(f"COPY {name} FROM STDIN (FORMAT csv)") as copy:
             copy.write(data)
+        self._analyze(name)
         return len(data)
+
+    def create_as(self, name: str, select: str, *, materialize: bool) -> None:
+        kind = "TABLE" if materialize else "VIEW"
+        self.conn.execute(f"DROP {kind} IF EXISTS {name} CASCADE")  # the helpers built on it go too
+        self.conn.execute(f"CREATE {kind} {name} AS\n{select}")
+        if materialize:
+            self._analyze(name)
+
+    def _analyze(self, name: str) -> None:
+        # statistics now, not whenever autovacuum gets to a fresh table: a rule planned on a table without them
+        # (or planned before and after autovacuum's pass) was once a nested loop that ran for 25 minutes
+        self.conn.execute(f"ANALYZE {name}")
 
     def close(self) -> None:
         self.conn.close()
