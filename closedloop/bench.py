@@ -359,7 +359,7 @@ def checks_stage(b: Bench) -> list[Row]:
 
 @stage("engines")
 def engines_stage(b: Bench) -> list[Row]:
-    """All checks + KPIs of the run on DuckDB, PostgreSQL and Spark local[2], each in its own process; an
+    """All checks + KPIs of the run on DuckDB and PostgreSQL, each in its own process (Spark: a skipped line); an
     engine's cost beyond the rules (sending the model, transpiling) on lines of its own (bench_engines)."""
     path = b.published()
     if path is None:
@@ -401,8 +401,7 @@ def engines_stage(b: Bench) -> list[Row]:
 @contextlib.contextmanager
 def engine_for_bench(kind: str):
     """(url, None) for an engine the bench can use, or (None, why not). PostgreSQL: CLOSEDLOOP_BENCH_POSTGRES_URL
-    (password in CLOSEDLOOP_ENGINE_PASSWORD) or a throwaway local cluster; Spark: local[2] when pyspark and Java
-    are installed."""
+    (password in CLOSEDLOOP_ENGINE_PASSWORD) or a throwaway local cluster."""
     if kind == "duckdb":
         yield "", None
     elif kind == "postgres" and os.environ.get("CLOSEDLOOP_BENCH_POSTGRES_URL"):
@@ -424,10 +423,8 @@ def engine_for_bench(kind: str):
                 del os.environ["CLOSEDLOOP_ENGINE_PASSWORD"]
             else:
                 os.environ["CLOSEDLOOP_ENGINE_PASSWORD"] = old
-    elif importlib.util.find_spec("pyspark") is None or not shutil.which("java"):
-        yield None, "Spark needs pyspark (the dev extra) and a Java runtime"
     else:
-        yield "local[2]", None
+        yield None, "the spark engine is not built yet: its rules are not yet proven equal to DuckDB's"
 
 
 BASELINES = {"engine": "engine", "pandas": "pandas", "gx": "Great Expectations", "scan_floor": "scan floor"}
