@@ -75,7 +75,8 @@ def audit(
         return
     t = Table(title=f"audit since {start:%Y-%m-%d %H:%M} UTC: {len(rows):,} events, newest first")
     for c in ("when (UTC)", "who", "roles", "event", "what", "detail"):
-        t.add_column(c)
+        # a time or an e-mail broken over two lines cannot be searched for or copied: the other columns wrap
+        t.add_column(c, no_wrap=c in ("when (UTC)", "who"))
     for r in rows:  # people's input (a subject, a note) is shown as text, never as console markup
         t.add_row(
             f"{r['at']:%Y-%m-%d %H:%M:%S}",
