@@ -99,8 +99,8 @@ class PostgresEngine:
             self._analyze(name)
 
     def _analyze(self, name: str) -> None:
-        # statistics now, not whenever autovacuum gets to a fresh table: a rule planned on a table without them
-        # (or planned before and after autovacuum's pass) was once a nested loop that ran for 25 minutes
+        # statistics now, not whenever autovacuum gets to a fresh table: otherwise a rule's plan depends on whether
+        # autovacuum's pass came before it, and the same run is fast or slow by chance
         self.conn.execute(f"ANALYZE {name}")
 
     def close(self) -> None:
