@@ -29,6 +29,14 @@ postgres-server:
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql; }
 
+# A headless Java runtime for Spark local[2] (the spark engine's tests): Debian's default-jre-headless when no java.
+.PHONY: java-runtime
+java-runtime:
+	@command -v java >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "install a Java 17+ runtime for the Spark engine tests"; exit 1; }; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq default-jre-headless; }
+
 # The local OpenID provider the sign-in tests log in through (idp/, tests only): npm ci from its lockfile
 # whenever the lockfile changes. The stamp sits inside node_modules, so removing that folder reinstalls too.
 IDP_STAMP := idp/node_modules/.closedloop-installed
@@ -41,7 +49,7 @@ $(IDP_STAMP): idp/package-lock.json idp/package.json
 demo: $(STAMP)
 	$(BIN)/closedloop demo --tier s
 
-test: $(STAMP) $(CHROMIUM) $(IDP_STAMP) postgres-server
+test: $(STAMP) $(CHROMIUM) $(IDP_STAMP) postgres-server java-runtime
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2 --dist worksteal

@@ -60,14 +60,18 @@ def transpile(sql: str, values: dict[str, Any], dialect: str, placement: Placeme
 
 def _placed(tree: exp.Expression, placement: Placement) -> exp.Expression:
     """Every schema-qualified table of a logical schema renamed to its place on the engine (the firm grants
-    read on its canonical schema and write on one work schema, not the names the rule files use)."""
+    read on its canonical schema and write on one work schema, not the names the rule files use). A place may
+    name its catalog too (catalog.schema: Unity Catalog on Databricks)."""
     if not placement:
         return tree
     for table in tree.find_all(exp.Table):
         where = placement.get(table.db)
         if where and not table.catalog:
-            schema, prefix = where
+            place, prefix = where
+            catalog, _, schema = place.rpartition(".")
             table.set("db", exp.to_identifier(schema))
+            if catalog:
+                table.set("catalog", exp.to_identifier(catalog))
             table.set("this", exp.to_identifier(prefix + table.name))
     return tree
 
@@ -80,6 +84,8 @@ def _for_engine(tree: exp.Expression, dialect: str) -> exp.Expression:
       x's own type (NUMERIC stays exact, a double stays a double);
     - JSON functions take json only: DuckDB's read JSON held in text (VARCHAR evidence and monitor details), so
       the document is cast to JSON there."""
+    if dialect == "spark":
+        return _for_spark(tree)
     if dialect != "postgres":
         return tree
 
@@ -112,3 +118,24 @@ def _half_away_from_zero(node: exp.Round) -> exp.Expression:
             typed=True,
         )
     )
+
+
+def _for_spark(tree: exp.Expression) -> exp.Expression:
+    """What SQLGlot leaves DuckDB-typed, for Spark:
+    - x / y and avg(x) are DOUBLE in DuckDB, decimals included; Spark keeps a decimal result at a scale of its own
+      (avg of 0.0/1.0 flags came back with 5 places), so their argument goes in as a DOUBLE;
+    - quantile_cont(x, q) becomes percentile_cont(x, q), which Spark takes only as an ordered-set aggregate; its
+      percentile(x, q) interpolates linearly as DuckDB's quantile_cont does."""
+    double = exp.DataType.build("DOUBLE")
+    for node in list(tree.find_all(exp.Div)):
+        if not node.args.get("typed"):
+            node.set("this", exp.cast(node.this, double))
+    for node in list(tree.find_all(exp.Avg)):
+        arg = node.this.expressions[0] if isinstance(node.this, exp.Distinct) else node.this
+        arg.replace(exp.cast(arg.copy(), double))
+    for node in list(tree.find_all(exp.PercentileCont)):
+        if node.args.get("expression") is not None:
+            node.replace(
+                exp.Anonymous(this="percentile", expressions=[node.this.copy(), node.expression.copy()])
+            )
+    return tree

@@ -359,8 +359,8 @@ def checks_stage(b: Bench) -> list[Row]:
 
 @stage("engines")
 def engines_stage(b: Bench) -> list[Row]:
-    """All checks + KPIs of the run on DuckDB and PostgreSQL, each in its own process (Spark: a skipped line); an
-    engine's cost beyond the rules (sending the model, transpiling) on lines of its own (bench_engines)."""
+    """All checks + KPIs of the run on DuckDB, PostgreSQL and Spark, each in its own process; an engine's cost
+    beyond the rules (sending the model, transpiling) on lines of its own (bench_engines)."""
     path = b.published()
     if path is None:
         return [Row("engines", "engines", error="no published run in the work dir: run pipeline first")]
@@ -401,7 +401,8 @@ def engines_stage(b: Bench) -> list[Row]:
 @contextlib.contextmanager
 def engine_for_bench(kind: str):
     """(url, None) for an engine the bench can use, or (None, why not). PostgreSQL: CLOSEDLOOP_BENCH_POSTGRES_URL
-    (password in CLOSEDLOOP_ENGINE_PASSWORD) or a throwaway local cluster."""
+    (password in CLOSEDLOOP_ENGINE_PASSWORD) or a throwaway local cluster; Spark: CLOSEDLOOP_BENCH_SPARK_URL or
+    local[2]."""
     if kind == "duckdb":
         yield "", None
     elif kind == "postgres" and os.environ.get("CLOSEDLOOP_BENCH_POSTGRES_URL"):
@@ -423,8 +424,17 @@ def engine_for_bench(kind: str):
                 del os.environ["CLOSEDLOOP_ENGINE_PASSWORD"]
             else:
                 os.environ["CLOSEDLOOP_ENGINE_PASSWORD"] = old
+    elif kind == "spark" and os.environ.get("CLOSEDLOOP_BENCH_SPARK_URL"):
+        yield (
+            os.environ["CLOSEDLOOP_BENCH_SPARK_URL"],
+            None,
+        )  # sc://… (its token in CLOSEDLOOP_ENGINE_PASSWORD)
+    elif kind == "spark" and importlib.util.find_spec("pyspark") is None:
+        yield None, "no pyspark: pip install 'pyspark[connect]>=4' or set CLOSEDLOOP_BENCH_SPARK_URL"
+    elif kind == "spark" and not shutil.which("java"):
+        yield None, "no Java runtime for Spark local[2]: install Java 17+ or set CLOSEDLOOP_BENCH_SPARK_URL"
     else:
-        yield None, "the spark engine is not built yet: its rules are not yet proven equal to DuckDB's"
+        yield "local[2]", None  # Spark in the child process, on both cores of this machine
 
 
 BASELINES = {"engine": "engine", "pandas": "pandas", "gx": "Great Expectations", "scan_floor": "scan floor"}

@@ -1,7 +1,7 @@
 """Benchmark body for the engines stage: all checks and KPIs of a published run on one engine.
 
-Run as `python -m closedloop.bench_engines WAREHOUSE.duckdb ENGINE [URL]` (ENGINE: duckdb or postgres; the
-PostgreSQL password in CLOSEDLOOP_ENGINE_PASSWORD); prints JSON. Beside the wall time of the checks and the KPIs
+Run as `python -m closedloop.bench_engines WAREHOUSE.duckdb ENGINE [URL]` (ENGINE: duckdb, postgres or spark;
+the password or token in CLOSEDLOOP_ENGINE_PASSWORD); prints JSON. Beside the wall time of the checks and the KPIs
 it reports what only another engine costs, separately: the data sent to it (the canonical model, its seconds and
 bytes), the rows brought back, and the SQLGlot transpile time.
 """

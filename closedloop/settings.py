@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from closedloop import access, checkparams, valuemaps
+from closedloop.engines import KINDS as ENGINE_KINDS
 
 CONFIG_NAME = "closedloop.toml"
 ENV_CONFIG = "CLOSEDLOOP_CONFIG"
@@ -167,16 +168,17 @@ SECTIONS: dict[str, list[Setting]] = {
             "kind",
             str,
             "duckdb",
-            "Where the checks and KPIs run: duckdb (the run's own file) or postgres. Only findings, cases"
+            "Where the checks and KPIs run: duckdb (the run's own file), postgres or spark. Only findings, cases"
             " and KPI values come back to the run file the app reads.",
-            choices=("duckdb", "postgres"),  # spark: not built yet (README, "Running on your warehouse")
+            choices=ENGINE_KINDS,
         ),
         Setting(
             "url",
             str,
             "",
             "postgres: a SQLAlchemy URL (postgresql+psycopg://user@host:5432/db, the password in"
-            " CLOSEDLOOP_ENGINE_PASSWORD).",
+            " CLOSEDLOOP_ENGINE_PASSWORD); spark: local[N] (a local session) or a Spark Connect URL"
+            " sc://host:443/;use_ssl=true (Databricks; the token in CLOSEDLOOP_ENGINE_PASSWORD).",
         ),
         Setting(
             "canonical",
@@ -186,7 +188,13 @@ SECTIONS: dict[str, list[Setting]] = {
             " read canonical_schema as the firm maintains it there (nothing copied).",
             choices=("copy", "existing"),
         ),
-        Setting("canonical_schema", str, "canon", "Schema on the engine holding the canonical tables."),
+        Setting(
+            "canonical_schema",
+            str,
+            "canon",
+            "Schema on the engine holding the canonical tables (catalog.schema names a catalog too, as in"
+            " Databricks' Unity Catalog).",
+        ),
         Setting(
             "work_schema",
             str,

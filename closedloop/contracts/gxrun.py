@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import sys
+import warnings
 from typing import Any
 
 import duckdb
@@ -16,13 +19,17 @@ from collectors.runner import quote
 def _gx():
     """Import GX only when contracts run: it costs ~2 s, and the CLI and app should not pay it."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
+    # GX imports pyspark when it is installed (the spark engine): pyspark warns about pandas 3 and, without its
+    # Spark Connect extras, prints to stdout, where `closedloop run --json` writes its one JSON document
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+        import great_expectations as gx
+        import great_expectations.expectations as gxe
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
 
     # in memory, no temporary docs site (the default leaves a /tmp directory behind per run), no progress bars
     config = DataContextConfig(

@@ -1,4 +1,4 @@
-"""Where the checks and KPIs run: DuckDB (the run's own file) or PostgreSQL (Spark is not built yet).
+"""Where the checks and KPIs run: DuckDB (the run's own file), PostgreSQL or Apache Spark.
 
 One small interface, so the check step does not care which: run a statement, create a table from Arrow,
 fetch Arrow. Only findings, cases and KPI values come back into the run's DuckDB file; the app reads a run the
@@ -15,8 +15,8 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from checks.remote import Remote
 
-KINDS = ("duckdb", "postgres")
-DIALECTS = {"duckdb": "duckdb", "postgres": "postgres"}
+KINDS = ("duckdb", "postgres", "spark")
+DIALECTS = {"duckdb": "duckdb", "postgres": "postgres", "spark": "spark"}
 
 
 class EngineUnreachable(Exception):
@@ -90,4 +90,8 @@ def open_engine(kind: str, url: str = "", password: str | None = None) -> Engine
         from closedloop.engines.postgres import PostgresEngine
 
         return PostgresEngine(url, password)
+    if kind == "spark":
+        from closedloop.engines.spark import SparkEngine
+
+        return SparkEngine(url, password)
     raise ValueError(f"[engine] kind {kind!r} has no remote engine (one of: {', '.join(KINDS)})")

@@ -66,9 +66,9 @@ CASES = {
         "key 'sources.crm.streams': stream name 'acc ounts': a name is letters, digits and underscores",
     ),
     "date": (b"[closedloop]\nas_of = '31/10/2026'\n", "key 'closedloop.as_of': '31/10/2026' is not a date"),
-    "engine not built yet": (  # Spark is on its way: refused by name until it is proven equal to DuckDB
-        b"[engine]\nkind = 'spark'\nurl = 'local[2]'\n",
-        "key 'engine.kind': 'spark' is not one of duckdb, postgres",
+    "engine kind": (
+        b"[engine]\nkind = 'snowflake'\nurl = 'x'\n",
+        "key 'engine.kind': 'snowflake' is not one of duckdb, postgres, spark",
     ),
 }
 

@@ -18,7 +18,7 @@ params:
 SELECT 'invoice' AS entity_type, i.invoice_id AS entity_id, i.correlation_id,
        CAST(round(i.amount_gross * fx.rate, 2) AS DECIMAL(18, 2)) AS impact_rc,
        i.client_id, i.sow_id, i.project_id, i.invoice_id, i.legal_entity_id, i.invoice_date AS event_date,
-       i.erp_invoice_no, CAST(i.posted_at AS VARCHAR) AS posted_at, i.currency, i.amount_gross AS amount,
+       i.erp_invoice_no, i.posted_at, i.currency, i.amount_gross AS amount,
        fx.rate AS fx_rate, i.invoice_date AS fx_date
 FROM canon.invoice i
 CROSS JOIN chk.ctx ctx

@@ -29,9 +29,9 @@ WITH l AS (
   JOIN canon.expense e ON il.line_type = 'expense' AND il.source_id = e.expense_id
   JOIN canon.project p ON p.project_id = e.project_id
   JOIN chk.sow_effective se ON se.sow_id = p.sow_id
-  LEFT JOIN canon.expense_policy_rule epr
-         ON epr.policy_id = coalesce(se.expense_policy_id, (SELECT c.expense_policy_id FROM canon.contract c
-                                                             WHERE c.contract_id = se.contract_id))
+  LEFT JOIN canon.contract ct ON ct.contract_id = se.contract_id  -- a join, not a correlated subquery: Spark
+  LEFT JOIN canon.expense_policy_rule epr                          -- takes those only outside join conditions
+         ON epr.policy_id = coalesce(se.expense_policy_id, ct.expense_policy_id)
         AND epr.category = e.category
   WHERE i.type = 'invoice' AND i.status NOT IN ('draft', 'cancelled')),
 bad AS (

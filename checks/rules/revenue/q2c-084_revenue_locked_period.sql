@@ -18,7 +18,7 @@ depends_on: [revenue_schedule, project, period_lock, sow, fx_rate]
 WITH l AS (
   SELECT rs.rev_line_id, rs.correlation_id, rs.sow_id, rs.project_id, rs.period, rs.amount,
          coalesce(p.currency, s.currency) AS currency, coalesce(p.client_id, s.client_id) AS client_id,
-         coalesce(p.legal_entity_id, s.legal_entity_id) AS legal_entity_id, CAST(rs.posted_at AS VARCHAR) AS posted_at,
+         coalesce(p.legal_entity_id, s.legal_entity_id) AS legal_entity_id, rs.posted_at,
          CASE WHEN EXISTS (SELECT 1 FROM canon.period_lock pl WHERE pl.period = rs.period AND rs.posted_at > pl.lock_ts)
               THEN 'locked_period'
               WHEN p.status = 'closed' AND rs.period > p.closed_date THEN 'after_project_close' END AS issue
