@@ -125,7 +125,9 @@ def _for_spark(tree: exp.Expression) -> exp.Expression:
     - x / y and avg(x) are DOUBLE in DuckDB, decimals included; Spark keeps a decimal result at a scale of its own
       (avg of 0.0/1.0 flags came back with 5 places), so their argument goes in as a DOUBLE;
     - quantile_cont(x, q) becomes percentile_cont(x, q), which Spark takes only as an ordered-set aggregate; its
-      percentile(x, q) interpolates linearly as DuckDB's quantile_cont does."""
+      percentile(x, q) interpolates linearly as DuckDB's quantile_cont does;
+    - round(double, n) in Spark rounds the double's shortest decimal text (123.445 is 123.44499999999999 and
+      DuckDB gives 123.44, Spark 123.45): written out as DuckDB computes it (see _spark_round)."""
     double = exp.DataType.build("DOUBLE")
     for node in list(tree.find_all(exp.Div)):
         if not node.args.get("typed"):
@@ -138,4 +140,30 @@ def _for_spark(tree: exp.Expression) -> exp.Expression:
             node.replace(
                 exp.Anonymous(this="percentile", expressions=[node.this.copy(), node.expression.copy()])
             )
+    for node in sorted(
+        tree.find_all(exp.Round), key=lambda n: -n.depth
+    ):  # innermost first, as for PostgreSQL
+        node.replace(_spark_round(node))
     return tree
+
+
+def _spark_round(node: exp.Round) -> exp.Expression:
+    """round(x, n) half away from zero in x's own arithmetic: floor(abs(x) * 10^n + 0.5) / 10^n with x's sign.
+    A double stays a double (Spark's floor gives a BIGINT, and dividing it a DOUBLE), a decimal stays exact; the
+    sign is a CASE, not sign(x), which Spark returns as a DOUBLE even for a decimal."""
+    digits = node.args.get("decimals") or exp.Literal.number(0)
+    if not (isinstance(digits, exp.Literal) and digits.is_int):
+        return node
+    scale = exp.Literal.number(10 ** int(digits.this))
+    x = node.this
+    magnitude = exp.Floor(
+        this=exp.Add(
+            this=exp.Mul(this=exp.Abs(this=x.copy()), expression=scale), expression=exp.Literal.number("0.5")
+        )
+    )
+    signed = exp.If(
+        this=exp.LT(this=x.copy(), expression=exp.Literal.number(0)),
+        true=exp.Neg(this=magnitude.copy()),
+        false=magnitude,
+    )
+    return exp.Paren(this=exp.Div(this=signed, expression=scale.copy(), typed=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
@@ -28,3 +29,16 @@ def pg():
     cluster = Cluster().start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One Spark local[2] session for the session's equality tests (pyspark and Debian's headless JRE, as
+    `make test` installs them)."""
+    from closedloop.engines import open_engine
+
+    if not shutil.which("java"):
+        pytest.fail("no Java runtime: `make test` installs Debian's default-jre-headless")
+    engine = open_engine("spark", "local[2]")
+    yield engine
+    engine.close()

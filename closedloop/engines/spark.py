@@ -34,6 +34,7 @@ LOCAL_CONF = {
 }
 
 PROBE_SECONDS = 10  # to open a TCP connection to a Spark Connect server
+SEND_BYTES = 64 << 20  # of Arrow per slice of a table sent
 
 
 class SparkEngine:
@@ -61,7 +62,11 @@ class SparkEngine:
                 # Databricks' personal access token rides in the URL as Spark Connect expects; it comes from
                 # CLOSEDLOOP_ENGINE_PASSWORD, never the TOML, and every message shows the URL redacted
                 token = f";token={password}" if password and "token=" not in url else ""
-                builder = builder.remote(url + token)
+                # Spark Connect's own builder, and a session of our own (create, not getOrCreate): the generic
+                # builder refuses a remote session in a process that runs a local Spark already
+                from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+                builder = ConnectSession.builder.remote(url + token)
             else:
                 raise EngineUnreachable(
                     f"[engine] url {redact_url(url)!r}: expected local[N] or a Spark Connect URL sc://host:port"
@@ -69,7 +74,7 @@ class SparkEngine:
             conf = {**SQL_CONF, **(LOCAL_CONF if url.startswith("local") else {})}
             for key, value in conf.items():
                 builder = builder.config(key, value)
-            self.session = builder.getOrCreate()
+            self.session = builder.getOrCreate() if url.startswith("local") else builder.create()
             if url.startswith("local"):
                 self.session.sparkContext.setLogLevel("ERROR")  # Spark's WARN lines would bury the run's log
         except EngineUnreachable:
@@ -90,7 +95,14 @@ class SparkEngine:
         schema = name.rsplit(".", 1)[0]  # [catalog.]schema
         self.session.sql(f"CREATE DATABASE IF NOT EXISTS {schema}")
         self.session.sql(f"DROP TABLE IF EXISTS {name}")
-        self.session.createDataFrame(_spark_ready(table)).write.mode("overwrite").saveAsTable(name)
+        table = _spark_ready(table)
+        # in slices: the whole of a large table at once does not fit a local driver's default 1 GB heap (tier m's
+        # time entries), and Spark Connect takes one message of at most 128 MB
+        step = max(1, table.num_rows * SEND_BYTES // max(table.nbytes, 1))
+        for offset in range(0, max(table.num_rows, 1), step):
+            mode = "overwrite" if offset == 0 else "append"
+            part = table.slice(offset, step)
+            self.session.createDataFrame(part).write.mode(mode).saveAsTable(name)
         return table.nbytes
 
     def create_as(self, name: str, select: str, *, materialize: bool) -> None:

@@ -55,14 +55,16 @@ def errors(summary: RunSummary) -> dict[str, str | None]:
     return {r.check_id: r.error for r in summary.results if r.status == "error"}
 
 
-def assert_same(run_file: Path, tmp: Path, remote: Remote) -> int:
-    """The engine's results equal DuckDB's over the run's model; returns how many findings were compared."""
+def assert_same(run_file: Path, tmp: Path, *remotes: Remote) -> int:
+    """Each engine's results equal DuckDB's over the run's model; returns how many findings were compared."""
     local, local_summary = rerun(run_file, tmp, "on_duckdb")
-    there, summary = rerun(run_file, tmp, f"on_{remote.engine.kind}", remote)
-    assert not errors(summary), errors(summary)
     assert not errors(local_summary), errors(local_summary)
-    kind = f"on_{remote.engine.kind}"
-    assert check_runs(there, kind) == check_runs(local, "on_duckdb")
-    assert findings(there, kind) == findings(local, "on_duckdb")
-    assert kpis(there, kind) == kpis(local, "on_duckdb")
+    for remote in remotes:
+        kind = f"on_{remote.engine.kind}"
+        there, summary = rerun(run_file, tmp, kind, remote)
+        assert not errors(summary), (kind, errors(summary))
+        assert check_runs(there, kind) == check_runs(local, "on_duckdb"), kind
+        assert findings(there, kind) == findings(local, "on_duckdb"), kind
+        assert kpis(there, kind) == kpis(local, "on_duckdb"), kind
+        there.close()
     return len(findings(local, "on_duckdb"))

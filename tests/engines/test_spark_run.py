@@ -1,6 +1,7 @@
 """`closedloop run` with [engine] kind = "spark" over Spark Connect (sc://, as a Databricks cluster is reached),
 against a real Spark Connect server: the run publishes the answer key to the cent, the app shows it like a DuckDB
-run (headless Chromium), and an unreachable server is exit 2 naming the URL without its token."""
+run (headless Chromium), and an unreachable server is exit 2 naming the URL without its token. Every rule and KPI
+equal to DuckDB's on Spark, estate by estate: tests/demo/test_profiles.py."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from closedloop.cli import app
 from closedloop.demo import generate_firm, write_demo
 from closedloop.demo.config import write_demo_config
 from closedloop.demo.profiles import DEFAULT
-from closedloop.engines import open_engine
+from closedloop.engines import EngineUnreachable, open_engine
 from closedloop.warehouse import Warehouse
 from tests.app.test_browser import browser, serving, settle, shot  # noqa: F401 - the browser fixture
 from tests.app.test_overview_browser import _cases
@@ -110,3 +111,15 @@ def test_an_unreachable_spark_connect_server_is_exit_2_naming_the_url_without_th
     assert result.exit_code == 2, result.output
     assert "sc://127.0.0.1:1/;use_ssl=true" in result.output and "dapi-token-never-shown" not in result.output
     assert Warehouse.at(tmp_path).published() is None
+
+
+def test_an_unreachable_spark_connect_url_names_it_without_the_token():
+    with pytest.raises(EngineUnreachable) as err:
+        open_engine("spark", "sc://127.0.0.1:1/;token=tok-never-shown")
+    msg = str(err.value)
+    assert "cannot reach Spark at sc://127.0.0.1:1/;token=***" in msg and "tok-never-shown" not in msg
+
+
+def test_a_spark_url_of_another_kind_is_refused_naming_what_is_expected():
+    with pytest.raises(EngineUnreachable, match=r"expected local\[N\] or a Spark Connect URL"):
+        open_engine("spark", "jdbc:databricks://host:443")
