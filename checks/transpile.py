@@ -106,11 +106,7 @@ def _half_away_from_zero(node: exp.Round) -> exp.Expression:
         return node
     scale = exp.Literal.number(10 ** int(digits.this))
     x = node.this
-    magnitude = exp.Floor(
-        this=exp.Add(
-            this=exp.Mul(this=exp.Abs(this=x.copy()), expression=scale), expression=exp.Literal.number("0.5")
-        )
-    )
+    magnitude = _rounded_magnitude(x, scale)
     return exp.Paren(
         this=exp.Div(
             this=exp.Mul(this=exp.Sign(this=x.copy()), expression=magnitude),
@@ -147,6 +143,15 @@ def _for_spark(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _rounded_magnitude(x: exp.Expression, scale: exp.Literal) -> exp.Expression:
+    """floor(abs(x) * scale + 0.5): |x| rounded half up at scale, the core of DuckDB's round on both engines."""
+    return exp.Floor(
+        this=exp.Add(
+            this=exp.Mul(this=exp.Abs(this=x.copy()), expression=scale), expression=exp.Literal.number("0.5")
+        )
+    )
+
+
 def _spark_round(node: exp.Round) -> exp.Expression:
     """round(x, n) half away from zero in x's own arithmetic: floor(abs(x) * 10^n + 0.5) / 10^n with x's sign.
     A double stays a double (Spark's floor gives a BIGINT, and dividing it a DOUBLE), a decimal stays exact; the
@@ -156,11 +161,7 @@ def _spark_round(node: exp.Round) -> exp.Expression:
         return node
     scale = exp.Literal.number(10 ** int(digits.this))
     x = node.this
-    magnitude = exp.Floor(
-        this=exp.Add(
-            this=exp.Mul(this=exp.Abs(this=x.copy()), expression=scale), expression=exp.Literal.number("0.5")
-        )
-    )
+    magnitude = _rounded_magnitude(x, scale)
     signed = exp.If(
         this=exp.LT(this=x.copy(), expression=exp.Literal.number(0)),
         true=exp.Neg(this=magnitude.copy()),
