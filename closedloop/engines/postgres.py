@@ -55,7 +55,7 @@ class PostgresEngine:
     def __init__(self, url: str, password: str | None = None) -> None:
         import psycopg
 
-        self.url, self._password = url, password
+        self.url = url
         try:
             self.conn = psycopg.connect(
                 libpq_url(url), password=password, autocommit=True, connect_timeout=10

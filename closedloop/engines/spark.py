@@ -48,7 +48,7 @@ class SparkEngine:
             raise EngineUnreachable(
                 "the spark engine needs pyspark: pip install 'pyspark[connect]>=4'"
             ) from None
-        self.url, self._password, self._warehouse = url, password, None
+        self.url, self._warehouse = url, None
         builder = SparkSession.builder
         try:
             if url.startswith("local"):

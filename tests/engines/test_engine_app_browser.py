@@ -40,11 +40,10 @@ def site(pg, tmp_path_factory):
         yield base, run_file
 
 
-def test_the_overview_of_a_postgres_run_shows_its_cases_to_the_cent(site, browser):  # noqa: F811
-    base, run_file = site
+def assert_overview_shows_cases(browser, base: str, run_file: str, shot_name: str) -> None:  # noqa: F811
+    """The overview of the published run shows its leakage, exposure and cash cases to the cent, as the run file
+    holds them (the app reads only the run file, whichever engine computed it); screenshot `shot_name`."""
     truth = _cases(run_file)
-    with duckdb.connect(run_file, read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM results.kpi").fetchone()[0] > 0
     ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
     page = ctx.new_page()
     page.set_default_timeout(30_000)
@@ -57,6 +56,13 @@ def test_the_overview_of_a_postgres_run_shows_its_cases_to_the_cent(site, browse
         for (amount, n), kind in zip(shown, ("leakage", "exposure", "cash"), strict=True):
             assert Decimal(amount.replace(",", "")) == truth[kind][0] > 0, kind
             assert int(n.replace(",", "")) == truth[kind][1], kind
-        shot(page, "overview_postgres_engine")
+        shot(page, shot_name)
     finally:
         ctx.close()
+
+
+def test_the_overview_of_a_postgres_run_shows_its_cases_to_the_cent(site, browser):  # noqa: F811
+    base, run_file = site
+    with duckdb.connect(run_file, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM results.kpi").fetchone()[0] > 0
+    assert_overview_shows_cases(browser, base, run_file, "overview_postgres_engine")

@@ -6,9 +6,7 @@ equal to DuckDB's on Spark, estate by estate: tests/demo/test_profiles.py."""
 from __future__ import annotations
 
 import json
-import re
 import shutil
-from decimal import Decimal
 from types import SimpleNamespace
 
 import duckdb
@@ -21,10 +19,10 @@ from closedloop.demo.config import write_demo_config
 from closedloop.demo.profiles import DEFAULT
 from closedloop.engines import EngineUnreachable, open_engine
 from closedloop.warehouse import Warehouse
-from tests.app.test_browser import browser, serving, settle, shot  # noqa: F401 - the browser fixture
-from tests.app.test_overview_browser import _cases
+from tests.app.test_browser import browser, serving  # noqa: F401 - the browser fixture
 from tests.demo.test_profiles import _judge
 from tests.engines.spark_connect import connect_server
+from tests.engines.test_engine_app_browser import assert_overview_shows_cases
 
 pytest.importorskip("pyspark", reason="`make test` installs pyspark (the dev extra)")
 
@@ -84,23 +82,8 @@ def test_a_run_on_spark_connect_publishes_the_answer_key(spark_run):
 
 @pytest.mark.browser
 def test_the_overview_of_a_spark_run_shows_its_cases_to_the_cent(spark_run, browser):  # noqa: F811
-    truth = _cases(spark_run.doc["warehouse_file"])
     with serving(spark_run.root, spark_run.cfg) as base:  # the app needs no engine: it reads the run file
-        ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
-        page = ctx.new_page()
-        page.set_default_timeout(30_000)
-        try:
-            page.goto(base + "/")
-            settle(page, "Fix first")
-            main = page.get_by_test_id("stMain").inner_text()
-            shown = re.findall(r"\$([\d,]+\.\d{2}) in ([\d,]+) cases?", main)
-            assert len(shown) == 3, shown
-            for (amount, n), kind in zip(shown, ("leakage", "exposure", "cash"), strict=True):
-                assert Decimal(amount.replace(",", "")) == truth[kind][0] > 0, kind
-                assert int(n.replace(",", "")) == truth[kind][1], kind
-            shot(page, "overview_spark_engine")
-        finally:
-            ctx.close()
+        assert_overview_shows_cases(browser, base, spark_run.doc["warehouse_file"], "overview_spark_engine")
 
 
 def test_an_unreachable_spark_connect_server_is_exit_2_naming_the_url_without_the_token(
