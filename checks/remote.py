@@ -6,6 +6,7 @@ findings, cases and the lifecycle are computed exactly as for a DuckDB run).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,14 +54,17 @@ class Remote:
     The rule files name canon.*, chk.* and results.*; on the engine the canonical tables are in
     `canonical_schema` and everything the run writes is in `work_schema` (helpers as chk_<name>, the tables
     the rules read back as results_<name>), so the firm grants read on one schema and write on another.
-    `existing`: the canonical tables are the firm's own there, never written by the run.
+    `canonical`: "copy" sends the run's canonical tables; "existing" reads the firm's own there, never written
+    by the run; "build" sends the run's raw tables (as raw_<source>__<stream> in the work schema) and `build`
+    builds the canonical model there from them (closedloop/engines/canon_build.py).
     """
 
     engine: Any
     password: str | None = None
     canonical_schema: str = "canon"
     work_schema: str = "closedloop"
-    existing: bool = False
+    canonical: str = "copy"
+    build: Callable[[duckdb.DuckDBPyConnection, Remote], None] | None = None
     movement: Movement = field(default_factory=Movement)
 
     @property
@@ -69,6 +73,7 @@ class Remote:
             "canon": (self.canonical_schema, ""),
             "chk": (self.work_schema, "chk_"),
             "results": (self.work_schema, "results_"),
+            "raw": (self.work_schema, "raw_"),
         }
 
     def name(self, logical: str) -> str:
@@ -107,12 +112,17 @@ def model_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def push_model(con: duckdb.DuckDBPyConnection, remote: Remote) -> None:
-    """The canonical model (unless the firm's own is read) and the result tables rules read, to the engine."""
-    schemas = {remote.work_schema} | (set() if remote.existing else {remote.canonical_schema})
+    """The canonical model (copied, or built there from the raw tables, unless the firm's own is read) and the
+    result tables rules read, to the engine."""
+    schemas = {remote.work_schema} | (set() if remote.canonical == "existing" else {remote.canonical_schema})
     for schema in sorted(schemas):
         remote.engine.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    if remote.canonical == "build":
+        if remote.build is None:
+            raise ValueError('[engine] canonical = "build" needs the run\'s sources to build from')
+        remote.build(con, remote)
     for logical in model_tables(con):
-        if remote.existing and logical.startswith("canon."):
+        if remote.canonical != "copy" and logical.startswith("canon."):
             continue
         remote.send(con, logical)
 

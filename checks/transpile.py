@@ -72,7 +72,8 @@ def _placed(tree: exp.Expression, placement: Placement) -> exp.Expression:
             table.set("db", exp.to_identifier(schema))
             if catalog:
                 table.set("catalog", exp.to_identifier(catalog))
-            table.set("this", exp.to_identifier(prefix + table.name))
+            if table.name:  # CREATE SCHEMA canon names a schema only
+                table.set("this", exp.to_identifier(prefix + table.name))
     return tree
 
 
@@ -91,10 +92,38 @@ def _for_engine(tree: exp.Expression, dialect: str) -> exp.Expression:
 
     for node in list(tree.find_all(exp.JSONExtract, exp.JSONExtractScalar)):
         node.set("this", exp.cast(node.this, exp.DataType.build("JSON")))
+    for node in list(tree.find_all(exp.RegexpExtract)):
+        node.replace(_pg_regexp_extract(node))
+    # PostgreSQL before 16 wants a name on every subquery in FROM
+    unnamed = [n for n in tree.find_all(exp.Subquery) if isinstance(n.parent, (exp.From, exp.Join))]
+    for i, node in enumerate(n for n in unnamed if not n.alias):
+        node.set("alias", exp.TableAlias(this=exp.to_identifier(f"_q{i}")))
+    for node in tree.find_all(exp.Identifier):  # DuckDB matches names case-blind, quoted or not
+        node.set("this", node.name.lower())
     # innermost first: an outer round's argument, copied into its rewrite, holds the inner one already rewritten
     for node in sorted(tree.find_all(exp.Round), key=lambda n: -n.depth):
         node.replace(_half_away_from_zero(node))
     return tree
+
+
+def _pg_regexp_extract(node: exp.RegexpExtract) -> exp.Expression:
+    """regexp_extract(x, pattern[, group]) as DuckDB computes it: the group (0: the whole match), '' when
+    nothing matches, NULL only for a NULL x. PostgreSQL's regexp_match gives the capture groups, NULL on no match."""
+    x, pattern = node.this, node.expression
+    group = node.args.get("group") or exp.Literal.number(0)
+    if not (isinstance(group, exp.Literal) and group.is_int and isinstance(pattern, exp.Literal)):
+        raise TranspileError(f"regexp_extract needs a literal pattern and group on PostgreSQL: {node.sql()}")
+    if int(group.this) == 0:
+        pattern, group = exp.Literal.string(f"({pattern.this})"), exp.Literal.number(1)
+    match = exp.Bracket(
+        this=exp.Paren(this=exp.Anonymous(this="regexp_match", expressions=[x.copy(), pattern])),
+        expressions=[group],
+        offset=1,
+    )
+    return exp.Case(
+        ifs=[exp.If(this=exp.Is(this=x.copy(), expression=exp.Null()), true=exp.Null())],
+        default=exp.Coalesce(this=match, expressions=[exp.Literal.string("")]),
+    )
 
 
 def _half_away_from_zero(node: exp.Round) -> exp.Expression:
@@ -122,9 +151,18 @@ def _for_spark(tree: exp.Expression) -> exp.Expression:
       (avg of 0.0/1.0 flags came back with 5 places), so their argument goes in as a DOUBLE;
     - quantile_cont(x, q) becomes percentile_cont(x, q), which Spark takes only as an ordered-set aggregate; its
       percentile(x, q) interpolates linearly as DuckDB's quantile_cont does;
+    - a JSON array cast to JSON[] (to unnest its elements) is read with from_json as array<string>: Spark has no
+      JSON type, and an object element of such an array comes back as its JSON text;
     - round(double, n) in Spark rounds the double's shortest decimal text (123.445 is 123.44499999999999 and
       DuckDB gives 123.44, Spark 123.45): written out as DuckDB computes it (see _spark_round)."""
     double = exp.DataType.build("DOUBLE")
+    for node in list(tree.find_all(exp.Cast)):
+        if node.to.is_type("array") and node.to.expressions and node.to.expressions[0].is_type("json"):
+            node.replace(
+                exp.Anonymous(
+                    this="from_json", expressions=[node.this.copy(), exp.Literal.string("array<string>")]
+                )
+            )
     for node in list(tree.find_all(exp.Div)):
         if not node.args.get("typed"):
             node.set("this", exp.cast(node.this, double))

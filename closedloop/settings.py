@@ -184,9 +184,11 @@ SECTIONS: dict[str, list[Setting]] = {
             "canonical",
             str,
             "copy",
-            "copy: the run's canonical model is copied into canonical_schema on the engine; existing: the rules"
-            " read canonical_schema as the firm maintains it there (nothing copied).",
-            choices=("copy", "existing"),
+            "copy: the run's canonical model is copied into canonical_schema on the engine; build: the run's raw"
+            " tables are sent (raw_<source>__<stream> in work_schema) and the model is built in canonical_schema"
+            " by the same mapping SQL, transpiled; existing: the rules read canonical_schema as the firm"
+            " maintains it there (nothing sent).",
+            choices=("copy", "build", "existing"),
         ),
         Setting(
             "canonical_schema",

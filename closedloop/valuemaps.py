@@ -223,7 +223,8 @@ CREATE TEMP TABLE IF NOT EXISTS _unmapped_rows(source_system VARCHAR, table_name
 """
 
 
-def _tables() -> dict[str, list[str]]:
+def enumerated_columns() -> dict[str, list[str]]:
+    """Canonical table -> its enumerated columns (DOMAINS)."""
     out: dict[str, list[str]] = {}
     for key in DOMAINS:
         table, column = key.split(".")
@@ -233,7 +234,7 @@ def _tables() -> dict[str, list[str]]:
 
 def row_marks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row count of every table with an enumerated column: a source's mapping appends past this mark."""
-    return {t: con.execute(f"SELECT count(*) FROM canon.{t}").fetchone()[0] for t in _tables()}
+    return {t: con.execute(f"SELECT count(*) FROM canon.{t}").fetchone()[0] for t in enumerated_columns()}
 
 
 def apply(
@@ -246,7 +247,7 @@ def apply(
     """
     con.execute(UNMAPPED_DDL)
     maps = source_map(kind, configured)
-    for table, columns in _tables().items():
+    for table, columns in enumerated_columns().items():
         mark = marks.get(table, 0)
         for column in columns:
             seen = con.execute(

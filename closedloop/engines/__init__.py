@@ -74,13 +74,16 @@ def connect(cfg: Any) -> Remote | None:
     url = cfg.get("engine", "url")
     if not url:
         raise EngineUnreachable(f"[engine] url is required for kind = {kind!r}")
+    from closedloop.engines.canon_build import build_on_engine
+
     password = secret("engine", "password")
     return Remote(
         open_engine(kind, url, password),
         password=password,
         canonical_schema=cfg.get("engine", "canonical_schema"),
         work_schema=cfg.get("engine", "work_schema"),
-        existing=cfg.get("engine", "canonical") == "existing",
+        canonical=cfg.get("engine", "canonical"),
+        build=lambda con, remote: build_on_engine(con, cfg, remote),
     )
 
 

@@ -80,7 +80,11 @@ class PostgresEngine:
         return pa.table({n: _column(c) for n, c in zip(names, cols, strict=True)})
 
     def create_table(self, name: str, table: pa.Table) -> int:
-        cols = ", ".join(f'"{f.name}" {pg_type(f.type)}' for f in table.schema)
+        # DuckDB matches column names case-blind and transpiling writes them lower-case (checks/transpile.py)
+        names = [f.name.lower() for f in table.schema]
+        if len(set(names)) < len(names):
+            raise ValueError(f"{name}: column names that differ only in case: {table.schema.names}")
+        cols = ", ".join(f'"{n}" {pg_type(f.type)}' for n, f in zip(names, table.schema, strict=True))
         self.conn.execute(f"DROP TABLE IF EXISTS {name} CASCADE")
         self.conn.execute(f"CREATE TABLE {name} ({cols})")
         buf = io.BytesIO()

@@ -1,5 +1,6 @@
 """Every rule and KPI on another engine against DuckDB, over one run's canonical model: the same check runs,
-findings (details and $ to the cent) and KPI values. Each side re-runs on its own copy of the run file."""
+findings (details and $ to the cent) and KPI values. Each side re-runs on its own copy of the run file. A model
+built on the engine from the run's raw tables (canonical = "build") is compared too, every table, every row."""
 
 from __future__ import annotations
 
@@ -51,6 +52,39 @@ def rerun(run_file: Path, tmp: Path, run_id: str, remote: Remote | None = None):
     return con, summary
 
 
+def canon_differences(con: duckdb.DuckDBPyConnection, remote: Remote) -> dict[str, tuple[int, int, int, int]]:
+    """Canonical table -> (rows here, rows there, rows only here, rows only there) where the engine's table
+    differs from the run's: every column compared, typed as the run's model types it."""
+    out = {}
+    tables = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        " AND schema_name = 'canon' ORDER BY 1"
+    ).fetchall()
+    for (table,) in tables:
+        there = remote.engine.fetch_arrow(f"SELECT * FROM {remote.name('canon.' + table)}")
+        cols = con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database()"
+            " AND schema_name = 'canon' AND table_name = ? ORDER BY column_index",
+            [table],
+        ).fetchall()
+        typed = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in cols)
+        con.register("_there", there)
+        try:
+            only_here, only_there = (
+                con.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})").fetchone()[0]
+                for a, b in (
+                    (f"SELECT * FROM canon.{table}", f"SELECT {typed} FROM _there"),
+                    (f"SELECT {typed} FROM _there", f"SELECT * FROM canon.{table}"),
+                )
+            )
+        finally:
+            con.unregister("_there")
+        here = con.execute(f"SELECT count(*) FROM canon.{table}").fetchone()[0]
+        if only_here or only_there:
+            out[table] = (here, there.num_rows, only_here, only_there)
+    return out
+
+
 def errors(summary: RunSummary) -> dict[str, str | None]:
     return {r.check_id: r.error for r in summary.results if r.status == "error"}
 
@@ -63,6 +97,8 @@ def assert_same(run_file: Path, tmp: Path, *remotes: Remote) -> int:
         kind = f"on_{remote.engine.kind}"
         there, summary = rerun(run_file, tmp, kind, remote)
         assert not errors(summary), (kind, errors(summary))
+        if remote.canonical == "build":  # built there from the raw tables: every canonical row as here
+            assert not canon_differences(there, remote), (kind, canon_differences(there, remote))
         assert check_runs(there, kind) == check_runs(local, "on_duckdb"), kind
         assert findings(there, kind) == findings(local, "on_duckdb"), kind
         assert kpis(there, kind) == kpis(local, "on_duckdb"), kind

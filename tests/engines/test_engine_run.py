@@ -1,6 +1,7 @@
 """`closedloop run` with [engine] kind = "postgres": the checks and KPIs run on PostgreSQL, the run publishes like
 a DuckDB one and matches the answer key; an unreachable engine is exit 2 with nothing published; the firm's own
-canonical schema is read as it is (canonical = "existing"), and a rule the engine refuses is an errored check."""
+canonical schema is read as it is (canonical = "existing"), a rule the engine refuses is an errored check, and the
+model is built there from the raw tables (canonical = "build")."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from checks.remote import Remote
 from closedloop.cli import app
 from closedloop.demo import generate_firm, write_demo
 from closedloop.demo.config import write_demo_config
 from closedloop.demo.profiles import DEFAULT
+from closedloop.engines import open_engine
 from closedloop.engines.postgres import libpq_url
 from closedloop.warehouse import Warehouse
 from tests.demo.test_profiles import _judge
+from tests.engines.equality import canon_differences
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +110,30 @@ def test_the_firms_own_canonical_schema_is_read_and_a_rule_it_refuses_is_an_erro
     (error,) = errored.values()
     assert error.startswith("on postgres:") and 'relation "firm_canon.dispute" does not exist' in error
     assert pg.password not in result.output
+
+
+def test_a_run_that_builds_the_canonical_model_on_postgres_publishes_the_answer_key(
+    pg, demo, firm, tmp_path, monkeypatch
+):
+    """canonical = "build": the raw tables go over, the same mapping SQL builds the model there, row for row the
+    run's own, and the rules read it."""
+    monkeypatch.setenv("CLOSEDLOOP_ENGINE_PASSWORD", pg.password)
+    engine = f'kind = "postgres"\nurl = "{pg.url}"\ncanonical = "build"\ncanonical_schema = "built_canon"\n'
+    result, _ = _run(demo, firm, tmp_path, engine + 'work_schema = "build_work"')
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "ok" and doc["published"] and doc["engine"]["canonical"] == "build"
+    con = duckdb.connect(doc["warehouse_file"], read_only=True)
+    _judge(con, SimpleNamespace(run_id=doc["run_id"]), DEFAULT, firm)  # exact, to the cent
+    raw = {
+        r[0]
+        for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw'").fetchall()
+    }
+    with psycopg.connect(libpq_url(pg.url), password=pg.password) as pgc:
+        work = {r[0] for r in pgc.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'build_work'")}
+    assert {"raw_" + t for t in raw} <= work and {"results_finding", "results_monitor"} <= work
+    remote = Remote(open_engine("postgres", pg.url, pg.password), canonical_schema="built_canon")
+    try:
+        assert not canon_differences(con, remote)  # every canonical table, every row
+    finally:
+        remote.engine.close()
