@@ -41,6 +41,10 @@ class Engine(Protocol):
         """Replace view `name` (a table when `materialize`) with the result of `select`."""
         ...
 
+    def analyze(self, name: str) -> None:
+        """Fresh planner statistics for a table the engine filled by statements (PostgreSQL's ANALYZE)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -92,7 +92,7 @@ class PostgresEngine:
         data = buf.getvalue()
         with self.conn.cursor() as cur, cur.copy(f"COPY {name} FROM STDIN (FORMAT csv)") as copy:
             copy.write(data)
-        self._analyze(name)
+        self.analyze(name)
         return len(data)
 
     def create_as(self, name: str, select: str, *, materialize: bool) -> None:
@@ -100,9 +100,9 @@ class PostgresEngine:
         self.conn.execute(f"DROP {kind} IF EXISTS {name} CASCADE")  # the helpers built on it go too
         self.conn.execute(f"CREATE {kind} {name} AS\n{select}")
         if materialize:
-            self._analyze(name)
+            self.analyze(name)
 
-    def _analyze(self, name: str) -> None:
+    def analyze(self, name: str) -> None:
         # statistics now, not whenever autovacuum gets to a fresh table: otherwise a rule's plan depends on whether
         # autovacuum's pass came before it, and the same run is fast or slow by chance
         self.conn.execute(f"ANALYZE {name}")

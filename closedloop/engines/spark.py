@@ -112,6 +112,9 @@ class SparkEngine:
         else:
             self.session.sql(f"CREATE OR REPLACE VIEW {name} AS\n{select}")
 
+    def analyze(self, name: str) -> None:
+        """Nothing: Spark plans the rules without table statistics, as it does for tables sent to it."""
+
     def close(self) -> None:
         """Stops a local Spark and removes its warehouse; over Spark Connect, ends this client's session only."""
         self.session.stop()
