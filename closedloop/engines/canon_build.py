@@ -25,6 +25,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from checks.loader import sql_literal
 from closedloop import valuemaps
 from closedloop.canonical import CANON_DIR, mapping_sql, ordered
 from closedloop.sqlfiles import PipelineError, split_statements
@@ -42,6 +43,19 @@ def tables_of(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
         [schema, schema],
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def column_types(con: duckdb.DuckDBPyConnection, logical: str) -> dict[str, str]:
+    """Column -> DuckDB type of one of the run's tables (schema.table), in column order."""
+    schema, table = logical.split(".", 1)
+    rows = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database()"
+        " AND schema_name = ? AND table_name = ? ORDER BY column_index",
+        [schema, table],
+    ).fetchall()
+    if not rows:
+        raise PipelineError(f"{logical} is not a table of the run's model")
+    return dict(rows)
 
 
 def build_on_engine(con: duckdb.DuckDBPyConnection, cfg: Config, remote: Remote) -> None:
@@ -152,7 +166,7 @@ class Builder:
         maps = valuemaps.source_map(kind, configured)
         for table, columns in valuemaps.enumerated_columns().items():
             # an integration event's source_system is its origin; only the middleware's mapping writes them
-            scope = "TRUE" if table == "integration_event" else f"source_system = {_quote(source)}"
+            scope = "TRUE" if table == "integration_event" else f"source_system = {sql_literal(source)}"
             for column in columns:
                 seen = self.remote.engine.fetch_arrow(
                     self.remote.sql(
@@ -165,8 +179,8 @@ class Builder:
                 changes = [(v, c) for v, c in changes if c != v]
                 if not changes:
                     continue
-                whens = " ".join(f"WHEN {_quote(v)} THEN {_quote(c) if c else 'NULL'}" for v, c in changes)
-                values = ", ".join(_quote(v) for v, _ in changes)
+                whens = " ".join(f"WHEN {sql_literal(v)} THEN {sql_literal(c)}" for v, c in changes)
+                values = ", ".join(sql_literal(v) for v, _ in changes)
                 self.run(
                     f"UPDATE canon.{table} SET {column} = CASE {column} {whens} END"
                     f" WHERE {scope} AND {column} IN ({values})"
@@ -183,7 +197,7 @@ class Builder:
         alias = target.alias or target.name
         self.scratch += 1
         snap, hits = f"{logical}__snap{self.scratch}", f"{logical}__hit{self.scratch}"
-        columns = self.columns(logical)
+        columns = column_types(self.con, logical)  # the engine's was created from the same schema.sql
 
         def to_snapshot(node: exp.Expression) -> exp.Expression:
             node = node.copy()
@@ -231,19 +245,6 @@ class Builder:
             out.append(f"DROP TABLE {hits}")
         return [self.remote.sql(sql, {}) for sql in [*out, f"DROP TABLE {snap}"]]
 
-    def columns(self, logical: str) -> dict[str, str]:
-        """Column -> DuckDB type of a canonical table, in order, from the run's own model (the engine's was
-        created from the same schema.sql)."""
-        schema, table = logical.split(".", 1)
-        rows = self.con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database()"
-            " AND schema_name = ? AND table_name = ? ORDER BY column_index",
-            [schema, table],
-        ).fetchall()
-        if not rows:
-            raise PipelineError(f"{logical} is not a table of the run's model")
-        return dict(rows)
-
 
 def _guard_message(tree: exp.Expression) -> exp.Expression | None:
     """A guard, `SELECT <expression calling error(message)> FROM ...`, as the SELECT of its message (each
@@ -258,7 +259,3 @@ def _guard_message(tree: exp.Expression) -> exp.Expression | None:
 
 def _error_calls(select: exp.Select) -> list[exp.Anonymous]:
     return [c for c in select.expressions[0].find_all(exp.Anonymous) if str(c.this).lower() == "error"]
-
-
-def _quote(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"

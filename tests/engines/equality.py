@@ -12,6 +12,7 @@ import duckdb
 from checks.kpis import compute_kpis
 from checks.remote import Remote
 from checks.runner import RunSummary, run_checks
+from closedloop.engines.canon_build import column_types, tables_of
 
 FINDING_COLS = (
     "check_id, entity_type, entity_id, correlation_id, impact_rc, expected_loss_rc, severity, details"
@@ -56,32 +57,23 @@ def canon_differences(con: duckdb.DuckDBPyConnection, remote: Remote) -> dict[st
     """Canonical table -> (rows here, rows there, rows only here, rows only there) where the engine's table
     differs from the run's: every column compared, typed as the run's model types it."""
     out = {}
-    tables = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
-        " AND schema_name = 'canon' ORDER BY 1"
-    ).fetchall()
-    for (table,) in tables:
-        there = remote.engine.fetch_arrow(f"SELECT * FROM {remote.name('canon.' + table)}")
-        cols = con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database()"
-            " AND schema_name = 'canon' AND table_name = ? ORDER BY column_index",
-            [table],
-        ).fetchall()
-        typed = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in cols)
+    for logical in tables_of(con, "canon"):
+        there = remote.engine.fetch_arrow(f"SELECT * FROM {remote.name(logical)}")
+        typed = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in column_types(con, logical).items())
         con.register("_there", there)
         try:
             only_here, only_there = (
                 con.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})").fetchone()[0]
                 for a, b in (
-                    (f"SELECT * FROM canon.{table}", f"SELECT {typed} FROM _there"),
-                    (f"SELECT {typed} FROM _there", f"SELECT * FROM canon.{table}"),
+                    (f"SELECT * FROM {logical}", f"SELECT {typed} FROM _there"),
+                    (f"SELECT {typed} FROM _there", f"SELECT * FROM {logical}"),
                 )
             )
         finally:
             con.unregister("_there")
-        here = con.execute(f"SELECT count(*) FROM canon.{table}").fetchone()[0]
+        here = con.execute(f"SELECT count(*) FROM {logical}").fetchone()[0]
         if only_here or only_there:
-            out[table] = (here, there.num_rows, only_here, only_there)
+            out[logical.split(".", 1)[1]] = (here, there.num_rows, only_here, only_there)
     return out
 
 
